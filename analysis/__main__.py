@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import argparse
+import shlex
 import sys
 import warnings
 from pathlib import Path
@@ -32,6 +33,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     """Run a command; bad input gives one line on stderr and exit code 2, never a traceback."""
+    argv = sys.argv[1:] if argv is None else argv
     args = _parser().parse_args(argv)
     warnings.formatwarning = lambda message, *_args, **_kw: f"warning: {message}\n"
     try:
@@ -42,7 +44,8 @@ def main(argv: list[str] | None = None) -> int:
         else:
             from .pipeline import run
             out = run(args.study, args.out, samples=args.samples, seed=args.seed,
-                      allow_mixed_measures=args.allow_mixed_measures)
+                      allow_mixed_measures=args.allow_mixed_measures,
+                      command=" ".join(["python -m analysis", *map(shlex.quote, argv)]))
             print(f"results written: {out}")
     except AnalysisError as err:
         print(f"error: {err.source}: {err.problem}", file=sys.stderr)

@@ -10,7 +10,7 @@ import pandas as pd
 from . import tables
 from .errors import AnalysisError
 from .output import locked, write_results
-from .provenance import command_line, git_state, now_utc, sha256_file, versions
+from .provenance import git_state, now_utc, sha256_file, versions
 from .rdms import AlignedStudy, load_aligned
 from .study import Bootstrap, Study, load_study
 
@@ -26,7 +26,7 @@ def point_estimates(aligned: AlignedStudy, method: str) -> dict[str, pd.DataFram
     }
 
 
-def manifest(aligned: AlignedStudy, parameters: dict[str, Any]) -> dict[str, Any]:
+def manifest(aligned: AlignedStudy, parameters: dict[str, Any], command: str) -> dict[str, Any]:
     """Everything needed to trace a number in the tables back to its inputs."""
     study = aligned.study
     groups = {g: [r for r in rois if r in aligned.rois] for g, rois in study.roi_groups.items()}
@@ -47,7 +47,7 @@ def manifest(aligned: AlignedStudy, parameters: dict[str, Any]) -> dict[str, Any
         "parameters": parameters,
         "versions": versions(),
         "project": git_state(),
-        "command": command_line(),
+        "command": command,
         "computed_at": now_utc(),
     }
 
@@ -74,7 +74,7 @@ def settings(study: Study, samples: int | None, seed: int | None) -> Bootstrap:
 
 
 def run(study_path: str | Path, out: str | Path, samples: int | None = None, seed: int | None = None,
-        allow_mixed_measures: bool = False) -> Path:
+        allow_mixed_measures: bool = False, command: str = "") -> Path:
     """Analyse a study and write its results folder; returns the folder."""
     study = load_study(study_path)
     bootstrap = settings(study, samples, seed)
@@ -83,5 +83,5 @@ def run(study_path: str | Path, out: str | Path, samples: int | None = None, see
         aligned = load_aligned(study, allow_mixed_measures)
         results = point_estimates(aligned, study.method)
         parameters = {"method": study.method, "samples": bootstrap.samples, "seed": bootstrap.seed}
-        write_results(out, results, manifest(aligned, parameters))
+        write_results(out, results, manifest(aligned, parameters, command))
     return out

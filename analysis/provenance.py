@@ -4,7 +4,6 @@ from __future__ import annotations
 import hashlib
 import platform
 import subprocess
-import sys
 from datetime import datetime, timezone
 from importlib.metadata import PackageNotFoundError, version
 from pathlib import Path
@@ -49,11 +48,6 @@ def git_state(root: Path = PROJECT_ROOT) -> dict[str, object]:
     status = git("status", "--porcelain", "--untracked-files=no") if commit else None
     return {"version": __version__, "git_commit": commit,
             "git_dirty": None if status is None else bool(status)}
-
-
-def command_line() -> str:
-    """The command that ran, as typed (module form)."""
-    return " ".join(["python -m analysis", *sys.argv[1:]])
 
 
 def now_utc() -> str:

@@ -84,10 +84,9 @@ def _describe(file: h5py.File, path: Path, name_role: str, name_key: str | None,
     rdm_descriptors = _read_descriptors(file.get("rdm_descriptors"))
     image_key = _pick_key(patterns, None, image_key, path, "image", "pattern_descriptors")
     images = patterns[image_key]
-    if len(set(images)) != len(images):
-        duplicates = sorted({i for i in images if images.count(i) > 1})
+    if repeated := _duplicates(images):
         raise AnalysisError(path, f"duplicate image names in pattern_descriptors/{image_key}: "
-                                  f"{', '.join(duplicates[:5])}")
+                                  f"{', '.join(repeated[:5])}")
     expected = len(images) * (len(images) - 1) // 2
     if n_pairs != expected:
         raise AnalysisError(path, f"wrong vector length: {n_pairs} dissimilarities per RDM, but "
@@ -96,6 +95,9 @@ def _describe(file: h5py.File, path: Path, name_role: str, name_key: str | None,
     names = rdm_descriptors[name_key]
     if len(names) != n_rdm:
         raise AnalysisError(path, f"rdm_descriptors/{name_key} has {len(names)} names for {n_rdm} RDMs")
+    if repeated := _duplicates(names):
+        raise AnalysisError(path, f"duplicate {name_role} names in rdm_descriptors/{name_key}: "
+                                  f"{', '.join(repeated[:5])}")
     descriptors = _read_descriptors(file.get("descriptors"))
     return RDMFile(
         path=path,
@@ -117,22 +119,28 @@ def _pick_key(descriptors: dict[str, Any], n_expected: int | None, key: str | No
             raise AnalysisError(path, f"no {group}/{key} (the study's descriptors.{role}); "
                                       f"found: {', '.join(sorted(descriptors)) or 'none'}")
         return key
-    candidates = [k for k, v in descriptors.items()
-                  if k != "index" and _names_uniquely(v)
-                  and (n_expected is None or len(v) == n_expected)]
-    if len(candidates) == 1:
-        return candidates[0]
-    if not candidates:
-        raise AnalysisError(path, f"no {group} entry names each {role} uniquely "
-                                  f"(found: {', '.join(sorted(descriptors)) or 'none'}); "
-                                  f"set descriptors.{role} in the study file")
-    raise AnalysisError(path, f"several {group} entries could name the {role}s "
-                              f"({', '.join(sorted(candidates))}); set descriptors.{role} in the study file")
+    named = [k for k, v in descriptors.items()
+             if k != "index" and _is_names(v) and (n_expected is None or len(v) == n_expected)]
+    unique = [k for k in named if len(set(descriptors[k])) == len(descriptors[k])]
+    if len(unique) == 1:
+        return unique[0]
+    if len(unique) > 1:
+        raise AnalysisError(path, f"several {group} entries could name the {role}s "
+                                  f"({', '.join(sorted(unique))}); set descriptors.{role} in the study file")
+    if len(named) == 1:  # the only naming entry repeats a name: reported as duplicates by the caller
+        return named[0]
+    raise AnalysisError(path, f"no {group} entry names each {role} uniquely "
+                              f"(found: {', '.join(sorted(descriptors)) or 'none'}); "
+                              f"set descriptors.{role} in the study file")
 
 
-def _names_uniquely(values: Any) -> bool:
-    return (isinstance(values, list) and len(values) > 0
-            and all(isinstance(v, str) for v in values) and len(set(values)) == len(values))
+def _is_names(values: Any) -> bool:
+    return isinstance(values, list) and len(values) > 0 and all(isinstance(v, str) for v in values)
+
+
+def _duplicates(names: list[str]) -> list[str]:
+    seen: set[str] = set()
+    return sorted({name for name in names if name in seen or seen.add(name)})
 
 
 def _read_descriptors(group: Any) -> dict[str, Any]:
