@@ -1,0 +1,53 @@
+# One-command set-up: `make report` and `make test` create the virtual environment themselves.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+DEMO := data/demo
+STUDY ?= $(DEMO)/study.yml
+RESULTS ?= results/$(notdir $(patsubst %/,%,$(dir $(STUDY))))
+ANALYSIS_FLAGS ?=
+PYTEST_FLAGS ?=
+
+.PHONY: report analysis render test bench demo venv clean distclean
+
+report: analysis render
+	@echo "report: $(CURDIR)/_output/index.html and $(CURDIR)/_output/index.pdf (from $(RESULTS))"
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --disable-pip-version-check --upgrade pip
+	$(PY) -m pip install --quiet --disable-pip-version-check -e '.[report,test]'
+	@touch $@
+
+demo: $(DEMO)/study.yml
+
+$(DEMO)/study.yml: analysis/demo.py | $(VENV)/.installed
+	$(PY) -m analysis demo $(DEMO)
+
+analysis: $(VENV)/.installed $(if $(filter $(DEMO)/study.yml,$(STUDY)),$(DEMO)/study.yml)
+	$(PY) -m analysis run $(STUDY) --out $(RESULTS) $(ANALYSIS_FLAGS)
+
+render: $(VENV)/.installed
+	@if command -v quarto >/dev/null 2>&1; then \
+		echo "rendering with $$(quarto --version | head -1 | sed 's/^/Quarto /')"; \
+		RSA_RESULTS=$(RESULTS) quarto render; \
+	else \
+		echo "quarto is not on PATH: rendering the same sources with Jupyter, pandoc and typst"; \
+		RSA_RESULTS=$(RESULTS) $(PY) -m qmdrender; \
+	fi
+
+test: $(VENV)/.installed
+	bash tools/system-deps.sh
+	$(PY) -m pytest $(PYTEST_FLAGS)
+
+bench: $(VENV)/.installed
+	$(PY) -m bench
+
+clean:
+	rm -rf results _output $(DEMO) .pytest_cache
+
+distclean: clean
+	rm -rf $(VENV) _bench *.egg-info

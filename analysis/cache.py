@@ -1,0 +1,94 @@
+"""Content-addressed caching of analysis stages.
+
+A stage's key is the sha256 of everything its tables depend on: the study file's bytes, every
+input file's sha256, the stage's parameters, the source of the modules it runs and the versions
+of its dependencies. Hashing a 1 GB input every time would dominate a cached rebuild, so file
+hashes are memoised by (size, mtime, inode); an entry is trusted only when the file had been
+unchanged for a while when it was hashed (git's "racily clean" rule), and `verify` rehashes all.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .provenance import sha256_file, versions
+
+ANALYSIS_DIR = Path(__file__).resolve().parent
+RACY_WINDOW_NS = 2_000_000_000
+STAGE_MODULES = {
+    "point": ("__init__", "errors", "study", "rdmfile", "align", "rdms", "compare", "ranks", "tables",
+              "pipeline", "output", "provenance"),
+    "inference": ("__init__", "errors", "study", "rdmfile", "align", "rdms", "compare", "ranks",
+                  "bootstrap", "noise_ceiling", "inference", "pipeline", "output", "provenance"),
+}
+
+
+@dataclass
+class HashCache:
+    """sha256 of files, memoised by stat in a JSON file; `verify` ignores the memo."""
+
+    path: Path
+    verify: bool = False
+
+    def __post_init__(self) -> None:
+        self.entries: dict[str, dict[str, Any]] = {}
+        if self.path.exists() and not self.verify:
+            try:
+                self.entries = json.loads(self.path.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                self.entries = {}
+        self.hashed: list[str] = []
+
+    def sha256(self, file: Path) -> str:
+        """The file's sha256, from the memo when its stat matches and was not racy."""
+        file = Path(file).resolve()
+        stat = file.stat()
+        signature = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino}
+        entry = self.entries.get(str(file))
+        if (entry is not None and all(entry.get(k) == v for k, v in signature.items())
+                and entry.get("hashed_at_ns", 0) - stat.st_mtime_ns > RACY_WINDOW_NS):
+            return entry["sha256"]
+        hashed_at = time.time_ns()
+        digest = sha256_file(file)
+        self.entries[str(file)] = {**signature, "sha256": digest, "hashed_at_ns": hashed_at}
+        self.hashed.append(str(file))
+        return digest
+
+    def save(self) -> None:
+        """Persist the memo (best effort: a read-only cache only costs speed)."""
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            temporary = self.path.with_suffix(f".tmp-{os.getpid()}")
+            temporary.write_text(json.dumps(self.entries, indent=1, sort_keys=True), encoding="utf-8")
+            os.replace(temporary, self.path)
+        except OSError:
+            pass
+
+
+def code_fingerprint(modules: tuple[str, ...]) -> str:
+    """sha256 over the source of the given analysis modules (missing ones count as absent)."""
+    digest = hashlib.sha256()
+    for module in sorted(modules):
+        source = ANALYSIS_DIR / f"{module}.py"
+        digest.update(module.encode() + b"\0")
+        digest.update(source.read_bytes() if source.exists() else b"<absent>")
+        digest.update(b"\0")
+    return digest.hexdigest()
+
+
+def stage_key(stage: str, study_sha256: str, inputs: dict[str, str], parameters: dict[str, Any]) -> str:
+    """The cache key of one stage: a sha256 of everything its tables depend on."""
+    material = {
+        "stage": stage,
+        "study": study_sha256,
+        "inputs": dict(sorted(inputs.items())),
+        "parameters": parameters,
+        "code": code_fingerprint(STAGE_MODULES[stage]),
+        "versions": versions(),
+    }
+    return hashlib.sha256(json.dumps(material, sort_keys=True).encode()).hexdigest()

@@ -1,0 +1,1 @@
+"""Benchmarks against rsatoolbox on the same data, in the same run (`make bench`)."""
