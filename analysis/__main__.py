@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import argparse
+import os
 import shlex
+import signal
 import sys
 import warnings
 from pathlib import Path
@@ -28,12 +30,39 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--seed", type=int, default=None, help="bootstrap seed (overrides the study file)")
     run.add_argument("--allow-mixed-measures", action="store_true",
                      help="compare files whose dissimilarity measures differ (with a warning)")
+    run.add_argument("--verify", action="store_true",
+                     help="rehash every input file instead of trusting size and modification time")
+    run.add_argument("--force", action="store_true", help="recompute every stage, ignoring the cache")
     return parser
+
+
+def _report(outcome) -> None:
+    key = outcome.key[:12]
+    if not outcome.computed:
+        print(f"cached results reused: {outcome.out} matches key {key} "
+              f"(stages: {', '.join(outcome.reused)}); nothing recomputed")
+        return
+    reused = f"; reused from cache: {', '.join(outcome.reused)}" if outcome.reused else ""
+    print(f"results written: {outcome.out} (key {key}; computed: {', '.join(outcome.computed)}{reused})")
+
+
+def _stop(signum: int, _frame: object) -> None:
+    """Leave at once on SIGINT/SIGTERM: results are swapped in atomically, so stopping anywhere
+    keeps the previous ones; only the temporary folder needs removing."""
+    from .output import discard_staged
+    discard_staged()
+    sys.stderr.write(f"error: interrupted by {signal.Signals(signum).name}; "
+                     "previous results left as they were\n")
+    sys.stderr.flush()
+    os._exit(128 + signum)
 
 
 def main(argv: list[str] | None = None) -> int:
     """Run a command; bad input gives one line on stderr and exit code 2, never a traceback."""
-    argv = sys.argv[1:] if argv is None else argv
+    if argv is None:
+        argv = sys.argv[1:]
+        signal.signal(signal.SIGINT, _stop)
+        signal.signal(signal.SIGTERM, _stop)
     args = _parser().parse_args(argv)
     warnings.formatwarning = lambda message, *_args, **_kw: f"warning: {message}\n"
     try:
@@ -43,16 +72,14 @@ def main(argv: list[str] | None = None) -> int:
             print(f"demo study written: {study}")
         else:
             from .pipeline import run
-            out = run(args.study, args.out, samples=args.samples, seed=args.seed,
-                      allow_mixed_measures=args.allow_mixed_measures,
-                      command=" ".join(["python -m analysis", *map(shlex.quote, argv)]))
-            print(f"results written: {out}")
+            outcome = run(args.study, args.out, samples=args.samples, seed=args.seed,
+                          allow_mixed_measures=args.allow_mixed_measures, verify=args.verify,
+                          force=args.force,
+                          command=" ".join(["python -m analysis", *map(shlex.quote, argv)]))
+            _report(outcome)
     except AnalysisError as err:
         print(f"error: {err.source}: {err.problem}", file=sys.stderr)
         return 2
-    except KeyboardInterrupt:
-        print("error: interrupted; previous results left as they were", file=sys.stderr)
-        return 130
     return 0
 
 

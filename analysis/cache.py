@@ -1,7 +1,7 @@
 """Content-addressed caching of analysis stages.
 
-A stage's key is the sha256 of everything its tables depend on: the study file's bytes, every
-input file's sha256, the stage's parameters, the source of the modules it runs and the versions
+A stage's key is the sha256 of everything its tables depend on: every input file's sha256, the
+parts of the study and the parameters that the stage uses, the source of the modules it runs and the versions
 of its dependencies. Hashing a 1 GB input every time would dominate a cached rebuild, so file
 hashes are memoised by (size, mtime, inode); an entry is trusted only when the file had been
 unchanged for a while when it was hashed (git's "racily clean" rule), and `verify` rehashes all.
@@ -81,11 +81,10 @@ def code_fingerprint(modules: tuple[str, ...]) -> str:
     return digest.hexdigest()
 
 
-def stage_key(stage: str, study_sha256: str, inputs: dict[str, str], parameters: dict[str, Any]) -> str:
+def stage_key(stage: str, inputs: dict[str, str], parameters: dict[str, Any]) -> str:
     """The cache key of one stage: a sha256 of everything its tables depend on."""
     material = {
         "stage": stage,
-        "study": study_sha256,
         "inputs": dict(sorted(inputs.items())),
         "parameters": parameters,
         "code": code_fingerprint(STAGE_MODULES[stage]),

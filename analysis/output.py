@@ -54,6 +54,15 @@ def write_json(data: Any, path: Path) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+_STAGED: set[Path] = set()
+
+
+def discard_staged() -> None:
+    """Remove every temporary folder this process is writing (for a signal handler)."""
+    for stage in list(_STAGED):
+        shutil.rmtree(stage, ignore_errors=True)
+
+
 @contextlib.contextmanager
 def staged_folder(out: Path) -> Iterator[Path]:
     """A temporary folder beside `out` that replaces `out` when the block completes."""
@@ -62,6 +71,7 @@ def staged_folder(out: Path) -> Iterator[Path]:
         stage = Path(tempfile.mkdtemp(prefix=f".{out.name}.partial-", dir=out.parent))
     except OSError as err:
         raise AnalysisError(out, f"cannot write the results folder ({err.strerror})") from None
+    _STAGED.add(stage)
     try:
         yield stage
         _replace(stage, out)
@@ -69,6 +79,7 @@ def staged_folder(out: Path) -> Iterator[Path]:
         raise AnalysisError(out, f"cannot write results ({err.strerror}); previous results kept") from None
     finally:
         shutil.rmtree(stage, ignore_errors=True)
+        _STAGED.discard(stage)
 
 
 def _replace(stage: Path, out: Path) -> None:
@@ -109,9 +120,13 @@ def remove_stale(out: Path) -> None:
             shutil.rmtree(leftover, ignore_errors=True)
 
 
-def write_results(out: Path, tables: dict[str, pd.DataFrame], manifest: dict[str, Any]) -> None:
-    """Write every table as NAME.csv and the manifest, replacing `out` atomically."""
+def write_results(out: Path, tables: dict[str, pd.DataFrame], manifest: dict[str, Any],
+                  carried: dict[str, Path] | None = None) -> None:
+    """Write every table as NAME.csv (or copy `carried` ones byte for byte) and the manifest,
+    replacing `out` atomically."""
     with staged_folder(out) as stage:
+        for name, source in (carried or {}).items():
+            shutil.copyfile(source, stage / f"{name}.csv")
         for name, table in tables.items():
             write_csv(table, stage / f"{name}.csv")
         write_json(manifest, stage / "manifest.json")
