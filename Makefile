@@ -31,13 +31,7 @@ analysis: $(VENV)/.installed $(if $(filter $(DEMO)/study.yml,$(STUDY)),$(DEMO)/s
 	$(PY) -m analysis run $(STUDY) --out $(RESULTS) $(ANALYSIS_FLAGS)
 
 render: $(VENV)/.installed
-	@if command -v quarto >/dev/null 2>&1; then \
-		echo "rendering with $$(quarto --version | head -1 | sed 's/^/Quarto /')"; \
-		RSA_RESULTS=$(RESULTS) quarto render; \
-	else \
-		echo "quarto is not on PATH: rendering the same sources with Jupyter, pandoc and typst"; \
-		RSA_RESULTS=$(RESULTS) $(PY) -m qmdrender; \
-	fi
+	$(PY) tools/render.py --results $(RESULTS)
 
 test: $(VENV)/.installed
 	bash tools/system-deps.sh
