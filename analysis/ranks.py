@@ -1,10 +1,191 @@
-"""Rank-based comparators. Placeholder implementation of Kendall's tau-a, one pair at a time."""
+"""Rank once, compare many times: average ranks, weighted ranks of a resampling, Kendall's tau-a.
+
+rsatoolbox ranks inside every comparison (scipy.stats.rankdata per call; tau-a re-sorts both
+vectors per pair). Here each RDM vector is sorted once:
+
+* `average_ranks`: ranks of many vectors with one unstable argsort per row (average ranks do
+  not depend on the order inside a tie, so numpy's SIMD quicksort is enough; rankdata uses a
+  slower stable sort).
+* `weighted_ranks`: the ranks rsatoolbox's rankdata gives a *resampled* vector. A bootstrap
+  sample repeats the pair {i, j} `w = c_i c_j` times (c = image counts, see bootstrap.py);
+  every copy of a value then shares the mid-rank of its tie group over the total weight.
+  Given the sort order (computed once), that is one cumulative sum per sample, no new sort.
+* `tau_a_many`: Kendall's tau-a exactly as rsatoolbox's `_tau_a` (same integer counts), with
+  each model sorted once and scipy's compiled discordant-pair counter.
+* `weighted_tau_a`: tau-a of a resampled pair of vectors. No library does weighted Kendall
+  counts for integer weights, so it is hand-written as the quadratic form ½ wᵀ S w of the sign
+  kernel S; that costs O(pairs²) per sample and is only feasible for small RDMs (see bootstrap.py).
+"""
 from __future__ import annotations
 
 import numpy as np
-from rsatoolbox.rdm.compare import _tau_a
+import scipy.stats
+
+try:  # scipy's compiled merge-sort counter (the one rsatoolbox's _tau_a uses); private API
+    from scipy.stats._stats import _kendall_dis
+except ImportError:  # pragma: no cover - depends on the scipy version
+    _kendall_dis = None
+
+
+def average_ranks(vectors: np.ndarray) -> np.ndarray:
+    """Average ranks (1-based, ties share their mean rank) of each row, equal to scipy's rankdata."""
+    vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float64))
+    order = np.argsort(vectors, axis=1)
+    ranks_sorted = midranks_sorted(np.take_along_axis(vectors, order, axis=1))
+    ranks = np.empty_like(ranks_sorted)
+    np.put_along_axis(ranks, order, ranks_sorted, axis=1)
+    return ranks
+
+
+def midranks_sorted(values_sorted: np.ndarray, weights_sorted: np.ndarray | None = None) -> np.ndarray:
+    """Mid-ranks of rows that are already sorted ascending, each entry counted `weight` times.
+
+    An entry of weight w in a tie group that starts after F units of weight and holds T units
+    gets rank F + (T + 1) / 2: the average of the ranks F+1 … F+T that the group's copies take.
+    Entries of weight 0 are absent from the resampled vector; their rank is still defined but
+    never used (they carry no weight in any sum).
+    """
+    values_sorted = np.atleast_2d(values_sorted)
+    rows, length = values_sorted.shape
+    if weights_sorted is None:
+        weights_sorted = np.ones_like(values_sorted, dtype=np.float64)
+    cumulative = np.cumsum(weights_sorted, axis=1)
+    new_value = np.ones((rows, length), dtype=bool)
+    new_value[:, 1:] = values_sorted[:, 1:] != values_sorted[:, :-1]
+    if new_value.all():  # no ties: the common case for continuous dissimilarities
+        return cumulative - (weights_sorted - 1.0) / 2.0
+    positions = np.arange(length)
+    group_start = np.maximum.accumulate(np.where(new_value, positions, 0), axis=1)
+    last_in_group = np.ones((rows, length), dtype=bool)
+    last_in_group[:, :-1] = new_value[:, 1:]
+    group_end = np.minimum.accumulate(np.where(last_in_group, positions, length - 1)[:, ::-1], axis=1)[:, ::-1]
+    before = (np.take_along_axis(cumulative, group_start, axis=1)
+              - np.take_along_axis(weights_sorted, group_start, axis=1))
+    total = np.take_along_axis(cumulative, group_end, axis=1) - before
+    return before + (total + 1.0) / 2.0
+
+
+def sort_orders(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each row's ascending sort order and sorted values, computed once per RDM."""
+    vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float64))
+    order = np.argsort(vectors, axis=1)
+    return order, np.take_along_axis(vectors, order, axis=1)
+
+
+def weighted_ranks(order: np.ndarray, values_sorted: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Ranks rankdata would give the resampled vector, one row per sample (samples × pairs).
+
+    `order`/`values_sorted` describe one vector (from `sort_orders`); `weights` (samples × pairs)
+    are the pair multiplicities c_i c_j of each sample. Cost: one gather, one cumsum and one
+    scatter per sample, no sort.
+    """
+    weights = np.atleast_2d(weights)
+    ranks_sorted = midranks_sorted(np.broadcast_to(values_sorted, weights.shape), weights[:, order])
+    ranks = np.empty_like(ranks_sorted)
+    ranks[:, order] = ranks_sorted
+    return ranks
+
+
+def weighted_ranks_of_rows(vectors: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Weighted ranks of a different vector in every row (e.g. a pooled RDM per sample): sorts each row."""
+    order = np.argsort(vectors, axis=1)
+    ranks_sorted = midranks_sorted(np.take_along_axis(vectors, order, axis=1),
+                                   np.take_along_axis(weights, order, axis=1))
+    ranks = np.empty_like(ranks_sorted)
+    np.put_along_axis(ranks, order, ranks_sorted, axis=1)
+    return ranks
+
+
+def _dense_ranks_sorted(values_sorted: np.ndarray) -> np.ndarray:
+    """1-based dense ranks of an ascending vector (equal values share one rank)."""
+    new_value = np.empty(values_sorted.shape[0], dtype=bool)
+    new_value[0] = True
+    new_value[1:] = values_sorted[1:] != values_sorted[:-1]
+    return np.cumsum(new_value, dtype=np.intp)
+
+
+def _tie_pairs(dense_sorted: np.ndarray) -> int:
+    """Number of tied pairs in a sorted dense-rank vector: Σ t(t-1)/2 over tie groups."""
+    counts = np.diff(np.flatnonzero(np.r_[True, dense_sorted[1:] != dense_sorted[:-1], True]))
+    return int((counts * (counts - 1) // 2).sum())
+
+
+def _discordant(x_dense: np.ndarray, y_dense: np.ndarray) -> int:
+    """Discordant pairs of y given x sorted ascending and y ascending within x ties."""
+    if _kendall_dis is not None:
+        return int(_kendall_dis(x_dense, y_dense))
+    # fallback: scipy's public tau-b and the tie counts give the same integer back
+    raise RuntimeError("scipy.stats._stats._kendall_dis is unavailable in this scipy")  # pragma: no cover
 
 
 def tau_a_many(models: np.ndarray, data: np.ndarray) -> np.ndarray:
-    """Kendall's tau-a of every model row with every data row (rsatoolbox's _tau_a per pair)."""
-    return np.array([[_tau_a(m, d) for d in data] for m in models])
+    """Kendall's tau-a of every model row with every data row (n_models × n_data), as rsatoolbox.
+
+    Each model is sorted once and each data row is dense-ranked once; a pair then costs a
+    gather and one O(P log P) compiled discordant-pair count. The integers are the ones
+    rsatoolbox's `_tau_a` computes: tau = (tot - xtie - ytie + ntie - 2 dis) / tot.
+    """
+    models = np.atleast_2d(np.asarray(models, dtype=np.float64))
+    data = np.atleast_2d(np.asarray(data, dtype=np.float64))
+    size = models.shape[1]
+    total = size * (size - 1) // 2
+    data_dense = []
+    data_ties = []
+    for row in data:
+        order = np.argsort(row)
+        dense_sorted = _dense_ranks_sorted(row[order])
+        dense = np.empty(size, dtype=np.intp)
+        dense[order] = dense_sorted
+        data_dense.append(dense)
+        data_ties.append(_tie_pairs(dense_sorted))
+    result = np.empty((models.shape[0], data.shape[0]))
+    for m, row in enumerate(models):
+        order = np.argsort(row, kind="stable")
+        x_dense = _dense_ranks_sorted(row[order])
+        x_has_ties = x_dense[-1] < size
+        x_ties = _tie_pairs(x_dense)
+        for d, y_full in enumerate(data_dense):
+            y_dense = y_full[order]
+            if x_has_ties:  # y must ascend inside each x tie group
+                within = np.argsort(x_dense * (size + 1) + y_dense)
+                y_dense = y_dense[within]
+            joint_new = np.r_[True, (x_dense[1:] != x_dense[:-1]) | (y_dense[1:] != y_dense[:-1]), True]
+            counts = np.diff(np.flatnonzero(joint_new))
+            joint_ties = int((counts * (counts - 1) // 2).sum())
+            discordant = _discordant(x_dense, y_dense)
+            tau = (total - x_ties - data_ties[d] + joint_ties - 2 * discordant) / total
+            result[m, d] = min(1.0, max(-1.0, tau))
+    return result
+
+
+def weighted_tau_a(x: np.ndarray, y: np.ndarray, weights: np.ndarray, block: int = 256) -> np.ndarray:
+    """Kendall's tau-a of resampled vectors, one per row of `weights` (samples,).
+
+    x, y: (pairs,) or (samples × pairs); weights: samples × pairs multiplicities. Copies of one
+    entry are tied in both vectors, so they add nothing to the numerator, but they count in the
+    denominator N(N-1)/2 with N = Σ w, as in rsatoolbox's tau-a on the resampled vector.
+    Exact; O(samples · pairs²) work in row blocks, so only for small RDMs.
+    """
+    weights = np.atleast_2d(np.asarray(weights, dtype=np.float64))
+    samples, length = weights.shape
+    x = np.broadcast_to(np.atleast_2d(x), (samples, length))
+    y = np.broadcast_to(np.atleast_2d(y), (samples, length))
+    numerator = np.zeros(samples)
+    for start in range(0, length, block):  # blocks of rows of the pairs × pairs sign kernel
+        stop = min(start + block, length)
+        sign = (np.sign(x[:, start:stop, None] - x[:, None, :])
+                * np.sign(y[:, start:stop, None] - y[:, None, :]))
+        numerator += np.einsum("bp,bpq,bq->b", weights[:, start:stop], sign, weights)
+    n = weights.sum(axis=1)
+    tau = (numerator / 2.0) / (n * (n - 1) / 2.0)
+    return np.clip(tau, -1.0, 1.0)
+
+
+def tau_a_scipy_free(x: np.ndarray, y: np.ndarray) -> float:
+    """Tau-a from scipy's public kendalltau (tau-b) and the tie counts; for cross-checks."""
+    tau_b = scipy.stats.kendalltau(x, y).statistic
+    size = x.size
+    total = size * (size - 1) / 2
+    x_ties = _tie_pairs(_dense_ranks_sorted(np.sort(x)))
+    y_ties = _tie_pairs(_dense_ranks_sorted(np.sort(y)))
+    return float(tau_b * np.sqrt(total - x_ties) * np.sqrt(total - y_ties) / total)

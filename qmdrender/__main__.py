@@ -1,0 +1,42 @@
+"""``python -m qmdrender [--project DIR]``: render a Quarto project without the Quarto binary."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from qmdrender.errors import RenderError
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Render the project; print where the outputs are, or one error line and return 2."""
+    parser = argparse.ArgumentParser(prog="python -m qmdrender", description=__doc__)
+    parser.add_argument("--project", type=Path, default=Path("."), help="project directory holding _quarto.yml (default: .)")
+    parser.add_argument("--quiet", action="store_true", help="print only the output paths")
+    args = parser.parse_args(argv)
+    from qmdrender.render import render_project
+
+    log = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
+    try:
+        outputs = render_project(args.project, log)
+    except RenderError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("error: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:  # an unexpected failure still gets one line, not a traceback
+        print(f"error: {args.project}: qmdrender failed unexpectedly: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 2
+    for path in outputs:
+        try:
+            shown = path.resolve().relative_to(Path.cwd().resolve())
+        except ValueError:
+            shown = path
+        print(f"Output created: {shown}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,277 @@
+"""Render a project: run cells, call pandoc for HTML and typst, compile the PDF, publish atomically."""
+
+from __future__ import annotations
+
+import html
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+from typing import Any, Callable
+
+import yaml
+
+from qmdrender.config import (
+    DEFAULT_EXECUTE,
+    FIGURE_KEYS,
+    FORMAT_EXTENSIONS,
+    Project,
+    check_document_options,
+    deep_merge,
+    format_options,
+    load_project,
+)
+from qmdrender.errors import RenderError
+from qmdrender.execute import run_cells, to_markdown
+from qmdrender.qmd import Document, parse_document
+
+HERE = Path(__file__).resolve().parent
+LUA_FILTER = HERE / "quarto.lua"
+HTML_CSS = HERE / "assets" / "qmdrender.css"
+PANDOC_ONLY_KEYS = {"title", "subtitle", "author", "date", "abstract", "lang", "link-citations", "toc-title"}
+TYPST_VARIABLES = {"papersize", "margin", "fontsize"}
+MISSING_CITATION = re.compile(r"Citeproc: citation (\S+) not found")
+
+Log = Callable[[str], None]
+
+
+def pandoc_path() -> str:
+    """The pandoc binary shipped by pypandoc-binary."""
+    try:
+        import pypandoc
+    except ImportError:
+        raise RenderError("pypandoc", "pypandoc-binary is not installed (pip install pypandoc-binary)") from None
+    return pypandoc.get_pandoc_path()
+
+
+def render_project(root: Path, log: Log = print) -> list[Path]:
+    """Render every input of the project at ``root``; outputs appear only if all succeed."""
+    root = root.resolve()
+    project = load_project(root)
+    staging = Path(tempfile.mkdtemp(prefix=".qmdrender-", dir=root))
+    try:
+        out_stage = staging / "output"
+        out_stage.mkdir()
+        for source in project.inputs:
+            render_document(project, source, out_stage, staging / "work" / source.stem, log)
+        run_post_render(project, out_stage)
+        return publish(project, out_stage)
+    finally:
+        if os.environ.get("QMDRENDER_KEEP"):  # debugging: keep the intermediate files
+            print(f"qmdrender: kept {staging}", file=sys.stderr)
+        else:
+            shutil.rmtree(staging, ignore_errors=True)
+
+
+def render_document(project: Project, source: Path, out_stage: Path, work: Path, log: Log) -> None:
+    """Execute one ``.qmd`` once and write one file per format into ``out_stage``."""
+    rel = source.relative_to(project.root)
+    log(f"qmdrender: {rel}")
+    doc = parse_document(source, project.root)
+    check_document_options(rel, doc.front_matter)
+    meta = deep_merge(project.metadata, doc.front_matter)
+    formats = format_options(meta)
+    if not formats:
+        raise RenderError(rel, "no output format (set format: html and/or typst)")
+    defaults = deep_merge(DEFAULT_EXECUTE, meta.get("execute", {}) or {})
+    figure = figure_options(rel, formats)
+    cwd = project.root if project.execute_dir == "project" else source.parent
+    env = {"QUARTO_PROJECT_ROOT": str(project.root), "QUARTO_DOCUMENT_PATH": str(source.parent),
+           "QUARTO_DOCUMENT_FILE": source.name}
+    work.mkdir(parents=True)
+    if doc.cells:
+        log(f"  running {len(doc.cells)} cells")
+        run_cells(doc, cwd, env, figure, defaults)
+    target_dir = out_stage / rel.parent
+    target_dir.mkdir(parents=True, exist_ok=True)
+    for name, options in formats.items():
+        out = target_dir / f"{source.stem}.{FORMAT_EXTENSIONS[name]}"
+        log(f"  writing {name}")
+        body = to_markdown(doc, work / "figures", name, defaults, bool(options.get("code-fold")),
+                           str(options.get("code-summary", "Code")))
+        if name == "html":
+            body += citation_appendix(meta)
+        (work / f"{name}.md").write_text(body, encoding="utf-8")
+        write_metadata(work / f"{name}.yaml", meta, options, source.parent)
+        if name == "html":
+            pandoc_html(rel, work, options, meta, source.parent, out)
+        else:
+            pandoc_typst(rel, work, options, source.parent, out)
+
+
+def figure_options(rel: Path, formats: dict[str, dict[str, Any]]) -> dict[str, Any]:
+    """Figure options shared by all formats (cells run once, so they must agree)."""
+    merged: dict[str, Any] = {}
+    for name, options in formats.items():
+        for key in FIGURE_KEYS & options.keys():
+            if key in merged and merged[key] != options[key]:
+                raise RenderError(rel, f"{key} differs between formats; qmdrender runs the cells once, so set it once")
+            merged[key] = options[key]
+    return merged
+
+
+def _absolute(paths: Any, base: Path) -> Any:
+    if isinstance(paths, list):
+        return [str((base / p).resolve()) for p in paths]
+    return str((base / paths).resolve())
+
+
+def write_metadata(path: Path, meta: dict[str, Any], options: dict[str, Any], doc_dir: Path) -> None:
+    """The metadata pandoc sees: document fields, bibliography paths made absolute, typst variables."""
+    out = {k: v for k, v in meta.items() if k in PANDOC_ONLY_KEYS}
+    if "toc-title" in options:
+        out["toc-title"] = options["toc-title"]
+    for key in ("bibliography", "csl"):
+        if key in meta:
+            out[key] = _absolute(meta[key], doc_dir)
+    if isinstance(out.get("author"), list):
+        out["author"] = [a.get("name", a) if isinstance(a, dict) else a for a in out["author"]]
+    for key in TYPST_VARIABLES & options.keys():
+        out[key] = options[key]
+    if "section-numbering" in options:
+        out["section-numbering"] = options["section-numbering"]
+    path.write_text(yaml.safe_dump(out, allow_unicode=True, sort_keys=False), encoding="utf-8")
+
+
+def common_args(work: Path, name: str, options: dict[str, Any], doc_dir: Path) -> list[str]:
+    """Pandoc arguments shared by both formats (the filter runs before citeproc)."""
+    args = [
+        f"{name}.md", "--from", "markdown", "--standalone",
+        "--lua-filter", str(LUA_FILTER), "--citeproc",
+        "--metadata-file", f"{name}.yaml",
+        "--resource-path", os.pathsep.join([str(work), str(doc_dir)]),
+    ]
+    if options.get("toc"):
+        args += ["--toc", f"--toc-depth={int(options.get('toc-depth', 3))}"]
+    if options.get("number-sections"):
+        args.append("--number-sections")
+    return args
+
+
+def run_pandoc(rel: Path, work: Path, args: list[str]) -> None:
+    """Run pandoc in ``work``; turn a failure or any warning into one RenderError."""
+    proc = subprocess.run([pandoc_path(), *args], cwd=work, capture_output=True, text=True)
+    lines = [line.strip() for line in proc.stderr.splitlines() if line.strip()]
+    for line in lines:
+        if "qmdrender: " in line:
+            raise RenderError(rel, line.split("qmdrender: ", 1)[1])
+    for line in lines:
+        missing = MISSING_CITATION.search(line)
+        if missing:
+            raise RenderError(rel, f"unresolved citation @{missing.group(1)} (not in the bibliography)")
+    if proc.returncode != 0:
+        useful = [line for line in lines if not line.startswith(("stack traceback", "[C]", "(...", "Error running filter"))
+                  and not re.match(r"^\S+\.lua:\d+: in ", line)]
+        raise RenderError(rel, f"pandoc failed: {useful[0] if useful else f'exit code {proc.returncode}'}")
+    warnings = [line for line in lines if line.startswith("[WARNING]")]
+    if warnings:
+        raise RenderError(rel, f"pandoc: {warnings[0]}")
+
+
+def pandoc_html(rel: Path, work: Path, options: dict[str, Any], meta: dict[str, Any], doc_dir: Path, out: Path) -> None:
+    """One self-contained HTML file (images, CSS embedded; MathML, so no CDN script)."""
+    args = common_args(work, "html", options, doc_dir)
+    args += ["--to", "html5", "--embed-resources", "--mathml", "--css", str(HTML_CSS)]
+    for css in options.get("css", []) if isinstance(options.get("css"), list) else [options["css"]] if options.get("css") else []:
+        args += ["--css", str((doc_dir / css).resolve())]
+    header = work / "citation-meta.html"
+    header.write_text(citation_meta(meta), encoding="utf-8")
+    args += ["--include-in-header", str(header), "--output", str(out)]
+    run_pandoc(rel, work, args)
+
+
+def pandoc_typst(rel: Path, work: Path, options: dict[str, Any], doc_dir: Path, out: Path) -> None:
+    """``pandoc -t typst`` then the typst compiler (Python package) to PDF."""
+    try:
+        import typst
+    except ImportError:
+        raise RenderError("typst", "the typst Python package is not installed (pip install typst)") from None
+    typ = work / "index.typ"
+    run_pandoc(rel, work, common_args(work, "typst", options, doc_dir) + ["--to", "typst", "--output", str(typ)])
+    try:
+        typst.compile(str(typ), output=str(out), root=str(work))
+    except Exception as exc:  # typst reports compile errors as its own exception types
+        first = str(exc).strip().splitlines()
+        raise RenderError(rel, f"typst failed: {first[0] if first else type(exc).__name__}") from None
+
+
+def _authors(meta: dict[str, Any]) -> list[str]:
+    authors = meta.get("author", [])
+    authors = authors if isinstance(authors, list) else [authors]
+    return [str(a.get("name", "")) if isinstance(a, dict) else str(a) for a in authors if a]
+
+
+def citation_meta(meta: dict[str, Any]) -> str:
+    """Highwire (Google Scholar) ``citation_*`` meta tags from the front matter's ``citation`` block."""
+    citation = meta.get("citation")
+    if not citation and not meta.get("google-scholar"):
+        return ""
+    citation = citation if isinstance(citation, dict) else {}
+    tags: list[tuple[str, str]] = [("citation_title", str(meta.get("title", "")))]
+    tags += [("citation_author", a) for a in _authors(meta)]
+    issued = citation.get("issued", meta.get("date"))
+    if issued:
+        tags.append(("citation_publication_date", str(issued)))
+    for key, tag in (("doi", "citation_doi"), ("url", "citation_public_url"), ("publisher", "citation_publisher"),
+                     ("container-title", "citation_journal_title"), ("language", "citation_language")):
+        if citation.get(key):
+            tags.append((tag, str(citation[key])))
+    return "\n".join(f'<meta name="{n}" content="{html.escape(v, quote=True)}">' for n, v in tags if v) + "\n"
+
+
+def citation_appendix(meta: dict[str, Any]) -> str:
+    """A short "Citation" section with BibTeX, as Quarto adds to HTML when ``citation`` is set."""
+    citation = meta.get("citation")
+    if not citation:
+        return ""
+    citation = citation if isinstance(citation, dict) else {}
+    fields = {
+        "author": " and ".join(_authors(meta)),
+        "title": str(meta.get("title", "")),
+        "year": str(citation.get("issued", meta.get("date", "")))[:4],
+        "url": str(citation.get("url", "")),
+        "doi": str(citation.get("doi", "")),
+    }
+    key = re.sub(r"\W+", "", (fields["author"].split()[0] if fields["author"] else "report").lower()) + fields["year"]
+    entry = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields.items() if v)
+    kind = "techreport" if citation.get("type", "report") == "report" else "misc"
+    return f"\n\n# Citation {{.unnumbered}}\n\nBibTeX citation:\n\n```bibtex\n@{kind}{{{key},\n{entry}\n}}\n```\n"
+
+
+def run_post_render(project: Project, out_stage: Path) -> None:
+    """Run ``project.post-render`` scripts against the staged output, as Quarto does."""
+    for script in project.post_render:
+        parts = script.split()
+        command = [sys.executable, *parts] if parts[0].endswith(".py") else parts
+        env = {**os.environ, "QUARTO_PROJECT_OUTPUT_DIR": str(out_stage), "QUARTO_PROJECT_DIR": str(project.root)}
+        proc = subprocess.run(command, cwd=project.root, env=env, capture_output=True, text=True)
+        if proc.returncode != 0:
+            lines = [line for line in proc.stderr.splitlines() if line.strip()]
+            raise RenderError(parts[0], f"post-render script failed: {lines[-1] if lines else proc.returncode}")
+
+
+def publish(project: Project, out_stage: Path) -> list[Path]:
+    """Move the staged output into the output directory in one rename (or file by file into the project root)."""
+    files = sorted(p.relative_to(out_stage) for p in out_stage.rglob("*") if p.is_file())
+    target = project.output_dir
+    if target.resolve() == project.root:
+        for rel in files:
+            (target / rel).parent.mkdir(parents=True, exist_ok=True)
+            os.replace(out_stage / rel, target / rel)
+        return [target / rel for rel in files]
+    old = out_stage.parent / "previous"
+    if target.exists():
+        os.replace(target, old)
+    try:
+        os.replace(out_stage, target)
+    except OSError:
+        if old.exists():
+            os.replace(old, target)
+        raise
+    return [target / rel for rel in files]
+
+
+__all__ = ["render_project", "Document"]
