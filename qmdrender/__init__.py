@@ -9,3 +9,13 @@ report uses are supported; anything else stops the render with a clear error.
 from qmdrender.errors import RenderError
 
 __all__ = ["RenderError"]
+
+
+def identity() -> str:
+    """This renderer's name and the versions of its parts, for the report's provenance."""
+    from importlib.metadata import version
+
+    import pypandoc
+
+    return (f"qmdrender fallback (Jupyter nbclient {version('nbclient')}, "
+            f"pandoc {pypandoc.get_pandoc_version()}, typst {version('typst')})")

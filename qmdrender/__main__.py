@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -15,7 +16,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--project", type=Path, default=Path("."), help="project directory holding _quarto.yml (default: .)")
     parser.add_argument("--quiet", action="store_true", help="print only the output paths")
     args = parser.parse_args(argv)
+    from qmdrender import identity
     from qmdrender.render import render_project
+
+    os.environ.setdefault("RSA_RENDERER", identity())
 
     log = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
     try:

@@ -266,3 +266,17 @@ def test_incomplete_results_fail_cleanly(demo_results, tmp_path, damage, message
     line = _error_line(render(project, results))
     assert "report/index.qmd:" in line and "cell setup failed: ResultsError" in line and message in line
     assert (project / "_output" / "index.html").read_text(encoding="utf-8") == "previous"
+
+
+def test_html_carries_provenance_metadata(page, demo_results):
+    manifest = json.loads((demo_results / "manifest.json").read_text())
+    block = re.search(r'<script type="application/json" id="rsa-provenance">(.*?)</script>', page, re.S)
+    assert block, "no provenance block in the HTML"
+    facts = json.loads(block.group(1))
+    assert {i["sha256"] for i in facts["inputs"]} == {i["sha256"] for i in manifest["inputs"]}
+    assert facts["parameters"] == manifest["parameters"]
+    assert facts["project"]["git_commit"] == manifest["project"]["git_commit"]
+    assert facts["cache"]["key"] == manifest["cache"]["key"]
+    assert facts["renderer"].startswith("qmdrender fallback (Jupyter nbclient")
+    for record in manifest["inputs"]:
+        assert record["sha256"] in visible_text(page), "full sha256 in the provenance appendix"

@@ -18,6 +18,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
 OUTPUT = ROOT / "_output"
 KEY_FILE = OUTPUT / ".render-key"
 OUTPUTS = ("index.html", "index.pdf")
@@ -30,11 +31,8 @@ def renderer() -> tuple[list[str], str]:
     if quarto:
         version = subprocess.run([quarto, "--version"], capture_output=True, text=True).stdout.strip()
         return [quarto, "render"], f"Quarto {version}"
-    import pypandoc
-    from importlib.metadata import version
-    return ([sys.executable, "-m", "qmdrender"],
-            f"qmdrender fallback (Jupyter nbclient {version('nbclient')}, "
-            f"pandoc {pypandoc.get_pandoc_version()}, typst {version('typst')})")
+    from qmdrender import identity
+    return [sys.executable, "-m", "qmdrender"], identity()
 
 
 def _files(path: Path) -> list[Path]:
