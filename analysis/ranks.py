@@ -18,6 +18,10 @@ vectors per pair). Here each RDM vector is sorted once:
 """
 from __future__ import annotations
 
+import multiprocessing
+import os
+from concurrent.futures import ThreadPoolExecutor
+
 import numpy as np
 import scipy.stats
 
@@ -27,14 +31,24 @@ except ImportError:  # pragma: no cover - depends on the scipy version
     _kendall_dis = None
 
 
-def average_ranks(vectors: np.ndarray) -> np.ndarray:
-    """Average ranks (1-based, ties share their mean rank) of each row, equal to scipy's rankdata."""
-    vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float64))
-    order = np.argsort(vectors, axis=1)
-    ranks_sorted = midranks_sorted(np.take_along_axis(vectors, order, axis=1))
-    ranks = np.empty_like(ranks_sorted)
-    np.put_along_axis(ranks, order, ranks_sorted, axis=1)
+def _average_ranks_row(row: np.ndarray) -> np.ndarray:
+    order = np.argsort(row)
+    ranks = np.empty(row.shape[0])
+    ranks[order] = midranks_sorted(row[order][None])[0]
     return ranks
+
+
+def average_ranks(vectors: np.ndarray, threads: int | None = None) -> np.ndarray:
+    """Average ranks (1-based, ties share their mean rank) of each row, equal to scipy's rankdata.
+
+    Rows are ranked in a thread pool: numpy's argsort releases the GIL, so both cores sort.
+    """
+    vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float64))
+    threads = min(os.cpu_count() or 1, vectors.shape[0]) if threads is None else threads
+    if threads <= 1 or vectors.shape[1] < 100_000:
+        return np.stack([_average_ranks_row(row) for row in vectors])
+    with ThreadPoolExecutor(threads) as pool:
+        return np.stack(list(pool.map(_average_ranks_row, vectors)))
 
 
 def midranks_sorted(values_sorted: np.ndarray, weights_sorted: np.ndarray | None = None) -> np.ndarray:
@@ -47,13 +61,14 @@ def midranks_sorted(values_sorted: np.ndarray, weights_sorted: np.ndarray | None
     """
     values_sorted = np.atleast_2d(values_sorted)
     rows, length = values_sorted.shape
-    if weights_sorted is None:
+    weights_given = weights_sorted is not None
+    if not weights_given:
         weights_sorted = np.ones_like(values_sorted, dtype=np.float64)
     cumulative = np.cumsum(weights_sorted, axis=1)
     new_value = np.ones((rows, length), dtype=bool)
     new_value[:, 1:] = values_sorted[:, 1:] != values_sorted[:, :-1]
     if new_value.all():  # no ties: the common case for continuous dissimilarities
-        return cumulative - (weights_sorted - 1.0) / 2.0
+        return cumulative - (weights_sorted - 1.0) / 2.0 if weights_given else cumulative
     positions = np.arange(length)
     group_start = np.maximum.accumulate(np.where(new_value, positions, 0), axis=1)
     last_in_group = np.ones((rows, length), dtype=bool)
@@ -118,43 +133,77 @@ def _discordant(x_dense: np.ndarray, y_dense: np.ndarray) -> int:
     raise RuntimeError("scipy.stats._stats._kendall_dis is unavailable in this scipy")  # pragma: no cover
 
 
-def tau_a_many(models: np.ndarray, data: np.ndarray) -> np.ndarray:
+def _dense_ranks(row: np.ndarray) -> tuple[np.ndarray, int]:
+    """1-based dense ranks of a vector and its number of tied pairs."""
+    order = np.argsort(row)
+    dense_sorted = _dense_ranks_sorted(row[order])
+    dense = np.empty(row.shape[0], dtype=np.intp)
+    dense[order] = dense_sorted
+    return dense, _tie_pairs(dense_sorted)
+
+
+_TAU_SHARED: dict = {}  # the dense-ranked data, inherited by forked workers (not pickled)
+
+
+def _tau_a_rows(task: tuple[int, list[int]]) -> tuple[int, list[int], np.ndarray]:
+    """tau-a of one model with some data rows; the model is sorted once for all of them."""
+    m, data_rows = task
+    row = _TAU_SHARED["models"][m]
+    data_dense, data_ties = _TAU_SHARED["data_dense"], _TAU_SHARED["data_ties"]
+    size = row.shape[0]
+    total = size * (size - 1) // 2
+    order = np.argsort(row)  # order inside x ties is irrelevant: y is re-sorted there below
+    x_dense = _dense_ranks_sorted(row[order])
+    x_has_ties = x_dense[-1] < size
+    x_ties = _tie_pairs(x_dense)
+    values = np.empty(len(data_rows))
+    for k, d in enumerate(data_rows):
+        y_dense = data_dense[d][order]
+        joint_ties = 0
+        if x_has_ties:  # y must ascend inside each x tie group; joint ties need an x tie
+            y_dense = y_dense[np.argsort(x_dense * (size + 1) + y_dense)]
+            joint_new = np.r_[True, (x_dense[1:] != x_dense[:-1]) | (y_dense[1:] != y_dense[:-1]), True]
+            counts = np.diff(np.flatnonzero(joint_new))
+            joint_ties = int((counts * (counts - 1) // 2).sum())
+        discordant = _discordant(x_dense, y_dense)
+        tau = (total - x_ties - data_ties[d] + joint_ties - 2 * discordant) / total
+        values[k] = min(1.0, max(-1.0, tau))
+    return m, list(data_rows), values
+
+
+def tau_a_many(models: np.ndarray, data: np.ndarray, processes: int | None = None,
+               min_work: float = 5e7) -> np.ndarray:
     """Kendall's tau-a of every model row with every data row (n_models × n_data), as rsatoolbox.
 
     Each model is sorted once and each data row is dense-ranked once; a pair then costs a
     gather and one O(P log P) compiled discordant-pair count. The integers are the ones
     rsatoolbox's `_tau_a` computes: tau = (tot - xtie - ytie + ntie - 2 dis) / tot.
+    scipy's counter holds the GIL, so large jobs are split over forked worker processes
+    (one per core), which inherit the ranked data without copying it.
     """
     models = np.atleast_2d(np.asarray(models, dtype=np.float64))
     data = np.atleast_2d(np.asarray(data, dtype=np.float64))
     size = models.shape[1]
-    total = size * (size - 1) // 2
-    data_dense = []
-    data_ties = []
-    for row in data:
-        order = np.argsort(row)
-        dense_sorted = _dense_ranks_sorted(row[order])
-        dense = np.empty(size, dtype=np.intp)
-        dense[order] = dense_sorted
-        data_dense.append(dense)
-        data_ties.append(_tie_pairs(dense_sorted))
+    with ThreadPoolExecutor(min(os.cpu_count() or 1, data.shape[0])) as pool:  # argsort releases the GIL
+        ranked = list(pool.map(_dense_ranks, data))
+    data_dense = [dense for dense, _ in ranked]
+    data_ties = [ties for _, ties in ranked]
+    _TAU_SHARED.update(models=models, data_dense=data_dense, data_ties=data_ties)
+    processes = (os.cpu_count() or 1) if processes is None else processes
+    big = models.shape[0] * data.shape[0] * size >= min_work
+    halves = [list(part) for part in np.array_split(np.arange(data.shape[0]), 2 if big else 1) if len(part)]
+    tasks = [(m, part) for m in range(models.shape[0]) for part in halves]
     result = np.empty((models.shape[0], data.shape[0]))
-    for m, row in enumerate(models):
-        order = np.argsort(row, kind="stable")
-        x_dense = _dense_ranks_sorted(row[order])
-        x_has_ties = x_dense[-1] < size
-        x_ties = _tie_pairs(x_dense)
-        for d, y_full in enumerate(data_dense):
-            y_dense = y_full[order]
-            if x_has_ties:  # y must ascend inside each x tie group
-                within = np.argsort(x_dense * (size + 1) + y_dense)
-                y_dense = y_dense[within]
-            joint_new = np.r_[True, (x_dense[1:] != x_dense[:-1]) | (y_dense[1:] != y_dense[:-1]), True]
-            counts = np.diff(np.flatnonzero(joint_new))
-            joint_ties = int((counts * (counts - 1) // 2).sum())
-            discordant = _discordant(x_dense, y_dense)
-            tau = (total - x_ties - data_ties[d] + joint_ties - 2 * discordant) / total
-            result[m, d] = min(1.0, max(-1.0, tau))
+    try:
+        if processes > 1 and big and "fork" in multiprocessing.get_all_start_methods():
+            with multiprocessing.get_context("fork").Pool(processes) as pool:
+                outputs = pool.map(_tau_a_rows, tasks, chunksize=1)
+        else:
+            outputs = [_tau_a_rows(task) for task in tasks]
+    finally:
+        _TAU_SHARED.clear()
+    for m, rows, values in outputs:
+        result[m, rows] = values
     return result
 
 
