@@ -30,9 +30,12 @@ exact but only practical for small RDMs; `tau_a_cost` states the cost before run
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 
 from . import ranks as rk
 from .errors import AnalysisError
@@ -94,27 +97,48 @@ def pair_sums(rows: list[np.ndarray], left: np.ndarray, right: np.ndarray, count
     left = np.asarray(left)
     right = np.asarray(right)
     counts_t = np.asarray(counts, dtype=dtype)
-    totals = np.zeros((counts.shape[0], left.size))
     blocks = image_blocks(n, block)
     block_pairs = [(a, b) for i, a in enumerate(blocks) for b in blocks[i:]]
+
+    def block_sums(pair: tuple[tuple[int, int], tuple[int, int]]) -> np.ndarray:
+        a, b = pair
+        values = _block_values(rows, shift, scale, n, a, b, dtype)
+        forms = values[:, left, :] * values[:, right, :]  # |a| × K × |b|
+        del values
+        if a == b:
+            forms *= 0.5  # the full square counts each pair twice
+        forms = forms.reshape(forms.shape[0], -1)
+        sums = np.empty((counts.shape[0], left.size))
+        for start in range(0, counts.shape[0], sample_chunk):
+            chunk = slice(start, start + sample_chunk)
+            partial = counts_t[chunk, a[0]:a[1]] @ forms  # Bc × (K·|b|)
+            partial = partial.reshape(partial.shape[0], left.size, b[1] - b[0])
+            sums[chunk] = np.matmul(partial, counts_t[chunk, b[0]:b[1], None])[..., 0]
+        return sums
+
+    # Block pairs run in parallel threads, each with single-threaded BLAS, and are summed in a
+    # fixed order: the result does not depend on how many threads there are.
+    totals = np.zeros((counts.shape[0], left.size))
     bar = _progress(len(block_pairs), "bootstrap (image blocks)", progress)
     try:
-        for a, b in block_pairs:
-            values = _block_values(rows, shift, scale, n, a, b, dtype)
-            forms = values[:, left, :] * values[:, right, :]  # |a| × K × |b|
-            del values
-            if a == b:
-                forms *= 0.5  # the full square counts each pair twice
-            forms = forms.reshape(forms.shape[0], -1)
-            for start in range(0, counts.shape[0], sample_chunk):
-                chunk = slice(start, start + sample_chunk)
-                partial = counts_t[chunk, a[0]:a[1]] @ forms  # Bc × (K·|b|)
-                partial = partial.reshape(partial.shape[0], left.size, b[1] - b[0])
-                totals[chunk] += np.matmul(partial, counts_t[chunk, b[0]:b[1], None])[..., 0]
-            bar.update(1)
+        with threadpool_limits(limits=1, user_api="blas"), \
+                ThreadPoolExecutor(max_workers=worker_count()) as pool:
+            for sums in pool.map(block_sums, block_pairs):
+                totals += sums
+                bar.update(1)
     finally:
         bar.close()
     return totals
+
+
+def worker_count() -> int:
+    """Threads for block-parallel work: RSA_THREADS if set, else the cores this process may use."""
+    if os.environ.get("RSA_THREADS", "").isdigit():
+        return max(1, int(os.environ["RSA_THREADS"]))
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:
+        return max(1, os.cpu_count() or 1)
 
 
 def _progress(total: int, description: str, enabled: bool):

@@ -38,6 +38,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
+from threadpoolctl import threadpool_limits
 import pandas as pd
 import scipy.stats
 
@@ -448,5 +449,8 @@ def inference_tables(aligned: AlignedStudy, method: str, samples: int, seed: int
     subjects = [[rdms.row(roi) for rdms in subject_sets] for roi in aligned.rois]  # views, no copy
     models = {network: rdms.dissimilarities for network, rdms in aligned.networks.items()}
     layers = {network: list(rdms.names) for network, rdms in aligned.networks.items()}
-    return inference_arrays(subjects, models, list(aligned.rois), layers, method, samples, seed,
-                            correction=correction, alpha=alpha, dtype=dtype, progress=progress)
+    # Single-threaded BLAS everywhere (pair_sums parallelises itself in a fixed order), so the
+    # tables are byte-identical whatever the number of threads.
+    with threadpool_limits(limits=1, user_api="blas"):
+        return inference_arrays(subjects, models, list(aligned.rois), layers, method, samples, seed,
+                                correction=correction, alpha=alpha, dtype=dtype, progress=progress)

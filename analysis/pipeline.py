@@ -111,6 +111,11 @@ def previous_stages(out: Path) -> tuple[str, dict[str, dict[str, Any]]]:
         return "", {}
 
 
+def _plain(value: Any) -> Any:
+    """A numpy scalar as a JSON-ready Python value."""
+    return value.item() if hasattr(value, "item") else value
+
+
 def manifest(aligned: AlignedStudy, inputs: dict[str, dict[str, Any]], parameters: dict[str, Any],
              command: str, cache: dict[str, Any]) -> dict[str, Any]:
     """Everything needed to trace a number in the tables back to its inputs."""
@@ -131,6 +136,8 @@ def manifest(aligned: AlignedStudy, inputs: dict[str, dict[str, Any]], parameter
         "inputs": [_input_record(a, inputs) for a in aligned.alignment],
         "n_common_images": len(aligned.images),
         "parameters": parameters,
+        "bootstrap": {k: v for k, v in cache["stages"].get("inference", {}).items()
+                      if k not in ("key", "computed_at")},
         "versions": versions(),
         "project": git_state(),
         "command": command,
@@ -173,9 +180,11 @@ def run(study_path: str | Path, out: str | Path, samples: int | None = None, see
             if stage in reusable:
                 stages[stage] = old_stages[stage]
                 continue
-            computed.update(point_estimates(aligned, study.method) if stage == "point"
-                            else inference_estimates(aligned, study.method, bootstrap))
-            stages[stage] = {"key": stage_key_, "computed_at": now_utc()}
+            produced = (point_estimates(aligned, study.method) if stage == "point"
+                        else inference_estimates(aligned, study.method, bootstrap))
+            computed.update(produced)
+            details = {k: _plain(v) for k, v in produced.get("inference", pd.DataFrame()).attrs.items()}
+            stages[stage] = {"key": stage_key_, "computed_at": now_utc(), **details}
         carried = {t: out / f"{t}.csv" for s in reusable for t in STAGE_TABLES[s]}
         parameters = {"method": study.method, "samples": bootstrap.samples, "seed": bootstrap.seed}
         record = manifest(aligned, inputs, parameters, command, {"key": key, "stages": stages})

@@ -119,8 +119,8 @@ def cell_markdown(cell: Cell, fig_dir: Path, fmt: str, defaults: dict[str, Any],
     label = str(cell.options.get("label", ""))
     if cell.options.get("tbl-cap") and not label.startswith("tbl-"):
         raise RenderError(cell.where, f"cell {cell.name} has tbl-cap but no tbl- label (needed for a numbered table)")
-    if label.startswith("tbl-"):
-        return "\n\n".join(p for p in parts[:-1] if p) + "\n\n" + caption_table(cell, parts[-1] if parts else "")
+    if label.startswith("tbl-") and any(p.strip() for p in parts):  # a table cell may print nothing
+        return "\n\n".join(p for p in parts[:-1] if p) + "\n\n" + caption_table(cell, parts[-1])
     return "\n\n".join(p for p in parts if p)
 
 
@@ -162,8 +162,10 @@ def output_markdown(cell: Cell, fig_dir: Path, asis: bool, warnings: bool) -> li
                 raise RenderError(cell.where, f"cell {cell.name} shows output of type {', '.join(data)}, which qmdrender does not support")
         elif kind == "error":  # only with allow_errors, which qmdrender never sets
             raise RenderError(cell.where, f"cell {cell.name} failed: {out.get('ename')}")
-    if label.startswith("fig-") and images != 1:
-        raise RenderError(cell.where, f"cell {cell.name} must draw exactly one figure, it drew {images}")
+    # A figure cell may draw nothing (a figure the data do not support, as Quarto then shows
+    # nothing); a reference to it is then unresolved, which the render refuses.
+    if label.startswith("fig-") and images > 1:
+        raise RenderError(cell.where, f"cell {cell.name} must draw at most one figure, it drew {images}")
     return parts
 
 
@@ -202,5 +204,5 @@ def caption_table(cell: Cell, text: str) -> str:
         raise RenderError(cell.where, f"cell {cell.name} has a tbl- label but no tbl-cap")
     rows = [line for line in text.strip().splitlines()]
     if len(rows) < 2 or not all(PIPE_TABLE_ROW.match(r) for r in rows):
-        raise RenderError(cell.where, f"cell {cell.name} must print exactly one markdown pipe table (with output: asis)")
+        raise RenderError(cell.where, f"cell {cell.name} must print one markdown pipe table or nothing (with output: asis)")
     return text.strip() + f"\n\n: {caption} {{#{cell.options['label']}}}"

@@ -182,7 +182,10 @@ def _one_error_line(proc: subprocess.CompletedProcess) -> str:
     ("As in @nobody2000.\n", "unresolved citation @nobody2000"),
     ("::: {.panel-tabset}\nx\n:::\n", "unsupported div"),
     ("```{python}\n#| label: boom\nraise ValueError('bad value')\n```\n", "doc.qmd:4: cell boom failed: ValueError: bad value"),
-    ("```{python}\n#| label: fig-none\n#| fig-cap: nothing\nx = 1\n```\n", "must draw exactly one figure"),
+    ("```{python}\n#| label: fig-two\n#| fig-cap: two\nimport matplotlib.pyplot as plt\n"
+     "plt.figure(); plt.plot([1]); plt.figure(); plt.plot([2]); plt.show()\n```\n", "must draw at most one figure"),
+    ("```{python}\n#| label: fig-none\n#| fig-cap: nothing\nx = 1\n```\nSee @fig-none.\n",
+     "unresolved cross-reference '@fig-none'"),
 ])
 def test_render_errors_are_one_line_and_leave_output_alone(tmp_path, doc, message):
     folder = make_project(tmp_path, doc=f"---\ntitle: t\n---\n{doc}")
