@@ -247,6 +247,8 @@ def _ranked(subjects, models, image_counts, subject_counts, method, progress):
     samples = image_counts.shape[0]
     if method == "tau-a":
         bs.check_tau_a_feasible(pairs, samples, n_rois, n_subjects, models.shape[0])
+    elif (warning := bs.rank_bootstrap_warning(pairs, samples, n_rois, method)) is not None:
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
     ranked = bs.rank_once(subjects, models)
     ones = np.ones((1, pairs))
     full_sim, full_ranks = _rank_sim(ranked, ones, method)

@@ -132,3 +132,10 @@ def test_zero_variance_sample_is_dropped_not_crashed() -> None:
 def test_tau_a_bootstrap_refuses_full_size_with_an_estimate() -> None:
     with pytest.raises(inf.AnalysisError, match="tau-a bootstrap"):
         bs.check_tau_a_feasible(2985 * 2984 // 2, 1000, 10, 3, 5)
+
+
+def test_long_rank_bootstrap_is_announced_with_its_duration():
+    from analysis.bootstrap import rank_bootstrap_warning
+    assert rank_bootstrap_warning(1770, 100, 10, "spearman") is None
+    message = rank_bootstrap_warning(4_455_000, 1000, 10, "spearman")
+    assert "about 54.5 h" in message and "corr" in message
