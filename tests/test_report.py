@@ -290,6 +290,9 @@ def test_inference_section_comes_from_the_tables(page, demo_results):
     inference = pd.read_csv(demo_results / "inference.csv")
     best = inference.groupby("layer", sort=False)["r"].mean()
     assert "60 samples (seed 0)" in text
+    manifest = json.loads((demo_results / "manifest.json").read_text())
+    dropped = manifest["bootstrap"]["samples"] - manifest["bootstrap"]["valid_samples"]
+    assert ("All 60 samples were usable." if dropped == 0 else f"{60 - dropped} of 60 samples were usable") in text
     pairwise = pd.read_csv(demo_results / "pairwise.csv")
     first = pairwise.iloc[0]
     assert f"{first['roi']} {first['layer_a']} − {first['layer_b']} {first['difference']:+.3f}" in text
