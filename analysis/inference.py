@@ -174,7 +174,7 @@ def dual_bootstrap(subjects, models, resampling: Resampling, method: str,
     """
     rows = subject_rows(subjects)
     model_rows = [np.asarray(m, dtype=np.float64) for m in models]
-    n_rois, n_subjects = len(rows), len(rows[0])
+    n_subjects = len(rows[0])
     n_images = images_from_pairs(model_rows[0].shape[0])
     dtype = default_dtype(n_images) if dtype is None else dtype
     image_counts = resampling.image_counts
