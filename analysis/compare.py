@@ -28,16 +28,11 @@ def rank_vectors(vectors: np.ndarray) -> np.ndarray:
     return average_ranks(vectors)
 
 
-def _unit_rows(vectors: np.ndarray) -> np.ndarray:
-    norms = np.sqrt(np.einsum("ij,ij->i", vectors, vectors))
-    return vectors / norms[:, None]
-
-
 def _centred(vectors: np.ndarray) -> np.ndarray:
     return vectors - vectors.mean(axis=1, keepdims=True)
 
 
-def _prepare_cosine(vectors: np.ndarray) -> np.ndarray:
+def _unchanged(vectors: np.ndarray) -> np.ndarray:
     return vectors
 
 
@@ -68,10 +63,10 @@ def _tau_a_matrix(models: np.ndarray, data: np.ndarray) -> np.ndarray:
 
 _TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "corr": _prepare_corr,
-    "cosine": _prepare_cosine,
+    "cosine": _unchanged,
     "spearman": _prepare_ranks,
     "rho-a": _prepare_ranks,
-    "tau-a": _prepare_cosine,
+    "tau-a": _unchanged,
 }
 _INNER: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "corr": _inner_cosine,
