@@ -59,3 +59,17 @@ def test_render_without_results_gives_one_line(tmp_path):
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "no results folder" in done.stderr
     assert not (project / "_output").exists()
+
+
+def test_second_render_at_once_is_refused(tmp_path):
+    import fcntl
+    project = _project(tmp_path / "project")
+    results = tmp_path / "results"
+    results.mkdir()
+    (results / "manifest.json").write_text("{}")
+    with open(project / ".render.lock", "a+") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        done = _render(project, results)
+    assert done.returncode == 2
+    assert done.stderr.strip() == f"error: {project / '_output'}: another render is writing the report; " \
+                                  "wait for it to finish"

@@ -10,6 +10,7 @@ Usage: python tools/render.py --results results/demo [--force]
 from __future__ import annotations
 
 import argparse
+import fcntl
 import hashlib
 import os
 import shutil
@@ -58,6 +59,13 @@ def main(argv: list[str] | None = None) -> int:
     results = args.results if args.results.is_absolute() else (Path.cwd() / args.results)
     if not (results / "manifest.json").is_file():
         print(f"error: {args.results}: no results folder (run the analysis first: make analysis)",
+              file=sys.stderr)
+        return 2
+    lock = open(ROOT / ".render.lock", "a+")
+    try:
+        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        print(f"error: {OUTPUT}: another render is writing the report; wait for it to finish",
               file=sys.stderr)
         return 2
     command, renderer_line = renderer()
