@@ -36,7 +36,12 @@ def pair_index(file_positions: np.ndarray, n_file: int) -> np.ndarray | None:
     low = np.minimum(first, second)
     high = np.maximum(first, second)
     del rows, cols, first, second
-    return low * (2 * n_file - low - 1) // 2 + (high - low - 1)
+    return condensed_index(low, high, n_file)
+
+
+def condensed_index(low: np.ndarray, high: np.ndarray, n: int) -> np.ndarray:
+    """Position of pair (low, high), low < high, in the np.triu_indices(n, 1) order."""
+    return low * (2 * n - low - 1) // 2 + (high - low - 1)
 
 
 def n_pairs(n_images: int) -> int:

@@ -38,17 +38,13 @@ import numpy as np
 from threadpoolctl import threadpool_limits
 
 from . import ranks as rk
+from .align import condensed_index
 from .errors import AnalysisError
 
 LINEAR_METHODS = ("corr", "cosine")
 RANK_METHODS = ("spearman", "rho-a", "tau-a")
 METHODS = LINEAR_METHODS + RANK_METHODS
 TAU_A_MAX_OPERATIONS = 2e11  # beyond this a tau-a bootstrap takes hours; refuse with the estimate
-
-
-def condensed_index(rows: np.ndarray, cols: np.ndarray, n: int) -> np.ndarray:
-    """Position of pair (i, j), i < j, in the np.triu_indices(n, 1) order."""
-    return rows * n - rows * (rows + 1) // 2 + cols - rows - 1
 
 
 def image_blocks(n: int, block: int) -> list[tuple[int, int]]:

@@ -38,13 +38,14 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 import pandas as pd
 import scipy.stats
+from threadpoolctl import threadpool_limits
 
 from . import bootstrap as bs
 from . import noise_ceiling as nc
 from . import ranks as rk
+from .compare import undefined_rows
 from .errors import AnalysisError
 
 if TYPE_CHECKING:
@@ -144,7 +145,7 @@ def check_inputs(rows: list[list[np.ndarray]], model_rows: list[np.ndarray], met
     for v in vectors:
         if not np.isfinite(v).all():
             raise AnalysisError("inference", "RDMs contain NaN or infinite dissimilarities")
-        if (method == "cosine" and not np.any(v != 0)) or (method != "cosine" and not np.any(v != v[0])):
+        if undefined_rows(v, method)[0]:
             raise AnalysisError("inference", f"an RDM is {'all zero' if method == 'cosine' else 'constant'}, "
                                              f"so {method} is undefined for it")
     return n_images
