@@ -2,9 +2,10 @@
 
 Every image gets latent features at five levels of a processing hierarchy. A network layer sees
 the levels through a bump centred on its own depth; an ROI sees them through a bump centred on its
-planted level, plus its own noise per subject. So each ROI's RDM correlates best with the layer
-at its planted level: early visual cortex with layer1, LOC and OPA with layer3, PPA with layer4,
-and RSC (pure noise) with none. Files are written with rsatoolbox's own writer.
+planted level, beside structure of its own that every subject shares (so that, as in real data, the
+noise ceiling lies above every layer) and each subject's noise. So each ROI's RDM correlates best
+with the layer at its planted level: early visual cortex with layer1, LOC and OPA with layer3, PPA
+with layer4, and RSC (no layer signal) with none. Files are written with rsatoolbox's own writer.
 """
 from __future__ import annotations
 
@@ -33,6 +34,8 @@ ROI_GROUPS = {
 }
 FEATURES_PER_LEVEL = 24
 NOISE_FEATURES = 48
+SHARED_FEATURES = 24
+SHARED_SCALE = 2.0
 BUMP_WIDTH = 0.9
 SUBJECT_GAIN = (0.9, 1.1)
 ROI_NOISE = 2.2
@@ -103,13 +106,15 @@ def write_demo(folder: str | Path, n_images: int = 800, seed: int = 0) -> Path:
                                   for k in range(len(LAYERS))])
         _save(stage / NETWORK_FILE, layer_vectors, [images[i] for i in order], "layer", list(LAYERS),
               {"network": NETWORK})
+        # Structure each ROI shares across subjects but no layer has: what a noise ceiling measures.
+        shared = rng.standard_normal((len(PLANTED_LEVEL), n_images, SHARED_FEATURES))
         for subject in SUBJECTS:
             keep = np.ones(n_images, dtype=bool)
             keep[rng.choice(n_images, max(1, n_images // 50), replace=False)] = False
             order = rng.permutation(np.flatnonzero(keep))
             roi_vectors = np.stack([
-                correlation_rdm(_roi_activity(latents[order], level, rng))
-                for level in PLANTED_LEVEL.values()])
+                correlation_rdm(_roi_activity(latents[order], shared[k][order], level, rng))
+                for k, level in enumerate(PLANTED_LEVEL.values())])
             _save(stage / SUBJECT_FILE.format(subject), roi_vectors, [images[i] for i in order], "roi",
                   list(PLANTED_LEVEL), {"subject": subject})
         _write_study(stage / "study.yml")
@@ -117,14 +122,15 @@ def write_demo(folder: str | Path, n_images: int = 800, seed: int = 0) -> Path:
     return folder / "study.yml"
 
 
-def _roi_activity(latents: np.ndarray, level: int | None, rng: np.random.Generator) -> np.ndarray:
+def _roi_activity(latents: np.ndarray, shared: np.ndarray, level: int | None,
+                  rng: np.random.Generator) -> np.ndarray:
     """One subject's ROI patterns: the planted level's view of the latents (with a gain that
-    varies by subject), beside the subject's own noise features."""
+    varies by subject), the ROI's structure shared by all subjects, and the subject's own noise."""
     noise = ROI_NOISE * rng.standard_normal((latents.shape[0], NOISE_FEATURES))
-    if level is None:
-        return noise
-    gain = rng.uniform(*SUBJECT_GAIN)
-    return np.hstack([gain * patterns(latents, bump(level)), noise])
+    parts = [SHARED_SCALE * shared, noise]
+    if level is not None:
+        parts.insert(0, rng.uniform(*SUBJECT_GAIN) * patterns(latents, bump(level)))
+    return np.hstack(parts)
 
 
 def _write_study(path: Path) -> None:
