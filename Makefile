@@ -41,7 +41,7 @@ bench: $(VENV)/.installed
 	$(PY) -m bench
 
 clean:
-	rm -rf results _output $(DEMO) .pytest_cache .render.lock
+	rm -rf results _output $(DEMO) .pytest_cache ._output.lock
 
 distclean: clean
 	rm -rf $(VENV) _bench *.egg-info

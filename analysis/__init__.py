@@ -1,4 +1,9 @@
-"""RSA of ResNet-50 layers against BOLD5000 ROIs: load, align, compare, infer, and write tables."""
+"""RSA of network layers against brain ROIs: read, compare, infer, and write tables.
+
+Data flow one way: `reading` (study file, RDM files, alignment) → `comparison` (RDM vs RDM) →
+`inference` (dual bootstrap, noise ceilings, tests) → `pipeline` (stages, cache, tables,
+manifest) → a results folder whose tables `analysis.schema` defines and the report reads.
+"""
 from importlib.metadata import PackageNotFoundError, version
 
 try:

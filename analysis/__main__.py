@@ -49,7 +49,7 @@ def _report(outcome) -> None:
 def _stop(signum: int, _frame: object) -> None:
     """Leave at once on SIGINT/SIGTERM: results are swapped in atomically, so stopping anywhere
     keeps the previous ones; only the temporary folder needs removing."""
-    from .output import discard_staged
+    from .publish import discard_staged
     discard_staged()
     sys.stderr.write(f"error: interrupted by {signal.Signals(signum).name}; "
                      "previous results left as they were\n")
@@ -71,7 +71,7 @@ def main(argv: list[str] | None = None) -> int:
             study = write_demo(args.folder, n_images=args.n_images, seed=args.seed)
             print(f"demo study written: {study}")
         else:
-            from .pipeline import run
+            from .pipeline.run import run
             outcome = run(args.study, args.out, samples=args.samples, seed=args.seed,
                           allow_mixed_measures=args.allow_mixed_measures, verify=args.verify,
                           force=args.force,

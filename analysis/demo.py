@@ -16,7 +16,7 @@ import numpy as np
 import rsatoolbox
 import yaml
 
-from .output import staged_folder
+from .publish import staged_folder
 
 SUBJECTS = ("CSI1", "CSI2", "CSI3")
 LAYERS = ("conv1", "layer1", "layer2", "layer3", "layer4")

@@ -24,6 +24,8 @@ from qmdrender.config import (
     format_options,
     load_project,
 )
+from analysis.errors import AnalysisError
+from analysis.publish import staged_folder
 from qmdrender.errors import RenderError
 from qmdrender.execute import run_cells, to_markdown
 from qmdrender.qmd import Document, parse_document
@@ -53,17 +55,30 @@ def render_project(root: Path, log: Log = print) -> list[Path]:
     project = load_project(root)
     staging = Path(tempfile.mkdtemp(prefix=".qmdrender-", dir=root))
     try:
-        out_stage = staging / "output"
-        out_stage.mkdir()
-        for source in project.inputs:
-            render_document(project, source, out_stage, staging / "work" / source.stem, log)
-        run_post_render(project, out_stage)
-        return publish(project, out_stage)
+        if project.output_dir.resolve() == root:
+            out_stage = staging / "output"
+            out_stage.mkdir()
+            _render_all(project, out_stage, staging, log)
+            return publish_into_root(project, out_stage)
+        try:
+            with staged_folder(project.output_dir) as out_stage:
+                _render_all(project, out_stage, staging, log)
+                files = sorted(p.relative_to(out_stage) for p in out_stage.rglob("*") if p.is_file())
+        except AnalysisError as err:
+            raise RenderError(err.source, err.problem) from None
+        return [project.output_dir / rel for rel in files]
     finally:
         if os.environ.get("QMDRENDER_KEEP"):  # debugging: keep the intermediate files
             print(f"qmdrender: kept {staging}", file=sys.stderr)
         else:
             shutil.rmtree(staging, ignore_errors=True)
+
+
+def _render_all(project: Project, out_stage: Path, staging: Path, log: Log) -> None:
+    """Render every input into ``out_stage`` and run the post-render scripts there."""
+    for source in project.inputs:
+        render_document(project, source, out_stage, staging / "work" / source.stem, log)
+    run_post_render(project, out_stage)
 
 
 def render_document(project: Project, source: Path, out_stage: Path, work: Path, log: Log) -> None:
@@ -253,25 +268,13 @@ def run_post_render(project: Project, out_stage: Path) -> None:
             raise RenderError(parts[0], f"post-render script failed: {lines[-1] if lines else proc.returncode}")
 
 
-def publish(project: Project, out_stage: Path) -> list[Path]:
-    """Move the staged output into the output directory in one rename (or file by file into the project root)."""
+def publish_into_root(project: Project, out_stage: Path) -> list[Path]:
+    """Move the staged output file by file into the project root (an output-dir of '.')."""
     files = sorted(p.relative_to(out_stage) for p in out_stage.rglob("*") if p.is_file())
-    target = project.output_dir
-    if target.resolve() == project.root:
-        for rel in files:
-            (target / rel).parent.mkdir(parents=True, exist_ok=True)
-            os.replace(out_stage / rel, target / rel)
-        return [target / rel for rel in files]
-    old = out_stage.parent / "previous"
-    if target.exists():
-        os.replace(target, old)
-    try:
-        os.replace(out_stage, target)
-    except OSError:
-        if old.exists():
-            os.replace(old, target)
-        raise
-    return [target / rel for rel in files]
+    for rel in files:
+        (project.root / rel).parent.mkdir(parents=True, exist_ok=True)
+        os.replace(out_stage / rel, project.root / rel)
+    return [project.root / rel for rel in files]
 
 
 __all__ = ["render_project", "Document"]

@@ -1,55 +1,17 @@
-"""Figures and markdown tables for the report, drawn from the result tables only."""
+"""Figures for the report, drawn from the result tables only."""
 
 from __future__ import annotations
 
-import csv
-import json
-import os
-from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable
 
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 from matplotlib.figure import Figure
+from matplotlib.patches import Rectangle
 
-from results import Results
-
-HERE = Path(__file__).resolve().parent
-#: Okabe & Ito's colour-blind-safe palette (black last).
-OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#000000"]
-#: Perceptually uniform, colour-blind-safe map for r values.
-SEQUENTIAL = "viridis"
-METHOD_LABELS = {
-    "corr": "Pearson r",
-    "pearson": "Pearson r",
-    "corr_cov": "Pearson r (noise-whitened)",
-    "spearman": "Spearman ρ",
-    "rho-a": "Spearman ρ_A",
-    "tau-a": "Kendall τ_A",
-    "tau_a": "Kendall τ_A",
-    "cosine": "cosine similarity",
-    "cosine_cov": "cosine similarity (noise-whitened)",
-}
-
-plt.rcParams.update({
-    "axes.prop_cycle": plt.cycler(color=OKABE_ITO),
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "font.size": 10,
-    "figure.constrained_layout.use": True,
-})
-
-
-def measure_label(method: str) -> str:
-    """Axis label naming the RDM comparison measure, e.g. 'Pearson r'."""
-    return METHOD_LABELS.get(method, f"{method} (RDM similarity)")
-
-
-def column_labels(res: Results) -> list[str]:
-    """x-axis labels: layer names, prefixed with the network when there are several."""
-    several = len(res.order["networks"]) > 1
-    return [f"{n}: {layer}" if several else str(layer) for n, layer in res.columns]
+from .results import InferenceTables, Results, group_rois, layer_order
+from .style import OKABE_ITO, SEQUENTIAL, column_labels, measure_label
 
 
 def _matrix(table: pd.DataFrame, res: Results, value: str = "r") -> np.ndarray:
@@ -186,128 +148,45 @@ def surface_3d(res: Results) -> Figure:
     return fig
 
 
-# --- markdown tables (print them from a cell with `output: asis`) ---
-
-def _cell(value: Any) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
-
-
-def md_table(header: Sequence[str], rows: Iterable[Sequence[Any]], align: Sequence[str] | None = None,
-             widths: Sequence[int] | None = None) -> str:
-    """A pandoc pipe table; ``align`` holds 'l' or 'r' per column, ``widths`` relative column widths."""
-    align = align or ["l"] * len(header)
-    dashes = [max(3, int(w)) for w in widths] if widths else [3] * len(header)
-    rule = ["-" * d + ":" if a == "r" else ":" + "-" * d for a, d in zip(align, dashes)]
-    lines = ["| " + " | ".join(_cell(h) for h in header) + " |", "|" + "|".join(rule) + "|"]
-    lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
-    return "\n".join(lines)
-
-
-def cite(keys: str) -> str:
-    """Markdown citation for ';'-separated BibTeX keys."""
-    return "[" + "; ".join(f"@{k.strip()}" for k in keys.split(";") if k.strip()) + "]"
-
-
-def latency_table(path: Path = HERE / "latencies.csv") -> str:
-    """The literature table of onset latencies with resolved citations."""
-    with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
-    return md_table(["Area", "Onset latency", "Notes", "Sources"],
-                    [(r["roi"], r["latency"], r["notes"], cite(r["citations"])) for r in rows], widths=[7, 17, 45, 31])
-
-
-def groups_table(res: Results) -> str:
-    """ROI groups (early / mid / high) in hierarchy order."""
-    return md_table(["Group", "ROIs"], [(g, ", ".join(map(str, rois))) for g, rois in res.manifest["roi_groups"].items()])
-
-
-def inputs_table(res: Results) -> str:
-    """Input files (subjects first, then networks) with checksums and image counts from the manifest."""
-    rows = []
-    for item in res.manifest["inputs"]:
-        rows.append((
-            item.get("name", ""), Path(str(item.get("path", ""))).name, f"`{str(item.get('sha256', ''))[:12]}`",
-            item.get("images_in_file", ""), item.get("images_kept", ""), item.get("images_dropped", ""),
-        ))
-    return md_table(["Subject or network", "File", "SHA-256 (first 12)", "Images in file", "Kept", "Dropped"],
-                    rows, ["l", "l", "l", "r", "r", "r"], widths=[16, 36, 18, 12, 8, 10])
-
-
-def study_table(res: Results) -> str:
-    """Key facts about the analysed study."""
-    m = res.manifest
-    study = m.get("study", {})
-    layers = "; ".join(f"{n}: {', '.join(map(str, res.order['layers'][n]))}" for n in res.order["networks"])
-    params = m.get("parameters", {})
-    rows = [
-        ("Study", m.get("title", "")),
-        ("Study file", f"`{Path(str(study.get('path', ''))).name}`"),
-        ("Study file SHA-256", f"`{str(study.get('sha256', ''))}`"),
-        ("Synthetic data", "yes" if res.synthetic else "no"),
-        ("Subjects", ", ".join(map(str, res.order["subjects"]))),
-        ("ROIs", ", ".join(map(str, res.order["rois"]))),
-        ("Networks and layers", layers),
-        ("Images common to all files", m.get("n_common_images", "")),
-        ("Comparison method", f"{res.method} ({measure_label(res.method)})"),
-        ("Bootstrap samples", params.get("samples", "")),
-        ("Computed at", m.get("computed_at", "")),
-        ("Project version", (m.get("project") or {}).get("version", "")),
-    ]
-    return md_table(["Item", "Value"], rows, widths=[25, 75])
-
-
-def joint_table(res: Results) -> str:
-    """r for every ROI and layer (subject-averaged RDMs), three decimals."""
-    matrix = _matrix(res.joint, res)
-    rows = [[roi] + [f"{0.0 if abs(v) < 0.0005 else v:.3f}" if np.isfinite(v) else "–" for v in matrix[i]] for i, roi in enumerate(map(str, res.order["rois"]))]
-    return md_table(["ROI", *column_labels(res)], rows, ["l"] + ["r"] * len(res.columns))
-
-
-def _renderer() -> str:
-    return os.environ.get("RSA_RENDERER") or "not recorded (RSA_RENDERER unset)"
-
-
-def provenance_table(res: Results) -> str:
-    """Command, parameters, study file, code version, library versions and renderer behind the report."""
-    m = res.manifest
-    project = m.get("project") or {}
-    commit = str(project.get("git_commit") or "unknown")
-    if project.get("git_dirty"):
-        commit += " (with uncommitted changes)"
-    versions = ", ".join(f"{k} {v}" for k, v in (m.get("versions") or {}).items())
-    parameters = ", ".join(f"{k} = {v}" for k, v in (m.get("parameters") or {}).items())
-    study = m.get("study") or {}
-    stages = (m.get("cache") or {}).get("stages") or {}
-    computed = "; ".join(f"{stage}: {record.get('computed_at', '')}" for stage, record in stages.items())
-    rows = [
-        ("Command", f"`{m.get('command', '')}`"),
-        ("Study file", f"`{Path(study.get('path', '')).name}`, sha256 `{study.get('sha256', '')}`"),
-        ("Parameters", parameters),
-        ("Computed at", computed or m.get("computed_at", "")),
-        ("Results key", f"`{(m.get('cache') or {}).get('key', '')}`"),
-        ("Git commit", commit),
-        ("Versions", versions),
-        ("Results folder", f"`{res.path.name}`"),
-        ("Rendered with", _renderer()),
-    ]
-    return md_table(["Item", "Value"], rows, widths=[22, 78])
-
-
-def provenance_inputs_table(res: Results) -> str:
-    """Every input file with its size and full sha256."""
-    rows = [(f"`{Path(i['path']).name}`", f"{i['size']:,}", f"`{i['sha256']}`")
-            for i in res.manifest.get("inputs", [])]
-    return md_table(["File", "Bytes", "SHA-256"], rows, align=["l", "r", "l"], widths=[30, 12, 58])
-
-
-def provenance_metadata(res: Results) -> str:
-    """The provenance facts as a JSON block in the HTML page (machine-readable; ignored in the PDF)."""
-    m = res.manifest
-    facts = {key: m.get(key) for key in ("title", "synthetic", "study", "inputs", "n_common_images",
-                                         "parameters", "versions", "project", "command", "computed_at",
-                                         "cache")}
-    facts["inputs"] = [{k: i.get(k) for k in ("role", "name", "path", "size", "sha256")}
-                       for i in m.get("inputs", [])]
-    facts["renderer"] = _renderer()
-    payload = json.dumps(facts, ensure_ascii=True, sort_keys=True).replace("</", "<\\/")
-    return f'```{{=html}}\n<script type="application/json" id="rsa-provenance">{payload}</script>\n```'
+def inference_bars(res: Results, tables: InferenceTables) -> Figure:
+    """Per-layer bars with 95% intervals, the noise-ceiling band, significance marks; a row per ROI group."""
+    inference, ceiling, pairwise = tables.inference, tables.ceiling, tables.pairwise
+    groups = group_rois(res, tables.inference)
+    columns = layer_order(res, tables.inference)
+    n_cols = max(len(r) for r in groups.values())
+    fig, axes = plt.subplots(len(groups), n_cols, figsize=(2.6 * n_cols + 0.6, 2.5 * len(groups) + 0.4),
+                             squeeze=False, sharey=True)
+    x = np.arange(len(columns))
+    for row, (group, rois) in enumerate(groups.items()):
+        for col in range(n_cols):
+            ax = axes[row, col]
+            if col >= len(rois):
+                ax.axis("off")
+                continue
+            roi = rois[col]
+            table = inference[inference.roi == roi].set_index(["network", "layer"]).loc[columns]
+            bound = ceiling[ceiling.roi == roi].iloc[0]
+            ax.add_patch(Rectangle((-0.5, bound.lower), len(columns), bound.upper - bound.lower,
+                                   facecolor=(0.5, 0.5, 0.5, 0.25), edgecolor="none", zorder=0))
+            r = table["r"].to_numpy()
+            error = np.array([r - table["ci_low"].to_numpy(), table["ci_high"].to_numpy() - r])
+            ax.bar(x, r, color="#4C72B0", zorder=1)
+            ax.errorbar(x, r, yerr=np.clip(error, 0, None), fmt="none", ecolor="k", linewidth=1.2, zorder=2)
+            above = table["significant_zero"].to_numpy(dtype=bool)
+            ax.plot(x[above], np.zeros(above.sum()), marker="^", color="white", markeredgecolor="k",
+                    linestyle="none", markersize=6, zorder=3)
+            top = np.nanmax([table["ci_high"].max(), bound.upper])
+            pairs = pairwise[(pairwise.roi == roi) & pairwise.significant.astype(bool)]
+            step = 0.06 * max(top, 0.1)
+            for k, pair in enumerate(pairs.itertuples()):
+                a = columns.index((pair.network, pair.layer_a))
+                b = columns.index((pair.network, pair.layer_b))
+                y = top + step * (k + 1)
+                ax.plot([a, b], [y, y], color="0.3", linewidth=1)
+                ax.plot(a if pair.difference > 0 else b, y, marker="o", color="0.3", markersize=3)
+            ax.set_xticks(x, [layer for _, layer in columns], rotation=60, fontsize=7)
+            ax.set_title(f"{group}: {roi}", fontsize=9)
+            ax.axhline(0, color="k", linewidth=0.6)
+        axes[row, 0].set_ylabel(measure_label(res.method), fontsize=8)
+    fig.tight_layout()
+    return fig

@@ -1,4 +1,5 @@
-"""Load a results folder (docs/CONTRACTS.md) for the report cells; never recompute RSA."""
+"""Load a results folder (tables as analysis.schema defines them) for the report cells; never
+recompute RSA."""
 
 from __future__ import annotations
 
@@ -11,12 +12,10 @@ from typing import Any
 
 import pandas as pd
 
+from analysis import schema
+
 DEFAULT_RESULTS = "results/demo"
-TABLES = {
-    "per_subject": ["subject", "roi", "network", "layer", "method", "r"],
-    "joint": ["roi", "network", "layer", "method", "r"],
-    "by_group": ["group", "network", "layer", "method", "mean", "sem", "n_subjects"],
-}
+TABLES = {name: schema.columns(name) for name in ("per_subject", "joint", "by_group")}
 MANIFEST_KEYS = ["synthetic", "title", "study", "order", "roi_groups", "inputs", "n_common_images", "parameters"]
 ORDER_KEYS = ["subjects", "rois", "networks", "layers", "groups"]
 
@@ -160,3 +159,31 @@ def optional_table(res: Results, name: str) -> pd.DataFrame | None:
         return pd.read_csv(path)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ResultsError(f"{path}: not a readable CSV table ({exc})") from None
+
+
+@dataclass(frozen=True)
+class InferenceTables:
+    """The three inference tables of a results folder."""
+
+    inference: pd.DataFrame
+    ceiling: pd.DataFrame
+    pairwise: pd.DataFrame
+
+
+def load_inference(res: Results) -> InferenceTables | None:
+    """The inference tables, or None when the analysis ran without a bootstrap."""
+    tables = [optional_table(res, name) for name in ("inference", "noise_ceiling", "pairwise")]
+    return None if any(t is None for t in tables) else InferenceTables(*tables)
+
+
+def layer_order(res: Results, table: pd.DataFrame) -> list[tuple[str, str]]:
+    """(network, layer) pairs in manifest order, restricted to those in `table`."""
+    present = set(zip(table["network"], table["layer"]))
+    return [c for c in res.columns if c in present]
+
+
+def group_rois(res: Results, table: pd.DataFrame) -> dict[str, list[str]]:
+    """{group: [roi, ...]} in manifest order, restricted to ROIs with inference rows."""
+    rois = set(table["roi"])
+    return {g: [r for r in members if r in rois] for g, members in res.manifest["roi_groups"].items()
+            if any(r in rois for r in members)}

@@ -10,7 +10,6 @@ Usage: python tools/render.py --results results/demo [--force]
 from __future__ import annotations
 
 import argparse
-import fcntl
 import hashlib
 import os
 import shutil
@@ -20,6 +19,8 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+from analysis.errors import AnalysisError  # noqa: E402  (after the path: runs from a source tree too)
+from analysis.publish import locked  # noqa: E402
 OUTPUT = ROOT / "_output"
 KEY_FILE = OUTPUT / ".render-key"
 OUTPUTS = ("index.html", "index.pdf")
@@ -61,17 +62,20 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {args.results}: no results folder (run the analysis first: make analysis)",
               file=sys.stderr)
         return 2
-    lock = open(ROOT / ".render.lock", "a+")
     try:
-        fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except BlockingIOError:
-        print(f"error: {OUTPUT}: another render is writing the report; wait for it to finish",
-              file=sys.stderr)
+        with locked(OUTPUT, busy="another render is writing the report"):
+            return render(results, args.force)
+    except AnalysisError as err:
+        print(f"error: {err.source}: {err.problem}", file=sys.stderr)
         return 2
+
+
+def render(results: Path, force: bool) -> int:
+    """Render unless the key of the last successful render matches (call under the lock)."""
     command, renderer_line = renderer()
     key = render_key(results.resolve(), renderer_line)
     fresh = all((OUTPUT / name).is_file() for name in OUTPUTS)
-    if not args.force and fresh and KEY_FILE.is_file() and KEY_FILE.read_text().strip() == key:
+    if not force and fresh and KEY_FILE.is_file() and KEY_FILE.read_text().strip() == key:
         print(f"report up to date: cached render reused (key {key[:12]}); nothing re-rendered")
         return 0
     print(f"rendering with {renderer_line}", flush=True)

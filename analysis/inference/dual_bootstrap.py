@@ -1,0 +1,245 @@
+"""Dual bootstrap over images and subjects, noise ceilings, tests: the three inference tables.
+
+This reproduces rsatoolbox 0.3.2's `eval_dual_bootstrap(models, data, method, k_pattern=1,
+k_rdm=1, N)` for fixed models and the `Result` it returns:
+
+* Per sample, one draw of subjects (with replacement) and one of images (with replacement).
+  Three evaluations are stored (last axis, in rsatoolbox's order): "both" (subjects and images
+  resampled), "rdm" (subjects only) and "pattern" (images only); each with its noise ceiling
+  from `boot_noise_ceiling`. With k = 1 there is no cross-validation, n_cv = 1 and no
+  cross-validation correction.
+* A sample with fewer than 3 distinct images is NaN in rsatoolbox and left out of every
+  statistic. We also leave out (and count) samples in which any similarity or ceiling is
+  undefined (a resampled RDM with zero variance), where rsatoolbox would return 0 or NaN.
+* variances: for each variant, the covariance (ddof=1) over valid samples of
+  [layer evaluations, lower ceiling, upper ceiling]; `Result` then combines the three with the
+  2-factor correction (`inference_util._dual_bootstrap` with n_rdm subjects, n_pattern images):
+  v = n_r/(n_r-1) V_rdm + n_p/(n_p-1) V_pattern − n_r n_p/((n_p-1)(n_r-1)) (V_both − V_rdm − V_pattern),
+  clipped below by the two scaled single-factor variances and above by V_both. The same is done
+  for differences between layers and between a layer and the lower ceiling.
+* dof = min(n_subjects, n_images) − 1. Tests (`t_test_0`, `t_test_nc`, `t_tests`): the tested
+  value is the mean over valid samples of the mean over the three variants; against 0
+  one-sided (1 − T.cdf(t)), against the lower ceiling (its mean over samples and variants) and
+  between layers two-sided; variances below machine epsilon are raised to it.
+* SEM = sqrt(max(variance, 0)) (`get_sem`); 95% interval = `get_ci(0.95, 'bootstrap')`:
+  percentiles of the per-sample mean over the three variants, framed by −inf and +inf (so the
+  95% interval needs at least 39 valid samples; with fewer it is NaN, where rsatoolbox raises).
+
+Differences from rsatoolbox, on purpose: `r` in inference.csv and the ceiling bounds in
+noise_ceiling.csv are the point estimates on the data as they are (eval_fixed's mean over
+subjects, boot_noise_ceiling on all data), not bootstrap means; p-values are corrected for
+multiple tests (FDR by default) within each ROI × network (as plot_model_comparison does for
+pairs), and the `significant_*` columns use the corrected values at alpha = 0.05.
+"""
+from __future__ import annotations
+
+import sys
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..comparison.kendall import tau_a_many
+from ..comparison.methods import undefined_rows
+from ..errors import AnalysisError
+from ..runtime import progress_bar
+from ..schema import LINEAR_METHODS, METHODS
+from . import moments as bs
+from . import noise_ceiling as nc
+from . import rank_moments as rm
+from .resampling import Resampling
+
+VARIANTS = ("both", "rdm", "pattern")
+
+MIN_IMAGES = 4
+
+MIN_SUBJECTS = 2
+
+MIN_VALID_SAMPLES = 2
+
+
+@dataclass(frozen=True)
+class DualBootstrap:
+    """Everything rsatoolbox's eval_dual_bootstrap computes, for R ROIs and L layers at once."""
+    evaluations: np.ndarray       # B × R × L × 3 (both, rdm, pattern)
+    noise_ceiling: np.ndarray     # B × R × 2 (lower, upper) × 3
+    valid: np.ndarray             # B, bool
+    point: np.ndarray             # R × L, mean over subjects of the full-data similarity
+    point_subject: np.ndarray     # R × S × L
+    point_ceiling: np.ndarray     # R × 2 (lower, upper) on the full data
+    n_subjects: int
+    n_images: int
+    dropped_few_images: int = 0
+    dropped_undefined: int = 0
+    extra: dict = field(default_factory=dict)
+
+
+def subject_rows(subjects) -> list[list[np.ndarray]]:
+    """rows[r][s] = ROI r of subject s, from an R × S × pairs array or already nested lists (no copy)."""
+    if isinstance(subjects, np.ndarray):
+        if subjects.ndim != 3:
+            raise AnalysisError("inference", f"subjects must be ROIs × subjects × pairs (got shape {subjects.shape})")
+        return [[subjects[r, s] for s in range(subjects.shape[1])] for r in range(subjects.shape[0])]
+    return [list(roi) for roi in subjects]
+
+
+def check_inputs(rows: list[list[np.ndarray]], model_rows: list[np.ndarray], method: str, samples: int) -> int:
+    """Refuse what the bootstrap cannot handle, with one clear line (AnalysisError); returns n_images."""
+    if method not in METHODS:
+        raise AnalysisError("method", f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if not rows or not rows[0] or not model_rows:
+        raise AnalysisError("inference", "no ROIs, subjects or layers to compare")
+    vectors = list(model_rows) + [v for roi in rows for v in roi]
+    lengths = {v.shape for v in vectors}
+    if len(lengths) != 1 or len({len(roi) for roi in rows}) != 1:
+        raise AnalysisError("inference", "every RDM must be a vector over the same image pairs, "
+                                         "and every ROI must have the same subjects")
+    n_images = images_from_pairs(vectors[0].shape[0])
+    if n_images < MIN_IMAGES:
+        raise AnalysisError("bootstrap", f"{n_images} images is too few to resample; need at least {MIN_IMAGES}")
+    if len(rows[0]) < MIN_SUBJECTS:
+        raise AnalysisError("bootstrap", f"{len(rows[0])} subject(s) is too few for a bootstrap over "
+                                         f"subjects and a noise ceiling; need at least {MIN_SUBJECTS}")
+    if samples < MIN_VALID_SAMPLES:
+        raise AnalysisError("--samples", f"{samples} bootstrap sample(s) give no variance; use 0 (no inference) "
+                                         f"or at least {MIN_VALID_SAMPLES}")
+    for v in vectors:
+        if not np.isfinite(v).all():
+            raise AnalysisError("inference", "RDMs contain NaN or infinite dissimilarities")
+        if undefined_rows(v, method)[0]:
+            raise AnalysisError("inference", f"an RDM is {'all zero' if method == 'cosine' else 'constant'}, "
+                                             f"so {method} is undefined for it")
+    return n_images
+
+
+def images_from_pairs(n_pairs: int) -> int:
+    """n such that n(n-1)/2 = n_pairs (an error if there is none)."""
+    n = int(round((1 + np.sqrt(1 + 8 * n_pairs)) / 2))
+    if n * (n - 1) // 2 != n_pairs:
+        raise AnalysisError("inference", f"{n_pairs} is not the length of an RDM's upper triangle")
+    return n
+
+
+def default_dtype(n_images: int) -> type:
+    """float64 for small studies (exact to 1e-15); float32 products from 1000 images (|Δr| ~1e-9, 2× faster)."""
+    return np.float32 if n_images >= 1000 else np.float64
+
+
+def dual_bootstrap(subjects, models, resampling: Resampling, method: str,
+                   dtype: type | None = None, progress: bool = False) -> DualBootstrap:
+    """Evaluations and noise ceilings of every sample, variant, ROI and layer (see module doc).
+
+    subjects: R × S × pairs array, or nested lists rows[r][s] of vectors (read in place);
+    models: L × pairs array or list of L vectors; resampling: from `draw_resampling` (or any
+    indices, e.g. the ones rsatoolbox drew). dtype: float64 or float32 for the corr/cosine
+    products (default: `default_dtype`).
+    """
+    rows = subject_rows(subjects)
+    model_rows = [np.asarray(m, dtype=np.float64) for m in models]
+    n_subjects = len(rows[0])
+    n_images = images_from_pairs(model_rows[0].shape[0])
+    dtype = default_dtype(n_images) if dtype is None else dtype
+    image_counts = resampling.image_counts
+    subject_counts = resampling.subject_counts.astype(np.float64)
+    if method in LINEAR_METHODS:
+        parts = _linear(rows, model_rows, image_counts, subject_counts, method, dtype, progress)
+    else:
+        subjects_array = np.asarray(subjects, dtype=np.float64) if isinstance(subjects, np.ndarray) \
+            else np.array([[np.asarray(v, dtype=np.float64) for v in roi] for roi in rows])
+        parts = _ranked(subjects_array, np.array(model_rows), image_counts, subject_counts, method, progress)
+    evaluations, ceiling, point_subject, point_ceiling = parts
+    few_images = (image_counts > 0).sum(axis=1) < 3  # rsatoolbox: len(unique(pattern_idx)) >= 3
+    finite = np.isfinite(evaluations).all(axis=(1, 2, 3)) & np.isfinite(ceiling).all(axis=(1, 2, 3))
+    valid = ~few_images & finite
+    evaluations[~valid] = np.nan
+    ceiling[~valid] = np.nan
+    return DualBootstrap(evaluations=evaluations, noise_ceiling=ceiling, valid=valid,
+                         point=point_subject.mean(axis=1), point_subject=point_subject,
+                         point_ceiling=point_ceiling, n_subjects=n_subjects, n_images=n_images,
+                         dropped_few_images=int(few_images.sum()),
+                         dropped_undefined=int((~few_images & ~finite).sum()))
+
+
+def _combine(pattern_sim: np.ndarray, full_sim: np.ndarray, subject_counts: np.ndarray) -> np.ndarray:
+    """The three variants' evaluations (B × R × L × 3) from per-subject similarities.
+
+    rsatoolbox averages compare() over the sample's RDM rows, i.e. Σ_s k_s r_s / S.
+    """
+    n_subjects = subject_counts.shape[1]
+    both = np.einsum("bs,brsl->brl", subject_counts, pattern_sim) / n_subjects
+    rdm = np.einsum("bs,rsl->brl", subject_counts, full_sim) / n_subjects
+    pattern = pattern_sim.mean(axis=2)
+    return np.stack([both, rdm, pattern], axis=-1)
+
+
+def _linear(rows, model_rows, image_counts, subject_counts, method, dtype, progress):
+    """corr / cosine: moments by matrix products (bootstrap.linear_moments)."""
+    samples, n_images = image_counts.shape
+    n_subjects = len(rows[0])
+    moments = bs.linear_moments(rows, model_rows, image_counts, method, dtype=dtype, progress=progress)
+    full = bs.linear_moments(rows, model_rows, np.ones((1, n_images)), method, dtype=np.float64)
+    pattern_sim = bs.similarity(moments, method)
+    full_sim = bs.similarity(full, method)[0]
+    evaluations = _combine(pattern_sim, full_sim, subject_counts)
+    covariance = bs.centred_gram(moments, method)
+    full_covariance = bs.centred_gram(full, method)
+    everyone = np.ones((samples, n_subjects))
+    ceilings = []
+    for cov, counts in ((covariance, subject_counts),
+                        (np.broadcast_to(full_covariance, covariance.shape), subject_counts),
+                        (covariance, everyone)):
+        upper, lower = nc.pooled_similarity_linear(cov, counts)
+        ceilings.append(np.stack(nc.ceiling_bounds(upper, lower, counts), axis=-1))
+    upper, lower = nc.pooled_similarity_linear(full_covariance, np.ones((1, n_subjects)))
+    point_ceiling = np.stack(nc.ceiling_bounds(upper, lower, np.ones((1, n_subjects))), axis=-1)[0]
+    return evaluations, np.stack(ceilings, axis=-1), full_sim, point_ceiling
+
+
+def _rank_sim(ranked: rm.RankedRDMs, weights: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
+    """Per-subject similarities (B, R, S, L) and subject weighted ranks (B, R, S, pairs)."""
+    moments, subject_ranks = rm.rank_moments(ranked, weights)
+    if method == "tau-a":
+        return rm.tau_a_similarity(ranked, weights), subject_ranks
+    return bs.similarity(moments, method), subject_ranks
+
+
+def _ranked(subjects, models, image_counts, subject_counts, method, progress):
+    """spearman / rho-a / tau-a: weighted ranks per sample from one sort per RDM, in chunks of samples."""
+    n_rois, n_subjects, pairs = subjects.shape
+    samples = image_counts.shape[0]
+    if method == "tau-a":
+        rm.check_tau_a_feasible(pairs, samples, n_rois, n_subjects, models.shape[0])
+    elif (warning := rm.rank_bootstrap_warning(pairs, samples, n_rois, method)) is not None:
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
+    ranked = rm.rank_once(subjects, models)
+    ones = np.ones((1, pairs))
+    full_sim, full_ranks = _rank_sim(ranked, ones, method)
+    if method == "tau-a":  # point estimates exactly as rsatoolbox's integer counts
+        full_sim = np.stack([tau_a_many(models, subjects[r]).T for r in range(n_rois)])[None]
+    everyone = np.ones((1, n_subjects))
+    upper, lower = nc.pooled_similarity_ranks(full_ranks, subjects, ones, everyone, method)
+    point_ceiling = np.stack(nc.ceiling_bounds(upper, lower, everyone), axis=-1)[0]
+    evaluations = np.empty((samples, n_rois, models.shape[0], 3))
+    ceiling = np.empty((samples, n_rois, 2, 3))
+    per_sample_bytes = 8 * pairs * (2 * n_rois * n_subjects + models.shape[0] + 6)
+    chunk = int(max(1, min(samples, 1.5e9 // per_sample_bytes)))
+    bar = progress_bar(samples, f"bootstrap ({method})", progress)
+    try:
+        for start in range(0, samples, chunk):
+            rows = slice(start, min(samples, start + chunk))
+            weights = bs.pair_weights(image_counts[rows])
+            counts = subject_counts[rows]
+            pattern_sim, ranks_b = _rank_sim(ranked, weights, method)
+            evaluations[rows] = _combine(pattern_sim, full_sim[0], counts)
+            size = weights.shape[0]
+            variants = ((ranks_b, weights, counts),
+                        (np.broadcast_to(full_ranks, (size, *full_ranks.shape[1:])),
+                         np.broadcast_to(ones, (size, pairs)), counts),
+                        (ranks_b, weights, np.ones_like(counts)))
+            for v, (variant_ranks, variant_weights, variant_counts) in enumerate(variants):
+                upper, lower = nc.pooled_similarity_ranks(variant_ranks, subjects, np.ascontiguousarray(variant_weights),
+                                                          variant_counts, method)
+                ceiling[rows, :, :, v] = np.stack(nc.ceiling_bounds(upper, lower, variant_counts), axis=-1)
+            bar.update(size)
+    finally:
+        bar.close()
+    return evaluations, ceiling, full_sim[0], point_ceiling

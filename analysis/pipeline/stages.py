@@ -1,0 +1,60 @@
+"""The two stages of a run, point estimates and inference: each returns its tables and its facts.
+
+A stage's facts (e.g. how many bootstrap samples were usable) travel beside its tables into the
+cache record and the manifest; tables carry no hidden attributes. `STAGE_CODE` names the code
+each stage runs, for its cache key (pipeline/cache.py).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import pandas as pd
+
+from ..reading.loading import AlignedStudy
+from ..reading.study import Bootstrap
+from ..schema import INFERENCE, POINT
+from . import point
+
+#: Parts of the package whose source keys each stage's cache: whole subpackages and modules, so
+#: a module added to any of them is covered without being listed (tests/pipeline/test_cache.py
+#: checks that every module a stage imports is covered).
+COMMON_CODE = ("__init__.py", "errors.py", "schema.py", "publish.py", "runtime.py",
+               "reading", "comparison", "pipeline")
+STAGE_CODE: dict[str, tuple[str, ...]] = {
+    POINT: COMMON_CODE,
+    INFERENCE: (*COMMON_CODE, "inference"),
+}
+
+
+@dataclass(frozen=True)
+class StageOutput:
+    """What a stage produced: its tables (contract names) and facts for the manifest."""
+
+    tables: dict[str, pd.DataFrame]
+    facts: dict[str, Any] = field(default_factory=dict)
+
+
+def point_stage(aligned: AlignedStudy, method: str) -> StageOutput:
+    """The per_subject, joint and by_group tables."""
+    models = point.prepared_models(aligned, method)
+    per_subject = point.per_subject(aligned, method, models)
+    return StageOutput({
+        "per_subject": per_subject,
+        "joint": point.joint(aligned, method, models),
+        "by_group": point.by_group(per_subject, aligned.study.roi_groups),
+    })
+
+
+def inference_stage(aligned: AlignedStudy, method: str, bootstrap: Bootstrap) -> StageOutput:
+    """The inference, noise_ceiling and pairwise tables from the dual bootstrap."""
+    from ..inference.tables import inference_tables
+    output = inference_tables(aligned, method=method, samples=bootstrap.samples, seed=bootstrap.seed)
+    return StageOutput(output.tables, output.bootstrap)
+
+
+def run_stage(stage: str, aligned: AlignedStudy, method: str, bootstrap: Bootstrap) -> StageOutput:
+    """Run one stage by name."""
+    if stage == POINT:
+        return point_stage(aligned, method)
+    return inference_stage(aligned, method, bootstrap)

@@ -1,0 +1,187 @@
+"""Bad input: one line naming the file and the problem, exit code ≠ 0, no results folder."""
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+import yaml
+
+from analysis.__main__ import main
+from tests.helpers import save_rdms
+
+CSI2 = "CSI2_BOLD5000_CORR_RDMs.h5"
+NETWORK = "ResNet50_CORR_RDMs.h5"
+
+
+def _fails(study: Path, out: Path, capsys, *names: str, extra: tuple[str, ...] = ()) -> str:
+    """Run the analysis, expect failure; returns the single error line."""
+    code = main(["run", str(study), "--out", str(out), "--samples", "0", *extra])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2
+    assert len(err) == 1, err
+    assert err[0].startswith("error: ")
+    for name in names:
+        assert name in err[0], err[0]
+    assert not out.exists()
+    assert not list(out.parent.glob(f".{out.name}.partial-*"))
+    return err[0]
+
+
+def _edit_h5(path: Path, edit) -> None:
+    with h5py.File(path, "r+") as file:
+        edit(file)
+
+
+def _edit_study(demo: Path, edit) -> Path:
+    path = demo / "study.yml"
+    study = yaml.safe_load(path.read_text())
+    edit(study)
+    path.write_text(yaml.safe_dump(study, sort_keys=False, allow_unicode=True))
+    return path
+
+
+def test_missing_file(demo, tmp_path, capsys):
+    (demo / CSI2).unlink()
+    _fails(demo / "study.yml", tmp_path / "out", capsys, CSI2, "file not found")
+
+
+def test_missing_study_file(tmp_path, capsys):
+    _fails(tmp_path / "nope.yml", tmp_path / "out", capsys, "nope.yml", "not found")
+
+
+def test_not_hdf5(demo, tmp_path, capsys):
+    (demo / CSI2).write_text("subject,roi\n")
+    _fails(demo / "study.yml", tmp_path / "out", capsys, CSI2, "not an HDF5 file")
+
+
+def test_truncated_hdf5(demo, tmp_path, capsys):
+    data = (demo / CSI2).read_bytes()
+    (demo / CSI2).write_bytes(data[: len(data) // 2])
+    _fails(demo / "study.yml", tmp_path / "out", capsys, CSI2, "truncated")
+
+
+def test_hdf5_without_dissimilarities(demo, tmp_path, capsys):
+    _edit_h5(demo / CSI2, lambda f: f.__delitem__("dissimilarities"))
+    _fails(demo / "study.yml", tmp_path / "out", capsys, CSI2, "dissimilarities")
+
+
+def test_wrong_vector_length(demo, tmp_path, capsys):
+    def shorten(file):
+        vectors = file["dissimilarities"][()]
+        del file["dissimilarities"]
+        file["dissimilarities"] = vectors[:, :-3]
+    _edit_h5(demo / CSI2, shorten)
+    _fails(demo / "study.yml", tmp_path / "out", capsys, CSI2, "wrong vector length")
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_nan_or_inf(demo, tmp_path, capsys, bad):
+    def spoil(file):
+        file["dissimilarities"][3, 7] = bad
+    _edit_h5(demo / CSI2, spoil)
+    _fails(demo / "study.yml", tmp_path / "out", capsys, CSI2, "NaN or inf", "RHLOC")
+
+
+def test_duplicate_image_names(demo, tmp_path, capsys):
+    def duplicate(file):
+        images = file["pattern_descriptors/image"][()]
+        images[1] = images[0]
+        del file["pattern_descriptors/image"]
+        file["pattern_descriptors/image"] = images
+    _edit_h5(demo / CSI2, duplicate)
+    _fails(demo / "study.yml", tmp_path / "out", capsys, CSI2, "duplicate image names")
+
+
+def test_different_measures_are_refused_unless_allowed(demo, tmp_path, capsys):
+    _edit_h5(demo / NETWORK, lambda f: f.attrs.__setitem__("dissimilarity_measure", "euclidean"))
+    _fails(demo / "study.yml", tmp_path / "out", capsys, NETWORK, "euclidean", "--allow-mixed-measures")
+    with pytest.warns(UserWarning, match="euclidean"):
+        code = main(["run", str(demo / "study.yml"), "--out", str(tmp_path / "out"), "--samples", "0",
+                     "--allow-mixed-measures"])
+    assert code == 0
+    assert (tmp_path / "out" / "per_subject.csv").exists()
+
+
+def test_no_common_image(demo, tmp_path, capsys):
+    def rename(file):
+        images = file["pattern_descriptors/image"][()]
+        del file["pattern_descriptors/image"]
+        file["pattern_descriptors/image"] = np.array([b"other_" + i for i in images])
+    _edit_h5(demo / NETWORK, rename)
+    _fails(demo / "study.yml", tmp_path / "out", capsys, "study.yml", "common to all files")
+
+
+def test_constant_rdm(demo, tmp_path, capsys):
+    def flatten(file):
+        file["dissimilarities"][2, :] = 0.5
+    _edit_h5(demo / CSI2, flatten)
+    _fails(demo / "study.yml", tmp_path / "out", capsys, CSI2, "LHLOC", "constant")
+
+
+def test_roi_group_names_unknown_roi(demo, tmp_path, capsys):
+    study = _edit_study(demo, lambda s: s["roi_groups"]["Mid-level"].append("LHFFA"))
+    _fails(study, tmp_path / "out", capsys, "study.yml", "LHFFA")
+
+
+def test_roi_missing_in_one_subject(demo, tmp_path, capsys):
+    def drop_roi(file):
+        vectors = file["dissimilarities"][()]
+        names = file["rdm_descriptors/roi"][()]
+        index = file["rdm_descriptors/index"][()]
+        for key in ("dissimilarities", "rdm_descriptors/roi", "rdm_descriptors/index"):
+            del file[key]
+        file["dissimilarities"] = vectors[:-1]
+        file["rdm_descriptors/roi"] = names[:-1]
+        file["rdm_descriptors/index"] = index[:-1]
+    _edit_h5(demo / CSI2, drop_roi)
+    _fails(demo / "study.yml", tmp_path / "out", capsys, CSI2, "RHRSC", "missing")
+
+
+def test_ambiguous_descriptor_lists_candidates(tmp_path, capsys):
+    images = [f"im{i}" for i in range(10)]
+    vectors = np.random.default_rng(0).random((2, 45))
+    save_rdms(tmp_path / "s.h5", vectors, images, ["A", "B"], key="roi",
+              extra_rdm_descriptors={"roi_long": ["area A", "area B"]})
+    save_rdms(tmp_path / "n.h5", vectors, images, ["l1", "l2"], key="layer")
+    study = tmp_path / "study.yml"
+    study.write_text(yaml.safe_dump({"subjects": {"s": "s.h5"}, "networks": {"n": "n.h5"}}))
+    line = _fails(study, tmp_path / "out", capsys, "s.h5", "roi, roi_long", "descriptors.roi")
+    assert "several" in line
+
+
+@pytest.mark.parametrize("text, problem", [
+    ("subjects: [a, b\n", "not valid YAML"),
+    ("- just\n- a list\n", "expected a mapping"),
+    ("subjects: {s: a.h5}\nnetworks: {n: b.h5}\nmethods: corr\n", "unknown key(s) methods"),
+    ("subjects: a.h5\nnetworks: {n: b.h5}\n", "'subjects' must map"),
+    ("subjects: {s: a.h5}\nnetworks: {n: b.h5}\nmethod: pearson\n", "unknown method 'pearson'"),
+    ("subjects: {s: a.h5}\nnetworks: {n: b.h5}\nbootstrap: {samples: -1}\n", "bootstrap.samples"),
+    ("subjects: {s: a.h5}\nnetworks: {n: b.h5}\nroi_groups: {A: [V1], B: [V1]}\n", "ROI V1 is in groups"),
+])
+def test_malformed_study_file(tmp_path, capsys, text, problem):
+    study = tmp_path / "study.yml"
+    study.write_text(text)
+    _fails(study, tmp_path / "out", capsys, "study.yml", problem)
+
+
+def test_failure_leaves_previous_results_intact(demo, tmp_path, capsys):
+    out = tmp_path / "out"
+    assert main(["run", str(demo / "study.yml"), "--out", str(out), "--samples", "0"]) == 0
+    before = {p.name: p.read_bytes() for p in out.iterdir()}
+    (demo / CSI2).write_text("broken")
+    assert main(["run", str(demo / "study.yml"), "--out", str(out), "--samples", "0"]) == 2
+    assert {p.name: p.read_bytes() for p in out.iterdir()} == before
+    assert not list(tmp_path.glob(".out.partial-*"))
+
+
+def test_command_line_prints_no_traceback(demo, tmp_path):
+    (demo / CSI2).write_text("broken")
+    done = subprocess.run([sys.executable, "-m", "analysis", "run", str(demo / "study.yml"),
+                           "--out", str(tmp_path / "out")], capture_output=True, text=True)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert CSI2 in done.stderr

@@ -1,0 +1,134 @@
+"""Inference inside `python -m analysis run`: planted answer, caching, determinism, bad input."""
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pandas as pd
+import pytest
+import yaml
+
+from analysis.__main__ import main
+from analysis.demo import write_demo
+from analysis.pipeline.run import run
+
+ROOT = Path(__file__).resolve().parents[2]
+INFERENCE_TABLES = ("inference.csv", "noise_ceiling.csv", "pairwise.csv")
+
+
+@pytest.fixture(scope="module")
+def demo_200(tmp_path_factory) -> Path:
+    return write_demo(tmp_path_factory.mktemp("demo200") / "demo", n_images=200, seed=4)
+
+
+@pytest.fixture(scope="module")
+def inferred(demo_200, tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("inferred") / "out"
+    run(demo_200, out, samples=200, seed=7)
+    return out
+
+
+@pytest.fixture(scope="module")
+def default_demo(tmp_path_factory) -> Path:
+    """The demo exactly as `make report` builds and analyses it (800 images, 1000 samples)."""
+    study = write_demo(tmp_path_factory.mktemp("default") / "demo")
+    run(study, study.parent / "results")
+    return study
+
+
+def test_inference_tables_and_manifest(inferred):
+    inference = pd.read_csv(inferred / "inference.csv")
+    assert list(inference.columns) == ["roi", "network", "layer", "method", "r", "sem", "ci_low", "ci_high",
+                                       "p_zero", "p_ceiling", "significant_zero", "significant_ceiling"]
+    assert list(pd.read_csv(inferred / "noise_ceiling.csv").columns) == [
+        "roi", "method", "lower", "upper", "lower_sem", "upper_sem"]
+    assert list(pd.read_csv(inferred / "pairwise.csv").columns) == [
+        "roi", "network", "layer_a", "layer_b", "difference", "p", "p_adjusted", "significant"]
+    assert len(inference) == 50 and len(pd.read_csv(inferred / "pairwise.csv")) == 10 * 10
+    joint_mean = pd.read_csv(inferred / "per_subject.csv").groupby(["roi", "layer"], sort=False)["r"].mean()
+    merged = inference.set_index(["roi", "layer"])["r"]
+    assert (merged - joint_mean.loc[merged.index]).abs().max() < 1e-12, "r is the mean over subjects"
+    manifest = json.loads((inferred / "manifest.json").read_text())
+    assert manifest["parameters"] == {"method": "corr", "samples": 200, "seed": 7}
+    assert manifest["bootstrap"]["samples"] == 200 and manifest["bootstrap"]["seed"] == 7
+    assert manifest["bootstrap"]["valid_samples"] + manifest["bootstrap"]["dropped_few_images"] \
+        + manifest["bootstrap"]["dropped_undefined"] == 200
+
+
+def test_planted_answer_is_significant_where_planted(default_demo):
+    truth = json.loads((default_demo.parent / "truth.json").read_text())["peak_layer"]
+    results = default_demo.parent / "results"
+    assert json.loads((results / "manifest.json").read_text())["parameters"]["samples"] == 1000
+    inference = pd.read_csv(results / "inference.csv")
+    pairwise = pd.read_csv(results / "pairwise.csv")
+    for roi, layer in truth.items():
+        rows = inference[inference.roi == roi].set_index("layer")
+        if layer is None:
+            assert not rows["significant_zero"].any(), roi
+            assert not pairwise[pairwise.roi == roi]["significant"].any(), roi
+            continue
+        assert rows["r"].idxmax() == layer, roi
+        assert rows.loc[layer, "significant_zero"], roi
+        assert rows.loc[layer, "ci_low"] > 0, roi
+        against = pairwise[(pairwise.roi == roi) & ((pairwise.layer_a == layer) | (pairwise.layer_b == layer))]
+        assert against["significant"].all(), f"{roi}: {layer} should differ from every other layer"
+
+
+def test_changing_samples_recomputes_only_inference(demo_200, inferred, tmp_path):
+    out = tmp_path / "out"
+    first = run(demo_200, out, samples=60, seed=1)
+    assert first.computed == ("point", "inference")
+    point_before = (out / "per_subject.csv").read_bytes()
+    inference_before = (out / "inference.csv").read_bytes()
+    assert run(demo_200, out, samples=60, seed=1).computed == ()
+    second = run(demo_200, out, samples=60, seed=2)
+    assert second.computed == ("inference",) and second.reused == ("point",)
+    assert (out / "per_subject.csv").read_bytes() == point_before
+    assert (out / "inference.csv").read_bytes() != inference_before
+    assert run(demo_200, out, samples=0).computed == ()
+    assert not (out / "inference.csv").exists()
+
+
+DETERMINISM_SCRIPT = """
+import sys
+from pathlib import Path
+import numpy as np
+from analysis.reading.study import load_study
+from analysis.reading.loading import load_aligned
+from analysis.inference.tables import inference_tables
+from analysis.pipeline.output import write_csv
+aligned = load_aligned(load_study(sys.argv[1]))
+dtype = {"float32": np.float32, "float64": np.float64}[sys.argv[3]]
+for name, table in inference_tables(aligned, "corr", 40, 3, dtype=dtype, progress=False).tables.items():
+    write_csv(table, Path(sys.argv[2]) / f"{name}.csv")
+"""
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_inference_is_byte_identical_whatever_the_threads(demo_200, tmp_path, dtype):
+    outputs = []
+    for threads in ("1", "2", "3"):
+        out = tmp_path / threads
+        out.mkdir()
+        env = {**os.environ, "RSA_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
+               "OMP_NUM_THREADS": threads}
+        subprocess.run([sys.executable, "-c", DETERMINISM_SCRIPT, str(demo_200), str(out), dtype],
+                       cwd=ROOT, env=env, check=True, capture_output=True)
+        outputs.append({t: (out / t).read_bytes() for t in INFERENCE_TABLES})
+    assert outputs[0] == outputs[1] == outputs[2]
+
+
+def test_bootstrap_with_one_subject_is_refused(demo_200, tmp_path, capsys):
+    study = yaml.safe_load(demo_200.read_text())
+    study["subjects"] = {"CSI1": str(demo_200.parent / study["subjects"]["CSI1"])}
+    study["networks"] = {k: str(demo_200.parent / v) for k, v in study["networks"].items()}
+    path = tmp_path / "one.yml"
+    path.write_text(yaml.safe_dump(study))
+    code = main(["run", str(path), "--out", str(tmp_path / "out"), "--samples", "50"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and err[0].startswith("error: ")
+    assert "subject" in err[0]
+    assert not (tmp_path / "out").exists()

@@ -1,0 +1,22 @@
+"""The Makefile: `make clean` removes what the build made, and nothing else."""
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+BUILT = ["results/demo/joint.csv", "results/.demo.lock", "_output/index.html", "data/demo/study.yml", "._output.lock",
+         ".pytest_cache/README.md"]
+KEPT = ["data/bold5000/study.yml", "data/bold5000/CSI1_BOLD5000_CORR_RDMs.h5", "notes.txt",
+        "report/index.qmd", ".venv/bin/python", "_bench/study-4916/study.yml"]
+
+
+def test_make_clean_removes_build_outputs_only(tmp_path):
+    shutil.copy2(ROOT / "Makefile", tmp_path / "Makefile")
+    for name in BUILT + KEPT:
+        (tmp_path / name).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / name).write_text("x")
+    subprocess.run(["make", "clean"], cwd=tmp_path, check=True, capture_output=True)
+    assert [name for name in BUILT if (tmp_path / name).exists()] == []
+    assert [name for name in KEPT if not (tmp_path / name).exists()] == []

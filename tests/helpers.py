@@ -1,0 +1,68 @@
+"""Helpers shared by the tests: writing RDM files and study files, random studies, and rsatoolbox's
+own dual bootstrap with the draws it made (the oracle)."""
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+
+import numpy as np
+import pytest
+import rsatoolbox
+import rsatoolbox.inference.evaluate as rsa_evaluate
+import yaml
+
+from analysis.inference.resampling import Resampling
+
+
+def save_rdms(path: Path, vectors: np.ndarray, images: list[str], names: list[str], key: str = "roi",
+              measure: str = "correlation", image_key: str = "image",
+              extra_rdm_descriptors: dict | None = None) -> Path:
+    """Write RDM vectors with rsatoolbox's own writer, as the real files were written."""
+    rdms = rsatoolbox.rdm.RDMs(
+        dissimilarities=np.atleast_2d(vectors), dissimilarity_measure=measure,
+        rdm_descriptors={key: list(names), **(extra_rdm_descriptors or {})},
+        pattern_descriptors={image_key: list(images)})
+    rdms.save(str(path), file_type="hdf5", overwrite=True)
+    return path
+
+
+def write_study(path: Path, **fields) -> Path:
+    """A study file with the given top-level fields."""
+    path.write_text(yaml.safe_dump(fields, sort_keys=False), encoding="utf-8")
+    return path
+
+
+def random_study(n_images: int, n_rois: int, n_subjects: int, n_layers: int, seed: int,
+                 tied: bool = False) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    pairs = n_images * (n_images - 1) // 2
+    shared = rng.random(pairs)
+    subjects = shared + rng.normal(0, 0.5, (n_rois, n_subjects, pairs))
+    models = shared * np.linspace(0.2, 1, n_layers)[:, None] + rng.normal(0, 0.5, (n_layers, pairs))
+    if tied:  # coarse values: many ties in every RDM
+        subjects, models = np.round(subjects, 1), np.round(models, 1)
+    return subjects, models
+
+
+def rsatoolbox_dual_bootstrap(subjects: np.ndarray, models: np.ndarray, method: str, samples: int,
+                              monkeypatch: pytest.MonkeyPatch, seed: int = 0):
+    """rsatoolbox's eval_dual_bootstrap for one ROI, and the indices it drew, recorded as drawn."""
+    drawn = []
+    original = rsa_evaluate.bootstrap_sample
+
+    def recording(*args, **kwargs):
+        sample, rdm_idx, pattern_idx = original(*args, **kwargs)
+        drawn.append((np.array(rdm_idx), np.array(pattern_idx)))
+        return sample, rdm_idx, pattern_idx
+
+    monkeypatch.setattr(rsa_evaluate, "bootstrap_sample", recording)
+    np.random.seed(seed)
+    data = rsatoolbox.rdm.RDMs(subjects)
+    fixed = [rsatoolbox.model.ModelFixed(f"layer{i}", rsatoolbox.rdm.RDMs(models[i:i + 1]))
+             for i in range(models.shape[0])]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = rsa_evaluate.eval_dual_bootstrap(fixed, data, method=method, N=samples)
+    resampling = Resampling(image_indices=np.array([p for _, p in drawn]),
+                                subject_indices=np.array([r for r, _ in drawn]))
+    return result, resampling
