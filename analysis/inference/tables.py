@@ -27,6 +27,11 @@ class InferenceOutput:
     bootstrap: dict[str, Any]
 
 
+def roi_columns(name: str) -> list[str]:
+    """A table's columns without `atlas`: what `inference_arrays` returns (`with_atlas` adds it)."""
+    return [c for c in columns(name) if c != "atlas"]
+
+
 def inference_arrays(subjects: np.ndarray, models: dict[str, np.ndarray], rois: list[str],
                      layers: dict[str, list[str]], method: str, samples: int, seed: int,
                      correction: str = "fdr", alpha: float = 0.05, dtype: type | None = None,
@@ -88,9 +93,9 @@ def inference_arrays(subjects: np.ndarray, models: dict[str, np.ndarray], rois: 
         ceiling_rows.append((roi, method, result.point_ceiling[r, 0], result.point_ceiling[r, 1],
                              bound_sem[0], bound_sem[1]))
     tables = {
-        "inference": pd.DataFrame(inference_rows, columns=columns("inference")),
-        "noise_ceiling": pd.DataFrame(ceiling_rows, columns=columns("noise_ceiling")),
-        "pairwise": pd.DataFrame(pair_rows, columns=columns("pairwise")),
+        "inference": pd.DataFrame(inference_rows, columns=roi_columns("inference")),
+        "noise_ceiling": pd.DataFrame(ceiling_rows, columns=roi_columns("noise_ceiling")),
+        "pairwise": pd.DataFrame(pair_rows, columns=roi_columns("pairwise")),
     }
     facts = {"samples": resampling.samples, "seed": seed, "valid_samples": n_valid,
              "dropped_few_images": result.dropped_few_images,
@@ -103,15 +108,27 @@ def inference_tables(aligned: AlignedStudy, method: str, samples: int, seed: int
                      progress: bool = True) -> InferenceOutput:
     """The three inference tables of a study (analysis/schema.py), in manifest order.
 
-    Subjects' RDMs are stacked ROI-major (ROIs in aligned.rois order, subjects in
-    aligned.subjects order); all networks share one set of draws.
+    Subjects' RDMs are stacked ROI-major over every atlas (atlases, then ROIs in aligned.rois
+    order; subjects in aligned.subjects order); all ROIs and networks share one set of draws.
     """
-    subject_sets = list(aligned.subjects.values())
-    subjects = [[rdms.row(roi) for rdms in subject_sets] for roi in aligned.rois]  # views, no copy
+    keys = [(atlas, roi) for atlas in aligned.atlases for roi in aligned.rois[atlas]]
+    subjects = [[atlases[atlas].row(roi) for atlases in aligned.subjects.values()]
+                for atlas, roi in keys]  # views, no copy
     models = {network: rdms.dissimilarities for network, rdms in aligned.networks.items()}
     layers = {network: list(rdms.names) for network, rdms in aligned.networks.items()}
+    labels = [f"{i}" for i in range(len(keys))]
     # Single-threaded BLAS everywhere (pair_sums parallelises itself in a fixed order), so the
     # tables are byte-identical whatever the number of threads.
     with threadpool_limits(limits=1, user_api="blas"):
-        return inference_arrays(subjects, models, list(aligned.rois), layers, method, samples, seed,
-                                correction=correction, alpha=alpha, dtype=dtype, progress=progress)
+        output = inference_arrays(subjects, models, labels, layers, method, samples, seed,
+                                  correction=correction, alpha=alpha, dtype=dtype, progress=progress)
+    return InferenceOutput({name: with_atlas(table, keys, name) for name, table in output.tables.items()},
+                           output.bootstrap)
+
+
+def with_atlas(table: pd.DataFrame, keys: list[tuple[str, str]], table_name: str) -> pd.DataFrame:
+    """Replace the positional ROI labels of `inference_arrays` by atlas and ROI columns."""
+    position = table["roi"].astype(int)
+    table = table.assign(roi=[keys[i][1] for i in position])
+    table.insert(0, "atlas", [keys[i][0] for i in position])
+    return table[columns(table_name)]

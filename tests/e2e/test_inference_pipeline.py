@@ -41,12 +41,12 @@ def default_demo(tmp_path_factory) -> Path:
 
 def test_inference_tables_and_manifest(inferred):
     inference = pd.read_csv(inferred / "inference.csv")
-    assert list(inference.columns) == ["roi", "network", "layer", "method", "r", "sem", "ci_low", "ci_high",
+    assert list(inference.columns) == ["atlas", "roi", "network", "layer", "method", "r", "sem", "ci_low", "ci_high",
                                        "p_zero", "p_ceiling", "significant_zero", "significant_ceiling"]
     assert list(pd.read_csv(inferred / "noise_ceiling.csv").columns) == [
-        "roi", "method", "lower", "upper", "lower_sem", "upper_sem"]
+        "atlas", "roi", "method", "lower", "upper", "lower_sem", "upper_sem"]
     assert list(pd.read_csv(inferred / "pairwise.csv").columns) == [
-        "roi", "network", "layer_a", "layer_b", "difference", "p", "p_adjusted", "significant"]
+        "atlas", "roi", "network", "layer_a", "layer_b", "difference", "p", "p_adjusted", "significant"]
     assert len(inference) == 50 and len(pd.read_csv(inferred / "pairwise.csv")) == 10 * 10
     joint_mean = pd.read_csv(inferred / "per_subject.csv").groupby(["roi", "layer"], sort=False)["r"].mean()
     merged = inference.set_index(["roi", "layer"])["r"]
@@ -128,7 +128,7 @@ def test_bootstrap_with_one_subject_is_refused(demo_200, tmp_path, capsys):
     path = tmp_path / "one.yml"
     path.write_text(yaml.safe_dump(study))
     code = main(["run", str(path), "--out", str(tmp_path / "out"), "--samples", "50"])
-    err = capsys.readouterr().err.strip().splitlines()
+    err = [line for line in capsys.readouterr().err.strip().splitlines() if not line.startswith("warning: ")]
     assert code == 2 and len(err) == 1 and err[0].startswith("error: ")
     assert "subject" in err[0]
     assert not (tmp_path / "out").exists()
