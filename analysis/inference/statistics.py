@@ -25,6 +25,7 @@ Intervals and tests mean the same thing:
 """
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 
 import numpy as np
@@ -180,7 +181,7 @@ def peak_shares(per_sample: np.ndarray) -> np.ndarray:
 def network_spans(sizes: list[int]) -> list[slice]:
     """Column spans of consecutive networks with the given numbers of layers."""
     edges = np.concatenate([[0], np.cumsum(sizes)]).astype(int)
-    return [slice(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:])]
+    return [slice(int(a), int(b)) for a, b in itertools.pairwise(edges)]
 
 
 def network_pairs(n_networks: int) -> tuple[np.ndarray, np.ndarray]:

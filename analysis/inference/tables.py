@@ -12,9 +12,9 @@ from threadpoolctl import threadpool_limits
 
 from ..errors import AnalysisError
 from ..schema import CORRECTIONS, columns
+from . import statistics as st
 from .dual_bootstrap import MIN_VALID_SAMPLES, check_inputs, dual_bootstrap, subject_rows
 from .resampling import Resampling, draw_resampling
-from . import statistics as st
 from .statistics import adjust, model_statistics, pair_list
 
 if TYPE_CHECKING:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
-import pandas as pd
 import pytest
 import rsatoolbox
 import scipy.stats
@@ -14,9 +13,9 @@ from rsatoolbox.inference.result import Result
 from analysis import inference as inf
 from analysis.inference import statistics as st
 from analysis.schema import CORRECTIONS, columns
-from tests.helpers import random_study as _study, rsatoolbox_dual_bootstrap
+from tests.helpers import random_study, rsatoolbox_dual_bootstrap
 
-CLOSE = dict(atol=1e-9, rtol=0)
+CLOSE = {"atol": 1e-9, "rtol": 0}
 
 
 def _models(n: int) -> list:
@@ -33,9 +32,9 @@ def _result_of(values: np.ndarray, n_rdm: int, n_pattern: int) -> Result:
 
 
 @pytest.fixture(scope="module")
-def reference(request):
+def reference():
     monkeypatch = pytest.MonkeyPatch()
-    subjects, models = _study(16, 1, 3, 4, seed=11)
+    subjects, models = random_study(16, 1, 3, 4, seed=11)
     result, resampling = rsatoolbox_dual_bootstrap(subjects[0], models, "corr", 60, monkeypatch, seed=2)
     monkeypatch.undo()
     ours = inf.dual_bootstrap(subjects, models, resampling, "corr", dtype=np.float64)
@@ -168,7 +167,7 @@ def test_choice_of_layer_adds_uncertainty() -> None:
 
 
 def _planted(n_networks: int):
-    subjects, models = _study(30, 2, 3, 5, seed=8)
+    subjects, models = random_study(30, 2, 3, 5, seed=8)
     rng = np.random.default_rng(9)
     models[1] = subjects.mean(axis=(0, 1)) + rng.normal(0, 0.3, models.shape[1])
     models[4] = rng.normal(size=models.shape[1])
