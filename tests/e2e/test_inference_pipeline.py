@@ -136,3 +136,34 @@ def test_bootstrap_with_one_subject_is_refused(demo_200, tmp_path, capsys):
     assert code == 2 and len(err) == 1 and err[0].startswith("error: ")
     assert "subject" in err[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_two_networks_are_compared_by_their_best_layers(demo_200, tmp_path):
+    """A second network of pure-noise layers: ResNet-50's best layer beats it where a layer is planted."""
+    import numpy as np
+    import rsatoolbox
+
+    study = yaml.safe_load(demo_200.read_text())
+    resnet = rsatoolbox.rdm.load_rdm(str(demo_200.parent / study["networks"]["ResNet-50"]))
+    noise = np.random.default_rng(0).random((3, resnet.dissimilarities.shape[1]))
+    rsatoolbox.rdm.RDMs(noise, dissimilarity_measure="correlation", rdm_descriptors={"layer": ["n1", "n2", "n3"]},
+                        pattern_descriptors={"image": list(resnet.pattern_descriptors["image"])}
+                        ).save(str(tmp_path / "noise.h5"), file_type="hdf5")
+    study["subjects"] = {k: str(demo_200.parent / v) for k, v in study["subjects"].items()}
+    study["networks"] = {"ResNet-50": str(demo_200.parent / study["networks"]["ResNet-50"]),
+                         "Noise": str(tmp_path / "noise.h5")}
+    path = tmp_path / "two.yml"
+    path.write_text(yaml.safe_dump(study, allow_unicode=True))
+    run(path, tmp_path / "out", samples=200, seed=7)
+    compared = pd.read_csv(tmp_path / "out" / "network_comparison.csv")
+    assert list(compared.columns) == columns("network_comparison") and len(compared) == 10
+    order = json.loads((tmp_path / "out" / "manifest.json").read_text())["order"]["networks"]
+    assert compared.network_a.eq(order[0]).all() and compared.network_b.eq(order[1]).all()
+    resnet_minus_noise = compared.difference * (1 if order[0] == "ResNet-50" else -1)
+    assert ((compared.ci_low > 0) | (compared.ci_high < 0)).eq(compared.significant).all()
+    truth = json.loads((demo_200.parent / "truth.json").read_text())["peak_layer"]
+    planted = compared.roi.map(truth).notna()
+    assert (resnet_minus_noise[planted] > 0).all() and compared.significant[planted].any()
+    shares = pd.read_csv(tmp_path / "out" / "peak_layer.csv")
+    assert len(shares) == 10 * 8
+    np.testing.assert_allclose(shares.groupby(["roi", "network"])["share"].sum(), 1.0)
