@@ -3,8 +3,8 @@
 Four subjects (CSI4 saw fewer images, as in BOLD5000), three atlases per subject (10, 16 and 33
 ROIs), a group-mean file per atlas and four networks of 5, 5, 10 and 19 layers. As in the
 ResNet-50 demo (demo.py), every image has latent features at five levels of a hierarchy; a layer
-at relative depth d in [0, 1] sees them through a bump centred at level 4d, and an ROI through a
-bump at its planted level. So in every network an ROI's best layer is the one whose relative
+at relative depth d in [0, 1] sees them through a bump centred at level 4d (each network with its
+own selectivity, plus structure of its own), and an ROI through a bump at its planted level. So in every network an ROI's best layer is the one whose relative
 depth is nearest its planted level / 4; truth.json lists it. Files are written with rsatoolbox.
 """
 from __future__ import annotations
@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .demo import (LAYERS, SHARED_FEATURES, SUBJECT_GAIN, FEATURES_PER_LEVEL, _roi_activity, _save, bump,
+from .demo import (FEATURES_PER_LEVEL, LAYERS, SHARED_FEATURES, SUBJECT_GAIN, _roi_activity, _save,
                    correlation_rdm, image_names, patterns)
 from .errors import AnalysisError
 from .publish import staged_folder
@@ -28,6 +28,11 @@ NETWORKS = {
     "efficientnet_b0": ("efficientnet_b0_CORR_RDMs.h5", [f"features.{i}" for i in range(9)] + ["avgpool"]),
     "mobilenet_v2": ("mobilenet_v2_CORR_RDMs.h5", [f"features.{i}" for i in range(19)]),
 }
+#: How sharply each network's layers select a level, and how much of each layer is the network's
+#: own structure (features no brain region has): networks differ in how well they match at all.
+NETWORK_WIDTH = {"AlexNet": 1.2, "ResNet50": 0.9, "efficientnet_b0": 0.8, "mobilenet_v2": 0.7}
+NETWORK_OWN = {"AlexNet": 1.5, "ResNet50": 0.8, "efficientnet_b0": 1.0, "mobilenet_v2": 1.2}
+OWN_FEATURES = 24
 _HEMISPHERES = ("LH", "RH")
 _BOLD5000 = {"EarlyVis": 1, "LOC": 3, "OPA": 3, "PPA": 4, "RSC": None}
 _VC = {"hOc1": 0, "hOc2": 1, "hOc3v": 1, "hOc3d": 1, "hOc4v": 2, "hOc4d": 2, "hOc4lp": 3, "FG2": 4}
@@ -59,6 +64,11 @@ def layer_level(index: int, n_layers: int) -> float:
     return (N_LEVELS - 1) * index / max(n_layers - 1, 1)
 
 
+def layer_bump(level: float, width: float) -> np.ndarray:
+    """Weights with which a layer centred at `level` sees each level, `width` its selectivity."""
+    return np.exp(-0.5 * ((np.arange(N_LEVELS) - level) / width) ** 2)
+
+
 def roi_groups(atlas: str) -> dict[str, list[str]]:
     """An atlas's groups with the full ROI names, in hierarchy order."""
     rois = list(ATLASES[atlas])
@@ -78,8 +88,10 @@ def write_deposit_demo(folder: str | Path, n_images: int = 240, seed: int = 0) -
     with staged_folder(folder) as stage:
         for network, (file, layers) in NETWORKS.items():
             order = rng.permutation(n_images)
-            vectors = np.stack([correlation_rdm(patterns(latents[order], bump(layer_level(k, len(layers)))))
-                                for k in range(len(layers))])
+            own = NETWORK_OWN[network] * rng.standard_normal((n_images, OWN_FEATURES))[order]
+            vectors = np.stack([correlation_rdm(np.hstack([
+                patterns(latents[order], layer_bump(layer_level(k, len(layers)), NETWORK_WIDTH[network])), own]))
+                for k in range(len(layers))])
             _save(stage / file, vectors, [images[i] for i in order], "layer", layers, {"network": network})
         seen = {s: np.sort(rng.choice(n_images, int(round(share * n_images)), replace=False))
                 for s, share in SUBJECTS.items()}

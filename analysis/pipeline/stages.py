@@ -55,7 +55,7 @@ def point_stage(aligned: AlignedStudy, method: str) -> StageOutput:
 
 
 def inference_stage(aligned: AlignedStudy, method: str, bootstrap: Bootstrap) -> StageOutput:
-    """The inference, noise_ceiling and pairwise tables from the dual bootstrap."""
+    """The inference tables (analysis.schema, stage "inference") from the dual bootstrap."""
     from ..inference.tables import inference_tables
     output = inference_tables(aligned, method=method, samples=bootstrap.samples, seed=bootstrap.seed)
     return StageOutput(output.tables, output.bootstrap)
