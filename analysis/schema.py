@@ -40,9 +40,10 @@ TABLES: dict[str, Table] = {t.name: t for t in (
           POINT, "per input file (source 'all') and per image source: images in the file, kept by "
                  "the alignment to the common images, and dropped"),
     Table("inference", ("atlas", "roi", "network", "layer", "method", "r", "r_normalised", "sem", "ci_low",
-                        "ci_high", "p_zero", "p_ceiling", "significant_zero", "significant_ceiling"), INFERENCE,
+                        "ci_high", "ci_level", "p_zero", "p_ceiling", "significant_zero", "significant_ceiling"), INFERENCE,
           "r, r / lower noise ceiling, dual-bootstrap SEM, t interval and two-sided tests of every ROI × layer; "
-          "the interval excludes 0 exactly when significant_zero"),
+          "the interval (coverage ci_level: 1 − alpha, or wider under a multiple-comparison correction) excludes 0 "
+          "exactly when significant_zero"),
     Table("noise_ceiling", ("atlas", "roi", "method", "lower", "upper", "lower_sem", "upper_sem"), INFERENCE,
           "lower and upper noise-ceiling bounds of every ROI with their bootstrap SEM"),
     Table("pairwise", ("atlas", "roi", "network", "layer_a", "layer_b", "difference", "p", "p_adjusted",
@@ -51,7 +52,7 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("peak_layer", ("atlas", "roi", "network", "layer", "share"), INFERENCE,
           "share of valid bootstrap samples in which the layer is the network's best for the ROI"),
     Table("network_comparison", ("atlas", "roi", "network_a", "network_b", "difference", "sem", "ci_low", "ci_high",
-                                 "p", "p_adjusted", "significant"), INFERENCE,
+                                 "ci_level", "p", "p_adjusted", "significant"), INFERENCE,
           "best layer of network_a minus best layer of network_b per ROI, the best layer chosen in every "
           "bootstrap sample; empty with one network"),
 )}

@@ -150,11 +150,14 @@ def per_test_level(p: np.ndarray, correction: str, alpha: float) -> float:
 
 def family_tests(estimate: np.ndarray, variance: np.ndarray, dof: int, correction: str,
                  alpha: float) -> dict[str, np.ndarray]:
-    """One family of two-sided t-tests: p, adjusted p, significance and the interval that agrees with it."""
+    """One family of two-sided t-tests: p, adjusted p, significance and the interval that agrees with
+    it, with that interval's coverage (`ci_level`, 1 − the per-test level)."""
     p = two_sided_p(estimate, variance, dof)
     p_adjusted = adjust(p, correction)
-    low, high = t_interval(estimate, variance, dof, per_test_level(p, correction, alpha))
-    return {"p": p, "p_adjusted": p_adjusted, "significant": p_adjusted < alpha, "ci_low": low, "ci_high": high}
+    level = per_test_level(p, correction, alpha)
+    low, high = t_interval(estimate, variance, dof, level)
+    return {"p": p, "p_adjusted": p_adjusted, "significant": p_adjusted < alpha, "ci_low": low, "ci_high": high,
+            "ci_level": np.full(np.shape(p), 1.0 - level)}
 
 
 def normalised(r: np.ndarray, lower_ceiling: np.ndarray | float) -> np.ndarray:

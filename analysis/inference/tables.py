@@ -84,7 +84,7 @@ def inference_arrays(subjects: np.ndarray, models: dict[str, np.ndarray], rois: 
             sem = np.sqrt(np.maximum(stats.model_var, 0.0))
             inference_rows.extend(
                 (roi, network, layer, method, point[m], r_normalised[m], sem[m], zero["ci_low"][m],
-                 zero["ci_high"][m], zero["p"][m], stats.p_ceiling[m], bool(zero["significant"][m]),
+                 zero["ci_high"][m], zero["ci_level"][m], zero["p"][m], stats.p_ceiling[m], bool(zero["significant"][m]),
                  bool(significant_ceiling[m]))
                 for m, layer in enumerate(names))
             left, right = pair_list(len(names))
@@ -126,7 +126,7 @@ def network_comparison_rows(roi: str, networks: list[str], spans: list[slice], e
     sem = np.sqrt(np.maximum(variance, 0.0))
     left, right = st.network_pairs(len(networks))
     return [(roi, networks[a], networks[b], best_point[a] - best_point[b], sem[k], tests["ci_low"][k],
-             tests["ci_high"][k], tests["p"][k], tests["p_adjusted"][k], bool(tests["significant"][k]))
+             tests["ci_high"][k], tests["ci_level"][k], tests["p"][k], tests["p_adjusted"][k], bool(tests["significant"][k]))
             for k, (a, b) in enumerate(zip(left, right))]
 
 

@@ -188,6 +188,12 @@ def test_tables_intervals_agree_with_significance_on_every_row(correction: str) 
     for table, flag in ((inference, "significant_zero"), (networks, "significant")):
         excludes = (table.ci_low > 0) | (table.ci_high < 0)
         assert (excludes == table[flag]).all()
+        # the recorded coverage is the interval's: half-width = t quantile at ci_level × SEM (SEM > 0 here)
+        dof = 3 - 1
+        half = scipy.stats.t.isf((1 - table.ci_level) / 2, dof) * table["sem"]
+        np.testing.assert_allclose((table.ci_high - table.ci_low) / 2, half, rtol=1e-9)
+        expected = {"none": 0.95, "bonferroni": None, "fdr": None}[correction]
+        assert (table.ci_level >= 0.95 - 1e-12).all() and (expected is None or (table.ci_level == expected).all())
     assert inference.significant_zero.any() and not inference.significant_zero.all()
     ceiling = tables["noise_ceiling"].set_index("roi")["lower"]
     np.testing.assert_allclose(inference.r_normalised, inference.r / inference.roi.map(ceiling).to_numpy())
