@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import os
 import re
@@ -15,6 +16,7 @@ from typing import Any, Callable
 import yaml
 
 from qmdrender.config import (
+    as_list,
     DEFAULT_EXECUTE,
     FIGURE_KEYS,
     FORMAT_EXTENSIONS,
@@ -32,7 +34,9 @@ from qmdrender.qmd import Document, parse_document
 
 HERE = Path(__file__).resolve().parent
 LUA_FILTER = HERE / "quarto.lua"
-HTML_CSS = HERE / "assets" / "qmdrender.css"
+ASSETS = HERE / "assets"
+HTML_TEMPLATE = ASSETS / "template.html"
+HTML_CSS = ASSETS / "qmdrender.css"
 PANDOC_ONLY_KEYS = {"title", "subtitle", "author", "date", "abstract", "lang", "link-citations", "toc-title"}
 TYPST_VARIABLES = {"papersize", "margin", "fontsize"}
 MISSING_CITATION = re.compile(r"Citeproc: citation (\S+) not found")
@@ -49,10 +53,15 @@ def pandoc_path() -> str:
     return pypandoc.get_pandoc_path()
 
 
-def render_project(root: Path, log: Log = print) -> list[Path]:
-    """Render every input of the project at ``root``; outputs appear only if all succeed."""
+def render_project(root: Path, log: Log = print, output_dir: Path | None = None) -> list[Path]:
+    """Render every input of the project at ``root``; outputs appear only if all succeed.
+
+    ``output_dir`` replaces the project's output-dir, as ``quarto render --output-dir`` does.
+    """
     root = root.resolve()
     project = load_project(root)
+    if output_dir is not None:
+        project = dataclasses.replace(project, output_dir=output_dir.resolve())
     staging = Path(tempfile.mkdtemp(prefix=".qmdrender-", dir=root))
     try:
         if project.output_dir.resolve() == root:
@@ -110,7 +119,7 @@ def render_document(project: Project, source: Path, out_stage: Path, work: Path,
         if name == "html":
             body += citation_appendix(meta)
         (work / f"{name}.md").write_text(body, encoding="utf-8")
-        write_metadata(work / f"{name}.yaml", meta, options, source.parent)
+        write_metadata(work / f"{name}.yaml", meta, options, source.parent, html=name == "html")
         if name == "html":
             pandoc_html(rel, work, options, meta, source.parent, out)
         else:
@@ -134,7 +143,8 @@ def _absolute(paths: Any, base: Path) -> Any:
     return str((base / paths).resolve())
 
 
-def write_metadata(path: Path, meta: dict[str, Any], options: dict[str, Any], doc_dir: Path) -> None:
+def write_metadata(path: Path, meta: dict[str, Any], options: dict[str, Any], doc_dir: Path,
+                   html: bool = False) -> None:
     """The metadata pandoc sees: document fields, bibliography paths made absolute, typst variables."""
     out = {k: v for k, v in meta.items() if k in PANDOC_ONLY_KEYS}
     if "toc-title" in options:
@@ -144,6 +154,9 @@ def write_metadata(path: Path, meta: dict[str, Any], options: dict[str, Any], do
             out[key] = _absolute(meta[key], doc_dir)
     if isinstance(out.get("author"), list):
         out["author"] = [a.get("name", a) if isinstance(a, dict) else a for a in out["author"]]
+    if html:
+        out.setdefault("link-citations", True)  # as Quarto's HTML: citations link to the reference list
+        out["author-label"] = "Authors" if len(_authors(meta)) > 1 else "Author"
     for key in TYPST_VARIABLES & options.keys():
         out[key] = options[key]
     if "section-numbering" in options:
@@ -189,13 +202,20 @@ def run_pandoc(rel: Path, work: Path, args: list[str]) -> None:
 def pandoc_html(rel: Path, work: Path, options: dict[str, Any], meta: dict[str, Any], doc_dir: Path, out: Path) -> None:
     """One self-contained HTML file (images, CSS embedded; MathML, so no CDN script)."""
     args = common_args(work, "html", options, doc_dir)
-    args += ["--to", "html5", "--embed-resources", "--mathml", "--css", str(HTML_CSS)]
-    for css in options.get("css", []) if isinstance(options.get("css"), list) else [options["css"]] if options.get("css") else []:
+    args += ["--to", "html5", "--embed-resources", "--mathml", "--template", str(HTML_TEMPLATE),
+             "--css", str(HTML_CSS)]
+    for css in as_list(options.get("css")):
         args += ["--css", str((doc_dir / css).resolve())]
     header = work / "citation-meta.html"
     header.write_text(citation_meta(meta), encoding="utf-8")
-    args += ["--include-in-header", str(header), "--output", str(out)]
-    run_pandoc(rel, work, args)
+    args += ["--include-in-header", str(header)]
+    for include in as_list(options.get("include-in-header")):
+        args += ["--include-in-header", str((doc_dir / include).resolve())]
+    if options.get("toc"):
+        args += ["--include-after-body", str(ASSETS / "toc.html")]
+    if options.get("lightbox"):
+        args += ["--include-after-body", str(ASSETS / "lightbox.html")]
+    run_pandoc(rel, work, args + ["--output", str(out)])
 
 
 def pandoc_typst(rel: Path, work: Path, options: dict[str, Any], doc_dir: Path, out: Path) -> None:

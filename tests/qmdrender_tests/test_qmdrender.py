@@ -125,15 +125,18 @@ def test_html_resolves_crossrefs_citations_and_includes(rendered):
     page = (rendered / "_output" / "doc.html").read_text(encoding="utf-8")
     assert '<a href="#fig-line">Figure\u00a01</a>' in page
     assert '<a href="#tbl-numbers">Table\u00a01</a>' in page
-    text = " ".join(unescape(re.sub(r"<[^>]+>", " ", page.split("<body", 1)[1])).split())
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", page.split("<body", 1)[1], flags=re.S)
+    text = " ".join(unescape(re.sub(r"<[^>]+>", "", body)).split())
     assert "Figure 1: A straight line." in text
-    assert "Table 1: Some numbers (Smith 2020) ." in text
+    assert "Table 1: Some numbers (Smith 2020)." in text
     assert "Smith (2020)" in text and "A Study of Things" in text
+    assert '(<a href="#ref-smith2020" role="doc-biblioref">Smith 2020</a>)' in page, "citations link to the references"
+    assert 'id="ref-smith2020"' in page
     assert "Printed <strong>markdown</strong> from an included cell." in page
     assert "42.5" in page
     assert "???" not in page and "@fig-" not in page and "@smith2020" not in page
     assert "data:image/png;base64," in page
-    assert "<math" in page and "<script" not in page
+    assert "<math" in page and not re.search(r"<script[^>]*\bsrc=", page), "MathML, no script from elsewhere"
     assert "qmd-callout-note" in page and "Remember" in page
 
 
