@@ -219,3 +219,29 @@ def test_unsupported_project_options_fail_clearly(tmp_path, config, message):
 def test_missing_project_file(tmp_path):
     line = _one_error_line(render(tmp_path))
     assert "_quarto.yml" in line and "no Quarto project" in line
+
+
+def test_page_options_lightbox_includes_css_and_output_dir(tmp_path):
+    """lightbox, include-in-header and css (paths relative to the project, as in Quarto), --output-dir."""
+    config = QUARTO_YML.replace("    toc: true\n    number-sections: true\n  typst",
+                                "    toc: true\n    number-sections: true\n    lightbox: true\n"
+                                "    include-in-header: web/head.html\n    css: web/extra.css\n  typst")
+    folder = make_project(tmp_path / "project", quarto_yml=config)
+    (folder / "web").mkdir()
+    (folder / "web" / "head.html").write_text('<meta name="from-include" content="yes">\n', encoding="utf-8")
+    (folder / "web" / "extra.css").write_text(".from-extra-css { color: teal; }\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    proc = subprocess.run([sys.executable, "-m", "qmdrender", "--project", str(folder), "--output-dir", str(elsewhere)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["doc.html", "doc.pdf"]
+    assert not (folder / "_output").exists()
+    page = (elsewhere / "doc.html").read_text(encoding="utf-8")
+    assert '<meta name="from-include" content="yes">' in page and ".from-extra-css" in page
+    assert "qmd-lightbox" in page, "lightbox: true adds the click-to-enlarge script"
+    assert '<nav id="TOC" class="qmd-toc"' in page and '<main id="qmd-content"' in page
+    assert '<div class="qmd-table-wrap">' in page
+
+
+def test_without_lightbox_there_is_no_lightbox_script(rendered):
+    assert "qmd-lightbox" not in (rendered / "_output" / "doc.html").read_text(encoding="utf-8")
