@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import html
 import os
 import re
@@ -96,7 +97,7 @@ def render_document(project: Project, source: Path, out_stage: Path, work: Path,
     log(f"qmdrender: {rel}")
     doc = parse_document(source, project.root)
     check_document_options(rel, doc.front_matter)
-    meta = deep_merge(project.metadata, doc.front_matter)
+    meta = resolve_date(deep_merge(project.metadata, doc.front_matter), source)
     formats = format_options(meta)
     if not formats:
         raise RenderError(rel, "no output format (set format: html and/or typst)")
@@ -137,6 +138,27 @@ def figure_options(rel: Path, formats: dict[str, dict[str, Any]]) -> dict[str, A
     return merged
 
 
+def resolve_date(meta: dict[str, Any], source: Path) -> dict[str, Any]:
+    """Quarto's date keywords (today, now, last-modified) and YAML dates as an ISO date string."""
+    value = meta.get("date")
+    if value in ("today", "now"):
+        value = datetime.date.today()
+    elif value == "last-modified":
+        value = datetime.date.fromtimestamp(source.stat().st_mtime)
+    if isinstance(value, datetime.date):
+        return {**meta, "date": value.isoformat()[:10]}
+    return meta
+
+
+def display_date(value: Any) -> Any:
+    """An ISO date as Quarto shows it in HTML ("November 25, 2026"); anything else unchanged."""
+    try:
+        day = datetime.date.fromisoformat(str(value))
+    except ValueError:
+        return value
+    return f"{day:%B} {day.day}, {day.year}"
+
+
 def _absolute(paths: Any, base: Path) -> Any:
     if isinstance(paths, list):
         return [str((base / p).resolve()) for p in paths]
@@ -157,6 +179,8 @@ def write_metadata(path: Path, meta: dict[str, Any], options: dict[str, Any], do
     if html:
         out.setdefault("link-citations", True)  # as Quarto's HTML: citations link to the reference list
         out["author-label"] = "Authors" if len(_authors(meta)) > 1 else "Author"
+        if "date" in out:
+            out["date"] = display_date(out["date"])
     for key in TYPST_VARIABLES & options.keys():
         out[key] = options[key]
     if "section-numbering" in options:
@@ -167,7 +191,7 @@ def write_metadata(path: Path, meta: dict[str, Any], options: dict[str, Any], do
 def common_args(work: Path, name: str, options: dict[str, Any], doc_dir: Path) -> list[str]:
     """Pandoc arguments shared by both formats (the filter runs before citeproc)."""
     args = [
-        f"{name}.md", "--from", "markdown", "--standalone",
+        f"{name}.md", "--from", "markdown", "--standalone", "--wrap=none",  # as Quarto
         "--lua-filter", str(LUA_FILTER), "--citeproc",
         "--metadata-file", f"{name}.yaml",
         "--resource-path", os.pathsep.join([str(work), str(doc_dir)]),

@@ -245,3 +245,17 @@ def test_page_options_lightbox_includes_css_and_output_dir(tmp_path):
 
 def test_without_lightbox_there_is_no_lightbox_script(rendered):
     assert "qmd-lightbox" not in (rendered / "_output" / "doc.html").read_text(encoding="utf-8")
+
+
+def test_date_keywords_as_quarto_shows_them(tmp_path):
+    folder = make_project(tmp_path, doc='---\ntitle: "Dated"\ndate: today\nabstract: "Short **abstract**."\n---\n\n# One\n\nText.\n')
+    proc = render(folder)
+    assert proc.returncode == 0, proc.stderr
+    import datetime
+    today = datetime.date.today()
+    page = (folder / "_output" / "doc.html").read_text(encoding="utf-8")
+    assert f'<p class="date">{today:%B} {today.day}, {today.year}</p>' in page
+    assert "Short <strong>abstract</strong>." in page
+    pdf = subprocess.run(["pdftotext", str(folder / "_output" / "doc.pdf"), "-"], capture_output=True, text=True,
+                         check=True).stdout
+    assert today.isoformat() in pdf and "Short abstract." in " ".join(pdf.split())
