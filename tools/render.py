@@ -51,6 +51,7 @@ class Renderer:
 
     @property
     def is_quarto(self) -> bool:
+        """Whether this is the Quarto CLI (rather than the qmdrender fallback)."""
         return self.name.startswith("Quarto")
 
 
