@@ -33,6 +33,12 @@ TABLES: dict[str, Table] = {t.name: t for t in (
           "r of each ROI's RDM averaged over subjects with every layer RDM"),
     Table("by_group", ("group", "network", "layer", "method", "mean", "sem", "n_subjects"), POINT,
           "per subject the mean r over a group's ROIs; then mean and SEM (ddof 1) across subjects"),
+    Table("second_order", ("kind_a", "network_a", "name_a", "kind_b", "network_b", "name_b", "method", "r"),
+          POINT, "similarity between every two RDMs among the subject-averaged ROI RDMs (kind roi, network '') "
+                 "and all layer RDMs, one row per unordered pair, for the second-order map"),
+    Table("rdm_examples", ("rdm", "image_a", "image_b", "source_a", "source_b", "dissimilarity"), POINT,
+          "a few RDMs (first ROI of the first and last group, subject-averaged; first and last layer of the "
+          "first network) on about 48 images stratified by source, one row per image pair"),
     Table("inference", ("roi", "network", "layer", "method", "r", "sem", "ci_low", "ci_high",
                         "p_zero", "p_ceiling", "significant_zero", "significant_ceiling"), INFERENCE,
           "dual-bootstrap SEM, 95% interval and tests of every ROI × layer"),

@@ -1,10 +1,11 @@
-"""The point-estimate tables: per_subject, joint and by_group, as tidy DataFrames."""
+"""The point-estimate tables: per_subject, joint, by_group, second_order and rdm_examples, as tidy DataFrames."""
 from __future__ import annotations
 
 import numpy as np
 import pandas as pd
 
 from ..comparison.methods import compare_prepared, prepare, undefined_rows
+from ..comparison.second_order import rdm_examples_table, second_order_table
 from ..errors import AnalysisError
 from ..reading.loading import AlignedStudy, RDMSet
 from ..schema import columns
@@ -83,3 +84,24 @@ def by_group(per_subject_table: pd.DataFrame, roi_groups: dict[str, list[str]]) 
     order = {group: i for i, group in enumerate(roi_groups)}
     summary = summary.sort_values("group", key=lambda g: g.map(order), kind="stable")
     return summary.reset_index(drop=True)[columns("by_group")]
+
+
+def second_order(study: AlignedStudy, method: str, models: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """Similarities between every subject-averaged ROI RDM and every layer RDM, all pairs (for the MDS map)."""
+    models = prepared_models(study, method) if models is None else models
+    averaged = study.joint()
+    table = second_order_table(averaged.names, prepare(averaged.dissimilarities, method),
+                               {network: study.networks[network].names for network in models}, models, method)
+    return table[columns("second_order")]
+
+
+def example_rdms(study: AlignedStudy, n_images: int = 48) -> pd.DataFrame:
+    """A few RDMs on a source-stratified subsample of images: the subject-averaged RDM of the first ROI
+    of the first and of the last ROI group, and the first and last layer of the first network."""
+    averaged = study.joint()
+    groups = [rois for rois in study.study.roi_groups.values() if rois] or [list(study.rois)]
+    rois = list(dict.fromkeys(r for r in (groups[0][0], groups[-1][0]) if r in averaged.names))
+    network, layers = next(iter(study.networks.items()))
+    vectors = {roi: averaged.row(roi) for roi in rois}
+    vectors |= {f"{network}: {layer}": layers.row(layer) for layer in dict.fromkeys((layers.names[0], layers.names[-1]))}
+    return rdm_examples_table(study.images, vectors, n_images)[columns("rdm_examples")]

@@ -36,13 +36,15 @@ class StageOutput:
 
 
 def point_stage(aligned: AlignedStudy, method: str) -> StageOutput:
-    """The per_subject, joint and by_group tables."""
+    """The per_subject, joint, by_group, second_order and rdm_examples tables."""
     models = point.prepared_models(aligned, method)
     per_subject = point.per_subject(aligned, method, models)
     return StageOutput({
         "per_subject": per_subject,
         "joint": point.joint(aligned, method, models),
         "by_group": point.by_group(per_subject, aligned.study.roi_groups),
+        "second_order": point.second_order(aligned, method, models),
+        "rdm_examples": point.example_rdms(aligned),
     })
 
 
