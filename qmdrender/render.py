@@ -83,10 +83,9 @@ def _render_all(project: Project, out_stage: Path, staging: Path, log: Log) -> N
 
 
 def resolve_date(meta: dict[str, Any]) -> dict[str, Any]:
-    """Quarto's date keywords (today, now, last-modified) as the render date, e.g. '25 November 2026'."""
+    """Quarto's date keywords (today, now, last-modified) as the render date, ISO 8601 (2026-11-25)."""
     if str(meta.get("date", "")).strip() in ("today", "now", "last-modified"):
-        today = datetime.date.today()
-        meta = {**meta, "date": f"{today.day} {today:%B %Y}"}
+        meta = {**meta, "date": datetime.date.today().isoformat()}
     return meta
 
 

@@ -203,7 +203,7 @@ def best_layer_table(res: Results) -> str:
     """Per atlas and ROI: each network's layer with the highest r (subject-averaged RDMs) and that r."""
     joint = res.joint
     best = joint.loc[joint.groupby(["atlas", "roi", "network"], sort=False)["r"].idxmax()]
-    cell = {(a, r, n): f"{layer} ({fmt(v, 2)})" for a, r, n, layer, v in
+    cell = {(a, r, n): f"{layer} ({fmt(v)})" for a, r, n, layer, v in
             zip(best["atlas"], best["roi"], best["network"], best["layer"], best["r"])}
     rows = [(atlas_label(res, atlas) or "–", roi, *[cell.get((atlas, roi, n), "–") for n in res.networks])
             for atlas in res.atlases for roi in res.rois(atlas)]
@@ -291,3 +291,40 @@ def appendix_tables(res: Results) -> str:
         table = table.drop(columns=[c for c in table.columns if c == "layer_index"])
         blocks.append(html_details(table, f"{name}.csv", f"{name}.csv: {what} ({len(table):,} rows)"))
     return "\n\n".join(blocks)
+
+
+def interactive_grid(res: Results) -> str:
+    """The ROI × layer grid of the subject-averaged RDMs as inline SVG, one per atlas: hovering a cell shows its
+    ROI, layer and value (SVG <title>, so it works offline and without script). A raw HTML block; the PDF has
+    the static heatmap instead."""
+    from matplotlib import colormaps
+    from matplotlib.colors import Normalize, to_hex
+
+    from .figures import roi_layer_matrix
+
+    cmap = colormaps["viridis"]
+    values = res.joint["r"].to_numpy(dtype=float)
+    norm = Normalize(float(np.nanmin(values)), float(np.nanmax(values)))
+    cell, left, top = 12, 90, 4
+    blocks = []
+    for atlas in res.atlases:
+        rois = res.rois(atlas)
+        matrix = roi_layer_matrix(res.joint, res, atlas)
+        width, height = left + cell * len(res.columns) + 4, top + cell * len(rois) + 4
+        parts = [f'<svg viewBox="0 0 {width} {height}" width="100%" '
+                 f'role="img" aria-label="{html.escape(atlas)}: {measure_label(res.method)} per ROI and layer" '
+                 'style="max-width:60em;font:8px sans-serif">']
+        for i, roi in enumerate(rois):
+            y = top + i * cell
+            parts.append(f'<text x="{left - 3}" y="{y + cell - 3}" text-anchor="end">{html.escape(roi)}</text>')
+            for j, (network, layer) in enumerate(res.columns):
+                value = matrix[i, j]
+                colour = to_hex(cmap(norm(value))) if np.isfinite(value) else "#ffffff"
+                parts.append(f'<rect x="{left + j * cell}" y="{y}" width="{cell - 1}" height="{cell - 1}" '
+                             f'fill="{colour}"><title>{html.escape(roi)} · {html.escape(network)} '
+                             f'{html.escape(layer)}: {fmt(value)}</title></rect>')
+        parts.append("</svg>")
+        label = "" if res.atlases == ["default"] else f"<p><strong>{html.escape(atlas)}</strong></p>"
+        blocks.append(label + "".join(parts))
+    return ("```{=html}\n<details class=\"rsa-grid\"><summary>Interactive grid: hover over a cell for its ROI, "
+            f"layer and {html.escape(measure_label(res.method))}</summary>\n" + "\n".join(blocks) + "\n</details>\n```")
