@@ -212,9 +212,8 @@ def best_layer_table(res: Results) -> str:
 
 # --- long tables: full in the HTML, downloadable -------------------------------------------------------
 
-def csv_data_uri(table: pd.DataFrame) -> str:
-    """The table as a CSV data: URI, so the self-contained HTML can offer it for download."""
-    payload = table.to_csv(index=False).encode("utf-8")
+def csv_data_uri(payload: bytes) -> str:
+    """CSV bytes as a data: URI, so the self-contained HTML can offer the file for download."""
     return "data:text/csv;charset=utf-8;base64," + base64.b64encode(payload).decode("ascii")
 
 
@@ -267,12 +266,13 @@ details.rsa-table .rsa-table-body { max-height: 32em; overflow: auto; font-size:
 </style>"""
 
 
-def html_details(table: pd.DataFrame, filename: str, summary: str) -> str:
-    """A collapsible full table as a raw HTML block (dropped in the PDF): the table is one CSV data: URI,
-    offered for download and drawn in the page when the reader opens it."""
-    link = f'<a download="{html.escape(filename)}" href="{csv_data_uri(table)}">Download {html.escape(filename)}</a>'
+def html_details(payload: bytes, filename: str, summary: str) -> str:
+    """A collapsible full table as a raw HTML block (dropped in the PDF): the CSV file's bytes as one data:
+    URI, offered for download and drawn in the page when the reader opens it."""
+    n_rows = max(payload.count(b"\n") - 1, 0)
+    link = f'<a download="{html.escape(filename)}" href="{csv_data_uri(payload)}">Download {html.escape(filename)}</a>'
     return (f"```{{=html}}\n<details class=\"rsa-table\"><summary>{html.escape(summary)}</summary>\n"
-            f"<p>{link} ({len(table):,} rows, {len(table.columns)} columns; the full table appears below)</p>\n"
+            f"<p>{link} ({n_rows:,} rows; the full table appears below)</p>\n"
             f"<div class=\"rsa-table-body\"></div>\n</details>\n```")
 
 
@@ -285,11 +285,12 @@ def appendix_tables(res: Results) -> str:
                        ("peak_layer", "bootstrap share of each layer being the best"),
                        ("network_comparison", "every network comparison"),
                        ("noise_ceiling", "noise ceiling bounds")):
-        table = res.joint if name == "joint" else res.table(name)
-        if table is None:
+        path = res.path / f"{name}.csv"
+        if not path.is_file():
             continue
-        table = table.drop(columns=[c for c in table.columns if c == "layer_index"])
-        blocks.append(html_details(table, f"{name}.csv", f"{name}.csv: {what} ({len(table):,} rows)"))
+        payload = path.read_bytes()
+        rows = max(payload.count(b"\n") - 1, 0)
+        blocks.append(html_details(payload, path.name, f"{path.name}: {what} ({rows:,} rows)"))
     return "\n\n".join(blocks)
 
 
