@@ -276,7 +276,7 @@ def abstract(res: Results) -> str:
          f"{plural(len(res.subjects), 'subject')} viewing BOLD5000 images, with every layer of "
          f"{join(res.networks)} ({plural(n_layers, 'layer')} in all), using representational similarity "
          f"analysis: representational dissimilarity matrices (RDMs) over the {m.get('n_common_images')} images "
-         f"common to all files were compared with the {measure_label(res.method)}.")
+         f"common to all files were compared, with {measure_label(res.method)} as the measure of similarity.")
     ]
     if res.has_inference:
         inference = res.table("inference")

@@ -70,8 +70,8 @@ def latency_table(path: Path = LATENCIES) -> str:
     with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
     return md_table(["Area", "Onset latency", "Evidence", "Notes", "Sources"],
-                    [(r["roi"], r["latency"], r["evidence"], r["notes"], cite(r["citations"])) for r in rows],
-                    widths=[6, 12, 22, 38, 22])
+                    [(r["roi"], r["latency"].replace(" ", "\u00a0"), r["evidence"], r["notes"], cite(r["citations"]))
+                     for r in rows], widths=[5, 14, 22, 29, 30])
 
 
 def groups_table(res: Results) -> str:
@@ -111,7 +111,7 @@ def inputs_table(res: Results) -> str:
         rows.append((name, f"`{Path(str(item.get('path', ''))).name}`", f"`{str(item.get('sha256', ''))[:12]}`",
                      item.get("images_in_file", ""), item.get("images_kept", ""), item.get("images_dropped", "")))
     return md_table(["Subject or network", "File", "SHA-256 (first 12)", "Images", "Kept", "Dropped"], rows,
-                    ["l", "l", "l", "r", "r", "r"], widths=[18, 36, 16, 10, 8, 10])
+                    ["l", "l", "l", "r", "r", "r"], widths=[22, 34, 16, 9, 8, 9])
 
 
 def images_table(res: Results) -> str:
@@ -123,19 +123,21 @@ def images_table(res: Results) -> str:
                          for i in res.manifest["inputs"]], ["l", "l", "r"])
     sources = [s for s in dict.fromkeys(images["source"]) if s != "all"]
     rows = []
-    for (role, name, atlas), part in images.groupby(["role", "name", "atlas"], sort=False):
-        by_source = part.set_index("source")
-        label = f"{name} ({atlas})" if atlas and res.atlases != ["default"] else name
-        total = by_source.loc["all"] if "all" in by_source.index else by_source.sum(numeric_only=True)
-        cells = [f"{int(by_source.loc[s, 'images_kept'])} / {int(by_source.loc[s, 'images_in_file'])}"
-                 if s in by_source.index else "–" for s in sources]
-        rows.append((role.replace("_", " "), label, *cells,
-                     f"{int(total['images_kept'])} / {int(total['images_in_file'])}"))
+    for (role, name), part in images.groupby(["role", "name"], sort=False):
+        counts = part.drop(columns=["role", "name"])
+        per_atlas = [rows_of.drop(columns="atlas").to_numpy().tolist() for _, rows_of in counts.groupby("atlas", sort=False)]
+        same = all(p == per_atlas[0] for p in per_atlas)
+        for atlas, by_atlas in (counts.groupby("atlas", sort=False) if not same else [("", counts[counts["atlas"] == counts["atlas"].iloc[0]])]):
+            label = f"{name} ({atlas})" if atlas and res.atlases != ["default"] else name
+            by_source = by_atlas.set_index("source")
+            total = by_source.loc["all"] if "all" in by_source.index else by_source.sum(numeric_only=True)
+            cells = [f"{int(by_source.loc[s, 'images_kept'])} / {int(by_source.loc[s, 'images_in_file'])}"
+                     if s in by_source.index else "–" for s in sources]
+            rows.append((role.replace("_", " "), label, *cells,
+                         f"{int(total['images_kept'])} / {int(total['images_in_file'])}"))
     return md_table(["Role", "File", *[f"{s} kept / in file" for s in sources], "All kept / in file"], rows,
-                    ["l", "l", *["r"] * (len(sources) + 1)])
+                    ["l", "l", *["r"] * (len(sources) + 1)], widths=[10, 22, *[14] * (len(sources) + 1)])
 
-
-# --- results tables -----------------------------------------------------------------------------------
 
 def peak_rows(res: Results) -> pd.DataFrame:
     """Per atlas, ROI and network: the layer chosen most often as best in the bootstrap, its share, and its r
@@ -183,7 +185,7 @@ def network_summary_table(res: Results) -> str:
                      int((sig & (part["difference"] < 0)).sum()), int((~sig).sum()),
                      f"{fmt(part['difference'].median())}"))
     return md_table(["Atlas", "Networks A − B", "ROIs A > B", "ROIs B > A", "Not distinguishable",
-                     "Median difference"], rows, ["l", "l", "r", "r", "r", "r"])
+                     "Median difference"], rows, ["l", "l", "r", "r", "r", "r"], widths=[14, 40, 10, 10, 14, 12])
 
 
 def pairwise_summary_table(res: Results) -> str:
@@ -196,7 +198,7 @@ def pairwise_summary_table(res: Results) -> str:
         rows.append((atlas_label(res, atlas) or "–", network, part["roi"].nunique(), len(part), int(sig.sum()),
                      f"{100 * sig.mean():.0f}%", f"{100 * per_roi.min():.0f}–{100 * per_roi.max():.0f}%"))
     return md_table(["Atlas", "Network", "ROIs", "Layer pairs tested", "Significant", "Share",
-                     "Range over ROIs"], rows, ["l", "l", "r", "r", "r", "r", "r"])
+                     "Range over ROIs"], rows, ["l", "l", "r", "r", "r", "r", "r"], widths=[14, 22, 8, 14, 12, 10, 14])
 
 
 def best_layer_table(res: Results) -> str:
@@ -207,7 +209,8 @@ def best_layer_table(res: Results) -> str:
             zip(best["atlas"], best["roi"], best["network"], best["layer"], best["r"])}
     rows = [(atlas_label(res, atlas) or "–", roi, *[cell.get((atlas, roi, n), "–") for n in res.networks])
             for atlas in res.atlases for roi in res.rois(atlas)]
-    return md_table(["Atlas", "ROI", *res.networks], rows)
+    width = max(10, 74 // max(len(res.networks), 1))
+    return md_table(["Atlas", "ROI", *res.networks], rows, widths=[12, 14, *[width] * len(res.networks)])
 
 
 # --- long tables: full in the HTML, downloadable -------------------------------------------------------
@@ -255,6 +258,7 @@ TABLE_SCRIPT = """<script>
   document.addEventListener("DOMContentLoaded", function () {
     document.querySelectorAll("details.rsa-table").forEach(function (d) {
       d.addEventListener("toggle", function () { fill(d); });
+      fill(d);
     });
   });
 })();

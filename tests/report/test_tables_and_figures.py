@@ -102,8 +102,14 @@ def test_peak_table_has_one_row_per_roi_and_network(mock):
 
 def test_images_table_by_source(mock):
     rows = parse_md(tables.images_table(mock))
-    assert rows[0][:2] == ["subject", "CSI1 (streams)"]
-    assert rows[0][-1] == "412 / 784"
+    assert rows[0][:2] == ["subject", "CSI1"], "one row when every atlas kept the same images"
+    assert rows[0][-1] == "412 / 784" and rows[0][2] == "169 / 321"
+    images = mock.table("images")
+    changed = (images["name"] == "CSI2") & (images["atlas"] == "parcellation") & (images["source"] == "all")
+    mock.optional["images"] = images.assign(images_kept=np.where(changed, 400, images["images_kept"]))
+    labels = [row[1] for row in parse_md(tables.images_table(mock))]
+    mock.optional["images"] = images
+    assert "CSI2 (parcellation)" in labels and "CSI2 (streams)" in labels and "CSI1" in labels
 
 
 def test_full_tables_are_downloadable_from_the_page(mock):
