@@ -144,7 +144,7 @@ def results_dir() -> Path:
     return path if path.is_absolute() else project_root() / path
 
 
-def _read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
+def _read_csv(path: Path, columns: list[str], allow_empty: bool = False) -> pd.DataFrame:
     try:
         table = pd.read_csv(path, keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
@@ -153,6 +153,8 @@ def _read_csv(path: Path, columns: list[str]) -> pd.DataFrame:
     if missing:
         raise ResultsError(f"{path}: missing column(s) {', '.join(missing)}")
     if table.empty:
+        if allow_empty:
+            return table
         raise ResultsError(f"{path}: no rows")
     if "atlas" not in table.columns and path.stem != "images":
         table.insert(0, "atlas", DEFAULT_ATLAS)
@@ -238,8 +240,8 @@ def load_results(folder: Path | None = None) -> Results:
         if not path.is_file():
             raise ResultsError(f"{path}: missing (the results folder is incomplete; run `python -m analysis run`)")
         tables[name] = _read_csv(path, columns)
-    optional = {name: _read_csv(folder / f"{name}.csv", columns) for name, columns in OPTIONAL.items()
-                if (folder / f"{name}.csv").is_file()}
+    optional = {name: table for name, columns in OPTIONAL.items() if (folder / f"{name}.csv").is_file()
+                for table in [_read_csv(folder / f"{name}.csv", columns, allow_empty=True)] if not table.empty}
     res = Results(path=folder, manifest=manifest, optional=optional, **tables)
     for name, table in {**tables, **optional}.items():
         _check_labels(folder / f"{name}.csv", table, res)

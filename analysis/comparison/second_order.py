@@ -7,7 +7,6 @@ of all RDMs is ever copied: with the real data each vector holds millions of pai
 """
 from __future__ import annotations
 
-import re
 from collections.abc import Mapping, Sequence
 
 import numpy as np
@@ -15,16 +14,6 @@ import pandas as pd
 
 from ..reading.align import condensed_index
 from .methods import compare_prepared
-
-#: BOLD5000's image sources, recognised from the file names the deposit uses.
-_SOURCE_PATTERNS = (("COCO", re.compile(r"^COCO_", re.I)), ("ImageNet", re.compile(r"^n\d{8}_", re.I)))
-SCENE = "Scene"
-
-
-def image_source(name: str) -> str:
-    """'COCO', 'ImageNet' or 'Scene' (every other BOLD5000 image is a scene image)."""
-    return next((source for source, pattern in _SOURCE_PATTERNS if pattern.match(name)), SCENE)
-
 
 def similarity_matrix(rois: np.ndarray, layers: Mapping[str, np.ndarray], method: str) -> np.ndarray:
     """Symmetric similarity of all RDMs, ROIs first then each network's layers in order, from
@@ -58,11 +47,11 @@ def second_order_table(roi_names: Sequence[str], roi_prepared: np.ndarray,
     })
 
 
-def stratified_images(images: Sequence[str], n_images: int = 48) -> np.ndarray:
+def stratified_images(sources: Sequence[str], n_images: int = 48) -> np.ndarray:
     """Positions of about `n_images` images, as many per source as the sources allow, evenly spaced
     within each source in the canonical order, returned ordered by source then position."""
-    sources = np.array([image_source(name) for name in images])
-    names = list(dict.fromkeys(sorted(sources)))
+    sources = np.asarray(sources, dtype=object)
+    names = sorted(set(sources))
     per_source = max(1, n_images // max(len(names), 1))
     chosen = []
     for source in names:
@@ -72,17 +61,19 @@ def stratified_images(images: Sequence[str], n_images: int = 48) -> np.ndarray:
     return np.concatenate(chosen)
 
 
-def rdm_examples_table(images: Sequence[str], vectors: Mapping[str, np.ndarray], n_images: int = 48) -> pd.DataFrame:
+def rdm_examples_table(images: Sequence[str], sources: Sequence[str], vectors: Mapping[str, np.ndarray],
+                       n_images: int = 48) -> pd.DataFrame:
     """Tidy rows (rdm, image_a, image_b, source_a, source_b, dissimilarity): each named RDM vector
-    (canonical triu order over `images`) restricted to a source-stratified subsample, one row per pair."""
-    picked = stratified_images(images, n_images)
+    (canonical triu order over `images`, whose sources are `sources`) restricted to a source-stratified
+    subsample, one row per pair."""
+    picked = stratified_images(sources, n_images)
     a, b = np.triu_indices(len(picked), 1)
     first, second = picked[a], picked[b]
     index = condensed_index(np.minimum(first, second), np.maximum(first, second), len(images))
-    names = np.array(images, dtype=object)
-    sources = np.array([image_source(name) for name in images], dtype=object)
+    names = np.asarray(images, dtype=object)
+    source = np.asarray(sources, dtype=object)
     frames = [pd.DataFrame({"rdm": label, "image_a": names[first], "image_b": names[second],
-                            "source_a": sources[first], "source_b": sources[second],
+                            "source_a": source[first], "source_b": source[second],
                             "dissimilarity": np.asarray(vector)[index]})
               for label, vector in vectors.items()]
     return pd.concat(frames, ignore_index=True)

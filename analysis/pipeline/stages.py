@@ -36,20 +36,28 @@ class StageOutput:
 
 
 def point_stage(aligned: AlignedStudy, method: str) -> StageOutput:
-    """The per_subject, joint, by_group, second_order and rdm_examples tables."""
-    models = point.prepared_models(aligned, method)
-    per_subject = point.per_subject(aligned, method, models)
+    """The per_subject, joint, group_mean, by_group, images, second_order and rdm_examples tables.
+
+    joint, group_mean and by_group use the images common to every file; per_subject does too,
+    unless the study aligns per subject (images.align: per-subject).
+    """
+    models = point.prepared_models(aligned.networks, method)
+    common = point.per_subject_common(aligned, method, models)
+    per_subject = (point.per_subject_own_images(aligned, method)
+                   if aligned.study.images.align == "per-subject" else common)
     return StageOutput({
         "per_subject": per_subject,
         "joint": point.joint(aligned, method, models),
-        "by_group": point.by_group(per_subject, aligned.study.roi_groups),
+        "group_mean": point.group_mean(aligned, method, models),
+        "by_group": point.by_group(common, aligned.study.roi_groups),
+        "images": point.images_table(aligned),
         "second_order": point.second_order(aligned, method, models),
         "rdm_examples": point.example_rdms(aligned),
-    })
+    }, {"group_mean_agreement": point.group_mean_agreement(aligned)} if aligned.group_means else {})
 
 
 def inference_stage(aligned: AlignedStudy, method: str, bootstrap: Bootstrap) -> StageOutput:
-    """The inference, noise_ceiling and pairwise tables from the dual bootstrap."""
+    """The inference tables (analysis.schema, stage "inference") from the dual bootstrap."""
     from ..inference.tables import inference_tables
     output = inference_tables(aligned, method=method, samples=bootstrap.samples, seed=bootstrap.seed)
     return StageOutput(output.tables, output.bootstrap)

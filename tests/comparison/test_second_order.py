@@ -8,8 +8,14 @@ import rsatoolbox
 from scipy.spatial.distance import squareform
 
 from analysis.comparison.methods import prepare
-from analysis.comparison.second_order import (image_source, rdm_examples_table, second_order_table,
-                                              stratified_images)
+from analysis.comparison.second_order import rdm_examples_table, second_order_table, stratified_images
+from analysis.reading.images import source_of
+
+SOURCES = {"COCO": r"^COCO_", "ImageNet": r"^n\d{8}_"}
+
+
+def sources_of(images):
+    return [source_of(name, SOURCES) for name in images]
 
 
 @pytest.mark.parametrize("method", ["corr", "cosine", "spearman", "tau-a"])
@@ -34,18 +40,12 @@ def test_second_order_equals_rsatoolbox_for_every_pair(method):
     assert set(table["kind_a"]) == {"roi", "layer"} and (table["method"] == method).all()
 
 
-def test_image_sources_from_bold5000_names():
-    assert image_source("COCO_train2014_000000001590.jpg") == "COCO"
-    assert image_source("n01440764_10592.JPEG") == "ImageNet"
-    assert image_source("airplanecabin3.jpg") == "Scene"
-
-
 def test_stratified_subsample_balances_sources_and_orders_by_source():
     images = sorted([f"COCO_{i:03d}.jpg" for i in range(50)] + [f"n{i:08d}_1.JPEG" for i in range(30)]
                     + [f"scene{i}.jpg" for i in range(5)])
-    picked = stratified_images(images, 30)
-    sources = [image_source(images[k]) for k in picked]
-    assert sources.count("COCO") == 10 and sources.count("ImageNet") == 10 and sources.count("Scene") == 5
+    picked = stratified_images(sources_of(images), 30)
+    sources = [sources_of(images)[k] for k in picked]
+    assert sources.count("COCO") == 10 and sources.count("ImageNet") == 10 and sources.count("other") == 5
     assert sources == sorted(sources)
     assert len(set(picked)) == len(picked)
 
@@ -56,7 +56,7 @@ def test_rdm_examples_are_entries_of_the_full_rdm():
                     + [f"scene{i}.jpg" for i in range(7)])
     n = len(images)
     vector = rng.random(n * (n - 1) // 2)
-    table = rdm_examples_table(images, {"V1": vector}, n_images=12)
+    table = rdm_examples_table(images, sources_of(images), {"V1": vector}, n_images=12)
     square = squareform(vector)
     where = {name: k for k, name in enumerate(images)}
     expected = [square[where[a], where[b]] for a, b in zip(table["image_a"], table["image_b"])]
