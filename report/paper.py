@@ -6,6 +6,8 @@ from __future__ import annotations
 import os
 import platform
 from importlib import metadata
+import numpy as np
+import pandas as pd
 import yaml
 
 from analysis.schema import CORRECTIONS
@@ -82,9 +84,14 @@ def alignment_paragraph(res: Results) -> str:
 def comparison_paragraph(res: Results) -> str:
     """The comparison method in words."""
     words = METHOD_WORDS.get(res.method, f"rsatoolbox's `{res.method}` comparison")
-    group_mean = ("" if res.table("group_mean") is None else
-                  " The deposit also provides group-mean RDMs per ROI; their comparisons with every layer are in "
-                  "`group_mean.csv`.")
+    group_mean = ""
+    if res.table("group_mean") is not None:
+        group_mean = (" The deposit also provides group-mean RDMs per ROI; their comparisons with every layer are in "
+                      "`group_mean.csv`.")
+        agreement = [v for atlas in (res.manifest.get("group_mean_agreement") or {}).values() for v in atlas.values()]
+        if agreement:
+            group_mean += (f" Those group-mean RDMs correlate with our own subject averages at Pearson r = "
+                           f"{min(agreement):.3f}–{max(agreement):.3f} over {len(agreement)} ROIs.")
     return (
         f"Each ROI RDM was compared with each layer RDM by {words}; the report calls this value "
         f"*{measure_label(res.method)}*. The comparisons reproduce rsatoolbox's `compare` [@vandenbosch2025rsatoolbox] "
@@ -132,13 +139,26 @@ def inference_paragraph(res: Results) -> str:
         "significant: 95% without correction, adjusted for the number of tests otherwise (Bonferroni, or "
         "false-coverage-rate intervals under the false discovery rate [@benjamini2005false]). "
         f"With {degrees} degrees of freedom even an uncorrected 95% interval is ±{t_critical(degrees):.2f} standard "
-        "errors wide. "
+        f"errors wide.{coverage(res)} "
         "The **noise ceiling** [@nili2014toolbox] bounds what any model could reach given the variability between "
         "subjects: its upper bound is the mean similarity of each subject's RDM with the average of all subjects, "
         "its lower bound the same with the average of the other subjects. Values divided by the lower bound "
         "(*r / lower ceiling*) are given where that bound is positive. "
         + " ".join(extra) + f" {usable}"
     )
+
+
+def coverage(res: Results) -> str:
+    """The intervals' coverage in this run (inference.csv's ci_level), as a sentence."""
+    inference = res.table("inference")
+    if inference is None or "ci_level" not in inference.columns:
+        return ""
+    levels = pd.to_numeric(inference["ci_level"], errors="coerce").dropna()
+    if levels.empty:
+        return ""
+    low, high = 100 * levels.min(), 100 * levels.max()
+    span = f"{low:.4g}%" if np.isclose(low, high) else f"between {low:.4g}% and {high:.4g}%"
+    return f" In this run the intervals' coverage (`ci_level`) is {span}."
 
 
 def absent_paragraph(res: Results) -> str:
