@@ -490,8 +490,6 @@ def second_order_map(res: Results) -> Figure:
             xy = position[item]
             ax.scatter(*xy, color=gpal.get(group_of.get(item[2]), "0.5"), s=18, edgecolor="k", linewidth=0.3,
                        zorder=3)
-            if len(rois) <= 12:
-                ax.annotate(item[2], xy, fontsize=5, xytext=(2, 2), textcoords="offset points")
         ax.set_title(atlas if n > 1 else "")
         ax.set_aspect("equal", adjustable="datalim")
         ax.set_xticks([])
@@ -500,10 +498,10 @@ def second_order_map(res: Results) -> Figure:
         ax.set_ylabel("MDS 2")
     for k in range(n, n_rows * n_cols):
         axes[k // n_cols, k % n_cols].axis("off")
-    handles = [Line2D([], [], marker="o", color=gpal[g], markeredgecolor="k", linestyle="none") for g in groups]
-    handles += [Line2D([], [], color=npal[n_], marker=".") for n_ in res.networks]
-    legend_below(fig, handles, [*groups, *res.networks], "ROI group (dots) and network (lines, input → output)",
-                 ncols=4)
+    group_handles = [Line2D([], [], marker="o", color=gpal[g], markeredgecolor="k", linestyle="none") for g in groups]
+    network_handles = [Line2D([], [], color=npal[n_], marker=".") for n_ in res.networks]
+    legend_below(fig, group_handles, groups, "ROI group (dots)", ncols=min(len(groups), 4), where="lower left")
+    legend_below(fig, network_handles, res.networks, "network (lines, input → output)", ncols=2, where="lower right")
     return fit_tick_labels(fig)
 
 

@@ -241,8 +241,12 @@ def depth_sentence(res: Results) -> list[str]:
                 else:
                     unresolved += 1
             if depths:
-                text = (f"{group}: {fmt(min(depths), 2)}–{fmt(max(depths), 2)} (median {fmt(float(np.median(depths)), 2)}, "
-                        f"{plural(len(depths), 'resolved peak')}")
+                low, high, count = min(depths), max(depths), plural(len(depths), "resolved peak")
+                if np.isclose(low, high):
+                    text = f"{group}: {fmt(low, 2)} ({count}"
+                else:
+                    text = (f"{group}: {fmt(low, 2)}–{fmt(high, 2)} (median {fmt(float(np.median(depths)), 2)}, "
+                            f"{count}")
                 parts.append(text + (f"; {unresolved} unresolved)" if unresolved else ")"))
             elif unresolved:
                 parts.append(f"{group}: no peak resolved")

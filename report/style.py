@@ -131,11 +131,15 @@ def fit_tick_labels(fig: Figure, max_rounds: int = 8) -> Figure:
     return fig
 
 
-def legend_below(fig: Figure, handles: list, labels: list[str], title: str, ncols: int | None = None) -> None:
-    """One figure legend under the panels (at most MAX_LEGEND_ENTRIES entries)."""
+def legend_below(fig: Figure, handles: list, labels: list[str], title: str, ncols: int | None = None,
+                 where: str = "lower center") -> None:
+    """A figure legend under the panels. Past MAX_LEGEND_ENTRIES entries it keeps the first ones and says how
+    many more there are (colours then repeat: facet instead)."""
     if len(labels) > MAX_LEGEND_ENTRIES:
-        raise ValueError(f"a legend of {len(labels)} entries is unreadable; facet instead")
-    fig.legend(handles, labels, title=title, loc="outside lower center", frameon=False,
+        hidden = len(labels) - MAX_LEGEND_ENTRIES + 1
+        handles = [*handles[:MAX_LEGEND_ENTRIES - 1], plt.Line2D([], [], linestyle="none")]
+        labels = [*labels[:MAX_LEGEND_ENTRIES - 1], f"and {hidden} more"]
+    fig.legend(handles, labels, title=title, loc=f"outside {where}", frameon=False,
                ncols=ncols or min(len(labels), 6))
 
 
