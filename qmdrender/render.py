@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
 import html
 import os
 import re
@@ -82,20 +81,13 @@ def _render_all(project: Project, out_stage: Path, staging: Path, log: Log) -> N
     run_post_render(project, out_stage)
 
 
-def resolve_date(meta: dict[str, Any]) -> dict[str, Any]:
-    """Quarto's date keywords (today, now, last-modified) as the render date, ISO 8601 (2026-11-25)."""
-    if str(meta.get("date", "")).strip() in ("today", "now", "last-modified"):
-        meta = {**meta, "date": datetime.date.today().isoformat()}
-    return meta
-
-
 def render_document(project: Project, source: Path, out_stage: Path, work: Path, log: Log) -> None:
     """Execute one ``.qmd`` once and write one file per format into ``out_stage``."""
     rel = source.relative_to(project.root)
     log(f"qmdrender: {rel}")
     doc = parse_document(source, project.root)
     check_document_options(rel, doc.front_matter)
-    meta = resolve_date(deep_merge(project.metadata, doc.front_matter))
+    meta = deep_merge(project.metadata, doc.front_matter)
     formats = format_options(meta)
     if not formats:
         raise RenderError(rel, "no output format (set format: html and/or typst)")
