@@ -18,6 +18,11 @@ from .style import measure_label
 
 DRYAD_DOI = "10.5061/dryad.wpzgmsbtr"
 DATA_LICENCE = "CC0 1.0 (public-domain dedication), Dryad's licence for every deposit"
+MATCH_WORDS = {
+    "exact": "Image names were matched exactly. ",
+    "stem-casefold": "Image names were matched without folders, file extension and letter case (`images.match: "
+                     "stem-casefold`). ",
+}
 METHOD_WORDS = {
     "corr": "the Pearson correlation between the two RDMs' vectors of pairwise dissimilarities (the upper "
             "triangle, without the diagonal), which ignores the overall level and scale of each RDM",
@@ -67,6 +72,7 @@ def alignment_paragraph(res: Results) -> str:
         "RDMs can only be compared over the same images in the same order. Every file was therefore reduced to "
         f"the images present in all of them, {n} images, sorted by name, and each RDM's rows and columns were "
         "reordered to that list. No dissimilarity is recomputed; entries for other images are dropped. "
+        f"{MATCH_WORDS.get(str(((m.get('study') or {}).get('images') or {}).get('match', 'exact')), '')}"
         f"The smallest file, {least.get('name')} ({least.get('images_in_file')} images), bounds the common set; "
         f"the largest loss is in {most.get('name')}, which kept {most.get('images_kept')} of its "
         f"{most.get('images_in_file')} images. "
@@ -77,7 +83,11 @@ def alignment_paragraph(res: Results) -> str:
         text += "@tbl-images gives the counts per file."
     image_sets = m.get("image_sets")
     if isinstance(image_sets, dict) and image_sets:
-        text += " Image sets per table: " + "; ".join(f"`{k}`: {v}" for k, v in image_sets.items()) + "."
+        by_set: dict[str, list[str]] = {}
+        for table, images in image_sets.items():
+            by_set.setdefault(str(images), []).append(f"`{table}`")
+        text += " Which images each table uses (from the manifest): " + "; ".join(
+            f"{join(tables)}: {images}" for images, tables in by_set.items()) + "."
     return text
 
 
