@@ -6,13 +6,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib import colormaps
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
 from .results import Results
-from .style import (DIVERGING, NETWORK_PALETTE, OKABE_ITO, PAGE_WIDTH, SEQUENTIAL, colours, figure_height,
-                    fit_tick_labels, legend_below, measure_label, new_figure, wrap_label)
+from .style import (NETWORK_PALETTE, PAGE_WIDTH, SEQUENTIAL, colours, fit_tick_labels, legend_below, measure_label,
+                    new_figure, wrap_label)
 
 #: Row height of one ROI in a heatmap (inches); the page height caps the total.
 ROI_ROW = 0.13
@@ -286,7 +289,7 @@ def bars_3d(res: Results) -> Figure:
     matrix = roi_layer_matrix(res.joint, res, atlas)
     vmin, vmax = _limits(matrix.ravel())
     bottom = min(0.0, vmin)
-    cmap = matplotlib_cmap(SEQUENTIAL)
+    cmap = colormaps[SEQUENTIAL]
     n = len(res.networks)
     n_cols = 1 if n == 1 else 2
     n_rows = int(np.ceil(n / n_cols))
@@ -306,22 +309,9 @@ def bars_3d(res: Results) -> Figure:
         ax.set_zlim(bottom, vmax)
         ax.set_title(network, fontsize=8)
         ax.view_init(elev=32, azim=-60)
-    fig.colorbar(matplotlib_scalar(SEQUENTIAL, vmin, vmax), ax=fig.axes, shrink=0.5,
+    fig.colorbar(ScalarMappable(norm=Normalize(vmin, vmax), cmap=SEQUENTIAL), ax=fig.axes, shrink=0.5,
                  label=measure_label(res.method))
     return fit_tick_labels(fig)
-
-
-def matplotlib_cmap(name: str):
-    """A colormap object by name."""
-    import matplotlib
-    return matplotlib.colormaps[name]
-
-
-def matplotlib_scalar(name: str, vmin: float, vmax: float):
-    """A ScalarMappable for a colour bar of values drawn outside imshow."""
-    from matplotlib.cm import ScalarMappable
-    from matplotlib.colors import Normalize
-    return ScalarMappable(norm=Normalize(vmin, vmax), cmap=name)
 
 
 # --- inference ----------------------------------------------------------------------------------------

@@ -16,9 +16,8 @@ from analysis.schema import method_label
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#000000"]
 #: Networks get seaborn's dark colour-blind palette, distinct from the group colours in shared plots.
 NETWORK_PALETTE = sns.color_palette("dark", 10).as_hex()
-#: Perceptually uniform, colour-blind-safe map for r values; a diverging one for differences.
+#: Perceptually uniform, colour-blind-safe map for r values.
 SEQUENTIAL = "viridis"
-DIVERGING = "RdBu_r"
 #: Text width and usable height of the PDF page (A4, 2 cm margins), in inches.
 PAGE_WIDTH = 6.7
 PAGE_HEIGHT = 8.8
