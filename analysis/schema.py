@@ -39,6 +39,13 @@ TABLES: dict[str, Table] = {t.name: t for t in (
     Table("images", ("role", "name", "atlas", "source", "images_in_file", "images_kept", "images_dropped"),
           POINT, "per input file (source 'all') and per image source: images in the file, kept by "
                  "the alignment to the common images, and dropped"),
+    Table("second_order", ("atlas", "kind_a", "network_a", "name_a", "kind_b", "network_b", "name_b", "method",
+                           "r"), POINT,
+          "per atlas, similarity between every two RDMs among the subject-averaged ROI RDMs (kind roi, network '') "
+          "and all layer RDMs, one row per unordered pair, for the second-order map"),
+    Table("rdm_examples", ("atlas", "rdm", "image_a", "image_b", "source_a", "source_b", "dissimilarity"), POINT,
+          "per atlas a few RDMs (first ROI of the first and last group, subject-averaged; first and last layer of "
+          "the first network) on about 48 images stratified by source, one row per image pair"),
     Table("inference", ("atlas", "roi", "network", "layer", "method", "r", "r_normalised", "sem", "ci_low",
                         "ci_high", "ci_level", "p_zero", "p_ceiling", "significant_zero", "significant_ceiling"), INFERENCE,
           "r, r / lower noise ceiling, dual-bootstrap SEM, t interval and two-sided tests of every ROI × layer; "

@@ -130,12 +130,25 @@ def fenced(text: str, lang: str = "") -> str:
     return f"{ticks}{lang}\n{text.rstrip()}\n{ticks}"
 
 
+def merged_streams(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Consecutive stream outputs of one stream as one: the kernel may split a print at any point."""
+    merged: list[dict[str, Any]] = []
+    for out in outputs:
+        previous = merged[-1] if merged else None
+        if (out.get("output_type") == "stream" and previous is not None and previous.get("output_type") == "stream"
+                and previous.get("name") == out.get("name")):
+            merged[-1] = {**previous, "text": previous.get("text", "") + out.get("text", "")}
+        else:
+            merged.append(out)
+    return merged
+
+
 def output_markdown(cell: Cell, fig_dir: Path, asis: bool, warnings: bool) -> list[str]:
     """Markdown for a cell's outputs; refuses outputs that would otherwise be lost."""
     label = str(cell.options.get("label", ""))
     parts: list[str] = []
     images = 0
-    for out in cell.outputs:
+    for out in merged_streams(cell.outputs):
         kind = out.get("output_type")
         if kind == "stream":
             text = ANSI.sub("", out.get("text", ""))

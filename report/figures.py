@@ -1,192 +1,539 @@
-"""Figures for the report, drawn from the result tables only."""
+"""The report's figures, drawn from the result tables only, laid out to stay readable at any size of study:
+panels per atlas (rows) and network (columns), colour per ROI group or network, never one colour per layer."""
 
 from __future__ import annotations
 
-from typing import Any, Iterable
-
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+import seaborn as sns
+from matplotlib import colormaps
+from matplotlib.cm import ScalarMappable
+from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
-from matplotlib.patches import Rectangle
+from matplotlib.lines import Line2D
+from matplotlib.patches import Patch, Rectangle
 
-from .results import InferenceTables, Results, group_rois, layer_order
-from .style import OKABE_ITO, SEQUENTIAL, column_labels, measure_label
+from .results import Results
+from .style import (NETWORK_PALETTE, PAGE_WIDTH, SEQUENTIAL, colours, fit_tick_labels, legend_below, measure_label,
+                    new_figure, wrap_label)
+
+#: Row height of one ROI in a heatmap (inches); the page height caps the total.
+ROI_ROW = 0.13
+#: At most this many ROIs get a bar panel of their own in the inference figure.
+MAX_INFERENCE_ROIS = 12
 
 
-def _matrix(table: pd.DataFrame, res: Results, value: str = "r") -> np.ndarray:
-    """ROI × (network, layer) matrix of ``value`` in report order (NaN where absent)."""
-    out = np.full((len(res.order["rois"]), len(res.columns)), np.nan)
-    rois = [str(r) for r in res.order["rois"]]
-    for roi, col, v in zip(table["roi"].astype(str), table["layer_index"], table[value]):
-        out[rois.index(roi), int(col)] = v
+# --- shared helpers -----------------------------------------------------------------------------------
+
+def network_colours(res: Results) -> dict[str, str]:
+    """A fixed colour per network."""
+    return colours(res.networks, NETWORK_PALETTE)
+
+
+def group_colours(res: Results, atlas: str) -> dict[str, str]:
+    """A fixed colour per ROI group of one atlas, in hierarchy order."""
+    return colours([*res.groups(atlas), "ungrouped"])
+
+
+def all_groups(res: Results) -> list[str]:
+    """Every group name over all atlases, first-seen order (one legend for atlas-faceted figures)."""
+    seen: dict[str, None] = {}
+    for atlas in res.atlases:
+        seen.update(dict.fromkeys(res.groups(atlas)))
+    return list(seen)
+
+
+def detail_atlas(res: Results) -> str:
+    """The atlas drawn in figures that show one atlas in detail: the first with at most 16 ROIs."""
+    return next((a for a in res.atlases if len(res.rois(a)) <= 16), res.atlases[0])
+
+
+def roi_layer_matrix(table: pd.DataFrame, res: Results, atlas: str, value: str = "r") -> np.ndarray:
+    """ROI × (network, layer) matrix of ``value`` for one atlas in report order (NaN where absent)."""
+    rows = {roi: k for k, roi in enumerate(res.rois(atlas))}
+    cols = {c: k for k, c in enumerate(res.columns)}
+    out = np.full((len(rows), len(cols)), np.nan)
+    part = table[table["atlas"] == atlas]
+    i = part["roi"].map(rows).to_numpy()
+    j = np.array([cols[(n, layer)] for n, layer in zip(part["network"], part["layer"])], dtype=int)
+    out[i.astype(int), j] = part[value].to_numpy(dtype=float)
     return out
 
 
-def _heatmap(ax: Any, matrix: np.ndarray, res: Results, vmin: float, vmax: float, title: str) -> Any:
-    image = ax.imshow(matrix, cmap=SEQUENTIAL, vmin=vmin, vmax=vmax, aspect="auto")
-    ax.set_xticks(range(matrix.shape[1]), column_labels(res), rotation=45, ha="right")
-    ax.set_yticks(range(matrix.shape[0]), [str(r) for r in res.order["rois"]])
-    ax.set_title(title)
-    ax.set_xlabel("network layer")
-    mid = (vmin + vmax) / 2
-    for (i, j), v in np.ndenumerate(matrix):
-        if np.isfinite(v):
-            ax.text(j, i, f"{0.0 if abs(v) < 0.005 else v:.2f}", ha="center", va="center", fontsize=7, color="black" if v > mid else "white")
-    return image
-
-
-def _limits(values: Iterable[float]) -> tuple[float, float]:
-    arr = np.asarray(list(values), dtype=float)
-    lo, hi = float(np.nanmin(arr)), float(np.nanmax(arr))
+def _limits(values: np.ndarray) -> tuple[float, float]:
+    values = np.asarray(values, dtype=float)
+    lo, hi = float(np.nanmin(values)), float(np.nanmax(values))
     return (lo, hi) if hi > lo else (lo - 0.05, hi + 0.05)
 
 
+def _network_spans(res: Results) -> list[tuple[str, int, int]]:
+    """(network, first column, last column + 1) of each network in the ROI × layer grid."""
+    spans, start = [], 0
+    for network in res.networks:
+        spans.append((network, start, start + len(res.layers(network))))
+        start += len(res.layers(network))
+    return spans
+
+
+def _grid_heatmap(ax, matrix: np.ndarray, res: Results, rois: list[str], vmin: float, vmax: float,
+                  cmap: str = SEQUENTIAL, annotate: bool = True, xlabels: bool = True):
+    """ROI × layer heatmap with white lines between networks and network names above."""
+    image = ax.imshow(matrix, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
+    ax.set_yticks(range(len(rois)), rois)
+    if xlabels:
+        ax.set_xticks(range(matrix.shape[1]), [layer for _, layer in res.columns], rotation=90)
+    else:
+        ax.set_xticks(range(matrix.shape[1]), [])
+    spans = _network_spans(res)
+    for _, start, _end in spans[1:]:
+        ax.axvline(start - 0.5, color="white", linewidth=2)
+    if len(spans) > 1:
+        top = ax.secondary_xaxis("top")
+        top.set_xticks([(a + b - 1) / 2 for _, a, b in spans], [wrap_label(n, 14) for n, _, _ in spans])
+        top.tick_params(length=0)
+    small = matrix.shape[0] <= 12 and matrix.shape[1] <= 12
+    if annotate and small:
+        mid = (vmin + vmax) / 2
+        for (i, j), v in np.ndenumerate(matrix):
+            if np.isfinite(v):
+                ax.text(j, i, f"{0.0 if abs(v) < 0.005 else v:.2f}", ha="center", va="center", fontsize=6,
+                        color="black" if v > mid else "white")
+    ax.spines[:].set_visible(False)
+    return image
+
+
+# --- per subject --------------------------------------------------------------------------------------
+
 def subject_heatmaps(res: Results) -> Figure:
-    """One ROI × layer heatmap of r per subject, on a shared colour scale."""
-    subjects = [str(s) for s in res.order["subjects"]]
-    vmin, vmax = _limits(res.per_subject["r"])
-    fig, axes = plt.subplots(1, len(subjects), figsize=(3.4 * len(subjects) + 1, 4.2), sharey=True, squeeze=False)
+    """One ROI × layer heatmap of r per subject (one atlas), on a shared colour scale."""
+    atlas = detail_atlas(res)
+    rois = res.rois(atlas)
+    subjects = res.subjects
+    table = res.per_subject[res.per_subject["atlas"] == atlas]
+    vmin, vmax = _limits(table["r"])
+    height = len(subjects) * (len(rois) * ROI_ROW + 0.35) + 1.6
+    fig = new_figure(PAGE_WIDTH, height)
+    axes = fig.subplots(len(subjects), 1, sharex=True, squeeze=False)[:, 0]
     image = None
-    for ax, subject in zip(axes[0], subjects):
-        rows = res.per_subject[res.per_subject["subject"].astype(str) == subject]
-        image = _heatmap(ax, _matrix(rows, res), res, vmin, vmax, subject)
-    axes[0][0].set_ylabel("region of interest")
-    fig.colorbar(image, ax=axes[0].tolist(), label=measure_label(res.method), shrink=0.9)
-    return fig
+    for k, (ax, subject) in enumerate(zip(axes, subjects)):
+        rows = table[table["subject"] == subject]
+        image = _grid_heatmap(ax, roi_layer_matrix(rows, res, atlas), res, rois, vmin, vmax,
+                              xlabels=k == len(subjects) - 1)
+        ax.set_ylabel(subject)
+    fig.colorbar(image, ax=list(axes), label=measure_label(res.method), shrink=0.6)
+    return fit_tick_labels(fig)
+
+
+def _layer_axes(fig: Figure, res: Results, n_rows: int, sharey: bool = True):
+    """A grid of panels: one row per atlas (or other facet), one column per network, widths ∝ layer count."""
+    widths = [max(len(res.layers(n)), 3) for n in res.networks]
+    return fig.subplots(n_rows, len(res.networks), squeeze=False, sharey=sharey,
+                        gridspec_kw={"width_ratios": widths})
 
 
 def subject_bars(res: Results) -> Figure:
-    """Per-subject grouped bars: r for every ROI, one bar per layer."""
-    subjects = [str(s) for s in res.order["subjects"]]
-    rois = [str(r) for r in res.order["rois"]]
-    labels = column_labels(res)
-    fig, axes = plt.subplots(len(subjects), 1, figsize=(8, 2.4 * len(subjects) + 0.6), sharex=True, sharey=True, squeeze=False)
-    width = 0.8 / len(labels)
-    x = np.arange(len(rois))
-    for ax, subject in zip(axes[:, 0], subjects):
-        matrix = _matrix(res.per_subject[res.per_subject["subject"].astype(str) == subject], res)
-        for j, label in enumerate(labels):
-            ax.bar(x + (j - (len(labels) - 1) / 2) * width, matrix[:, j], width, label=label,
-                   color=OKABE_ITO[j % len(OKABE_ITO)])
-        ax.axhline(0, color="0.3", linewidth=0.8)
-        ax.set_title(subject, loc="left")
-        ax.set_ylabel(measure_label(res.method))
-    axes[-1, 0].set_xticks(x, rois, rotation=30, ha="right")
-    axes[-1, 0].set_xlabel("region of interest")
-    fig.legend(*axes[0, 0].get_legend_handles_labels(), title="network layer", ncols=min(len(labels), 5),
-               fontsize=8, loc="outside upper center", frameon=False)
-    return fig
+    """Bars: mean r over a group's ROIs and the subjects, per layer; dots: each subject's value."""
+    table = res.per_subject.copy()
+    table["group"] = [res.group_of(a).get(r, "ungrouped") for a, r in zip(table["atlas"], table["roi"])]
+    per_subject = table.groupby(["atlas", "group", "network", "layer", "subject"], sort=False)["r"].mean().reset_index()
+    groups = all_groups(res)
+    palette = colours(groups)
+    fig = new_figure(PAGE_WIDTH, 1.9 * len(res.atlases) + 1.2)
+    axes = _layer_axes(fig, res, len(res.atlases))
+    for i, atlas in enumerate(res.atlases):
+        for j, network in enumerate(res.networks):
+            ax = axes[i, j]
+            rows = per_subject[(per_subject["atlas"] == atlas) & (per_subject["network"] == network)]
+            hue_order = [g for g in groups if g in set(rows["group"])]
+            sns.barplot(rows, x="layer", y="r", hue="group", order=res.layers(network), hue_order=hue_order,
+                        palette=palette, errorbar=None, ax=ax, legend=False, alpha=0.85)
+            sns.stripplot(rows, x="layer", y="r", hue="group", order=res.layers(network), hue_order=hue_order,
+                          dodge=True, palette=palette, size=1.8, color="k", ax=ax, legend=False, jitter=False,
+                          edgecolor="black", linewidth=0.3)
+            ax.axhline(0, color="0.3", linewidth=0.6)
+            ax.tick_params(axis="x", rotation=90)
+            ax.set_xlabel("")
+            ax.set_ylabel(f"{wrap_label(atlas, 14)}\n{measure_label(res.method)}" if j == 0 else "")
+            if i == 0:
+                ax.set_title(wrap_label(network, 16))
+    handles = [Patch(color=palette[g]) for g in groups]
+    legend_below(fig, handles, groups, "ROI group")
+    return fit_tick_labels(fig)
 
 
-def joint_heatmap(res: Results) -> Figure:
-    """ROI × layer heatmap of r for the subject-averaged ROI RDMs."""
-    matrix = _matrix(res.joint, res)
-    vmin, vmax = _limits(matrix.ravel())
-    fig, ax = plt.subplots(figsize=(6, 4.6))
-    image = _heatmap(ax, matrix, res, vmin, vmax, "subject-averaged RDMs")
-    ax.set_ylabel("region of interest")
-    fig.colorbar(image, ax=ax, label=measure_label(res.method))
-    return fig
+# --- subject-averaged RDMs -----------------------------------------------------------------------------
+
+def joint_heatmap(res: Results, table: pd.DataFrame | None = None, label: str | None = None) -> Figure:
+    """ROI × layer heatmap of r for the subject-averaged ROI RDMs, one row of panels per atlas."""
+    table = res.joint if table is None else table
+    counts = [len(res.rois(a)) for a in res.atlases]
+    height = sum(counts) * ROI_ROW + 0.45 * len(counts) + 1.4
+    fig = new_figure(PAGE_WIDTH, height)
+    axes = fig.subplots(len(counts), 1, sharex=True, squeeze=False, gridspec_kw={"height_ratios": counts})[:, 0]
+    vmin, vmax = _limits(table["r"])
+    image = None
+    for k, (ax, atlas) in enumerate(zip(axes, res.atlases)):
+        image = _grid_heatmap(ax, roi_layer_matrix(table, res, atlas), res, res.rois(atlas), vmin, vmax,
+                              xlabels=k == len(counts) - 1)
+        if len(res.atlases) > 1:
+            ax.set_ylabel(atlas)
+    fig.colorbar(image, ax=list(axes), label=label or measure_label(res.method), shrink=0.5)
+    return fit_tick_labels(fig)
 
 
 def group_lines(res: Results) -> Figure:
-    """Mean r per ROI group across layers with ±1 SEM bands (between subjects)."""
-    fig, ax = plt.subplots(figsize=(7, 4))
-    x = np.arange(len(res.columns))
-    for k, group in enumerate(str(g) for g in res.order["groups"]):
-        rows = res.by_group[res.by_group["group"].astype(str) == group].sort_values("layer_index")
-        xs = rows["layer_index"].to_numpy()
-        mean, sem = rows["mean"].to_numpy(), rows["sem"].to_numpy()
-        colour = OKABE_ITO[k % len(OKABE_ITO)]
-        ax.plot(xs, mean, marker="o", color=colour, label=group)
-        ax.fill_between(xs, mean - sem, mean + sem, color=colour, alpha=0.25, linewidth=0)
-    ax.set_xticks(x, column_labels(res), rotation=30, ha="right")
-    ax.set_xlabel("network layer")
-    ax.set_ylabel(f"mean {measure_label(res.method)} (± SEM)")
-    ax.legend(title="ROI group", frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    return fig
+    """Mean r per ROI group across layers with ±1 SEM bands between subjects; atlas rows, network columns."""
+    groups = all_groups(res)
+    palette = colours(groups)
+    fig = new_figure(PAGE_WIDTH, 1.8 * len(res.atlases) + 1.2)
+    axes = _layer_axes(fig, res, len(res.atlases))
+    for i, atlas in enumerate(res.atlases):
+        for j, network in enumerate(res.networks):
+            ax = axes[i, j]
+            layers = res.layers(network)
+            rows = res.by_group[(res.by_group["atlas"] == atlas) & (res.by_group["network"] == network)]
+            for group in groups:
+                line = rows[rows["group"] == group].set_index("layer").reindex(layers)
+                if line["mean"].isna().all():
+                    continue
+                x = np.arange(len(layers))
+                ax.plot(x, line["mean"], marker="o", markersize=2.5, color=palette[group], linewidth=1.2)
+                ax.fill_between(x, line["mean"] - line["sem"], line["mean"] + line["sem"], color=palette[group],
+                                alpha=0.2, linewidth=0)
+            ax.set_xticks(range(len(layers)), layers, rotation=90)
+            ax.set_ylabel(f"{wrap_label(atlas, 14)}\nmean {measure_label(res.method)}" if j == 0 else "")
+            if i == 0:
+                ax.set_title(wrap_label(network, 16))
+            if i < len(res.atlases) - 1:
+                ax.tick_params(axis="x", labelbottom=False)
+    legend_below(fig, [Line2D([], [], color=palette[g], marker="o") for g in groups], groups, "ROI group")
+    return fit_tick_labels(fig)
 
 
-def scatter_rois(res: Results) -> list[str]:
+def depth_profiles(res: Results) -> Figure:
+    """Every network on a relative-depth axis (0 = first layer, 1 = last): thin lines for single ROIs
+    (subject-averaged RDMs), bold lines for the group mean; atlas rows, ROI-group columns."""
+    table = res.joint.copy()
+    table["depth"] = [res.depth(n, layer) for n, layer in zip(table["network"], table["layer"])]
+    palette = network_colours(res)
+    n_cols = max(len(res.groups(a)) or 1 for a in res.atlases)
+    fig = new_figure(PAGE_WIDTH, 1.7 * len(res.atlases) + 1.0)
+    axes = fig.subplots(len(res.atlases), n_cols, squeeze=False, sharex=True, sharey=True)
+    for i, atlas in enumerate(res.atlases):
+        groups = res.groups(atlas) or {"all ROIs": res.rois(atlas)}
+        for j in range(n_cols):
+            ax = axes[i, j]
+            if j >= len(groups):
+                ax.axis("off")
+                continue
+            group, rois = list(groups.items())[j]
+            rows = table[(table["atlas"] == atlas) & table["roi"].isin(rois)]
+            for network in res.networks:
+                part = rows[rows["network"] == network]
+                for _, line in part.groupby("roi", sort=False):
+                    ax.plot(line["depth"], line["r"], color=palette[network], linewidth=0.5, alpha=0.45)
+                mean = part.groupby("depth")["r"].mean()
+                ax.plot(mean.index, mean.to_numpy(), color=palette[network], linewidth=2.0)
+            ax.axhline(0, color="0.5", linewidth=0.5)
+            ax.set_title(wrap_label(group, 18))
+            ax.set_xticks([0, 0.5, 1])
+            if j == 0:
+                ax.set_ylabel(f"{wrap_label(atlas, 14)}\n{measure_label(res.method)}")
+            if i == len(res.atlases) - 1:
+                ax.set_xlabel("relative depth")
+    legend_below(fig, [Line2D([], [], color=palette[n], linewidth=2) for n in res.networks], res.networks,
+                 "network (bold: group mean; thin: single ROIs)")
+    return fit_tick_labels(fig)
+
+
+def scatter_rois(res: Results, atlas: str) -> list[str]:
     """The ROI subset for the scatter plot: the first ROI of each group."""
-    return [str(rois[0]) for rois in res.manifest["roi_groups"].values() if rois]
+    return [rois[0] for rois in res.groups(atlas).values() if rois] or res.rois(atlas)[:4]
 
 
 def roi_scatter(res: Results) -> Figure:
-    """Scatter of r (subject-averaged RDMs) across layers for a subset of ROIs."""
-    fig, ax = plt.subplots(figsize=(7, 4))
+    """r (subject-averaged RDMs) across layers for the first ROI of each group; atlas rows, network columns."""
     markers = ["o", "s", "^", "D", "v", "P", "X", "*"]
-    for k, roi in enumerate(scatter_rois(res)):
-        rows = res.joint[res.joint["roi"].astype(str) == roi].sort_values("layer_index")
-        ax.scatter(rows["layer_index"], rows["r"], s=50, marker=markers[k % len(markers)],
-                   color=OKABE_ITO[k % len(OKABE_ITO)], label=roi, zorder=3)
-        ax.plot(rows["layer_index"], rows["r"], color=OKABE_ITO[k % len(OKABE_ITO)], alpha=0.4)
-    ax.set_xticks(range(len(res.columns)), column_labels(res), rotation=30, ha="right")
-    ax.set_xlabel("network layer")
-    ax.set_ylabel(measure_label(res.method))
-    ax.legend(title="ROI", frameon=False, loc="center left", bbox_to_anchor=(1.0, 0.5))
-    return fig
+    fig = new_figure(PAGE_WIDTH, 1.8 * len(res.atlases) + 1.2)
+    axes = _layer_axes(fig, res, len(res.atlases))
+    groups = all_groups(res)
+    palette = colours(groups)
+    for i, atlas in enumerate(res.atlases):
+        by_group = res.group_of(atlas)
+        for j, network in enumerate(res.networks):
+            ax = axes[i, j]
+            layers = res.layers(network)
+            for roi in scatter_rois(res, atlas):
+                group = by_group[roi]
+                rows = res.joint[(res.joint["atlas"] == atlas) & (res.joint["network"] == network)
+                                 & (res.joint["roi"] == roi)].set_index("layer").reindex(layers)
+                k = groups.index(group) if group in groups else 0
+                ax.plot(range(len(layers)), rows["r"], color=palette.get(group, "0.3"), alpha=0.5, linewidth=0.8)
+                ax.scatter(range(len(layers)), rows["r"], color=palette.get(group, "0.3"), marker=markers[k % 8],
+                           s=12, zorder=3)
+            ax.set_xticks(range(len(layers)), layers, rotation=90)
+            ax.set_ylabel(f"{wrap_label(atlas, 14)}\n{measure_label(res.method)}" if j == 0 else "")
+            if i == 0:
+                ax.set_title(wrap_label(network, 16))
+            if i < len(res.atlases) - 1:
+                ax.tick_params(axis="x", labelbottom=False)
+    handles = [Line2D([], [], color=palette[g], marker=markers[k % 8], linestyle="none") for k, g in enumerate(groups)]
+    legend_below(fig, handles, [f"first ROI of {g}" for g in groups], "ROI")
+    return fit_tick_labels(fig)
 
 
-def surface_3d(res: Results) -> Figure:
-    """3D surface of r (subject-averaged RDMs) over ROI × layer."""
-    matrix = _matrix(res.joint, res)
-    xs, ys = np.meshgrid(np.arange(matrix.shape[1]), np.arange(matrix.shape[0]))
-    fig = plt.figure(figsize=(7, 5.5))
-    ax = fig.add_subplot(projection="3d")
+def bars_3d(res: Results) -> Figure:
+    """3D bars of r (subject-averaged RDMs) over the categorical ROI × layer grid of one atlas, a panel per
+    network (bars, not a surface: neither axis is continuous)."""
+    atlas = detail_atlas(res)
+    matrix = roi_layer_matrix(res.joint, res, atlas)
     vmin, vmax = _limits(matrix.ravel())
-    surface = ax.plot_surface(xs, ys, np.nan_to_num(matrix, nan=vmin), cmap=SEQUENTIAL, vmin=vmin, vmax=vmax,
-                              rstride=1, cstride=1, edgecolor="0.35", linewidth=0.3, shade=False)
-    fig.colorbar(surface, ax=ax, shrink=0.6, pad=0.1, label=measure_label(res.method))
-    ax.set_xticks(range(matrix.shape[1]), column_labels(res), fontsize=7)
-    ax.set_yticks(range(matrix.shape[0]), [str(r) for r in res.order["rois"]], fontsize=7)
-    ax.set_zlabel(measure_label(res.method))
-    ax.set_xlabel("network layer", labelpad=8)
-    ax.set_ylabel("region of interest", labelpad=14)
-    ax.view_init(elev=28, azim=-60)
-    return fig
+    bottom = min(0.0, vmin)
+    cmap = colormaps[SEQUENTIAL]
+    n = len(res.networks)
+    n_cols = 1 if n == 1 else 2
+    n_rows = int(np.ceil(n / n_cols))
+    fig = new_figure(PAGE_WIDTH, 4.6 if n == 1 else 3.3 * n_rows + 0.4)
+    spans = _network_spans(res)
+    rois = res.rois(atlas)
+    for k, (network, start, end) in enumerate(spans):
+        ax = fig.add_subplot(n_rows, n_cols, k + 1, projection="3d")
+        part = matrix[:, start:end]
+        xs, ys = np.meshgrid(np.arange(part.shape[1]), np.arange(part.shape[0]))
+        values = np.nan_to_num(part.ravel(), nan=bottom)
+        ax.bar3d(xs.ravel() - 0.35, ys.ravel() - 0.35, np.full(values.size, bottom), 0.7, 0.7, values - bottom,
+                 color=cmap((values - vmin) / (vmax - vmin)), shade=True, linewidth=0)
+        ax.set_xticks(range(part.shape[1]), res.layers(network), fontsize=5)
+        ax.set_yticks(range(part.shape[0]), rois, fontsize=5)
+        ax.tick_params(axis="z", labelsize=5)
+        ax.set_zlim(bottom, vmax)
+        ax.set_title(network, fontsize=8)
+        ax.view_init(elev=32, azim=-60)
+    fig.colorbar(ScalarMappable(norm=Normalize(vmin, vmax), cmap=SEQUENTIAL), ax=fig.axes, shrink=0.5,
+                 label=measure_label(res.method))
+    return fit_tick_labels(fig)
 
 
-def inference_bars(res: Results, tables: InferenceTables) -> Figure:
-    """Per-layer bars with 95% intervals, the noise-ceiling band, significance marks; a row per ROI group."""
-    inference, ceiling, pairwise = tables.inference, tables.ceiling, tables.pairwise
-    groups = group_rois(res, tables.inference)
-    columns = layer_order(res, tables.inference)
-    n_cols = max(len(r) for r in groups.values())
-    fig, axes = plt.subplots(len(groups), n_cols, figsize=(2.6 * n_cols + 0.6, 2.5 * len(groups) + 0.4),
-                             squeeze=False, sharey=True)
-    x = np.arange(len(columns))
-    for row, (group, rois) in enumerate(groups.items()):
-        for col in range(n_cols):
-            ax = axes[row, col]
-            if col >= len(rois):
+# --- inference ----------------------------------------------------------------------------------------
+
+def inference_rois(res: Results) -> tuple[str, list[str]]:
+    """The atlas and ROIs that get one bar panel each: all ROIs of the detail atlas, at most 12."""
+    atlas = detail_atlas(res)
+    rois = res.rois(atlas)
+    if len(rois) > MAX_INFERENCE_ROIS:
+        rois = scatter_rois(res, atlas)[:MAX_INFERENCE_ROIS]
+    return atlas, rois
+
+
+def inference_figure(res: Results) -> Figure:
+    """Per-layer r with t intervals, the noise-ceiling band and marks for significance; ROI rows, network columns."""
+    inference, ceiling = res.table("inference"), res.table("noise_ceiling")
+    atlas, rois = inference_rois(res)
+    fig = new_figure(PAGE_WIDTH, 0.85 * len(rois) + 1.3)
+    axes = _layer_axes(fig, res, len(rois))
+    part = inference[inference["atlas"] == atlas]
+    palette = network_colours(res)
+    for i, roi in enumerate(rois):
+        bound = ceiling[(ceiling["atlas"] == atlas) & (ceiling["roi"] == roi)].iloc[0]
+        for j, network in enumerate(res.networks):
+            ax = axes[i, j]
+            layers = res.layers(network)
+            rows = part[(part["roi"] == roi) & (part["network"] == network)].set_index("layer").reindex(layers)
+            x = np.arange(len(layers))
+            ax.add_patch(Rectangle((-0.5, bound["lower"]), len(layers), bound["upper"] - bound["lower"],
+                                   facecolor="0.85", edgecolor="none", zorder=0))
+            r = rows["r"].to_numpy()
+            error = np.clip(np.array([r - rows["ci_low"].to_numpy(), rows["ci_high"].to_numpy() - r]), 0, None)
+            ax.bar(x, r, color=palette[network], alpha=0.8, zorder=1, width=0.75)
+            ax.errorbar(x, r, yerr=error, fmt="none", ecolor="k", linewidth=0.7, zorder=2)
+            above = rows["significant_zero"].to_numpy(dtype=bool) & (rows["ci_low"].to_numpy() > 0)
+            ax.plot(x[above], np.zeros(above.sum()), marker="^", color="white", markeredgecolor="k",
+                    linestyle="none", markersize=3, zorder=3)
+            ax.axhline(0, color="k", linewidth=0.5)
+            ax.set_xlim(-0.6, len(layers) - 0.4)
+            ax.set_xticks(x, layers if i == len(rois) - 1 else [], rotation=90)
+            if j == 0:
+                ax.set_ylabel(wrap_label(roi, 12), fontsize=7)
+            if i == 0:
+                ax.set_title(wrap_label(network, 16))
+    handles = [Patch(color="0.85"), Line2D([], [], color="k", linewidth=0.7),
+               Line2D([], [], marker="^", color="white", markeredgecolor="k", linestyle="none")]
+    legend_below(fig, handles, ["noise ceiling (lower to upper bound)", "t interval",
+                                "significantly above zero"], "", ncols=3)
+    fig.supylabel(measure_label(res.method), fontsize=8)
+    return fit_tick_labels(fig)
+
+
+def peak_share(res: Results) -> Figure:
+    """Share of bootstrap samples in which each layer is the ROI's best in its network; atlas rows,
+    network columns (a column per layer; dark = the peak is certain)."""
+    table = res.table("peak_layer")
+    counts = [len(res.rois(a)) for a in res.atlases]
+    fig = new_figure(PAGE_WIDTH, sum(counts) * ROI_ROW + 0.4 * len(counts) + 1.4)
+    widths = [max(len(res.layers(n)), 3) for n in res.networks]
+    axes = fig.subplots(len(counts), len(res.networks), squeeze=False, sharey="row",
+                        gridspec_kw={"height_ratios": counts, "width_ratios": widths})
+    image = None
+    for i, atlas in enumerate(res.atlases):
+        rois = res.rois(atlas)
+        for j, network in enumerate(res.networks):
+            ax = axes[i, j]
+            layers = res.layers(network)
+            rows = table[(table["atlas"] == atlas) & (table["network"] == network)]
+            grid = rows.pivot_table(index="roi", columns="layer", values="share").reindex(index=rois, columns=layers)
+            image = ax.imshow(grid.to_numpy(), cmap="Greys", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+            ax.set_yticks(range(len(rois)), rois if j == 0 else [])
+            ax.set_xticks(range(len(layers)), layers if i == len(counts) - 1 else [], rotation=90)
+            if i == 0:
+                ax.set_title(wrap_label(network, 16))
+            if j == 0 and len(res.atlases) > 1:
+                ax.set_ylabel(atlas)
+    fig.colorbar(image, ax=axes.ravel().tolist(), label="share of bootstrap samples", shrink=0.5)
+    return fit_tick_labels(fig)
+
+
+def network_comparison_figure(res: Results) -> Figure:
+    """Difference between two networks' best layers per ROI with 95% t intervals; atlas rows, one colour per
+    pair of networks."""
+    table = res.table("network_comparison").copy()
+    table["pair"] = table["network_a"] + " − " + table["network_b"]
+    pairs = list(dict.fromkeys(table["pair"]))
+    palette = colours(pairs)
+    counts = [len(res.rois(a)) for a in res.atlases]
+    fig = new_figure(PAGE_WIDTH, sum(counts) * 0.17 + 0.4 * len(counts) + 1.2)
+    axes = fig.subplots(len(counts), 1, squeeze=False, sharex=True, gridspec_kw={"height_ratios": counts})[:, 0]
+    offsets = (np.arange(len(pairs)) - (len(pairs) - 1) / 2) * (0.8 / max(len(pairs), 1))
+    for ax, atlas in zip(axes, res.atlases):
+        rois = res.rois(atlas)
+        rows = table[table["atlas"] == atlas]
+        y_of = {roi: k for k, roi in enumerate(rois)}
+        for pair, offset in zip(pairs, offsets):
+            part = rows[rows["pair"] == pair]
+            y = part["roi"].map(y_of).to_numpy() + offset
+            ax.errorbar(part["difference"], y, xerr=np.abs(np.array([part["difference"] - part["ci_low"],
+                                                                     part["ci_high"] - part["difference"]])),
+                        fmt="o", markersize=2, color=palette[pair], linewidth=0.6)
+        ax.axvline(0, color="0.3", linewidth=0.6)
+        ax.set_yticks(range(len(rois)), rois)
+        ax.set_ylim(len(rois) - 0.5, -0.5)
+        if len(res.atlases) > 1:
+            ax.set_ylabel(atlas)
+    axes[-1].set_xlabel(f"difference in {measure_label(res.method)} between the networks' best layers")
+    legend_below(fig, [Line2D([], [], color=palette[p], marker="o") for p in pairs], pairs, "networks A − B",
+                 ncols=min(3, len(pairs)))
+    return fit_tick_labels(fig)
+
+
+# --- second order and RDMs ----------------------------------------------------------------------------
+
+def classical_mds(distances: np.ndarray, dims: int = 2) -> np.ndarray:
+    """Classical (Torgerson) MDS: coordinates whose Euclidean distances best match `distances`."""
+    n = distances.shape[0]
+    centring = np.eye(n) - np.ones((n, n)) / n
+    gram = -0.5 * centring @ (distances ** 2) @ centring
+    values, vectors = np.linalg.eigh(gram)
+    top = np.argsort(values)[::-1][:dims]
+    return vectors[:, top] * np.sqrt(np.clip(values[top], 0, None))
+
+
+def second_order_matrix(table: pd.DataFrame) -> tuple[list[tuple[str, str, str]], np.ndarray]:
+    """Items (kind, network, name) and the symmetric similarity matrix of one atlas's second_order rows
+    (the diagonal is 1: an RDM is identical to itself)."""
+    a = list(zip(table["kind_a"], table["network_a"], table["name_a"]))
+    b = list(zip(table["kind_b"], table["network_b"], table["name_b"]))
+    items = list(dict.fromkeys(a + b))
+    index = {item: k for k, item in enumerate(items)}
+    matrix = np.eye(len(items))
+    i = np.array([index[x] for x in a])
+    j = np.array([index[x] for x in b])
+    matrix[i, j] = matrix[j, i] = table["r"].to_numpy(dtype=float)
+    return items, matrix
+
+
+def second_order_map(res: Results) -> Figure:
+    """MDS of 1 − similarity between every ROI RDM and every layer RDM: one map per atlas, brain and
+    networks together; layers joined input to output."""
+    table = res.table("second_order")
+    n = len(res.atlases)
+    n_cols = min(n, 2) if n > 1 else 1
+    n_rows = int(np.ceil(n / n_cols))
+    fig = new_figure(PAGE_WIDTH, 3.2 * n_rows + 0.9)
+    axes = fig.subplots(n_rows, n_cols, squeeze=False)
+    groups = all_groups(res)
+    gpal = colours(groups)
+    npal = network_colours(res)
+    for k, atlas in enumerate(res.atlases):
+        ax = axes[k // n_cols, k % n_cols]
+        items, similarity = second_order_matrix(table[table["atlas"] == atlas])
+        coords = classical_mds(1 - similarity)
+        position = {item: coords[m] for m, item in enumerate(items)}
+        for network in res.networks:
+            path = np.array([position[("layer", network, layer)] for layer in res.layers(network)
+                             if ("layer", network, layer) in position])
+            if len(path):
+                ax.plot(path[:, 0], path[:, 1], color=npal[network], linewidth=1, marker=".", markersize=3)
+                ax.annotate("", xy=path[-1], xytext=path[-2] if len(path) > 1 else path[-1],
+                            arrowprops={"arrowstyle": "->", "color": npal[network]})
+        group_of = res.group_of(atlas)
+        rois = [item for item in items if item[0] == "roi"]
+        for item in rois:
+            xy = position[item]
+            ax.scatter(*xy, color=gpal.get(group_of.get(item[2]), "0.5"), s=18, edgecolor="k", linewidth=0.3,
+                       zorder=3)
+        ax.set_title(atlas if n > 1 else "")
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.set_xlabel("MDS 1")
+        ax.set_ylabel("MDS 2")
+    for k in range(n, n_rows * n_cols):
+        axes[k // n_cols, k % n_cols].axis("off")
+    group_handles = [Line2D([], [], marker="o", color=gpal[g], markeredgecolor="k", linestyle="none") for g in groups]
+    network_handles = [Line2D([], [], color=npal[n_], marker=".") for n_ in res.networks]
+    legend_below(fig, group_handles, groups, "ROI group (dots)", ncols=min(len(groups), 4), where="lower left")
+    legend_below(fig, network_handles, res.networks, "network (lines, input → output)", ncols=2, where="lower right")
+    return fit_tick_labels(fig)
+
+
+def rdm_examples_figure(res: Results) -> Figure:
+    """A few RDMs on a subsample of images, ordered by image source (lines between sources); atlas rows."""
+    table = res.table("rdm_examples")
+    atlases = [a for a in res.atlases if a in set(table["atlas"])]
+    n_cols = max(table[table["atlas"] == a]["rdm"].nunique() for a in atlases)
+    fig = new_figure(PAGE_WIDTH, 1.75 * len(atlases) + 0.8)
+    axes = fig.subplots(len(atlases), n_cols, squeeze=False)
+    for i, atlas in enumerate(atlases):
+        rows = table[table["atlas"] == atlas]
+        for j in range(n_cols):
+            ax = axes[i, j]
+            names = list(dict.fromkeys(rows["rdm"]))
+            if j >= len(names):
                 ax.axis("off")
                 continue
-            roi = rois[col]
-            table = inference[inference.roi == roi].set_index(["network", "layer"]).loc[columns]
-            bound = ceiling[ceiling.roi == roi].iloc[0]
-            ax.add_patch(Rectangle((-0.5, bound.lower), len(columns), bound.upper - bound.lower,
-                                   facecolor=(0.5, 0.5, 0.5, 0.25), edgecolor="none", zorder=0))
-            r = table["r"].to_numpy()
-            error = np.array([r - table["ci_low"].to_numpy(), table["ci_high"].to_numpy() - r])
-            ax.bar(x, r, color="#4C72B0", zorder=1)
-            ax.errorbar(x, r, yerr=np.clip(error, 0, None), fmt="none", ecolor="k", linewidth=1.2, zorder=2)
-            above = table["significant_zero"].to_numpy(dtype=bool) & (table["ci_low"].to_numpy() > 0)
-            ax.plot(x[above], np.zeros(above.sum()), marker="^", color="white", markeredgecolor="k",
-                    linestyle="none", markersize=6, zorder=3)
-            top = np.nanmax([table["ci_high"].max(), bound.upper])
-            pairs = pairwise[(pairwise.roi == roi) & pairwise.significant.astype(bool)]
-            step = 0.06 * max(top, 0.1)
-            for k, pair in enumerate(pairs.itertuples()):
-                a = columns.index((pair.network, pair.layer_a))
-                b = columns.index((pair.network, pair.layer_b))
-                y = top + step * (k + 1)
-                ax.plot([a, b], [y, y], color="0.3", linewidth=1)
-                ax.plot(a if pair.difference > 0 else b, y, marker="o", color="0.3", markersize=3)
-            ax.set_xticks(x, [layer for _, layer in columns], rotation=60, fontsize=7)
-            ax.set_title(f"{group}: {roi}", fontsize=9)
-            ax.axhline(0, color="k", linewidth=0.6)
-        axes[row, 0].set_ylabel(measure_label(res.method), fontsize=8)
-    fig.tight_layout()
-    return fig
+            part = rows[rows["rdm"] == names[j]]
+            images = list(dict.fromkeys([*part["image_a"], *part["image_b"]]))
+            source = dict(zip(part["image_a"], part["source_a"])) | dict(zip(part["image_b"], part["source_b"]))
+            order = sorted(images, key=lambda im: (source[im], images.index(im)))
+            index = {im: k for k, im in enumerate(order)}
+            matrix = np.zeros((len(order), len(order)))
+            a = part["image_a"].map(index).to_numpy()
+            b = part["image_b"].map(index).to_numpy()
+            matrix[a, b] = matrix[b, a] = part["dissimilarity"].to_numpy()
+            off = matrix[~np.eye(len(order), dtype=bool)]
+            lo, hi = np.percentile(off, [2, 98])
+            ax.imshow(matrix, cmap=SEQUENTIAL, vmin=lo, vmax=hi, interpolation="nearest")
+            sources = [source[im] for im in order]
+            edges = [k for k in range(1, len(sources)) if sources[k] != sources[k - 1]]
+            for e in edges:
+                ax.axhline(e - 0.5, color="white", linewidth=0.8)
+                ax.axvline(e - 0.5, color="white", linewidth=0.8)
+            bounds = [0, *edges, len(sources)]
+            centres = [(bounds[k] + bounds[k + 1] - 1) / 2 for k in range(len(bounds) - 1)]
+            labels = [sources[bounds[k]] for k in range(len(bounds) - 1)]
+            ax.set_xticks(centres, labels if i == len(atlases) - 1 else [], rotation=90)
+            ax.set_yticks(centres, labels if j == 0 else [])
+            ax.tick_params(length=0)
+            ax.set_title(wrap_label(names[j], 20), fontsize=7)
+            if j == 0 and len(atlases) > 1:
+                ax.set_ylabel(atlas)
+    return fit_tick_labels(fig)

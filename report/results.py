@@ -1,21 +1,41 @@
-"""Load a results folder (tables as analysis.schema defines them) for the report cells; never
-recompute RSA."""
+"""Load a results folder (docs/CONTRACTS.md) for the report cells; never recompute RSA."""
 
 from __future__ import annotations
 
 import json
 import math
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from analysis import schema
-
 DEFAULT_RESULTS = "results/demo"
-TABLES = {name: schema.columns(name) for name in ("per_subject", "joint", "by_group")}
+DEFAULT_ATLAS = "default"
+#: Tables the report cannot do without, with the columns it reads.
+REQUIRED = {
+    "per_subject": ["subject", "roi", "network", "layer", "method", "r"],
+    "joint": ["roi", "network", "layer", "method", "r"],
+    "by_group": ["group", "network", "layer", "method", "mean", "sem", "n_subjects"],
+}
+#: Tables the report uses when present (inference ones only exist when the bootstrap ran).
+OPTIONAL = {
+    "group_mean": ["roi", "network", "layer", "method", "r"],
+    "images": ["role", "name", "source", "images_in_file", "images_kept", "images_dropped"],
+    "second_order": ["kind_a", "network_a", "name_a", "kind_b", "network_b", "name_b", "r"],
+    "rdm_examples": ["rdm", "image_a", "image_b", "source_a", "source_b", "dissimilarity"],
+    "inference": ["roi", "network", "layer", "r", "sem", "ci_low", "ci_high", "p_zero", "p_ceiling",
+                  "significant_zero", "significant_ceiling"],
+    "noise_ceiling": ["roi", "lower", "upper", "lower_sem", "upper_sem"],
+    "pairwise": ["roi", "network", "layer_a", "layer_b", "difference", "p", "p_adjusted", "significant"],
+    "peak_layer": ["roi", "network", "layer", "share"],
+    "network_comparison": ["roi", "network_a", "network_b", "difference", "sem", "ci_low", "ci_high", "p",
+                           "p_adjusted", "significant"],
+}
+NUMERIC = {"r", "mean", "sem", "n_subjects", "share", "difference", "ci_low", "ci_high", "lower", "upper",
+           "images_in_file", "images_kept", "images_dropped", "dissimilarity", "p", "p_adjusted", "p_zero",
+           "p_ceiling", "lower_sem", "upper_sem"}
 MANIFEST_KEYS = ["synthetic", "title", "study", "order", "roi_groups", "inputs", "n_common_images", "parameters"]
 ORDER_KEYS = ["subjects", "rois", "networks", "layers", "groups"]
 
@@ -26,23 +46,19 @@ class ResultsError(Exception):
 
 @dataclass
 class Results:
-    """The tables and manifest of one results folder, with categorical orders applied."""
+    """The tables and manifest of one results folder, with the manifest's orders applied."""
 
     path: Path
     manifest: dict[str, Any]
     per_subject: pd.DataFrame
     joint: pd.DataFrame
     by_group: pd.DataFrame
+    optional: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     @property
     def order(self) -> dict[str, Any]:
-        """Subjects, ROIs, networks, layers (per network) and groups in report order."""
+        """The manifest's `order` block."""
         return self.manifest["order"]
-
-    @property
-    def columns(self) -> list[tuple[str, str]]:
-        """(network, layer) pairs in order: the x axis of every figure."""
-        return [(n, layer) for n in self.order["networks"] for layer in self.order["layers"][n]]
 
     @property
     def method(self) -> str:
@@ -53,6 +69,61 @@ class Results:
     def synthetic(self) -> bool:
         """True when the study is the synthetic demo."""
         return bool(self.manifest["synthetic"])
+
+    @property
+    def subjects(self) -> list[str]:
+        """Subjects in report order."""
+        return [str(s) for s in self.order["subjects"]]
+
+    @property
+    def atlases(self) -> list[str]:
+        """Atlases in report order (one atlas named 'default' for single-file subjects)."""
+        return [str(a) for a in self.order.get("atlases") or sorted(set(self.joint["atlas"]))]
+
+    @property
+    def networks(self) -> list[str]:
+        """Networks in report order."""
+        return [str(n) for n in self.order["networks"]]
+
+    def layers(self, network: str) -> list[str]:
+        """The layers of one network, input to output."""
+        return [str(layer) for layer in self.order["layers"][network]]
+
+    @property
+    def columns(self) -> list[tuple[str, str]]:
+        """(network, layer) pairs in order: the columns of every ROI × layer grid."""
+        return [(n, layer) for n in self.networks for layer in self.layers(n)]
+
+    def rois(self, atlas: str) -> list[str]:
+        """The ROIs of one atlas in report order."""
+        rois = self.order["rois"]
+        return [str(r) for r in (rois.get(atlas, []) if isinstance(rois, dict) else rois)]
+
+    def groups(self, atlas: str) -> dict[str, list[str]]:
+        """{group: [roi, ...]} of one atlas in hierarchy order, as the study file defines them."""
+        groups = self.manifest.get("roi_groups") or {}
+        if groups and all(isinstance(v, dict) for v in groups.values()):
+            groups = groups.get(atlas, {})
+        return {str(g): [str(r) for r in rois] for g, rois in groups.items()}
+
+    def group_of(self, atlas: str) -> dict[str, str]:
+        """{roi: group} for one atlas; ROIs outside every group map to 'ungrouped'."""
+        mapping = {roi: group for group, rois in self.groups(atlas).items() for roi in rois}
+        return {roi: mapping.get(roi, "ungrouped") for roi in self.rois(atlas)}
+
+    def depth(self, network: str, layer: str) -> float:
+        """Relative depth of a layer in its network: 0 for the first, 1 for the last."""
+        layers = self.layers(network)
+        return layers.index(layer) / (len(layers) - 1) if len(layers) > 1 else 0.0
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        """An optional table (see OPTIONAL), or None when the results folder has none."""
+        return self.optional.get(name)
+
+    @property
+    def has_inference(self) -> bool:
+        """True when the bootstrap ran (inference, noise ceiling and pairwise tables present)."""
+        return all(self.table(n) is not None for n in ("inference", "noise_ceiling", "pairwise"))
 
 
 def project_root() -> Path:
@@ -73,45 +144,67 @@ def results_dir() -> Path:
     return path if path.is_absolute() else project_root() / path
 
 
-def _read_csv(folder: Path, name: str, columns: list[str]) -> pd.DataFrame:
-    path = folder / f"{name}.csv"
-    if not path.is_file():
-        raise ResultsError(f"{path}: missing (the results folder is incomplete; run `python -m analysis run`)")
+def _read_csv(path: Path, columns: list[str], allow_empty: bool = False) -> pd.DataFrame:
     try:
-        table = pd.read_csv(path)
+        table = pd.read_csv(path, keep_default_na=False, na_values=[""])
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ResultsError(f"{path}: not a readable CSV table ({exc})") from None
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise ResultsError(f"{path}: missing column(s) {', '.join(missing)}")
     if table.empty:
+        if allow_empty:
+            return table
         raise ResultsError(f"{path}: no rows")
-    return table
-
-
-def _check_numbers(path: Path, table: pd.DataFrame, columns: list[str]) -> None:
-    for col in columns:
+    if "atlas" not in table.columns and path.stem != "images":
+        table.insert(0, "atlas", DEFAULT_ATLAS)
+    for col in set(table.columns) & NUMERIC:
         values = pd.to_numeric(table[col], errors="coerce")
-        if values.isna().any() or not all(math.isfinite(v) for v in values):
+        if col in ("r", "mean") and (values.isna() | ~values.map(lambda v: math.isfinite(v) if v == v else False)).any():
             raise ResultsError(f"{path}: column '{col}' has missing or non-numeric values")
         table[col] = values
-
-
-def _apply_order(path: Path, table: pd.DataFrame, order: dict[str, Any]) -> pd.DataFrame:
-    """Make ROI, subject, group and network columns ordered categoricals; refuse unknown labels."""
-    for col, key in (("subject", "subjects"), ("roi", "rois"), ("group", "groups"), ("network", "networks")):
+    for col in ("significant", "significant_zero", "significant_ceiling"):
         if col in table.columns:
-            unknown = sorted(set(table[col].astype(str)) - set(map(str, order[key])))
+            table[col] = table[col].astype(str).str.lower().isin(["true", "1"])
+    for col in ("atlas", "roi", "subject", "group", "network", "layer", "layer_a", "layer_b", "name_a", "name_b",
+                "network_a", "network_b", "name", "source"):
+        if col in table.columns:
+            table[col] = table[col].fillna("").astype(str)
+    return table
+
+
+def _check_labels(path: Path, table: pd.DataFrame, res: Results) -> None:
+    """Refuse labels the manifest does not know (a stale or foreign table)."""
+    known_layers = set(res.columns)
+    for col, allowed in (("subject", set(res.subjects)), ("network", set(res.networks)), ("atlas", set(res.atlases))):
+        if col in table.columns:
+            unknown = sorted(set(table[col]) - allowed - {""})
             if unknown:
                 raise ResultsError(f"{path}: {col} {', '.join(unknown)} not in manifest.json order")
-            table[col] = pd.Categorical(table[col].astype(str), categories=[str(v) for v in order[key]], ordered=True)
-    layers = [(str(n), str(layer)) for n in order["networks"] for layer in order["layers"][str(n)]]
-    pairs = set(zip(table["network"].astype(str), table["layer"].astype(str)))
-    unknown_layers = sorted(f"{n}:{layer}" for n, layer in pairs - set(layers))
-    if unknown_layers:
-        raise ResultsError(f"{path}: layer(s) {', '.join(unknown_layers)} not in manifest.json order")
-    table["layer_index"] = [layers.index((str(n), str(layer))) for n, layer in zip(table["network"], table["layer"])]
-    return table
+    if "roi" in table.columns:
+        for atlas, rows in table.groupby("atlas", sort=False):
+            unknown = sorted(set(rows["roi"]) - set(res.rois(str(atlas))))
+            if unknown:
+                raise ResultsError(f"{path}: roi {', '.join(unknown)} not in manifest.json order")
+    if {"network", "layer"} <= set(table.columns):
+        unknown = sorted(f"{n}:{layer}" for n, layer in set(zip(table["network"], table["layer"])) - known_layers)
+        if unknown:
+            raise ResultsError(f"{path}: layer(s) {', '.join(unknown)} not in manifest.json order")
+
+
+def _normalise_manifest(manifest: dict[str, Any]) -> dict[str, Any]:
+    """Accept the single-atlas manifest as well: ROIs and groups become {'default': ...}."""
+    order = manifest["order"]
+    if not order.get("atlases"):
+        order["atlases"] = [DEFAULT_ATLAS]
+    if isinstance(order["rois"], list):
+        order["rois"] = {order["atlases"][0]: order["rois"]}
+    if isinstance(order["groups"], list):
+        order["groups"] = {order["atlases"][0]: order["groups"]}
+    groups = manifest.get("roi_groups") or {}
+    if groups and not all(isinstance(v, dict) for v in groups.values()):
+        manifest["roi_groups"] = {order["atlases"][0]: groups}
+    return manifest
 
 
 def load_manifest(folder: Path) -> dict[str, Any]:
@@ -134,39 +227,7 @@ def load_manifest(folder: Path) -> dict[str, Any]:
         raise ResultsError(f"{path}: missing key(s) {', '.join(missing)}")
     if "method" not in (manifest.get("parameters") or {}):
         raise ResultsError(f"{path}: missing key parameters.method")
-    return flatten_atlases(manifest)
-
-
-def roi_label(atlas: str, name: str, several: bool) -> str:
-    """How the report names an ROI or group: the name, prefixed with its atlas when there are several."""
-    return f"{atlas}: {name}" if several else str(name)
-
-
-def flatten_atlases(manifest: dict[str, Any]) -> dict[str, Any]:
-    """The manifest with per-atlas ROIs and groups as one ordered list of labels (see roi_label)."""
-    order = manifest["order"]
-    if not isinstance(order.get("rois"), dict):
-        return manifest
-    several = len(order["rois"]) > 1
-    manifest = {**manifest, "order": {**order}}
-    manifest["order"]["rois"] = [roi_label(a, r, several) for a, rois in order["rois"].items() for r in rois]
-    manifest["order"]["groups"] = [roi_label(a, g, several) for a, groups in order["groups"].items() for g in groups]
-    manifest["roi_groups"] = {roi_label(a, g, several): [roi_label(a, r, several) for r in rois]
-                              for a, groups in manifest["roi_groups"].items() for g, rois in groups.items()}
-    manifest["several_atlases"] = several
-    return manifest
-
-
-def with_roi_labels(table: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
-    """ROI and group columns as report labels (atlas-prefixed when the study has several atlases)."""
-    if "atlas" not in table.columns:
-        return table
-    several = manifest.get("several_atlases", False)
-    table = table.copy()
-    for col in ("roi", "group"):
-        if col in table.columns:
-            table[col] = [roi_label(a, v, several) for a, v in zip(table["atlas"].astype(str), table[col].astype(str))]
-    return table
+    return _normalise_manifest(manifest)
 
 
 def load_results(folder: Path | None = None) -> Results:
@@ -174,48 +235,14 @@ def load_results(folder: Path | None = None) -> Results:
     folder = results_dir() if folder is None else Path(folder)
     manifest = load_manifest(folder)
     tables = {}
-    for name, columns in TABLES.items():
-        table = with_roi_labels(_read_csv(folder, name, columns), manifest)
-        numeric = ["r"] if "r" in columns else ["mean", "sem", "n_subjects"]
-        _check_numbers(folder / f"{name}.csv", table, numeric)
-        tables[name] = _apply_order(folder / f"{name}.csv", table, manifest["order"])
-    return Results(path=folder, manifest=manifest, **tables)
-
-
-def optional_table(res: Results, name: str) -> pd.DataFrame | None:
-    """An optional table (``inference``, ``noise_ceiling``, ``pairwise``), or None when absent."""
-    path = res.path / f"{name}.csv"
-    if not path.is_file():
-        return None
-    try:
-        return with_roi_labels(pd.read_csv(path), res.manifest)
-    except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise ResultsError(f"{path}: not a readable CSV table ({exc})") from None
-
-
-@dataclass(frozen=True)
-class InferenceTables:
-    """The three inference tables of a results folder."""
-
-    inference: pd.DataFrame
-    ceiling: pd.DataFrame
-    pairwise: pd.DataFrame
-
-
-def load_inference(res: Results) -> InferenceTables | None:
-    """The inference tables, or None when the analysis ran without a bootstrap."""
-    tables = [optional_table(res, name) for name in ("inference", "noise_ceiling", "pairwise")]
-    return None if any(t is None for t in tables) else InferenceTables(*tables)
-
-
-def layer_order(res: Results, table: pd.DataFrame) -> list[tuple[str, str]]:
-    """(network, layer) pairs in manifest order, restricted to those in `table`."""
-    present = set(zip(table["network"], table["layer"]))
-    return [c for c in res.columns if c in present]
-
-
-def group_rois(res: Results, table: pd.DataFrame) -> dict[str, list[str]]:
-    """{group: [roi, ...]} in manifest order, restricted to ROIs with inference rows."""
-    rois = set(table["roi"])
-    return {g: [r for r in members if r in rois] for g, members in res.manifest["roi_groups"].items()
-            if any(r in rois for r in members)}
+    for name, columns in REQUIRED.items():
+        path = folder / f"{name}.csv"
+        if not path.is_file():
+            raise ResultsError(f"{path}: missing (the results folder is incomplete; run `python -m analysis run`)")
+        tables[name] = _read_csv(path, columns)
+    optional = {name: table for name, columns in OPTIONAL.items() if (folder / f"{name}.csv").is_file()
+                for table in [_read_csv(folder / f"{name}.csv", columns, allow_empty=True)] if not table.empty}
+    res = Results(path=folder, manifest=manifest, optional=optional, **tables)
+    for name, table in {**tables, **optional}.items():
+        _check_labels(folder / f"{name}.csv", table, res)
+    return res

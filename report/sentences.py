@@ -1,170 +1,304 @@
-"""Sentences computed from the result tables when the report is rendered (nothing typed by hand):
-key findings, and what the inferential section says."""
+"""Sentences computed from the result tables (nothing typed by hand). A sentence never ranks values that are
+equal within their uncertainty: it ranks only what a test (or, without inference, two SEM) separates."""
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable, Sequence
 
-from analysis.schema import CORRECTIONS
+import numpy as np
+import pandas as pd
+from scipy import stats
 
-from .results import InferenceTables, Results, group_rois
-from .style import column_labels, measure_label
+from .results import Results
+from .style import measure_label
+from .tables import fmt, interval
+
+CORRECTIONS = {"fdr": "the false discovery rate (Benjamini–Hochberg)", "bonferroni": "Bonferroni's correction",
+               "none": "no correction"}
 
 
-def _fmt(value: float) -> str:
-    return f"{0.0 if abs(value) < 0.0005 else value:.3f}"
+def join(items: Iterable[str], word: str = "and") -> str:
+    """'a', 'a and b', 'a, b and c'."""
+    items = [str(i) for i in items]
+    if not items:
+        return ""
+    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {word} " + items[-1]
+
+
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """'1 ROI', '3 ROIs'."""
+    return f"{n} {word if n == 1 else (many or word + 's')}"
+
+
+def dof(res: Results) -> int:
+    """Degrees of freedom of the bootstrap t tests: subjects − 1 (rsatoolbox's default for dual bootstrap)."""
+    return max(len(res.subjects) - 1, 1)
+
+
+def t_critical(degrees: int, alpha: float = 0.05) -> float:
+    """Two-sided critical t value: an interval is ± this many SEM wide."""
+    return float(stats.t.ppf(1 - alpha / 2, degrees))
+
+
+# --- the logic, on plain tables (unit-tested) ----------------------------------------------------------
+
+def tied_with_top(labels: Sequence[str], means: Sequence[float], sems: Sequence[float],
+                  width: float = 2.0) -> tuple[str, list[str]]:
+    """The label with the highest mean and every other label within `width` combined SEM of it
+    (sqrt(se_a² + se_b²)): those the data do not separate from the top."""
+    means, sems = np.asarray(means, float), np.asarray(sems, float)
+    top = int(np.nanargmax(means))
+    spread = width * np.sqrt(sems ** 2 + sems[top] ** 2)
+    tied = [labels[k] for k in range(len(labels)) if k != top and means[top] - means[k] <= spread[k]]
+    return labels[top], tied
+
+
+def not_separated_from(best: str, pairwise: pd.DataFrame) -> list[str]:
+    """Layers whose pairwise test against `best` is not significant (rows of one ROI and network)."""
+    rows = pairwise[(pairwise["layer_a"] == best) | (pairwise["layer_b"] == best)]
+    other = np.where(rows["layer_a"] == best, rows["layer_b"], rows["layer_a"])
+    return [str(o) for o, sig in zip(other, rows["significant"].astype(bool)) if not sig]
+
+
+def beaten_by(best: str, pairwise: pd.DataFrame) -> list[str]:
+    """Layers significantly below `best` (rows of one ROI and network)."""
+    rows = pairwise[(pairwise["layer_a"] == best) | (pairwise["layer_b"] == best)]
+    other = np.where(rows["layer_a"] == best, rows["layer_b"], rows["layer_a"])
+    better = np.where(rows["layer_a"] == best, rows["difference"] > 0, rows["difference"] < 0)
+    return [str(o) for o, sig, b in zip(other, rows["significant"].astype(bool), better) if sig and b]
+
+
+def above_zero(inference: pd.DataFrame) -> pd.Series:
+    """Rows significantly above zero: the two-sided test rejects and the interval lies above zero."""
+    return inference["significant_zero"].astype(bool) & (inference["ci_low"] > 0)
+
+
+def rois_without_signal(inference: pd.DataFrame) -> list[str]:
+    """ROIs in which no layer of any network is significantly above zero (they are not ranked: all are
+    zero within noise)."""
+    any_signal = above_zero(inference).groupby(inference["roi"], sort=False).any()
+    return [str(r) for r, signal in any_signal.items() if not signal]
+
+
+def peak_summary(peak: pd.DataFrame, threshold: float = 0.5) -> tuple[str, float, bool]:
+    """The layer most often best in the bootstrap, its share, and whether the peak is resolved
+    (share of at least `threshold`); rows of one ROI and network."""
+    row = peak.loc[peak["share"].idxmax()]
+    return str(row["layer"]), float(row["share"]), bool(row["share"] >= threshold)
+
+
+def network_counts(comparison: pd.DataFrame) -> tuple[int, int, int]:
+    """(ROIs where network A's best layer is significantly higher, where B's is, where neither is)."""
+    sig = comparison["significant"].astype(bool)
+    return (int((sig & (comparison["difference"] > 0)).sum()), int((sig & (comparison["difference"] < 0)).sum()),
+            int((~sig).sum()))
+
+
+# --- sentences for the report --------------------------------------------------------------------------
+
+def _where(res: Results, atlas: str) -> str:
+    return "" if res.atlases == ["default"] else f" ({atlas})"
 
 
 def group_peaks(res: Results) -> list[str]:
-    """For each ROI group: the layer where the mean r across subjects peaks."""
-    labels = column_labels(res)
+    """Per atlas, group and network: where the group's mean r peaks, and which layers are within 2 SEM of it
+    (between-subject SEM; a description, not a test)."""
     out = []
-    for group in map(str, res.order["groups"]):
-        rows = res.by_group[res.by_group["group"].astype(str) == group]
-        if rows.empty:
-            continue
-        best = rows.loc[rows["mean"].idxmax()]
-        out.append(f"**{group}**: mean {measure_label(res.method)} peaks at **{labels[int(best['layer_index'])]}** "
-                   f"({_fmt(best['mean'])} ± {_fmt(best['sem'])} SEM, n = {int(best['n_subjects'])} subjects).")
+    label = measure_label(res.method)
+    for atlas in res.atlases:
+        for group in res.groups(atlas):
+            parts = []
+            for network in res.networks:
+                rows = res.by_group[(res.by_group["atlas"] == atlas) & (res.by_group["group"] == group)
+                                    & (res.by_group["network"] == network)]
+                if rows.empty:
+                    continue
+                top, tied = tied_with_top(list(rows["layer"]), rows["mean"], rows["sem"])
+                best = rows[rows["layer"] == top].iloc[0]
+                text = f"{network} {top} ({fmt(best['mean'])} ± {fmt(best['sem'])})"
+                if tied:
+                    text += f", not separated from {join(tied)}"
+                parts.append(text)
+            if parts:
+                out.append(f"**{group}**{_where(res, atlas)}: highest mean {label} at " + "; ".join(parts) + ".")
     return out
 
 
-def last_layer_change(res: Results) -> str:
-    """Whether r drops from the second-to-last to the last layer, per group (first network)."""
-    network = str(res.order["networks"][0])
-    layers = [str(layer) for layer in res.order["layers"][network]]
-    if len(layers) < 2:
-        return ""
-    before, last = layers[-2], layers[-1]
-    table = res.by_group[res.by_group["network"].astype(str) == network]
-    means = {(str(g), str(layer)): float(v) for g, layer, v in zip(table["group"], table["layer"], table["mean"])}
-    changes = [(g, means[(g, before)], means[(g, last)]) for g in map(str, res.order["groups"])
-               if (g, before) in means and (g, last) in means]
-    if not changes:
-        return ""
-    drops = [g for g, a, b in changes if b < a]
-    detail = "; ".join(f"{g}: {_fmt(a)} → {_fmt(b)}" for g, a, b in changes)
-    if len(drops) == len(changes):
-        result = "drops for every group"
-    elif not drops:
-        result = "does not drop for any group"
-    else:
-        result = f"drops for {len(drops)} of {len(changes)} groups, {' and '.join(drops)}"
-    return f"From {before} to the last layer, {last}, mean {measure_label(res.method)} {result} ({detail})."
+def roi_peak_sentences(res: Results, atlas: str) -> list[str]:
+    """Per ROI of one atlas: each network's peak layer with its bootstrap share, r with interval, the
+    normalised value, and the layers the peak is not separated from."""
+    inference, pairwise, peak = res.table("inference"), res.table("pairwise"), res.table("peak_layer")
+    ceiling = res.table("noise_ceiling").set_index(["atlas", "roi"])
+    out = []
+    for roi in res.rois(atlas):
+        parts = []
+        for network in res.networks:
+            sel = (peak["atlas"] == atlas) & (peak["roi"] == roi) & (peak["network"] == network)
+            if not sel.any():
+                continue
+            layer, share, resolved = peak_summary(peak[sel])
+            row = inference[(inference["atlas"] == atlas) & (inference["roi"] == roi)
+                            & (inference["network"] == network) & (inference["layer"] == layer)].iloc[0]
+            pairs = pairwise[(pairwise["atlas"] == atlas) & (pairwise["roi"] == roi) & (pairwise["network"] == network)]
+            tied = not_separated_from(layer, pairs)
+            text = f"{network} {layer} in {100 * share:.0f}% of samples (r = {fmt(row['r'])} {interval(row['ci_low'], row['ci_high'])}"
+            if ceiling.loc[(atlas, roi), "lower"] > 0 and np.isfinite(row.get("r_normalised", np.nan)):
+                text += f", {fmt(row['r_normalised'], 2)} of the lower ceiling"
+            text += ")"
+            if not (row["significant_zero"] and row["ci_low"] > 0):
+                text += ", not above zero"
+            elif tied:
+                text += f", not separated from {join(tied)}" if len(tied) <= 4 else \
+                        f", not separated from {len(tied)} other layers"
+            parts.append(text)
+        if parts:
+            out.append(f"**{roi}** peaks at " + "; ".join(parts) + ".")
+    return out
 
 
-def lowest_roi(res: Results) -> str:
-    """The ROI with the lowest r averaged over layers (subject-averaged RDMs)."""
-    means = res.joint.groupby(res.joint["roi"].astype(str))["r"].mean()
-    roi, value = means.idxmin(), means.min()
-    top, top_value = means.idxmax(), means.max()
-    return (f"Averaged over layers, the lowest ROI is **{roi}** ({measure_label(res.method)} = {_fmt(value)}) "
-            f"and the highest is **{top}** ({_fmt(top_value)}), for the subject-averaged RDMs.")
+def silent_rois(res: Results) -> str:
+    """Which ROIs no layer fits (instead of naming a 'lowest' ROI)."""
+    inference = res.table("inference")
+    parts = []
+    for atlas in res.atlases:
+        silent = rois_without_signal(inference[inference["atlas"] == atlas])
+        if silent:
+            parts.append(f"{join(silent)}{_where(res, atlas)}")
+    if not parts:
+        return "Every ROI has at least one layer significantly above zero."
+    return ("In " + "; ".join(parts) + ", no layer of any network is significantly above zero; these ROIs "
+            "are not ranked among themselves, since their values are all zero within noise.")
 
 
-def best_layer(res: Results) -> str:
-    """The layer with the highest r averaged over ROIs (subject-averaged RDMs)."""
-    labels = column_labels(res)
-    means = res.joint.groupby("layer_index")["r"].mean()
-    return (f"Averaged over all ROIs, **{labels[int(means.idxmax())]}** has the highest {measure_label(res.method)} "
-            f"({_fmt(means.max())}) and **{labels[int(means.idxmin())]}** the lowest ({_fmt(means.min())}).")
+def ceiling_sentence(res: Results) -> str:
+    """Tests against the lower noise ceiling, with what they can and cannot show with this many subjects."""
+    inference = res.table("inference")
+    n = len(inference)
+    below = int(inference["significant_ceiling"].astype(bool).sum())
+    degrees = dof(res)
+    return (f"{below} of {n} ROI × layer values are significantly below the lower noise ceiling. With "
+            f"{plural(len(res.subjects), 'subject')} the test has {degrees} degrees of freedom, so a value must lie "
+            f"about {t_critical(degrees):.1f} standard errors below the ceiling to be detected: the test has "
+            "little power, and a value that is not significantly below the ceiling has not been shown to reach it.")
 
 
-def subject_agreement(res: Results) -> str:
-    """How many subjects share the overall best layer for their mean r across ROIs."""
-    labels = column_labels(res)
-    per = res.per_subject.groupby([res.per_subject["subject"].astype(str), "layer_index"])["r"].mean().unstack()
-    best = per.idxmax(axis=1)
-    overall = int(res.joint.groupby("layer_index")["r"].mean().idxmax())
-    agree = [s for s, b in best.items() if int(b) == overall]
-    return (f"{len(agree)} of {len(best)} subjects have their highest mean {measure_label(res.method)} across ROIs "
-            f"at {labels[overall]}" + (f" ({', '.join(agree)})." if agree else "."))
+def network_sentences(res: Results) -> list[str]:
+    """Per atlas and pair of networks: in how many ROIs one network's best layer beats the other's."""
+    table = res.table("network_comparison")
+    out = []
+    for atlas in res.atlases:
+        rows = table[table["atlas"] == atlas]
+        parts = []
+        for (a, b), part in rows.groupby(["network_a", "network_b"], sort=False):
+            higher, lower, neither = network_counts(part)
+            if higher or lower:
+                parts.append(f"{a} vs {b}: {a} higher in {higher}, {b} higher in {lower}, "
+                             f"not distinguishable in {neither}")
+        total = rows["roi"].nunique()
+        if parts:
+            out.append(f"Of {total} ROIs{_where(res, atlas)}, " + "; ".join(parts) + ".")
+        elif len(rows):
+            out.append(f"In all {total} ROIs{_where(res, atlas)}, no network's best layer is significantly above "
+                       "another's.")
+    return out
+
+
+def last_layer_sentences(res: Results) -> list[str]:
+    """Per network: in how many ROIs the last layer is significantly below the one before it."""
+    pairwise = res.table("pairwise")
+    out = []
+    for network in res.networks:
+        layers = res.layers(network)
+        if len(layers) < 2:
+            continue
+        before, last = layers[-2], layers[-1]
+        rows = pairwise[(pairwise["network"] == network) & (pairwise["layer_a"] == before)
+                        & (pairwise["layer_b"] == last)]
+        if rows.empty:
+            continue
+        drops = int((rows["significant"].astype(bool) & (rows["difference"] > 0)).sum())
+        rises = int((rows["significant"].astype(bool) & (rows["difference"] < 0)).sum())
+        out.append(f"From {before} to the last layer of {network}, {last}, r drops significantly in {drops} "
+                   f"and rises significantly in {rises} of {len(rows)} ROIs.")
+    return out
+
+
+def depth_sentence(res: Results) -> list[str]:
+    """Per atlas and group: the relative depths of the ROIs' resolved peak layers, pooled over networks."""
+    peak = res.table("peak_layer")
+    if peak is None:
+        return []
+    out = []
+    for atlas in res.atlases:
+        parts = []
+        for group, rois in res.groups(atlas).items():
+            depths, unresolved = [], 0
+            for (roi, network), rows in peak[(peak["atlas"] == atlas) & peak["roi"].isin(rois)].groupby(
+                    ["roi", "network"], sort=False):
+                layer, _share, resolved = peak_summary(rows)
+                if resolved:
+                    depths.append(res.depth(network, layer))
+                else:
+                    unresolved += 1
+            if depths:
+                low, high, count = min(depths), max(depths), plural(len(depths), "resolved peak")
+                if np.isclose(low, high):
+                    text = f"{group}: {fmt(low, 2)} ({count}"
+                else:
+                    text = (f"{group}: {fmt(low, 2)}–{fmt(high, 2)} (median {fmt(float(np.median(depths)), 2)}, "
+                            f"{count}")
+                parts.append(text + (f"; {unresolved} unresolved)" if unresolved else ")"))
+            elif unresolved:
+                parts.append(f"{group}: no peak resolved")
+        if parts:
+            out.append(f"Relative depth of the peak layers{_where(res, atlas)}: " + "; ".join(parts) + ".")
+    return out
 
 
 def key_findings(res: Results) -> str:
     """All findings as a markdown bullet list."""
-    items = group_peaks(res) + [best_layer(res), subject_agreement(res), last_layer_change(res), lowest_roi(res)]
+    items = list(group_peaks(res))
+    if res.has_inference:
+        items.append(silent_rois(res))
+        items += depth_sentence(res)
+        if res.table("network_comparison") is not None:
+            items += network_sentences(res)
+        items += last_layer_sentences(res)
+        items.append(ceiling_sentence(res))
     return "\n".join(f"- {item}" for item in items if item)
 
 
-def method_paragraph(res: Results) -> str:
-    """How the uncertainty was computed, with the sample counts from the manifest."""
-    parameters = res.manifest.get("parameters", {})
-    drawn = res.manifest.get("bootstrap", {})
-    dropped = drawn.get("samples", 0) - drawn.get("valid_samples", 0)
-    usable = (f"All {drawn.get('samples')} samples were usable." if dropped == 0 else
-              f"{drawn.get('valid_samples')} of {drawn.get('samples')} samples were usable: "
-              f"{drawn.get('dropped_few_images')} drew fewer than 3 distinct images and "
-              f"{drawn.get('dropped_undefined')} gave an undefined similarity, and were left out.")
-    correction = CORRECTIONS[drawn.get("correction", "fdr")]
-    cite = " [@benjamini1995controlling]" if drawn.get("correction", "fdr") == "fdr" else ""
-    dof = min(len(res.order["subjects"]), res.manifest["n_common_images"]) - 1
-    return (
-        f"Uncertainty comes from a dual bootstrap over images and subjects [@schutt2023statistical] with "
-        f"{parameters.get('samples')} samples (seed {parameters.get('seed')}), computed exactly as "
-        "rsatoolbox's `eval_dual_bootstrap`: each sample resamples images and subjects with replacement, "
-        "pairs between copies of one image are left out, and the variances of the subject-only, image-only "
-        "and joint bootstraps are combined with the two-factor correction. Tests are two-sided t-tests on "
-        f"the corrected variances with {dof} degrees of freedom, corrected for multiple comparisons within "
-        f"each ROI and network with the {correction}{cite}. Error bars are the matching t intervals (bootstrap mean "
-        f"± t quantile × SEM, {dof} degrees of freedom) at the level at which an interval excludes zero "
-        "exactly when its layer is marked significant: 95% without correction, and adjusted for the "
-        "number of layers otherwise (Bonferroni, or false-coverage-rate intervals under the false discovery "
-        "rate [@benjamini2005false]). "
-        "The grey band in @fig-inference is the noise ceiling (leave-one-subject-out lower bound, "
-        "all-subjects upper bound); triangles on the zero line mark layers significantly above zero and "
-        "horizontal lines above the bars connect pairs of layers that differ significantly "
-        f"(the dot marks the better one). {usable}"
-    )
-
-
-def absent_paragraph(res: Results) -> str:
-    """What the section says when the results folder has no inference tables."""
-    return ("The results folder has no inferential tables (`inference.csv`, `noise_ceiling.csv`, "
-            f"`pairwise.csv`): the analysis ran with {res.manifest.get('parameters', {}).get('samples')} "
-            "bootstrap samples, so no confidence intervals or tests were computed. Run `python -m analysis run` "
-            "with `--samples 1000` (the default) to add them.")
-
-
-def _join(items: Iterable[str]) -> str:
-    items = list(items)
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
-
-
-def sentences(res: Results, tables: InferenceTables) -> str:
-    """One sentence per ROI group and network, computed from the three tables."""
-    inference, ceiling, pairwise = tables.inference, tables.ceiling, tables.pairwise
-    lines = []
-    for group, rois in group_rois(res, tables.inference).items():
-        for network in res.order["networks"]:
-            rows = inference[(inference.network == network) & inference.roi.isin(rois)]
-            if rows.empty:
-                continue
-            means = rows.groupby("layer", sort=False)["r"].mean()
-            best = means.idxmax()
-            pairs = pairwise[(pairwise.network == network) & pairwise.roi.isin(rois)
-                             & ((pairwise.layer_a == best) | (pairwise.layer_b == best))]
-            beaten = {}
-            for p in pairs.itertuples():
-                other, better = (p.layer_b, p.difference > 0) if p.layer_a == best else (p.layer_a, p.difference < 0)
-                if bool(p.significant) and better:
-                    beaten[other] = beaten.get(other, 0) + 1
-            n = len(rois)
-            sentence = f"In the {group} ROIs, {best} of {network} is the best layer (mean r = {means[best]:.3f} over {n} ROI{'s' if n > 1 else ''})"
-            if beaten:
-                parts = [f"{layer} ({k} of {n} ROIs)" if k < n else layer for layer, k in beaten.items()]
-                sentence += f", significantly better than {_join(parts)}"
-            else:
-                sentence += ", but not significantly better than any other layer"
-            merged = rows.merge(ceiling[["roi", "lower"]], on="roi")
-            reaching = merged[merged.r >= merged.lower]
-            if reaching.empty:
-                sentence += "; no layer reaches the lower noise ceiling."
-            else:
-                where = reaching.groupby("roi", sort=False)["layer"].apply(lambda s: _join(list(s)))
-                sentence += "; at or above the lower noise ceiling: " + \
-                    "; ".join(f"{layers} in {roi}" for roi, layers in where.items()) + "."
-            n_zero = int((rows.significant_zero.astype(bool) & (rows.ci_low > 0)).sum())
-            sentence += f" {n_zero} of {len(rows)} ROI × layer values are significantly above zero."
-            lines.append("- " + sentence)
-    return "\n".join(lines)
+def abstract(res: Results) -> str:
+    """The abstract: what was compared, how, and what the tables say (with their uncertainty)."""
+    m = res.manifest
+    n_rois = sum(len(res.rois(a)) for a in res.atlases)
+    atlases = "" if res.atlases == ["default"] else f" from {plural(len(res.atlases), 'atlas', 'atlases')}"
+    n_layers = sum(len(res.layers(n)) for n in res.networks)
+    text = [
+        ("We compared the representational geometry of "
+         f"{plural(n_rois, 'region')} of interest{atlases} in human visual cortex, measured with fMRI in "
+         f"{plural(len(res.subjects), 'subject')} viewing BOLD5000 images, with every layer of "
+         f"{join(res.networks)} ({plural(n_layers, 'layer')} in all), using representational similarity "
+         f"analysis: representational dissimilarity matrices (RDMs) over the {m.get('n_common_images')} images "
+         f"common to all files were compared, with {measure_label(res.method)} as the measure of similarity.")
+    ]
+    if res.has_inference:
+        inference = res.table("inference")
+        params = m.get("parameters", {})
+        text.append(f"Uncertainty comes from a dual bootstrap over images and subjects ({params.get('samples')} "
+                    f"samples), with t tests on {dof(res)} degrees of freedom.")
+        text.append(f"{int(above_zero(inference).sum())} of {len(inference)} ROI × layer "
+                    "similarities are significantly above zero.")
+        text += depth_sentence(res)[:1]
+        silent = silent_rois(res)
+        if silent.startswith("In "):
+            text.append(silent.split(";")[0] + ".")
+        if res.table("network_comparison") is not None:
+            text += network_sentences(res)[:1]
+        text.append(f"With {plural(len(res.subjects), 'subject')}, the tests against the noise ceiling have little "
+                    "power; the report lists what the data cannot decide.")
+    else:
+        text.append("The analysis ran without a bootstrap, so no intervals or tests are reported.")
+    if res.synthetic:
+        text.append("These are synthetic data with a planted answer: the numbers test the pipeline, not the brain.")
+    return " ".join(text)

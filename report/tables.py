@@ -1,19 +1,23 @@
-"""Markdown tables for the report (print them from a cell with `output: asis`), from the result
-tables and the manifest only."""
+"""Markdown tables for the report (printed from cells with `output: asis`), and the appendix's long tables:
+a summary in every format, the full table collapsible in the HTML with a CSV download inside the page."""
 
 from __future__ import annotations
 
+import base64
 import csv
+import html
+from collections.abc import Iterable, Sequence
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any
 
 import numpy as np
+import pandas as pd
 
-from .figures import _matrix
-from .results import InferenceTables, Results, group_rois
-from .style import column_labels, measure_label
+from .results import Results
+from .style import measure_label
 
 HERE = Path(__file__).resolve().parent
+LATENCIES = HERE / "latencies.csv"
 
 
 def _cell(value: Any) -> str:
@@ -31,86 +35,301 @@ def md_table(header: Sequence[str], rows: Iterable[Sequence[Any]], align: Sequen
     return "\n".join(lines)
 
 
+def fmt(value: float, digits: int = 3) -> str:
+    """A number with fixed decimals, '–' when missing, and no '-0.000'."""
+    if value is None or not np.isfinite(value):
+        return "–"
+    text = f"{value:.{digits}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text
+
+
+def fmt_p(p: float) -> str:
+    """A p-value: three decimals, '< 0.001' below that."""
+    return "–" if not np.isfinite(p) else "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
+def interval(low: float, high: float) -> str:
+    """An interval as '[low, high]'."""
+    return f"[{fmt(low)}, {fmt(high)}]"
+
+
 def cite(keys: str) -> str:
     """Markdown citation for ';'-separated BibTeX keys."""
     return "[" + "; ".join(f"@{k.strip()}" for k in keys.split(";") if k.strip()) + "]"
 
 
-def latency_table(path: Path = HERE / "latencies.csv") -> str:
-    """The literature table of onset latencies with resolved citations."""
+def atlas_label(res: Results, atlas: str) -> str:
+    """The atlas name, or nothing when the study has only the default one."""
+    return "" if res.atlases == ["default"] else atlas
+
+
+# --- methods tables -----------------------------------------------------------------------------------
+
+def latency_table(path: Path = LATENCIES) -> str:
+    """Onset latencies from the literature, with the kind of evidence each row rests on."""
     with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    return md_table(["Area", "Onset latency", "Notes", "Sources"],
-                    [(r["roi"], r["latency"], r["notes"], cite(r["citations"])) for r in rows], widths=[7, 17, 45, 31])
+    return md_table(["Area", "Onset latency", "Evidence", "Notes", "Sources"],
+                    [(r["roi"], r["latency"].replace(" ", "\u00a0"), r["evidence"], r["notes"], cite(r["citations"]))
+                     for r in rows], widths=[5, 14, 22, 29, 30])
 
 
 def groups_table(res: Results) -> str:
-    """ROI groups (early / mid / high) in hierarchy order."""
-    return md_table(["Group", "ROIs"], [(g, ", ".join(map(str, rois))) for g, rois in res.manifest["roi_groups"].items()])
-
-
-def inputs_table(res: Results) -> str:
-    """Input files (subjects first, then networks) with checksums and image counts from the manifest."""
-    rows = []
-    for item in res.manifest["inputs"]:
-        rows.append((
-            item.get("name", ""), Path(str(item.get("path", ""))).name, f"`{str(item.get('sha256', ''))[:12]}`",
-            item.get("images_in_file", ""), item.get("images_kept", ""), item.get("images_dropped", ""),
-        ))
-    return md_table(["Subject or network", "File", "SHA-256 (first 12)", "Images in file", "Kept", "Dropped"],
-                    rows, ["l", "l", "l", "r", "r", "r"], widths=[16, 36, 18, 12, 8, 10])
+    """ROI groups of every atlas in hierarchy order, as the study file defines them."""
+    rows = [(atlas_label(res, atlas) or "–", group, ", ".join(rois)) for atlas in res.atlases
+            for group, rois in res.groups(atlas).items()]
+    return md_table(["Atlas", "Group", "ROIs"], rows, widths=[12, 16, 72])
 
 
 def study_table(res: Results) -> str:
     """Key facts about the analysed study."""
     m = res.manifest
     study = m.get("study", {})
-    layers = "; ".join(f"{n}: {', '.join(map(str, res.order['layers'][n]))}" for n in res.order["networks"])
     params = m.get("parameters", {})
     rows = [
         ("Study", m.get("title", "")),
-        ("Study file", f"`{Path(str(study.get('path', ''))).name}`"),
-        ("Study file SHA-256", f"`{str(study.get('sha256', ''))}`"),
+        ("Study file", f"`{Path(str(study.get('path', ''))).name}` (SHA-256 `{str(study.get('sha256', ''))[:12]}…`)"),
         ("Synthetic data", "yes" if res.synthetic else "no"),
-        ("Subjects", ", ".join(map(str, res.order["subjects"]))),
-        ("ROIs", ", ".join(map(str, res.order["rois"]))),
-        ("Networks and layers", layers),
+        ("Subjects", ", ".join(res.subjects)),
+        ("Atlases (ROIs)", "; ".join(f"{a} ({len(res.rois(a))})" for a in res.atlases)),
+        ("Networks (layers)", "; ".join(f"{n} ({len(res.layers(n))})" for n in res.networks)),
         ("Images common to all files", m.get("n_common_images", "")),
-        ("Comparison method", f"{res.method} ({measure_label(res.method)})"),
-        ("Bootstrap samples", params.get("samples", "")),
-        ("Computed at", m.get("computed_at", "")),
-        ("Project version", (m.get("project") or {}).get("version", "")),
+        ("Comparison method", f"`{res.method}` ({measure_label(res.method)})"),
+        ("Bootstrap samples (seed)", f"{params.get('samples', '')} ({params.get('seed', '')})"),
+        ("Results computed at", m.get("computed_at", "")),
     ]
     return md_table(["Item", "Value"], rows, widths=[25, 75])
 
 
-def joint_table(res: Results) -> str:
-    """r for every ROI and layer (subject-averaged RDMs), three decimals."""
-    matrix = _matrix(res.joint, res)
-    rows = [[roi] + [f"{0.0 if abs(v) < 0.0005 else v:.3f}" if np.isfinite(v) else "–" for v in matrix[i]] for i, roi in enumerate(map(str, res.order["rois"]))]
-    return md_table(["ROI", *column_labels(res)], rows, ["l"] + ["r"] * len(res.columns))
-
-
-def _fmt_p(p: float) -> str:
-    return "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
-def pairwise_table(res: Results, tables: InferenceTables) -> str:
-    """Every pairwise layer comparison, in manifest order (network shown only when there are several)."""
-    pairwise = tables.pairwise
-    several = len(res.order["networks"]) > 1
+def inputs_table(res: Results) -> str:
+    """Input files with checksums and how many images each held, kept and dropped."""
     rows = []
-    for roi in [r for rois in group_rois(res, tables.pairwise).values() for r in rois]:
-        for p in pairwise[pairwise.roi == roi].itertuples():
-            pair = f"{p.network}: {p.layer_a} − {p.layer_b}" if several else f"{p.layer_a} − {p.layer_b}"
-            rows.append((roi, pair, f"{p.difference:+.3f}", _fmt_p(p.p), _fmt_p(p.p_adjusted),
-                         "yes" if bool(p.significant) else "no"))
-    return md_table(["ROI", "Layers A − B", "Difference", "p", "p adjusted", "Significant"],
-                            rows, align=["l", "l", "r", "r", "r", "l"], widths=[16, 30, 14, 12, 14, 14])
+    for item in res.manifest["inputs"]:
+        name = item.get("name", "")
+        if item.get("atlas") and res.atlases != ["default"]:
+            name = f"{name} ({item['atlas']})"
+        rows.append((name, f"`{Path(str(item.get('path', ''))).name}`", f"`{str(item.get('sha256', ''))[:12]}`",
+                     item.get("images_in_file", ""), item.get("images_kept", ""), item.get("images_dropped", "")))
+    return md_table(["Subject or network", "File", "SHA-256 (first 12)", "Images", "Kept", "Dropped"], rows,
+                    ["l", "l", "l", "r", "r", "r"], widths=[22, 34, 16, 9, 8, 9])
 
 
-def ceiling_table(tables: InferenceTables) -> str:
-    """Noise ceiling bounds ± bootstrap SEM per ROI."""
-    rows = [(c.roi, f"{c.lower:.3f} ± {c.lower_sem:.3f}", f"{c.upper:.3f} ± {c.upper_sem:.3f}")
-            for c in tables.ceiling.itertuples()]
-    return md_table(["ROI", "Lower bound ± SEM", "Upper bound ± SEM"], rows, align=["l", "r", "r"])
+def images_table(res: Results) -> str:
+    """Images kept of those in each file, per image source (what the alignment cost, and where)."""
+    images = res.table("images")
+    if images is None:
+        return md_table(["Role", "File", "All kept / in file"],
+                        [(i.get("role", ""), i.get("name", ""), f"{i.get('images_kept')} / {i.get('images_in_file')}")
+                         for i in res.manifest["inputs"]], ["l", "l", "r"])
+    sources = [s for s in dict.fromkeys(images["source"]) if s != "all"]
+    rows = []
+    for (role, name), part in images.groupby(["role", "name"], sort=False):
+        counts = part.drop(columns=["role", "name"])
+        per_atlas = [rows_of.drop(columns="atlas").to_numpy().tolist() for _, rows_of in counts.groupby("atlas", sort=False)]
+        same = all(p == per_atlas[0] for p in per_atlas)
+        for atlas, by_atlas in (counts.groupby("atlas", sort=False) if not same else [("", counts[counts["atlas"] == counts["atlas"].iloc[0]])]):
+            label = f"{name} ({atlas})" if atlas and res.atlases != ["default"] else name
+            by_source = by_atlas.set_index("source")
+            total = by_source.loc["all"] if "all" in by_source.index else by_source.sum(numeric_only=True)
+            cells = [f"{int(by_source.loc[s, 'images_kept'])} / {int(by_source.loc[s, 'images_in_file'])}"
+                     if s in by_source.index else "–" for s in sources]
+            rows.append((role.replace("_", " "), label, *cells,
+                         f"{int(total['images_kept'])} / {int(total['images_in_file'])}"))
+    return md_table(["Role", "File", *[f"{s} kept / in file" for s in sources], "All kept / in file"], rows,
+                    ["l", "l", *["r"] * (len(sources) + 1)], widths=[10, 22, *[14] * (len(sources) + 1)])
+
+
+def peak_rows(res: Results) -> pd.DataFrame:
+    """Per atlas, ROI and network: the layer chosen most often as best in the bootstrap, its share, and its r
+    with interval and noise-ceiling-normalised value (from peak_layer.csv and inference.csv)."""
+    peak = res.table("peak_layer")
+    best = peak.loc[peak.groupby(["atlas", "roi", "network"], sort=False)["share"].idxmax()]
+    merged = best.merge(res.table("inference"), on=["atlas", "roi", "network", "layer"], how="left")
+    return merged
+
+
+def peak_table(res: Results, atlas: str) -> str:
+    """One atlas's peak layers: share of bootstrap samples, r with 95% t interval, r / lower ceiling."""
+    rows = peak_rows(res)
+    rows = rows[rows["atlas"] == atlas]
+    ceiling = res.table("noise_ceiling").set_index(["atlas", "roi"])
+    out = []
+    for roi in res.rois(atlas):
+        for network in res.networks:
+            row = rows[(rows["roi"] == roi) & (rows["network"] == network)]
+            if row.empty:
+                continue
+            r = row.iloc[0]
+            low = ceiling.loc[(atlas, roi), "lower"]
+            normalised = fmt(r["r_normalised"], 2) if "r_normalised" in r and low > 0 else "–"
+            out.append((roi, network, r["layer"], f"{100 * r['share']:.0f}%", fmt(r["r"]),
+                        interval(r["ci_low"], r["ci_high"]), normalised))
+    return md_table(["ROI", "Network", "Peak layer", "Bootstrap share", measure_label(res.method), "Interval",
+                     "r / lower ceiling"], out, ["l", "l", "l", "r", "r", "r", "r"], widths=[14, 18, 14, 10, 10, 20, 12])
+
+
+def ceiling_table(res: Results) -> str:
+    """Noise ceiling bounds ± bootstrap SEM per atlas and ROI."""
+    rows = [(atlas_label(res, c["atlas"]) or "–", c["roi"], f"{fmt(c['lower'])} ± {fmt(c['lower_sem'])}",
+             f"{fmt(c['upper'])} ± {fmt(c['upper_sem'])}") for _, c in res.table("noise_ceiling").iterrows()]
+    return md_table(["Atlas", "ROI", "Lower bound ± SEM", "Upper bound ± SEM"], rows, ["l", "l", "r", "r"])
+
+
+def network_summary_table(res: Results) -> str:
+    """Per atlas and pair of networks: in how many ROIs each network's best layer is significantly higher."""
+    table = res.table("network_comparison")
+    rows = []
+    for (atlas, a, b), part in table.groupby(["atlas", "network_a", "network_b"], sort=False):
+        sig = part["significant"].astype(bool)
+        rows.append((atlas_label(res, atlas) or "–", f"{a} − {b}", int((sig & (part["difference"] > 0)).sum()),
+                     int((sig & (part["difference"] < 0)).sum()), int((~sig).sum()),
+                     f"{fmt(part['difference'].median())}"))
+    return md_table(["Atlas", "Networks A − B", "ROIs A > B", "ROIs B > A", "Not distinguishable",
+                     "Median difference"], rows, ["l", "l", "r", "r", "r", "r"], widths=[14, 40, 10, 10, 14, 12])
+
+
+def pairwise_summary_table(res: Results) -> str:
+    """Per atlas and network: how many of the layer-pair tests are significant (the full table is in the HTML)."""
+    table = res.table("pairwise")
+    rows = []
+    for (atlas, network), part in table.groupby(["atlas", "network"], sort=False):
+        sig = part["significant"].astype(bool)
+        per_roi = part.groupby("roi", sort=False)["significant"].mean()
+        rows.append((atlas_label(res, atlas) or "–", network, part["roi"].nunique(), len(part), int(sig.sum()),
+                     f"{100 * sig.mean():.0f}%", f"{100 * per_roi.min():.0f}–{100 * per_roi.max():.0f}%"))
+    return md_table(["Atlas", "Network", "ROIs", "Layer pairs tested", "Significant", "Share",
+                     "Range over ROIs"], rows, ["l", "l", "r", "r", "r", "r", "r"], widths=[14, 22, 8, 14, 12, 10, 14])
+
+
+def best_layer_table(res: Results) -> str:
+    """Per atlas and ROI: each network's layer with the highest r (subject-averaged RDMs) and that r."""
+    joint = res.joint
+    best = joint.loc[joint.groupby(["atlas", "roi", "network"], sort=False)["r"].idxmax()]
+    cell = {(a, r, n): f"{layer} ({fmt(v)})" for a, r, n, layer, v in
+            zip(best["atlas"], best["roi"], best["network"], best["layer"], best["r"])}
+    rows = [(atlas_label(res, atlas) or "–", roi, *[cell.get((atlas, roi, n), "–") for n in res.networks])
+            for atlas in res.atlases for roi in res.rois(atlas)]
+    width = max(10, 74 // max(len(res.networks), 1))
+    return md_table(["Atlas", "ROI", *res.networks], rows, widths=[12, 14, *[width] * len(res.networks)])
+
+
+# --- long tables: full in the HTML, downloadable -------------------------------------------------------
+
+def csv_data_uri(payload: bytes) -> str:
+    """CSV bytes as a data: URI, so the self-contained HTML can offer the file for download."""
+    return "data:text/csv;charset=utf-8;base64," + base64.b64encode(payload).decode("ascii")
+
+
+#: Fills a collapsible table from its own CSV download link when opened (offline, no library).
+TABLE_SCRIPT = """<script>
+(function () {
+  function rows(text) {
+    var out = [], re = /("([^"]|"")*"|[^,\\n]*)(,|\\n|$)/g, row = [], m;
+    while ((m = re.exec(text)) !== null && m[0] !== "") {
+      var cell = m[1];
+      if (cell[0] === '"') cell = cell.slice(1, -1).replace(/""/g, '"');
+      row.push(cell);
+      if (m[3] !== ",") { out.push(row); row = []; }
+    }
+    return out;
+  }
+  function show(cell) {
+    var v = Number(cell);
+    return cell !== "" && isFinite(v) && /\\.\\d{5,}/.test(cell) ? v.toPrecision(4) : cell;
+  }
+  function fill(details) {
+    var body = details.querySelector(".rsa-table-body");
+    if (!details.open || body.childElementCount) return;
+    var href = details.querySelector("a[download]").getAttribute("href");
+    var bytes = Uint8Array.from(atob(href.split(",")[1]), function (c) { return c.charCodeAt(0); });
+    var data = rows(new TextDecoder().decode(bytes)).filter(function (r) { return r.length > 1; });
+    var table = document.createElement("table");
+    table.className = "table table-sm";
+    data.forEach(function (r, i) {
+      var tr = table.insertRow();
+      r.forEach(function (c) {
+        var cell = document.createElement(i ? "td" : "th");
+        cell.textContent = i ? show(c) : c;
+        tr.appendChild(cell);
+      });
+    });
+    body.appendChild(table);
+  }
+  document.addEventListener("DOMContentLoaded", function () {
+    document.querySelectorAll("details.rsa-table").forEach(function (d) {
+      d.addEventListener("toggle", function () { fill(d); });
+      fill(d);
+    });
+  });
+})();
+</script>
+<style>
+details.rsa-table { margin: 0.5em 0; }
+details.rsa-table summary { cursor: pointer; font-weight: 600; }
+details.rsa-table .rsa-table-body { max-height: 32em; overflow: auto; font-size: 0.8em; }
+</style>"""
+
+
+def html_details(payload: bytes, filename: str, summary: str) -> str:
+    """A collapsible full table as a raw HTML block (dropped in the PDF): the CSV file's bytes as one data:
+    URI, offered for download and drawn in the page when the reader opens it."""
+    n_rows = max(payload.count(b"\n") - 1, 0)
+    link = f'<a download="{html.escape(filename)}" href="{csv_data_uri(payload)}">Download {html.escape(filename)}</a>'
+    return (f"```{{=html}}\n<details class=\"rsa-table\"><summary>{html.escape(summary)}</summary>\n"
+            f"<p>{link} ({n_rows:,} rows; the full table appears below)</p>\n"
+            f"<div class=\"rsa-table-body\"></div>\n</details>\n```")
+
+
+def appendix_tables(res: Results) -> str:
+    """Every long result table, full and downloadable in the HTML (the PDF keeps the summaries)."""
+    blocks = [f"```{{=html}}\n{TABLE_SCRIPT}\n```"]
+    for name, what in (("joint", "r of every ROI with every layer, subject-averaged RDMs"),
+                       ("inference", "r with SEM, t interval, normalised value and tests"),
+                       ("pairwise", "every pairwise layer comparison"),
+                       ("peak_layer", "bootstrap share of each layer being the best"),
+                       ("network_comparison", "every network comparison"),
+                       ("noise_ceiling", "noise ceiling bounds")):
+        path = res.path / f"{name}.csv"
+        if not path.is_file():
+            continue
+        payload = path.read_bytes()
+        rows = max(payload.count(b"\n") - 1, 0)
+        blocks.append(html_details(payload, path.name, f"{path.name}: {what} ({rows:,} rows)"))
+    return "\n\n".join(blocks)
+
+
+def interactive_grid(res: Results) -> str:
+    """The ROI × layer grid of the subject-averaged RDMs as inline SVG, one per atlas: hovering a cell shows its
+    ROI, layer and value (SVG <title>, so it works offline and without script). A raw HTML block; the PDF has
+    the static heatmap instead."""
+    from matplotlib import colormaps
+    from matplotlib.colors import Normalize, to_hex
+
+    from .figures import roi_layer_matrix
+
+    cmap = colormaps["viridis"]
+    values = res.joint["r"].to_numpy(dtype=float)
+    norm = Normalize(float(np.nanmin(values)), float(np.nanmax(values)))
+    cell, left, top = 12, 90, 4
+    blocks = []
+    for atlas in res.atlases:
+        rois = res.rois(atlas)
+        matrix = roi_layer_matrix(res.joint, res, atlas)
+        width, height = left + cell * len(res.columns) + 4, top + cell * len(rois) + 4
+        parts = [f'<svg viewBox="0 0 {width} {height}" width="100%" '
+                 f'role="img" aria-label="{html.escape(atlas)}: {measure_label(res.method)} per ROI and layer" '
+                 'style="max-width:60em;font:8px sans-serif">']
+        for i, roi in enumerate(rois):
+            y = top + i * cell
+            parts.append(f'<text x="{left - 3}" y="{y + cell - 3}" text-anchor="end">{html.escape(roi)}</text>')
+            for j, (network, layer) in enumerate(res.columns):
+                value = matrix[i, j]
+                colour = to_hex(cmap(norm(value))) if np.isfinite(value) else "#ffffff"
+                parts.append(f'<rect x="{left + j * cell}" y="{y}" width="{cell - 1}" height="{cell - 1}" '
+                             f'fill="{colour}"><title>{html.escape(roi)} · {html.escape(network)} '
+                             f'{html.escape(layer)}: {fmt(value)}</title></rect>')
+        parts.append("</svg>")
+        label = "" if res.atlases == ["default"] else f"<p><strong>{html.escape(atlas)}</strong></p>"
+        blocks.append(label + "".join(parts))
+    return ("```{=html}\n<details class=\"rsa-grid\"><summary>Interactive grid: hover over a cell for its ROI, "
+            f"layer and {html.escape(measure_label(res.method))}</summary>\n" + "\n".join(blocks) + "\n</details>\n```")

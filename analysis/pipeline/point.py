@@ -1,4 +1,5 @@
-"""The point-estimate tables: per_subject, joint, group_mean, by_group and images, as tidy DataFrames."""
+"""The point-estimate tables: per_subject, joint, group_mean, by_group, images, second_order and rdm_examples,
+as tidy DataFrames."""
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -7,7 +8,9 @@ import numpy as np
 import pandas as pd
 
 from ..comparison.methods import compare_prepared, prepare, undefined_rows
+from ..comparison.second_order import rdm_examples_table, second_order_table
 from ..errors import AnalysisError
+from ..reading.images import source_of
 from ..reading.loading import AlignedStudy, RDMSet, aligned_set, subject_images
 from ..schema import ALL_SOURCES, columns
 
@@ -147,3 +150,33 @@ def images_table(study: AlignedStudy) -> pd.DataFrame:
             dropped = tally.dropped_by_source.get(source, 0)
             rows.append((record.role, record.name, record.atlas, source, kept + dropped, kept, dropped))
     return pd.DataFrame(rows, columns=columns("images"))
+
+
+def second_order(study: AlignedStudy, method: str, models: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """Per atlas, similarities between every subject-averaged ROI RDM and every layer RDM, all pairs (for the
+    second-order map); the layers' prepared vectors are shared with the other point tables."""
+    models = prepared_models(study.networks, method) if models is None else models
+    frames = []
+    for atlas in study.atlases:
+        averaged = study.joint(atlas)
+        table = second_order_table(averaged.names, prepare(averaged.dissimilarities, method), study.layers,
+                                   models, method)
+        frames.append(_with(table, atlas=atlas))
+    return pd.concat(frames, ignore_index=True)[columns("second_order")]
+
+
+def example_rdms(study: AlignedStudy, n_images: int = 48) -> pd.DataFrame:
+    """Per atlas a few RDMs on a source-stratified subsample of the common images: the subject-averaged RDM of
+    the first ROI of the first and of the last ROI group, and the first and last layer of the first network."""
+    sources = [source_of(name, study.study.images.sources) for name in study.images]
+    network, layers = next(iter(study.networks.items()))
+    layer_vectors = {f"{network}: {layer}": layers.row(layer)
+                     for layer in dict.fromkeys((layers.names[0], layers.names[-1]))}
+    frames = []
+    for atlas in study.atlases:
+        averaged = study.joint(atlas)
+        groups = [rois for rois in study.study.roi_groups.get(atlas, {}).values() if rois] or [list(averaged.names)]
+        rois = list(dict.fromkeys(r for r in (groups[0][0], groups[-1][0]) if r in averaged.names))
+        vectors = {roi: averaged.row(roi) for roi in rois} | layer_vectors
+        frames.append(_with(rdm_examples_table(study.images, sources, vectors, n_images), atlas=atlas))
+    return pd.concat(frames, ignore_index=True)[columns("rdm_examples")]

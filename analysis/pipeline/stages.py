@@ -36,7 +36,7 @@ class StageOutput:
 
 
 def point_stage(aligned: AlignedStudy, method: str) -> StageOutput:
-    """The per_subject, joint, group_mean, by_group and images tables.
+    """The per_subject, joint, group_mean, by_group, images, second_order and rdm_examples tables.
 
     joint, group_mean and by_group use the images common to every file; per_subject does too,
     unless the study aligns per subject (images.align: per-subject).
@@ -51,6 +51,8 @@ def point_stage(aligned: AlignedStudy, method: str) -> StageOutput:
         "group_mean": point.group_mean(aligned, method, models),
         "by_group": point.by_group(common, aligned.study.roi_groups),
         "images": point.images_table(aligned),
+        "second_order": point.second_order(aligned, method, models),
+        "rdm_examples": point.example_rdms(aligned),
     }, {"group_mean_agreement": point.group_mean_agreement(aligned)} if aligned.group_means else {})
 
 

@@ -1,6 +1,8 @@
 """The report rendered from real demo results through the fallback renderer, checked in a real browser."""
 from __future__ import annotations
 
+import base64
+import io
 import json
 import os
 import re
@@ -24,8 +26,21 @@ RESOURCE_ATTRS = {
     "input": ["src"], "image": ["href", "xlink:href"], "use": ["href", "xlink:href"],
 }
 REMOTE = re.compile(r"^\s*(https?:)?//", re.I)
-#: Every figure cell of the report draws one figure when the results have inferential tables.
+#: Every figure cell of the report draws one figure when the results have the tables it needs.
 FIGURES = sum(p.read_text(encoding="utf-8").count("#| label: fig-") for p in (ROOT / "report").glob("*.qmd"))
+TITLE = "Deep network layers and human visual cortex"
+
+
+def expected_figures(results: Path) -> int:
+    """Figure cells that draw with these results: the network comparison needs two networks and its
+    table, the peak shares their table."""
+    manifest = json.loads((results / "manifest.json").read_text(encoding="utf-8"))
+    missing = 0
+    if not (results / "network_comparison.csv").is_file() or len(manifest["order"]["networks"]) < 2:
+        missing += 1
+    if not (results / "peak_layer.csv").is_file():
+        missing += 1
+    return FIGURES - missing
 CSS_REMOTE = re.compile(r"(url\(\s*['\"]?\s*(https?:)?//|@import\s+['\"]?(https?:)?//)", re.I)
 
 
@@ -124,14 +139,14 @@ def test_outputs_are_in_place(report):
     assert not list(report.glob(".qmdrender-*"))
 
 
-def test_html_loads_nothing_from_other_hosts(page):
+def test_html_loads_nothing_from_other_hosts(page, demo_results):
     parser = Resources()
     parser.feed(page)
     remote = [(tag, url) for tag, url in parser.urls if REMOTE.match(url)]
     assert not remote, remote
     assert not [css for css in parser.css if CSS_REMOTE.search(css)]
     images = [url for tag, url in parser.urls if tag == "img"]
-    assert len(images) == FIGURES and all(url.startswith("data:image/") for url in images)
+    assert len(images) == expected_figures(demo_results) and all(url.startswith("data:image/") for url in images)
 
 
 def test_html_citations_and_crossrefs_resolved(page):
@@ -163,14 +178,14 @@ def test_html_content_comes_from_tables(page, demo_results):
     by_group = pd.read_csv(demo_results / "by_group.csv")
     for group, rows in by_group.groupby("group"):
         best = rows.loc[rows["mean"].idxmax()]
-        assert f"{group}: mean Pearson r peaks at {best['layer']} ({best['mean']:.3f}" in text
-    assert '<meta name="citation_title" content="How ResNet-50 layers mirror the human visual cortex">' in page
+        assert f"{group}: highest mean Pearson r at ResNet-50 {best['layer']} ({best['mean']:.3f}" in text
+    assert f'<meta name="citation_title" content="{TITLE}">' in page
 
 
 def test_pdf_has_title_latencies_references_and_synthetic_notice(report):
     pdf = report / "_output" / "index.pdf"
     text = " ".join(pdf_text(pdf).split())
-    assert "How ResNet-50 layers mirror the human visual cortex" in text
+    assert TITLE in text
     for area, latency in [("V1", "~30–60 ms"), ("V2", "~30–70 ms"), ("LOC", "~160–300 ms"), ("PPA", "~80–170 ms"),
                           ("OPA", "~240–300 ms"), ("RSC", ">400 ms")]:
         assert area in text and latency in text
@@ -199,7 +214,7 @@ window.addEventListener('load', function () {
 </script>"""
 
 
-def test_html_in_headless_chromium(page, tmp_path):
+def test_html_in_headless_chromium(page, demo_results, tmp_path):
     chromium = shutil.which("chromium")
     assert chromium, "Debian's chromium is missing: run `bash tools/system-deps.sh`"
     checked = tmp_path / "index.html"
@@ -216,7 +231,8 @@ def test_html_in_headless_chromium(page, tmp_path):
     result = json.loads(unescape(match.group(1)))
     assert result["errors"] == []
     assert result["remote"] == []
-    assert result["images"] == FIGURES and result["decoded"] == FIGURES
+    figures = expected_figures(demo_results)
+    assert result["images"] == figures and result["decoded"] == figures
     console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line and checked.name in line]
     assert console == [], console
 
@@ -231,9 +247,8 @@ def test_changed_number_changes_report(report, demo_results, tmp_path):
     assert proc.returncode == 0, proc.stderr
     before = visible_text((report / "_output" / "index.html").read_text(encoding="utf-8"))
     after = visible_text((project / "_output" / "index.html").read_text(encoding="utf-8"))
-    assert "0.988" not in before and "0.988" in after
-    assert "highest is LHRSC" in after
-    assert "0.988" in pdf_text(project / "_output" / "index.pdf")
+    assert "LHRSC layer2 (0.988)" not in before and "LHRSC layer2 (0.988)" in after
+    assert "layer2 (0.988)" in " ".join(pdf_text(project / "_output" / "index.pdf").split())
 
 
 def _error_line(proc: subprocess.CompletedProcess) -> str:
@@ -288,15 +303,19 @@ def test_inference_section_comes_from_the_tables(page, demo_results):
     assert "no inferential tables" not in text
     assert 'id="fig-inference"' in page
     inference = pd.read_csv(demo_results / "inference.csv")
-    best = inference.groupby("layer", sort=False)["r"].mean()
     assert "60 samples (seed 0)" in text
     manifest = json.loads((demo_results / "manifest.json").read_text())
     dropped = manifest["bootstrap"]["samples"] - manifest["bootstrap"]["valid_samples"]
     assert ("All 60 samples were usable." if dropped == 0 else f"{60 - dropped} of 60 samples were usable") in text
     pairwise = pd.read_csv(demo_results / "pairwise.csv")
-    first = pairwise.iloc[0]
-    assert f"{first['roi']} {first['layer_a']} − {first['layer_b']} {first['difference']:+.3f}" in text
-    assert f"{best.idxmax()} of ResNet-50 is the best layer" in text
+    link = re.search(r'<a download="pairwise.csv" href="data:text/csv;charset=utf-8;base64,([^"]+)"', page)
+    assert link, "the full pairwise table is not downloadable from the page"
+    shipped = pd.read_csv(io.BytesIO(base64.b64decode(link.group(1))))
+    pd.testing.assert_frame_equal(shipped, pairwise)
+    significant = int(pairwise["significant"].sum())
+    assert f"ResNet-50 10 {len(pairwise)} {significant}" in text
+    below = int(inference["significant_ceiling"].sum())
+    assert f"{below} of {len(inference)} ROI × layer values are significantly below the lower noise ceiling" in text
 
 
 def test_report_without_inference_says_so(demo_master, tmp_path):
