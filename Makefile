@@ -26,8 +26,8 @@ $(VENV)/.installed: pyproject.toml
 
 demo: $(DEMO)/study.yml
 
-$(DEMO)/study.yml: analysis/demo.py | $(VENV)/.installed
-	$(PY) -m analysis demo $(DEMO)
+$(DEMO)/study.yml: analysis/demo.py analysis/deposit_demo.py | $(VENV)/.installed
+	$(PY) -m analysis demo $(DEMO) --shape deposit
 
 analysis: $(VENV)/.installed $(if $(filter $(DEMO)/study.yml,$(STUDY)),$(DEMO)/study.yml)
 	$(PY) -m analysis run $(STUDY) --out $(RESULTS) $(ANALYSIS_FLAGS)

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from report import figures, style, tables
+from report import figures, geometry_figures, inference_figures, style, tables
 from report.results import load_results
 from tests.report.mock_results import write_mock_results
 
@@ -33,7 +33,8 @@ def mock(tmp_path_factory):
 
 @pytest.mark.parametrize("name", FIGURES)
 def test_figure_fits_page_without_overlapping_ticks_or_long_legends(mock, name):
-    fig = getattr(figures, name)(mock)
+    module = next(m for m in (figures, inference_figures, geometry_figures) if hasattr(m, name))
+    fig = getattr(module, name)(mock)
     try:
         width, height = fig.get_size_inches()
         assert width <= style.PAGE_WIDTH + 1e-9 and height <= style.PAGE_HEIGHT + 1e-9
@@ -56,13 +57,13 @@ def test_overlap_check_can_fail():
 def test_classical_mds_recovers_a_planar_configuration():
     points = np.array([[0, 0], [3, 0], [0, 4], [3, 4], [1, 2]], float)
     distances = np.linalg.norm(points[:, None] - points[None], axis=-1)
-    coords = figures.classical_mds(distances)
+    coords = geometry_figures.classical_mds(distances)
     assert np.allclose(np.linalg.norm(coords[:, None] - coords[None], axis=-1), distances)
 
 
 def test_second_order_matrix_is_symmetric_with_unit_diagonal(mock):
     table = mock.table("second_order")
-    items, matrix = figures.second_order_matrix(table[table["atlas"] == "streams"])
+    items, matrix = geometry_figures.second_order_matrix(table[table["atlas"] == "streams"])
     assert len(items) == 10 + 39
     assert np.allclose(matrix, matrix.T) and np.allclose(np.diag(matrix), 1)
     row = table[table["atlas"] == "streams"].iloc[5]
