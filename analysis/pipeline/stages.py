@@ -14,7 +14,8 @@ import pandas as pd
 from ..reading.loading import AlignedStudy
 from ..reading.study import Bootstrap
 from ..schema import INFERENCE, POINT
-from . import point
+from ..executor import current
+from . import streaming
 
 #: Parts of the package whose source keys each stage's cache: whole subpackages and modules, so
 #: a module added to any of them is covered without being listed (tests/pipeline/test_cache.py
@@ -37,13 +38,9 @@ class StageOutput:
 
 def point_stage(aligned: AlignedStudy, method: str) -> StageOutput:
     """The per_subject, joint and by_group tables."""
-    models = point.prepared_models(aligned, method)
-    per_subject = point.per_subject(aligned, method, models)
-    return StageOutput({
-        "per_subject": per_subject,
-        "joint": point.joint(aligned, method, models),
-        "by_group": point.by_group(per_subject, aligned.study.roi_groups),
-    })
+    # One ROI vector at a time (streaming.py), whether the vectors are in memory or on disk: the
+    # same operations either way, so the tables are the same bytes with or without the store.
+    return StageOutput(streaming.point_tables(aligned, method, advance=current().advance("point")))
 
 
 def inference_stage(aligned: AlignedStudy, method: str, bootstrap: Bootstrap) -> StageOutput:

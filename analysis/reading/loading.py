@@ -15,6 +15,7 @@ import numpy as np
 from .align import common_images, pair_index, positions
 from ..errors import AnalysisError
 from .rdmfile import RDMFile, open_rdm_file
+from .store import aligned_vectors
 from .study import Study
 
 MIN_IMAGES = 3
@@ -144,10 +145,7 @@ def load_aligned(study: Study, allow_mixed_measures: bool = False) -> AlignedStu
 def _aligned(rdm_file: RDMFile, names: list[str], images: tuple[str, ...]) -> RDMSet:
     index = pair_index(positions(rdm_file.images, images), rdm_file.n_images)
     rows = [rdm_file.names.index(name) for name in names]
-    vectors = np.empty((len(rows), len(images) * (len(images) - 1) // 2))
-    for i, row in enumerate(rows):
-        vector = rdm_file.read([row])[0]
-        vectors[i] = vector if index is None else vector[index]
+    vectors = aligned_vectors(rdm_file, rows, index, len(images) * (len(images) - 1) // 2)  # memory or store
     return RDMSet(vectors, tuple(names), images, rdm_file.measure, rdm_file.path)
 
 
