@@ -20,7 +20,7 @@ from . import streaming
 #: Parts of the package whose source keys each stage's cache: whole subpackages and modules, so
 #: a module added to any of them is covered without being listed (tests/pipeline/test_cache.py
 #: checks that every module a stage imports is covered).
-COMMON_CODE = ("__init__.py", "errors.py", "schema.py", "publish.py", "runtime.py",
+COMMON_CODE = ("__init__.py", "errors.py", "schema.py", "publish.py", "runtime.py", "executor.py",
                "reading", "comparison", "pipeline")
 STAGE_CODE: dict[str, tuple[str, ...]] = {
     POINT: COMMON_CODE,

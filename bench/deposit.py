@@ -1,0 +1,186 @@
+"""`python -m bench deposit`: a deposit-shaped synthetic study at real size, time and peak memory.
+
+Generates (once, into _bench/deposit, after checking the disk) 4 networks (5, 5, 10, 19 layers)
+and CSI1-4 × 3 atlases (10, 16, 33 ROIs) plus MEAN files at 4916 images (CSI4: 2952), as
+rsatoolbox HDF5 files of float64 (bench/deposit_data.py). Until the study file can name several
+atlases per subject, each atlas is run as its own study of CSI1-3 and the four networks.
+
+Measured, each in a child process (wall time; peak resident memory = max RSS from wait4):
+point estimates per atlas; the corr dual bootstrap with noise ceilings in float32 on a few
+samples at two sample counts, extrapolated linearly to 1000 (the table says so); and the same
+bootstrap on a local Dask cluster of two worker processes (one thread each) on 127.0.0.1.
+
+Usage: python -m bench deposit [--samples 2,12] [--atlases BOLD5000,vcAtlas,visfAtlas]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from .common import BENCH_DIR, ROOT, print_table
+from .deposit_data import ATLASES, NETWORK_FILES, deposit_bytes, write_deposit
+
+DEPOSIT = BENCH_DIR / "deposit"
+FULL_SAMPLES = 1000
+
+
+def ensure_deposit() -> Path:
+    """The generated deposit (written once; refuses to start when the disk is too small)."""
+    marker = DEPOSIT / "study.yml"
+    if not marker.exists():
+        DEPOSIT.mkdir(parents=True, exist_ok=True)
+        need = deposit_bytes(4916, 2952)
+        free = shutil.disk_usage(DEPOSIT).free
+        if need * 1.1 > free:
+            sys.exit(f"error: {DEPOSIT}: the deposit needs {need / 1e9:.0f} GB, {free / 1e9:.0f} GB free")
+        print(f"generating the deposit-shaped study ({need / 1e9:.0f} GB) in {DEPOSIT} (once)", flush=True)
+        write_deposit(DEPOSIT)
+    return DEPOSIT
+
+
+def atlas_study(atlas: str) -> Path:
+    """A study of one atlas: CSI1-3 and the four networks."""
+    path = DEPOSIT / f"study-{atlas}.yml"
+    study = {"title": f"SYNTHETIC deposit, {atlas}",
+             "subjects": {s: f"{s}_{atlas}_CORR_RDMs.h5" for s in ("CSI1", "CSI2", "CSI3")},
+             "networks": dict(NETWORK_FILES), "method": "corr", "bootstrap": {"samples": 0, "seed": 0}}
+    path.write_text(yaml.safe_dump(study, sort_keys=False))
+    return path
+
+
+def run(study: Path, out: Path, samples: int, extra: list[str] = ()) -> tuple[float, float, float]:
+    """(wall seconds, peak GB, CPU seconds) of one `python -m analysis run`.
+
+    The CPU time (user + system) says what the run costs when the machine is shared: on an idle
+    machine with 2 cores the wall time is about half of it for the parallel parts.
+    """
+    command = [sys.executable, "-m", "analysis", "run", str(study), "--out", str(out),
+               "--samples", str(samples), "--store", str(BENCH_DIR / "deposit-store"), *extra]
+    start = time.perf_counter()
+    child = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"error: benchmark step failed: {' '.join(command)}")
+    return seconds, usage.ru_maxrss / 1024 ** 2, usage.ru_utime + usage.ru_stime
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_cluster(workers: int = 2) -> tuple[str, list[subprocess.Popen]]:
+    """A Dask scheduler and `workers` one-thread worker processes on the loopback address."""
+    dask = Path(sys.executable).with_name("dask")
+    address = f"tcp://127.0.0.1:{free_port()}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env, "cwd": ROOT}
+    procs = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                               "--no-dashboard"], **quiet)]
+    for i in range(workers):
+        procs.append(subprocess.Popen([str(dask), "worker", address, "--host", "127.0.0.1", "--nthreads", "1",
+                                       "--no-nanny", "--no-dashboard", "--memory-limit", "0", "--name", f"bench{i}"],
+                                      **quiet))
+    from distributed import Client
+    with Client(address, timeout=60) as client:
+        client.wait_for_workers(workers, timeout=120)
+    return address, procs
+
+
+def stop_cluster(procs: list[subprocess.Popen]) -> list[float]:
+    """Stop the cluster; the peak RSS (GB) of each process (scheduler first)."""
+    for proc in reversed(procs):
+        proc.send_signal(signal.SIGINT)
+    peaks = []
+    for proc in procs:
+        deadline = time.time() + 30
+        while proc.poll() is None and time.time() < deadline:
+            time.sleep(0.2)
+        if proc.poll() is None:
+            proc.kill()
+        try:
+            _, _, usage = os.wait4(proc.pid, 0)
+            peaks.append(usage.ru_maxrss / 1024 ** 2)
+        except ChildProcessError:
+            peaks.append(float("nan"))
+    return peaks
+
+
+def bench_deposit(samples: tuple[int, int] = (2, 12), atlases: tuple[str, ...] = tuple(ATLASES),
+                  dask: bool = True) -> list[tuple[str, str, str, str]]:
+    """Rows (operation, ours, reference, note) of the deposit benchmark."""
+    ensure_deposit()
+    rows = []
+    total_point = 0.0
+    total_bootstrap = 0.0
+    low, high = samples
+    for atlas in atlases:
+        study = atlas_study(atlas)
+        out = BENCH_DIR / "deposit-results" / atlas
+        seconds, peak, cpu = run(study, out, 0, ["--force"])
+        total_point += seconds
+        rows.append((f"point estimates, {atlas} ({ATLASES[atlas]} ROIs × CSI1-3 × 39 layers, 4916 images)",
+                     f"{seconds:.0f} s wall, {cpu:.0f} s CPU", f"peak {peak:.1f} GB", "measured"))
+        print(rows[-1], flush=True)
+        timings = {}
+        for count in (low, high):
+            timings[count] = run(study, out, count)  # the point stage is reused from the run above
+        per_sample = (timings[high][0] - timings[low][0]) / (high - low)
+        fixed = timings[low][0] - low * per_sample
+        estimate = fixed + FULL_SAMPLES * per_sample
+        total_bootstrap += estimate
+        cpu_per_sample = (timings[high][2] - timings[low][2]) / (high - low)
+        rows.append((f"corr dual bootstrap + ceilings, float32, {atlas}", f"{estimate / 60:.1f} min for {FULL_SAMPLES}",
+                     f"peak {max(timings[low][1], timings[high][1]):.1f} GB",
+                     f"extrapolated: {timings[low][0]:.0f} s at {low}, {timings[high][0]:.0f} s at {high} samples "
+                     f"(wall); CPU {cpu_per_sample:.1f} s per sample"))
+        print(rows[-1], flush=True)
+    rows.append((f"point estimates, all {len(atlases)} atlases (sum of runs)", f"{total_point / 60:.1f} min", "", "measured"))
+    rows.append((f"bootstrap, all {len(atlases)} atlases, {FULL_SAMPLES} samples (sum)", f"{total_bootstrap / 60:.1f} min",
+                 "", "extrapolated"))
+    if dask:
+        atlas = atlases[-1]
+        study = atlas_study(atlas)
+        address, procs = start_cluster(2)
+        try:
+            out = BENCH_DIR / "deposit-results" / f"{atlas}-dask"
+            run(study, out, 0, ["--force", "--scheduler", address])
+            seconds, peak, _ = run(study, out, high, ["--scheduler", address])
+        finally:
+            peaks = stop_cluster(procs)
+        local = BENCH_DIR / "deposit-results" / atlas
+        same = all((local / f).read_bytes() == (out / f).read_bytes()
+                   for f in ("inference.csv", "noise_ceiling.csv", "pairwise.csv", "per_subject.csv"))
+        rows.append((f"same bootstrap ({high} samples), {atlas}, Dask: scheduler + 2 workers × 1 thread on 127.0.0.1",
+                     f"{seconds:.0f} s", f"peak client {peak:.1f} GB, workers {', '.join(f'{p:.1f}' for p in peaks[1:])} GB",
+                     f"tables byte-identical to the local run: {same}"))
+        print(rows[-1], flush=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench deposit", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--samples", default="2,12", help="two small sample counts to extrapolate from")
+    parser.add_argument("--atlases", default=",".join(ATLASES))
+    parser.add_argument("--no-dask", action="store_true")
+    args = parser.parse_args(argv)
+    low, high = (int(v) for v in args.samples.split(","))
+    rows = bench_deposit((low, high), tuple(args.atlases.split(",")), dask=not args.no_dask)
+    print(f"\n{os.cpu_count()} cores.\n")
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()
