@@ -28,6 +28,8 @@ class Executor(Protocol):
 
     def map(self, function: Callable[..., Any], items: Sequence[Any], **shared: Any) -> Iterator[Any]: ...
 
+    def release(self, function: Callable[[], Any]) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -43,6 +45,10 @@ class LocalExecutor:
         with threadpool_limits(limits=1, user_api="blas"), \
                 ThreadPoolExecutor(max_workers=self.threads) as pool:
             yield from pool.map(lambda item: function(item, **shared), items)
+
+    def release(self, function: Callable[[], Any]) -> None:
+        """Run a clean-up function (e.g. dropping cached arrays) where tasks ran: here."""
+        function()
 
     def close(self) -> None:
         """Nothing to release."""
@@ -81,6 +87,10 @@ class DaskExecutor:
         finally:
             self.client.cancel(futures)
             self.client.cancel(list(scattered.values()))
+
+    def release(self, function: Callable[[], Any]) -> None:
+        """Run a clean-up function (e.g. dropping cached arrays) on every worker."""
+        self.client.run(function)
 
     def close(self) -> None:
         """Disconnect from the scheduler (the cluster keeps running)."""

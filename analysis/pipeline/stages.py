@@ -38,9 +38,11 @@ class StageOutput:
 
 def point_stage(aligned: AlignedStudy, method: str) -> StageOutput:
     """The per_subject, joint and by_group tables."""
-    # One ROI vector at a time (streaming.py), whether the vectors are in memory or on disk: the
-    # same operations either way, so the tables are the same bytes with or without the store.
-    return StageOutput(streaming.point_tables(aligned, method, advance=current().advance("point")))
+    # One ROI at a time (streaming.py), whether the vectors are in memory or on disk and on threads
+    # or Dask workers: the same operations either way, so the tables are the same bytes.
+    context = current()
+    return StageOutput(streaming.point_tables(aligned, method, executor=context.executor,
+                                              advance=context.advance("point")))
 
 
 def inference_stage(aligned: AlignedStudy, method: str, bootstrap: Bootstrap) -> StageOutput:
