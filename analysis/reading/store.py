@@ -16,7 +16,9 @@ from __future__ import annotations
 
 import contextlib
 import contextvars
+import dataclasses
 import hashlib
+import json
 import os
 import shutil
 from collections.abc import Callable, Iterator
@@ -152,8 +154,9 @@ class AlignedStore:
                 self.reused_bytes += n_pairs * FLOAT.itemsize
                 continue
             vector = rdm_file.read([row])[0]  # checks every value is finite
-            if direct is not None:
-                stored[row] = StoredRow(str(rdm_file.path), direct[row], n_pairs)
+            if direct is not None:  # checked once; later runs find the reference
+                stored[row] = write_reference(self.folder / f"{key}.ref",
+                                              StoredRow(str(rdm_file.path), direct[row], n_pairs))
                 continue
             stored[row] = write_vector(self.folder / f"{key}.npy", vector if index is None else vector[index])
             self.written_bytes += n_pairs * FLOAT.itemsize
@@ -161,6 +164,13 @@ class AlignedStore:
 
     def _existing(self, key: str, n_pairs: int) -> StoredRow | None:
         path = self.folder / f"{key}.npy"
+        reference = self.folder / f"{key}.ref"
+        if reference.is_file():
+            try:
+                row = StoredRow(**json.loads(reference.read_text(encoding="utf-8")))
+            except (OSError, ValueError, TypeError):
+                return None
+            return row if row.n_pairs == n_pairs and Path(row.path).is_file() else None
         if not path.is_file():
             return None
         row = npy_row(path)
@@ -178,6 +188,19 @@ def write_vector(path: Path, vector: np.ndarray) -> StoredRow:
         temporary.unlink(missing_ok=True)
         raise AnalysisError(path.parent, f"cannot write the aligned RDM store ({err.strerror})") from None
     return npy_row(path)
+
+
+def write_reference(path: Path, row: StoredRow) -> StoredRow:
+    """Record that a row is read in place from its input file (already checked finite)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp")
+    try:
+        temporary.write_text(json.dumps(dataclasses.asdict(row)), encoding="utf-8")
+        os.replace(temporary, path)
+    except OSError as err:
+        temporary.unlink(missing_ok=True)
+        raise AnalysisError(path.parent, f"cannot write the aligned RDM store ({err.strerror})") from None
+    return row
 
 
 def npy_row(path: Path) -> StoredRow:

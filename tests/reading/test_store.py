@@ -74,3 +74,25 @@ def test_a_truncated_store_file_is_named(tmp_path: Path) -> None:
         handle.truncate(row.offset + 16)
     with pytest.raises(AnalysisError, match="truncated"):
         row.read()
+
+
+def test_a_study_in_canonical_order_is_not_copied(tmp_path: Path) -> None:
+    import rsatoolbox
+    import yaml
+    rng = np.random.default_rng(1)
+    images = [f"img{i:02d}" for i in range(14)]
+    files = {"S1": ("roi", ["V1", "V2"]), "S2": ("roi", ["V1", "V2"]), "net": ("layer", ["l1", "l2", "l3"])}
+    for name, (key, names) in files.items():
+        rsatoolbox.rdm.RDMs(rng.random((len(names), 91)), rdm_descriptors={key: names},
+                            pattern_descriptors={"image": images}).save(str(tmp_path / f"{name}.h5"),
+                                                                        file_type="hdf5")
+    (tmp_path / "study.yml").write_text(yaml.safe_dump(
+        {"subjects": {"S1": "S1.h5", "S2": "S2.h5"}, "networks": {"net": "net.h5"}}))
+    study = load_study(tmp_path / "study.yml")
+    digests = {str((tmp_path / f"{n}.h5").resolve()): n for n in files}
+    store = st.AlignedStore(tmp_path / "store", digests)
+    with st.storing(store):
+        on_disk = load_aligned(study)
+    assert store.written_bytes == 0 and not any(store.folder.glob("*.npy"))
+    assert len(list(store.folder.glob("*.ref"))) == 7
+    assert np.array_equal(np.asarray(on_disk.networks["net"].dissimilarities), load_aligned(study).networks["net"].dissimilarities)
