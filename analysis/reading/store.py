@@ -30,6 +30,7 @@ import h5py
 import numpy as np
 
 from ..errors import AnalysisError
+from ..executor import current
 from .rdmfile import RDMFile
 
 FLOAT = np.dtype("<f8")
@@ -143,23 +144,25 @@ class AlignedStore:
                 for row in rows]
         direct = contiguous_rows(rdm_file.path) if index is None else None
         stored = {row: self._existing(key, n_pairs) for row, key in zip(rows, keys)}
-        missing = [row for row in rows if stored[row] is None]
-        if missing and direct is None:
+        missing = [(row, key) for row, key in zip(rows, keys) if stored[row] is None]
+        reused = len(rows) - len(missing)
+        self.reused_bytes += reused * n_pairs * FLOAT.itemsize
+        if self.advance is not None and reused:
+            self.advance(reused * n_pairs * FLOAT.itemsize)
+        if missing:
             self.folder.mkdir(parents=True, exist_ok=True)
-            check_free(self.folder, len(missing) * n_pairs * FLOAT.itemsize, "the aligned RDM store")
-        for row, key in zip(rows, keys):
-            if self.advance is not None:
-                self.advance(n_pairs * FLOAT.itemsize)
-            if stored[row] is not None:
-                self.reused_bytes += n_pairs * FLOAT.itemsize
-                continue
-            vector = rdm_file.read([row])[0]  # checks every value is finite
-            if direct is not None:  # checked once; later runs find the reference
-                stored[row] = write_reference(self.folder / f"{key}.ref",
-                                              StoredRow(str(rdm_file.path), direct[row], n_pairs))
-                continue
-            stored[row] = write_vector(self.folder / f"{key}.npy", vector if index is None else vector[index])
-            self.written_bytes += n_pairs * FLOAT.itemsize
+            if direct is None:
+                check_free(self.folder, len(missing) * n_pairs * FLOAT.itemsize, "the aligned RDM store")
+            # One task per row (read, check, gather, write): threads here, or Dask workers that
+            # share these paths.
+            results = current().executor.map(store_row, missing, rdm_file=rdm_file, index=index,
+                                              folder=str(self.folder), direct=direct, n_pairs=n_pairs)
+            for (row, _), entry in zip(missing, results):
+                stored[row] = entry
+                if direct is None:
+                    self.written_bytes += n_pairs * FLOAT.itemsize
+                if self.advance is not None:
+                    self.advance(n_pairs * FLOAT.itemsize)
         return StoredMatrix(tuple(stored[row] for row in rows))
 
     def _existing(self, key: str, n_pairs: int) -> StoredRow | None:
@@ -188,6 +191,17 @@ def write_vector(path: Path, vector: np.ndarray) -> StoredRow:
         temporary.unlink(missing_ok=True)
         raise AnalysisError(path.parent, f"cannot write the aligned RDM store ({err.strerror})") from None
     return npy_row(path)
+
+
+def store_row(task: tuple[int, str], *, rdm_file: RDMFile, index: np.ndarray | None, folder: str,
+              direct: list[int] | None, n_pairs: int) -> StoredRow:
+    """Read one row of a file (checked finite), gather it and write it to the store; a row that
+    can be read in place is only checked and recorded."""
+    row, key = task
+    vector = rdm_file.read([row])[0]
+    if direct is not None:
+        return write_reference(Path(folder) / f"{key}.ref", StoredRow(str(rdm_file.path), direct[row], n_pairs))
+    return write_vector(Path(folder) / f"{key}.npy", vector if index is None else vector[index])
 
 
 def write_reference(path: Path, row: StoredRow) -> StoredRow:
