@@ -22,7 +22,7 @@ from ..executor import Executor, LocalExecutor
 from ..reading.align import condensed_index
 from ..reading.store import row_range
 
-FORMS_BYTES = 512e6   # the two form buffers of one task
+FORMS_BYTES = 1e9     # the two form buffers of one task (measured best: blocks of ~128 images at K ≈ 7500)
 CHUNK_BYTES = 256e6   # one task's (forms × images × samples) product
 MAX_BLOCK = 320
 
