@@ -19,7 +19,11 @@ def _parser() -> argparse.ArgumentParser:
 
     demo = commands.add_parser("demo", help="write the synthetic demo study (planted answer)")
     demo.add_argument("folder", type=Path)
-    demo.add_argument("--n-images", type=int, default=800)
+    demo.add_argument("--shape", choices=("resnet", "deposit"), default="resnet",
+                      help="resnet: ResNet-50 and 3 subjects (default); deposit: the whole Dryad deposit's "
+                           "shape (4 subjects, 3 atlases, group means, 4 networks)")
+    demo.add_argument("--n-images", type=int, default=None,
+                      help="images (default: 800 for resnet, 240 for deposit)")
     demo.add_argument("--seed", type=int, default=0)
 
     run = commands.add_parser("run", help="analyse a study and write its results folder")
@@ -73,8 +77,12 @@ def main(argv: list[str] | None = None) -> int:
     warnings.formatwarning = lambda message, *_args, **_kw: f"warning: {message}\n"
     try:
         if args.command == "demo":
-            from .demo import write_demo
-            study = write_demo(args.folder, n_images=args.n_images, seed=args.seed)
+            if args.shape == "deposit":
+                from .deposit_demo import write_deposit_demo
+                study = write_deposit_demo(args.folder, n_images=args.n_images or 240, seed=args.seed)
+            else:
+                from .demo import write_demo
+                study = write_demo(args.folder, n_images=args.n_images or 800, seed=args.seed)
             print(f"demo study written: {study}")
         else:
             from .pipeline.run import run

@@ -27,21 +27,37 @@ POINT, INFERENCE = "point", "inference"
 STAGES = (POINT, INFERENCE)
 
 TABLES: dict[str, Table] = {t.name: t for t in (
-    Table("per_subject", ("subject", "roi", "network", "layer", "method", "r"), POINT,
-          "r of every subject's ROI RDM with every layer RDM"),
-    Table("joint", ("roi", "network", "layer", "method", "r"), POINT,
+    Table("per_subject", ("subject", "atlas", "roi", "network", "layer", "method", "n_images", "r"), POINT,
+          "r of every subject's ROI RDM with every layer RDM, on n_images images"),
+    Table("joint", ("atlas", "roi", "network", "layer", "method", "r"), POINT,
           "r of each ROI's RDM averaged over subjects with every layer RDM"),
-    Table("by_group", ("group", "network", "layer", "method", "mean", "sem", "n_subjects"), POINT,
+    Table("group_mean", ("atlas", "roi", "network", "layer", "method", "r"), POINT,
+          "r of each ROI RDM of a group-mean file (the deposit's MEAN files) with every layer RDM "
+          "(no rows when the study has none)"),
+    Table("by_group", ("atlas", "group", "network", "layer", "method", "mean", "sem", "n_subjects"), POINT,
           "per subject the mean r over a group's ROIs; then mean and SEM (ddof 1) across subjects"),
-    Table("inference", ("roi", "network", "layer", "method", "r", "sem", "ci_low", "ci_high",
-                        "p_zero", "p_ceiling", "significant_zero", "significant_ceiling"), INFERENCE,
-          "dual-bootstrap SEM, 95% interval and tests of every ROI × layer"),
-    Table("noise_ceiling", ("roi", "method", "lower", "upper", "lower_sem", "upper_sem"), INFERENCE,
+    Table("images", ("role", "name", "atlas", "source", "images_in_file", "images_kept", "images_dropped"),
+          POINT, "per input file (source 'all') and per image source: images in the file, kept by "
+                 "the alignment to the common images, and dropped"),
+    Table("inference", ("atlas", "roi", "network", "layer", "method", "r", "r_normalised", "sem", "ci_low",
+                        "ci_high", "ci_level", "p_zero", "p_ceiling", "significant_zero", "significant_ceiling"), INFERENCE,
+          "r, r / lower noise ceiling, dual-bootstrap SEM, t interval and two-sided tests of every ROI × layer; "
+          "the interval (coverage ci_level: 1 − alpha, or wider under a multiple-comparison correction) excludes 0 "
+          "exactly when significant_zero"),
+    Table("noise_ceiling", ("atlas", "roi", "method", "lower", "upper", "lower_sem", "upper_sem"), INFERENCE,
           "lower and upper noise-ceiling bounds of every ROI with their bootstrap SEM"),
-    Table("pairwise", ("roi", "network", "layer_a", "layer_b", "difference", "p", "p_adjusted",
+    Table("pairwise", ("atlas", "roi", "network", "layer_a", "layer_b", "difference", "p", "p_adjusted",
                        "significant"), INFERENCE,
           "tests between every two layers of a network, per ROI"),
+    Table("peak_layer", ("atlas", "roi", "network", "layer", "share"), INFERENCE,
+          "share of valid bootstrap samples in which the layer is the network's best for the ROI"),
+    Table("network_comparison", ("atlas", "roi", "network_a", "network_b", "difference", "sem", "ci_low", "ci_high",
+                                 "ci_level", "p", "p_adjusted", "significant"), INFERENCE,
+          "best layer of network_a minus best layer of network_b per ROI, the best layer chosen in every "
+          "bootstrap sample; empty with one network"),
 )}
+#: The `source` of a file's total row in the images table.
+ALL_SOURCES = "all"
 
 
 def stage_tables(stage: str) -> tuple[str, ...]:

@@ -172,7 +172,7 @@ def inference_bars(res: Results, tables: InferenceTables) -> Figure:
             error = np.array([r - table["ci_low"].to_numpy(), table["ci_high"].to_numpy() - r])
             ax.bar(x, r, color="#4C72B0", zorder=1)
             ax.errorbar(x, r, yerr=np.clip(error, 0, None), fmt="none", ecolor="k", linewidth=1.2, zorder=2)
-            above = table["significant_zero"].to_numpy(dtype=bool)
+            above = table["significant_zero"].to_numpy(dtype=bool) & (table["ci_low"].to_numpy() > 0)
             ax.plot(x[above], np.zeros(above.sum()), marker="^", color="white", markeredgecolor="k",
                     linestyle="none", markersize=6, zorder=3)
             top = np.nanmax([table["ci_high"].max(), bound.upper])

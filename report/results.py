@@ -134,7 +134,39 @@ def load_manifest(folder: Path) -> dict[str, Any]:
         raise ResultsError(f"{path}: missing key(s) {', '.join(missing)}")
     if "method" not in (manifest.get("parameters") or {}):
         raise ResultsError(f"{path}: missing key parameters.method")
+    return flatten_atlases(manifest)
+
+
+def roi_label(atlas: str, name: str, several: bool) -> str:
+    """How the report names an ROI or group: the name, prefixed with its atlas when there are several."""
+    return f"{atlas}: {name}" if several else str(name)
+
+
+def flatten_atlases(manifest: dict[str, Any]) -> dict[str, Any]:
+    """The manifest with per-atlas ROIs and groups as one ordered list of labels (see roi_label)."""
+    order = manifest["order"]
+    if not isinstance(order.get("rois"), dict):
+        return manifest
+    several = len(order["rois"]) > 1
+    manifest = {**manifest, "order": {**order}}
+    manifest["order"]["rois"] = [roi_label(a, r, several) for a, rois in order["rois"].items() for r in rois]
+    manifest["order"]["groups"] = [roi_label(a, g, several) for a, groups in order["groups"].items() for g in groups]
+    manifest["roi_groups"] = {roi_label(a, g, several): [roi_label(a, r, several) for r in rois]
+                              for a, groups in manifest["roi_groups"].items() for g, rois in groups.items()}
+    manifest["several_atlases"] = several
     return manifest
+
+
+def with_roi_labels(table: pd.DataFrame, manifest: dict[str, Any]) -> pd.DataFrame:
+    """ROI and group columns as report labels (atlas-prefixed when the study has several atlases)."""
+    if "atlas" not in table.columns:
+        return table
+    several = manifest.get("several_atlases", False)
+    table = table.copy()
+    for col in ("roi", "group"):
+        if col in table.columns:
+            table[col] = [roi_label(a, v, several) for a, v in zip(table["atlas"].astype(str), table[col].astype(str))]
+    return table
 
 
 def load_results(folder: Path | None = None) -> Results:
@@ -143,7 +175,7 @@ def load_results(folder: Path | None = None) -> Results:
     manifest = load_manifest(folder)
     tables = {}
     for name, columns in TABLES.items():
-        table = _read_csv(folder, name, columns)
+        table = with_roi_labels(_read_csv(folder, name, columns), manifest)
         numeric = ["r"] if "r" in columns else ["mean", "sem", "n_subjects"]
         _check_numbers(folder / f"{name}.csv", table, numeric)
         tables[name] = _apply_order(folder / f"{name}.csv", table, manifest["order"])
@@ -156,7 +188,7 @@ def optional_table(res: Results, name: str) -> pd.DataFrame | None:
     if not path.is_file():
         return None
     try:
-        return pd.read_csv(path)
+        return with_roi_labels(pd.read_csv(path), res.manifest)
     except (pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
         raise ResultsError(f"{path}: not a readable CSV table ({exc})") from None
 

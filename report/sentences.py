@@ -97,15 +97,20 @@ def method_paragraph(res: Results) -> str:
               f"{drawn.get('dropped_few_images')} drew fewer than 3 distinct images and "
               f"{drawn.get('dropped_undefined')} gave an undefined similarity, and were left out.")
     correction = CORRECTIONS[drawn.get("correction", "fdr")]
+    cite = " [@benjamini1995controlling]" if drawn.get("correction", "fdr") == "fdr" else ""
     dof = min(len(res.order["subjects"]), res.manifest["n_common_images"]) - 1
     return (
         f"Uncertainty comes from a dual bootstrap over images and subjects [@schutt2023statistical] with "
         f"{parameters.get('samples')} samples (seed {parameters.get('seed')}), computed exactly as "
         "rsatoolbox's `eval_dual_bootstrap`: each sample resamples images and subjects with replacement, "
         "pairs between copies of one image are left out, and the variances of the subject-only, image-only "
-        "and joint bootstraps are combined with the two-factor correction. Error bars are 95% percentile "
-        f"intervals; tests are t-tests on the bootstrap variances with {dof} degrees of freedom, "
-        f"corrected for multiple comparisons within each ROI with the {correction}. "
+        "and joint bootstraps are combined with the two-factor correction. Tests are two-sided t-tests on "
+        f"the corrected variances with {dof} degrees of freedom, corrected for multiple comparisons within "
+        f"each ROI and network with the {correction}{cite}. Error bars are the matching t intervals (bootstrap mean "
+        f"± t quantile × SEM, {dof} degrees of freedom) at the level at which an interval excludes zero "
+        "exactly when its layer is marked significant: 95% without correction, and adjusted for the "
+        "number of layers otherwise (Bonferroni, or false-coverage-rate intervals under the false discovery "
+        "rate [@benjamini2005false]). "
         "The grey band in @fig-inference is the noise ceiling (leave-one-subject-out lower bound, "
         "all-subjects upper bound); triangles on the zero line mark layers significantly above zero and "
         "horizontal lines above the bars connect pairs of layers that differ significantly "
@@ -159,7 +164,7 @@ def sentences(res: Results, tables: InferenceTables) -> str:
                 where = reaching.groupby("roi", sort=False)["layer"].apply(lambda s: _join(list(s)))
                 sentence += "; at or above the lower noise ceiling: " + \
                     "; ".join(f"{layers} in {roi}" for roi, layers in where.items()) + "."
-            n_zero = int(rows.significant_zero.astype(bool).sum())
+            n_zero = int((rows.significant_zero.astype(bool) & (rows.ci_low > 0)).sum())
             sentence += f" {n_zero} of {len(rows)} ROI × layer values are significantly above zero."
             lines.append("- " + sentence)
     return "\n".join(lines)

@@ -1,4 +1,4 @@
-"""Dual bootstrap over images and subjects, noise ceilings, tests: the three inference tables.
+"""Dual bootstrap over images and subjects: evaluations and noise ceilings of every sample.
 
 This reproduces rsatoolbox 0.3.2's `eval_dual_bootstrap(models, data, method, k_pattern=1,
 k_rdm=1, N)` for fixed models and the `Result` it returns:
@@ -19,17 +19,18 @@ k_rdm=1, N)` for fixed models and the `Result` it returns:
   for differences between layers and between a layer and the lower ceiling.
 * dof = min(n_subjects, n_images) − 1. Tests (`t_test_0`, `t_test_nc`, `t_tests`): the tested
   value is the mean over valid samples of the mean over the three variants; against 0
-  one-sided (1 − T.cdf(t)), against the lower ceiling (its mean over samples and variants) and
-  between layers two-sided; variances below machine epsilon are raised to it.
-* SEM = sqrt(max(variance, 0)) (`get_sem`); 95% interval = `get_ci(0.95, 'bootstrap')`:
-  percentiles of the per-sample mean over the three variants, framed by −inf and +inf (so the
-  95% interval needs at least 39 valid samples; with fewer it is NaN, where rsatoolbox raises).
+  one-sided in rsatoolbox (1 − T.cdf(t)), against the lower ceiling (its mean over samples and
+  variants) and between layers two-sided; variances below machine epsilon are raised to it.
+* SEM = sqrt(max(variance, 0)) (`get_sem`); intervals = `get_ci(level)` with its default t
+  method: bootstrap mean ± t quantile · SEM (statistics.py).
 
-Differences from rsatoolbox, on purpose: `r` in inference.csv and the ceiling bounds in
-noise_ceiling.csv are the point estimates on the data as they are (eval_fixed's mean over
-subjects, boot_noise_ceiling on all data), not bootstrap means; p-values are corrected for
-multiple tests (FDR by default) within each ROI × network (as plot_model_comparison does for
-pairs), and the `significant_*` columns use the corrected values at alpha = 0.05.
+Differences from rsatoolbox, on purpose (statistics.py and tables.py say more): `r` in
+inference.csv and the ceiling bounds in noise_ceiling.csv are the point estimates on the data as
+they are (eval_fixed's mean over subjects, boot_noise_ceiling on all data), not bootstrap means;
+the test against zero is reported two-sided; p-values are corrected for multiple tests (FDR by
+default) within each ROI × network (as plot_model_comparison does for pairs), the
+`significant_*` columns use the corrected values at alpha = 0.05, and each interval's level is
+the one at which it excludes zero exactly when its row is significant.
 """
 from __future__ import annotations
 

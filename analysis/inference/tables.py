@@ -1,4 +1,5 @@
-"""The inference, noise_ceiling and pairwise tables of a study from one dual bootstrap."""
+"""The inference tables of a study from one dual bootstrap: inference, noise_ceiling, pairwise,
+peak_layer and network_comparison (analysis/schema.py; the statistics in statistics.py)."""
 from __future__ import annotations
 
 import sys
@@ -12,6 +13,7 @@ from threadpoolctl import threadpool_limits
 from ..errors import AnalysisError
 from ..reading.store import StoredMatrix
 from ..schema import CORRECTIONS, columns
+from . import statistics as st
 from .dual_bootstrap import MIN_VALID_SAMPLES, check_inputs, dual_bootstrap, subject_rows
 from .resampling import Resampling, draw_resampling
 from .statistics import adjust, model_statistics, pair_list
@@ -22,17 +24,22 @@ if TYPE_CHECKING:
 
 @dataclass(frozen=True)
 class InferenceOutput:
-    """The three inference tables and the facts of the bootstrap that made them (for the manifest)."""
+    """The inference tables and the facts of the bootstrap that made them (for the manifest)."""
 
     tables: dict[str, pd.DataFrame]
     bootstrap: dict[str, Any]
+
+
+def roi_columns(name: str) -> list[str]:
+    """A table's columns without `atlas`: what `inference_arrays` returns (`with_atlas` adds it)."""
+    return [c for c in columns(name) if c != "atlas"]
 
 
 def inference_arrays(subjects: np.ndarray, models: dict[str, np.ndarray], rois: list[str],
                      layers: dict[str, list[str]], method: str, samples: int, seed: int,
                      correction: str = "fdr", alpha: float = 0.05, dtype: type | None = None,
                      progress: bool = True, resampling: Resampling | None = None) -> InferenceOutput:
-    """The inference, noise_ceiling and pairwise tables from plain arrays (all ROIs at once).
+    """The inference tables from plain arrays (all ROIs at once).
 
     subjects: R × S × pairs array, or rows[r][s] vectors (no copy), each ROI's subject RDMs over
     the common images (np.triu_indices order);
@@ -63,57 +70,94 @@ def inference_arrays(subjects: np.ndarray, models: dict[str, np.ndarray], rois: 
               file=sys.stderr)
     evaluations = result.evaluations[result.valid]
     ceiling = result.noise_ceiling[result.valid]
-    inference_rows, ceiling_rows, pair_rows = [], [], []
+    spans = st.network_spans([len(layers[network]) for network in networks])
+    dof = st.degrees_of_freedom(result.n_subjects, n_images)
+    inference_rows, ceiling_rows, pair_rows, peak_rows, network_rows = [], [], [], [], []
     for r, roi in enumerate(rois):
-        offset = 0
-        bound_vars = []
-        for network in networks:
+        bound_var = None
+        for network, span in zip(networks, spans):
             names = list(layers[network])
-            span = slice(offset, offset + len(names))
-            offset += len(names)
             stats = model_statistics(evaluations[:, r, span], ceiling[:, r], result.n_subjects, n_images)
-            bound_vars.append(stats.bound_var)
-            p_zero_adj = adjust(stats.p_zero, correction)
-            p_ceiling_adj = adjust(stats.p_ceiling, correction)
-            for m, layer in enumerate(names):
-                inference_rows.append((roi, network, layer, method, result.point[r, span][m],
-                                       float(np.sqrt(max(stats.model_var[m], 0.0))),
-                                       stats.ci[0, m], stats.ci[1, m], stats.p_zero[m], stats.p_ceiling[m],
-                                       bool(p_zero_adj[m] < alpha), bool(p_ceiling_adj[m] < alpha)))
+            bound_var = stats.bound_var
+            point = result.point[r, span]
+            zero = st.family_tests(stats.means, stats.model_var, dof, correction, alpha)
+            significant_ceiling = adjust(stats.p_ceiling, correction) < alpha
+            r_normalised = st.normalised(point, result.point_ceiling[r, 0])
+            sem = np.sqrt(np.maximum(stats.model_var, 0.0))
+            inference_rows.extend(
+                (roi, network, layer, method, point[m], r_normalised[m], sem[m], zero["ci_low"][m],
+                 zero["ci_high"][m], zero["ci_level"][m], zero["p"][m], stats.p_ceiling[m], bool(zero["significant"][m]),
+                 bool(significant_ceiling[m]))
+                for m, layer in enumerate(names))
             left, right = pair_list(len(names))
             p_adj = adjust(stats.p_pairwise, correction)
-            point = result.point[r, span]
-            for k, (i, j) in enumerate(zip(left, right)):
-                pair_rows.append((roi, network, names[i], names[j], point[i] - point[j],
-                                  stats.p_pairwise[k], p_adj[k], bool(p_adj[k] < alpha)))
-        bound_sem = np.sqrt(np.maximum(bound_vars[0], 0.0))
+            pair_rows.extend((roi, network, names[i], names[j], point[i] - point[j], stats.p_pairwise[k],
+                              p_adj[k], bool(p_adj[k] < alpha)) for k, (i, j) in enumerate(zip(left, right)))
+            shares = st.peak_shares(evaluations[:, r, span].mean(axis=-1))
+            peak_rows.extend((roi, network, layer, share) for layer, share in zip(names, shares))
+        network_rows.extend(network_comparison_rows(roi, networks, spans, evaluations[:, r], result.point[r],
+                                                    result.n_subjects, n_images, correction, alpha))
+        bound_sem = np.sqrt(np.maximum(bound_var, 0.0))
         ceiling_rows.append((roi, method, result.point_ceiling[r, 0], result.point_ceiling[r, 1],
                              bound_sem[0], bound_sem[1]))
-    tables = {
-        "inference": pd.DataFrame(inference_rows, columns=columns("inference")),
-        "noise_ceiling": pd.DataFrame(ceiling_rows, columns=columns("noise_ceiling")),
-        "pairwise": pd.DataFrame(pair_rows, columns=columns("pairwise")),
-    }
+    tables = {name: pd.DataFrame(rows, columns=roi_columns(name)) for name, rows in (
+        ("inference", inference_rows), ("noise_ceiling", ceiling_rows), ("pairwise", pair_rows),
+        ("peak_layer", peak_rows), ("network_comparison", network_rows))}
     facts = {"samples": resampling.samples, "seed": seed, "valid_samples": n_valid,
              "dropped_few_images": result.dropped_few_images,
              "dropped_undefined": result.dropped_undefined, "correction": correction, "alpha": alpha}
     return InferenceOutput(tables, facts)
 
 
+def network_comparison_rows(roi: str, networks: list[str], spans: list[slice], evaluations: np.ndarray,
+                            point: np.ndarray, n_rdm: int, n_pattern: int, correction: str,
+                            alpha: float) -> list[tuple]:
+    """network_comparison rows of one ROI (none with fewer than two networks): one family of tests.
+
+    evaluations: N × M × 3 valid samples of every layer of every network; point: M full-data r.
+    Per sample and variant each network is represented by its best layer in that sample
+    (statistics.best_layer_values), so the choice of layer is part of the uncertainty.
+    `difference` is the full-data best r of network_a minus that of network_b; the test and the
+    interval use the bootstrap mean of the per-sample differences, like every other test here.
+    """
+    if len(networks) < 2:
+        return []
+    mean, variance = st.difference_statistics(st.network_differences(evaluations, spans), n_rdm, n_pattern)
+    tests = st.family_tests(mean, variance, st.degrees_of_freedom(n_rdm, n_pattern), correction, alpha)
+    best_point = np.array([point[span].max() for span in spans])
+    sem = np.sqrt(np.maximum(variance, 0.0))
+    left, right = st.network_pairs(len(networks))
+    return [(roi, networks[a], networks[b], best_point[a] - best_point[b], sem[k], tests["ci_low"][k],
+             tests["ci_high"][k], tests["ci_level"][k], tests["p"][k], tests["p_adjusted"][k], bool(tests["significant"][k]))
+            for k, (a, b) in enumerate(zip(left, right))]
+
+
 def inference_tables(aligned: AlignedStudy, method: str, samples: int, seed: int,
                      correction: str = "fdr", alpha: float = 0.05, dtype: type | None = None,
                      progress: bool = True) -> InferenceOutput:
-    """The three inference tables of a study (analysis/schema.py), in manifest order.
+    """The inference tables of a study (analysis/schema.py), in manifest order.
 
-    Subjects' RDMs are stacked ROI-major (ROIs in aligned.rois order, subjects in
-    aligned.subjects order); all networks share one set of draws.
+    Subjects' RDMs are stacked ROI-major over every atlas (atlases, then ROIs in aligned.rois
+    order; subjects in aligned.subjects order); all ROIs and networks share one set of draws.
     """
-    subject_sets = list(aligned.subjects.values())
-    subjects = [[rdms.row(roi) for rdms in subject_sets] for roi in aligned.rois]  # views, no copy
+    keys = [(atlas, roi) for atlas in aligned.atlases for roi in aligned.rois[atlas]]
+    subjects = [[atlases[atlas].row(roi) for atlases in aligned.subjects.values()]
+                for atlas, roi in keys]  # views, no copy
     models = {network: rdms.dissimilarities for network, rdms in aligned.networks.items()}
     layers = {network: list(rdms.names) for network, rdms in aligned.networks.items()}
+    labels = [f"{i}" for i in range(len(keys))]
     # Single-threaded BLAS everywhere (pair_sums parallelises itself in a fixed order), so the
     # tables are byte-identical whatever the number of threads.
     with threadpool_limits(limits=1, user_api="blas"):
-        return inference_arrays(subjects, models, list(aligned.rois), layers, method, samples, seed,
-                                correction=correction, alpha=alpha, dtype=dtype, progress=progress)
+        output = inference_arrays(subjects, models, labels, layers, method, samples, seed,
+                                  correction=correction, alpha=alpha, dtype=dtype, progress=progress)
+    return InferenceOutput({name: with_atlas(table, keys, name) for name, table in output.tables.items()},
+                           output.bootstrap)
+
+
+def with_atlas(table: pd.DataFrame, keys: list[tuple[str, str]], table_name: str) -> pd.DataFrame:
+    """Replace the positional ROI labels of `inference_arrays` by atlas and ROI columns."""
+    position = table["roi"].astype(int)
+    table = table.assign(roi=[keys[i][1] for i in position])
+    table.insert(0, "atlas", [keys[i][0] for i in position])
+    return table[columns(table_name)]

@@ -1,13 +1,15 @@
-"""The point-estimate tables: per_subject, joint and by_group, as tidy DataFrames."""
+"""The point-estimate tables: per_subject, joint, group_mean, by_group and images, as tidy DataFrames."""
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 
 from ..comparison.methods import compare_prepared, prepare, undefined_rows
 from ..errors import AnalysisError
-from ..reading.loading import AlignedStudy, RDMSet
-from ..schema import columns
+from ..reading.loading import AlignedStudy, RDMSet, aligned_set, subject_images
+from ..schema import ALL_SOURCES, columns
 
 
 def check_defined(rdms: RDMSet, method: str) -> None:
@@ -32,54 +34,116 @@ def _long(similarity: np.ndarray, rois: tuple[str, ...], network: str,
     })
 
 
-def _compare_sets(models: dict[str, np.ndarray], data: RDMSet, study: AlignedStudy,
-                  method: str) -> pd.DataFrame:
+def compare_sets(models: dict[str, np.ndarray], layers: dict[str, tuple[str, ...]], data: RDMSet,
+                 method: str) -> pd.DataFrame:
+    """r of every RDM in `data` with every prepared layer of every network, as tidy rows."""
+    check_defined(data, method)
     prepared = prepare(data.dissimilarities, method)
     return pd.concat([_long(compare_prepared(layer_vectors, prepared, method), data.names, network,
-                            study.networks[network].names, method)
+                            layers[network], method)
                       for network, layer_vectors in models.items()], ignore_index=True)
 
 
-def prepared_models(study: AlignedStudy, method: str) -> dict[str, np.ndarray]:
+def prepared_models(networks: dict[str, RDMSet], method: str) -> dict[str, np.ndarray]:
     """Every network's layer vectors, checked and transformed once for `method`."""
-    for rdms in study.networks.values():
+    for rdms in networks.values():
         check_defined(rdms, method)
-    return {network: prepare(rdms.dissimilarities, method) for network, rdms in study.networks.items()}
+    return {network: prepare(rdms.dissimilarities, method) for network, rdms in networks.items()}
 
 
-def per_subject(study: AlignedStudy, method: str,
-                models: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
-    """r for every subject × ROI × network × layer."""
-    models = prepared_models(study, method) if models is None else models
-    frames = []
-    for subject, rdms in study.subjects.items():
-        check_defined(rdms, method)
-        frame = _compare_sets(models, rdms, study, method)
-        frame.insert(0, "subject", subject)
-        frames.append(frame)
+def _with(frame: pd.DataFrame, **columns_first: object) -> pd.DataFrame:
+    for position, (name, value) in enumerate(columns_first.items()):
+        frame.insert(position, name, value)
+    return frame
+
+
+def per_subject_common(study: AlignedStudy, method: str,
+                       models: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """r for every subject × atlas × ROI × network × layer, on the images common to every file."""
+    models = prepared_models(study.networks, method) if models is None else models
+    frames = [_with(compare_sets(models, study.layers, rdms, method), subject=subject, atlas=atlas)
+              .assign(n_images=len(study.images))
+              for subject, atlases in study.subjects.items() for atlas, rdms in atlases.items()]
     return pd.concat(frames, ignore_index=True)[columns("per_subject")]
 
 
-def joint(study: AlignedStudy, method: str,
-          models: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
-    """r of each ROI's subject-averaged RDM with every layer."""
-    models = prepared_models(study, method) if models is None else models
-    averaged = study.joint()
-    check_defined(averaged, method)
-    return _compare_sets(models, averaged, study, method)[columns("joint")]
+def per_subject_own_images(study: AlignedStudy, method: str) -> pd.DataFrame:
+    """r per subject on the images that subject's files share with every network
+    (images.align: per-subject): each subject is aligned, compared and released in turn."""
+    return pd.concat(list(_per_subject_frames(study, method)), ignore_index=True)[columns("per_subject")]
 
 
-def by_group(per_subject_table: pd.DataFrame, roi_groups: dict[str, list[str]]) -> pd.DataFrame:
+def _per_subject_frames(study: AlignedStudy, method: str) -> Iterator[pd.DataFrame]:
+    files = study.files
+    for subject, atlases in files.subjects.items():
+        images = subject_images(study, subject)
+        networks = {n: aligned_set(files, f, list(f.names), images) for n, f in files.networks.items()}
+        models = prepared_models(networks, method)
+        for atlas, rdm_file in atlases.items():
+            rdms = aligned_set(files, rdm_file, list(study.rois[atlas]), images)
+            yield _with(compare_sets(models, study.layers, rdms, method), subject=subject,
+                        atlas=atlas).assign(n_images=len(images))
+
+
+def joint(study: AlignedStudy, method: str, models: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """r of each ROI's subject-averaged RDM with every layer, per atlas."""
+    models = prepared_models(study.networks, method) if models is None else models
+    frames = [_with(compare_sets(models, study.layers, study.joint(atlas), method), atlas=atlas)
+              for atlas in study.atlases]
+    return pd.concat(frames, ignore_index=True)[columns("joint")]
+
+
+def group_mean(study: AlignedStudy, method: str, models: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+    """r of every ROI RDM of the group-mean files with every layer (no rows without such files)."""
+    if not study.group_means:
+        return pd.DataFrame(columns=columns("group_mean"))
+    models = prepared_models(study.networks, method) if models is None else models
+    frames = [_with(compare_sets(models, study.layers, rdms, method), atlas=atlas)
+              for atlas, rdms in study.group_means.items()]
+    return pd.concat(frames, ignore_index=True)[columns("group_mean")]
+
+
+def group_mean_agreement(study: AlignedStudy) -> dict[str, dict[str, float]]:
+    """Pearson r between each group-mean file RDM and our own subject average, per atlas and ROI,
+    on the common images: how closely the file's average matches the subjects analysed."""
+    agreement = {}
+    for atlas, rdms in study.group_means.items():
+        ours = prepare(study.joint(atlas).dissimilarities, "corr")
+        theirs = prepare(rdms.dissimilarities, "corr")
+        r = np.einsum("ij,ij->i", ours, theirs) / np.sqrt(np.einsum("ij,ij->i", ours, ours)
+                                                          * np.einsum("ij,ij->i", theirs, theirs))
+        agreement[atlas] = {roi: float(value) for roi, value in zip(rdms.names, r)}
+    return agreement
+
+
+def by_group(per_subject_table: pd.DataFrame, roi_groups: dict[str, dict[str, list[str]]]) -> pd.DataFrame:
     """Per subject, mean r over each group's ROIs; then mean and SEM (ddof=1) across subjects."""
-    if not roi_groups:
+    group_of = {(atlas, roi): group for atlas, groups in roi_groups.items()
+                for group, rois in groups.items() for roi in rois}
+    if not group_of:
         return pd.DataFrame(columns=columns("by_group"))
-    group_of = {roi: group for group, rois in roi_groups.items() for roi in rois}
-    table = per_subject_table[per_subject_table["roi"].isin(group_of)].assign(
-        group=lambda t: t["roi"].map(group_of))
-    keys = ["group", "network", "layer", "method"]
-    per_subject_means = table.groupby([*keys, "subject"], sort=False)["r"].mean().reset_index()
-    summary = per_subject_means.groupby(keys, sort=False)["r"].agg(
+    keys = list(zip(per_subject_table["atlas"], per_subject_table["roi"]))
+    table = per_subject_table.assign(group=[group_of.get(k) for k in keys]).dropna(subset=["group"])
+    by = ["atlas", "group", "network", "layer", "method"]
+    per_subject_means = table.groupby([*by, "subject"], sort=False)["r"].mean().reset_index()
+    summary = per_subject_means.groupby(by, sort=False)["r"].agg(
         mean="mean", sem=lambda r: r.std(ddof=1) / np.sqrt(len(r)), n_subjects="size").reset_index()
-    order = {group: i for i, group in enumerate(roi_groups)}
-    summary = summary.sort_values("group", key=lambda g: g.map(order), kind="stable")
+    order = {(atlas, group): i for i, (atlas, group) in enumerate(
+        (atlas, group) for atlas, groups in roi_groups.items() for group in groups)}
+    rank = pd.Series([order[k] for k in zip(summary["atlas"], summary["group"])], index=summary.index)
+    summary = summary.loc[rank.sort_values(kind="stable").index]
     return summary.reset_index(drop=True)[columns("by_group")]
+
+
+def images_table(study: AlignedStudy) -> pd.DataFrame:
+    """Per input file, images in the file, kept and dropped: a total row and one row per source."""
+    rows = []
+    for record in study.alignment:
+        tally = record.images
+        rows.append((record.role, record.name, record.atlas, ALL_SOURCES, tally.images_in_file,
+                     tally.images_kept, tally.images_dropped))
+        for source in sorted(set(tally.kept_by_source) | set(tally.dropped_by_source)):
+            kept = tally.kept_by_source.get(source, 0)
+            dropped = tally.dropped_by_source.get(source, 0)
+            rows.append((record.role, record.name, record.atlas, source, kept + dropped, kept, dropped))
+    return pd.DataFrame(rows, columns=columns("images"))

@@ -7,6 +7,7 @@ its tables are carried over byte for byte.
 from __future__ import annotations
 
 import hashlib
+import sys
 import json
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,11 +17,11 @@ import pandas as pd
 
 from ..errors import AnalysisError
 from ..publish import locked
-from ..reading.loading import load_aligned
+from ..reading.loading import load_aligned, loss_lines
 from ..reading.study import Bootstrap, Study, load_study
 from ..schema import INFERENCE, POINT, TABLES, stage_tables
 from .cache import HashCache, stage_key
-from .manifest import manifest
+from .manifest import input_id, manifest
 from .output import write_results
 from .provenance import now_utc
 from .scale import scaled
@@ -51,14 +52,13 @@ def settings(study: Study, samples: int | None, seed: int | None) -> Bootstrap:
 def input_hashes(study: Study, hashes: HashCache) -> dict[str, dict[str, Any]]:
     """size and sha256 of every input file, keyed by role and name; a missing file is an error."""
     records = {}
-    for role, files in (("subject", study.subjects), ("network", study.networks)):
-        for name, path in files.items():
-            if not path.is_file():
-                raise AnalysisError(path, "file not found")
-            try:
-                records[f"{role}:{name}"] = {"size": path.stat().st_size, "sha256": hashes.sha256(path)}
-            except OSError as err:
-                raise AnalysisError(path, f"cannot read ({err.strerror})") from None
+    for role, name, atlas, path in study.files():
+        if not path.is_file():
+            raise AnalysisError(path, "file not found")
+        try:
+            records[input_id(role, name, atlas)] = {"size": path.stat().st_size, "sha256": hashes.sha256(path)}
+        except OSError as err:
+            raise AnalysisError(path, f"cannot read ({err.strerror})") from None
     return records
 
 
@@ -67,7 +67,8 @@ def stage_keys(study: Study, inputs: dict[str, dict[str, Any]], bootstrap: Boots
     """The cache key of each stage this run needs."""
     content = {k: v["sha256"] for k, v in inputs.items()}
     analysed = {"roi_groups": study.roi_groups, "rois": study.rois, "method": study.method,
-                "descriptors": study.descriptors, "allow_mixed_measures": allow_mixed_measures}
+                "descriptors": study.descriptors, "images": study.images.as_dict(),
+                "allow_mixed_measures": allow_mixed_measures}
     keys = {POINT: stage_key(POINT, content, analysed, STAGE_CODE[POINT])}
     if bootstrap.samples > 0:
         keys[INFERENCE] = stage_key(INFERENCE, content, {
@@ -118,6 +119,8 @@ def run(study_path: str | Path, out: str | Path, samples: int | None = None, see
         with scaled(study, inputs, out, scheduler, store,
                     bootstrap.samples if INFERENCE in keys and INFERENCE not in reusable else 0, progress):
             aligned = load_aligned(study, allow_mixed_measures)
+            for line in loss_lines(aligned):
+                print(f"warning: {line}", file=sys.stderr, flush=True)
             computed: dict[str, pd.DataFrame] = {}
             stages = {}
             for stage, stage_key_ in keys.items():

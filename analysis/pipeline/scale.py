@@ -20,6 +20,7 @@ from ..executor import RunContext, RunProgress, make_executor, running
 from ..reading.rdmfile import open_rdm_file
 from ..reading.store import AlignedStore, storing
 from ..reading.study import Study
+from .manifest import input_id
 
 STORE_THRESHOLD = 4e9  # input bytes above which aligned RDMs go to disk (RSA_STORE_THRESHOLD overrides)
 READ_BYTES_PER_SECOND = 4e8  # rough speeds for the progress bar's first estimate of the time left
@@ -32,24 +33,19 @@ def store_threshold() -> float:
     return float(value) if value.replace(".", "", 1).replace("e", "", 1).isdigit() else STORE_THRESHOLD
 
 
-def study_paths(study: Study) -> list[Path]:
-    """Every input file of the study."""
-    return [*study.subjects.values(), *study.networks.values()]
-
-
 def phase_costs(study: Study, samples: int) -> dict[str, float]:
     """Rough seconds of each phase, from the files' descriptors, for the progress bar."""
-    subject_files = [open_rdm_file(p, "roi") for p in study.subjects.values()]
-    network_files = [open_rdm_file(p, "layer") for p in study.networks.values()]
-    n = min(f.n_images for f in [*subject_files, *network_files])
+    opened = [(role, open_rdm_file(path, "layer" if role == "network" else "roi"))
+              for role, _, _, path in study.files()]
+    n = min(f.n_images for _, f in opened)
     pairs = n * (n - 1) / 2
-    subject_rows = sum(len(study.rois or f.names) for f in subject_files)
-    layers = sum(len(f.names) for f in network_files)
-    size = sum(p.stat().st_size for p in study_paths(study))
+    subject_rows = sum(len(f.names) for role, f in opened if role != "network")
+    layers = sum(len(f.names) for role, f in opened if role == "network")
+    size = sum(path.stat().st_size for *_, path in study.files())
     costs = {"align": size / READ_BYTES_PER_SECOND,
              "point": subject_rows * layers * pairs / COMPARE_PER_SECOND}
     if samples > 0:
-        forms = subject_rows * (layers + len(subject_files) + 2) + 2 * layers
+        forms = subject_rows * (layers + len(study.subjects) + 2) + 2 * layers
         costs["bootstrap"] = samples * pairs * forms / BOOTSTRAP_PER_SECOND
     return costs
 
@@ -58,8 +54,7 @@ def phase_costs(study: Study, samples: int) -> dict[str, float]:
 def scaled(study: Study, inputs: dict[str, dict[str, Any]], out: Path, scheduler: str | None = None,
            store: Path | None = None, samples: int = 0, progress: bool | None = None) -> Iterator[RunContext]:
     """Within this block, loading, point estimates and the bootstrap run as the study's size needs."""
-    paths = {f"subject:{s}": p for s, p in study.subjects.items()}
-    paths.update({f"network:{n}": p for n, p in study.networks.items()})
+    paths = {input_id(role, name, atlas): path for role, name, atlas, path in study.files()}
     size = sum(inputs[k]["size"] for k in paths)
     use_store = store is not None or scheduler is not None or size > store_threshold()
     aligned_store = None

@@ -15,7 +15,7 @@ from ..reading.loading import AlignedStudy
 from ..reading.study import Bootstrap
 from ..schema import INFERENCE, POINT
 from ..executor import current
-from . import streaming
+from . import point, streaming
 
 #: Parts of the package whose source keys each stage's cache: whole subpackages and modules, so
 #: a module added to any of them is covered without being listed (tests/pipeline/test_cache.py
@@ -37,16 +37,24 @@ class StageOutput:
 
 
 def point_stage(aligned: AlignedStudy, method: str) -> StageOutput:
-    """The per_subject, joint and by_group tables."""
-    # One ROI at a time (streaming.py), whether the vectors are in memory or on disk and on threads
-    # or Dask workers: the same operations either way, so the tables are the same bytes.
+    """The per_subject, joint, group_mean, by_group and images tables.
+
+    joint, group_mean and by_group use the images common to every file; per_subject does too,
+    unless the study aligns per subject (images.align: per-subject). On the common images the
+    tables are computed one ROI at a time (streaming.py), whether the vectors are in memory or
+    on disk and on threads or Dask workers: the same operations, so the same bytes.
+    """
     context = current()
-    return StageOutput(streaming.point_tables(aligned, method, executor=context.executor,
-                                              advance=context.advance("point")))
+    tables, agreement = streaming.point_tables(aligned, method, executor=context.executor,
+                                               advance=context.advance("point"))
+    if aligned.study.images.align == "per-subject":
+        tables["per_subject"] = point.per_subject_own_images(aligned, method)
+    tables["images"] = point.images_table(aligned)
+    return StageOutput(tables, {"group_mean_agreement": agreement} if aligned.group_means else {})
 
 
 def inference_stage(aligned: AlignedStudy, method: str, bootstrap: Bootstrap) -> StageOutput:
-    """The inference, noise_ceiling and pairwise tables from the dual bootstrap."""
+    """The inference tables (analysis.schema, stage "inference") from the dual bootstrap."""
     from ..inference.tables import inference_tables
     output = inference_tables(aligned, method=method, samples=bootstrap.samples, seed=bootstrap.seed)
     return StageOutput(output.tables, output.bootstrap)

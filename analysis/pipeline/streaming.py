@@ -78,15 +78,20 @@ def release_prepared() -> None:
         _PREPARED.clear()
 
 
-def roi_task(r: int, *, token: str, layers: dict[str, tuple[Sequence, tuple[str, ...], str]],
-             subjects: dict[str, tuple[Sequence, str]], rois: tuple[str, ...], method: str,
-             joint_source: str) -> tuple[dict[tuple[str, str], np.ndarray], dict[str, np.ndarray]]:
-    """ROI r against the batch: {(subject, network): L × 1 similarities} and {network: joint L × 1}."""
+def roi_task(task: tuple[str, int], *, token: str, layers: dict[str, tuple[Sequence, tuple[str, ...], str]],
+             subjects: dict[str, dict[str, tuple[Sequence, str]]], group_means: dict[str, tuple[Sequence, str]],
+             rois: dict[str, tuple[str, ...]], method: str, joint_source: str) -> dict[str, Any]:
+    """One ROI of one atlas against the batch: similarities (L × 1 each) per subject and network,
+    of the subjects' mean (joint) and of the group-mean file's RDM, and that file's agreement
+    (Pearson r) with the subjects' mean."""
+    atlas, r = task
+    roi = rois[atlas][r]
     models = prepared_batch(token, layers, method)
     per_subject = {}
     total = None
-    for subject, (rows, source) in subjects.items():
-        vector = checked(rows[r], rois[r], source, method)
+    for subject, atlases in subjects.items():
+        rows, source = atlases[atlas]
+        vector = checked(rows[r], roi, source, method)
         prepared = prepare(vector, method)
         for network, layer_vectors in models.items():
             per_subject[(subject, network)] = compare_prepared(layer_vectors, prepared, method)
@@ -96,47 +101,78 @@ def roi_task(r: int, *, token: str, layers: dict[str, tuple[Sequence, tuple[str,
             total += vector
         del vector, prepared
     mean = total / len(subjects)
-    prepared = prepare(checked(mean, rois[r], joint_source, method), method)
-    joint = {network: compare_prepared(layer_vectors, prepared, method) for network, layer_vectors in models.items()}
-    return per_subject, joint
+    prepared = prepare(checked(mean, roi, joint_source, method), method)
+    result: dict[str, Any] = {
+        "per_subject": per_subject,
+        "joint": {network: compare_prepared(vectors, prepared, method) for network, vectors in models.items()},
+        "group_mean": None, "agreement": None}
+    if atlas in group_means:
+        rows, source = group_means[atlas]
+        group = checked(rows[r], roi, source, method)
+        prepared = prepare(group, method)
+        result["group_mean"] = {network: compare_prepared(vectors, prepared, method)
+                                for network, vectors in models.items()}
+        ours, theirs = prepare(mean, "corr"), prepare(group, "corr")
+        result["agreement"] = float(np.einsum("ij,ij->i", ours, theirs)[0] / np.sqrt(
+            np.einsum("ij,ij->i", ours, ours)[0] * np.einsum("ij,ij->i", theirs, theirs)[0]))
+    return result
 
 
 def point_tables(aligned: AlignedStudy, method: str, budget: float | None = None,
-                 executor: Executor | None = None,
-                 advance: Callable[[float], None] | None = None) -> dict[str, pd.DataFrame]:
-    """per_subject, joint and by_group, holding one batch of prepared layers and a few ROI vectors."""
+                 executor: Executor | None = None, advance: Callable[[float], None] | None = None
+                 ) -> tuple[dict[str, pd.DataFrame], dict[str, dict[str, float]]]:
+    """per_subject (common images), joint, group_mean and by_group, and the group-mean files'
+    agreement with the subjects' mean, holding one batch of prepared layers and a few ROI vectors."""
     executor = executor or LocalExecutor()
     if method == "tau-a" and isinstance(executor, LocalExecutor):
         executor = LocalExecutor(threads=1)  # kendall.tau_a_many parallelises itself and is not re-entrant
     batches = network_batches(aligned, layer_budget() if budget is None else budget)
-    subjects = {s: (list(rdms.dissimilarities), str(rdms.source)) for s, rdms in aligned.subjects.items()}
-    rois = tuple(aligned.rois)
-    per_subject: dict[tuple[str, str, int], pd.DataFrame] = {}
-    joint: dict[tuple[str, int], pd.DataFrame] = {}
-    steps = len(batches) * len(rois)
+    subjects = {s: {a: (list(rdms.dissimilarities), str(rdms.source)) for a, rdms in atlases.items()}
+                for s, atlases in aligned.subjects.items()}
+    group_means = {a: (list(rdms.dissimilarities), str(rdms.source)) for a, rdms in aligned.group_means.items()}
+    tasks = [(atlas, r) for atlas in aligned.atlases for r in range(len(aligned.rois[atlas]))]
+    layer_names = aligned.layers
+    results: dict[tuple[str, int], dict[str, Any]] = {task: {"per_subject": {}, "joint": {}, "group_mean": {}}
+                                                      for task in tasks}
     try:
         for batch in batches:
-            layers = {n: (list(aligned.networks[n].dissimilarities), aligned.networks[n].names,
+            layers = {n: (list(aligned.networks[n].dissimilarities), layer_names[n],
                           str(aligned.networks[n].source)) for n in batch}
-            results = executor.map(roi_task, list(range(len(rois))), token=uuid.uuid4().hex, layers=layers,
-                                   subjects=subjects, rois=rois, method=method,
-                                   joint_source=str(aligned.study.path))
-            for r, (subject_sims, joint_sims) in enumerate(results):
-                for (subject, network), similarity in subject_sims.items():
-                    per_subject[(subject, network, r)] = _long(similarity, (rois[r],), network,
-                                                               aligned.networks[network].names, method)
-                for network, similarity in joint_sims.items():
-                    joint[(network, r)] = _long(similarity, (rois[r],), network, aligned.networks[network].names,
-                                                method)
+            done = executor.map(roi_task, tasks, token=uuid.uuid4().hex, layers=layers, subjects=subjects,
+                                group_means=group_means, rois=aligned.rois, method=method,
+                                joint_source=str(aligned.study.path))
+            for task, result in zip(tasks, done):
+                kept = results[task]
+                kept["per_subject"].update(result["per_subject"])
+                kept["joint"].update(result["joint"])
+                if result["group_mean"] is not None:
+                    kept["group_mean"].update(result["group_mean"])
+                kept["agreement"] = result["agreement"]
                 if advance is not None:
-                    advance(1 / steps)
+                    advance(1 / (len(batches) * len(tasks)))
     finally:
         executor.release(release_prepared)
+
+    def rows(kind: str, atlas: str, network: str, subject: str | None = None) -> list[pd.DataFrame]:
+        frames = []
+        for r, roi in enumerate(aligned.rois[atlas]):
+            part = results[(atlas, r)][kind]
+            similarity = part[(subject, network)] if subject is not None else part[network]
+            frames.append(_long(similarity, (roi,), network, layer_names[network], method))
+        return frames
+
     networks = list(aligned.networks)
-    order = range(len(rois))
-    per_subject_table = pd.concat(
-        [per_subject[(s, n, r)].assign(subject=s) for s in subjects for n in networks for r in order],
-        ignore_index=True)[columns("per_subject")]
-    joint_table = pd.concat([joint[(n, r)] for n in networks for r in order], ignore_index=True)[columns("joint")]
-    return {"per_subject": per_subject_table, "joint": joint_table,
-            "by_group": by_group(per_subject_table, aligned.study.roi_groups)}
+    per_subject = pd.concat(
+        [frame.assign(subject=s, atlas=a, n_images=len(aligned.images))
+         for s in aligned.subjects for a in aligned.subjects[s] for n in networks
+         for frame in rows("per_subject", a, n, s)], ignore_index=True)[columns("per_subject")]
+    joint = pd.concat([frame.assign(atlas=a) for a in aligned.atlases for n in networks
+                       for frame in rows("joint", a, n)], ignore_index=True)[columns("joint")]
+    group_mean = (pd.concat([frame.assign(atlas=a) for a in aligned.group_means for n in networks
+                             for frame in rows("group_mean", a, n)], ignore_index=True)[columns("group_mean")]
+                  if aligned.group_means else pd.DataFrame(columns=columns("group_mean")))
+    agreement = {a: {roi: results[(a, r)]["agreement"] for r, roi in enumerate(aligned.rois[a])}
+                 for a in aligned.group_means}
+    tables = {"per_subject": per_subject, "joint": joint, "group_mean": group_mean,
+              "by_group": by_group(per_subject, aligned.study.roi_groups)}
+    return tables, agreement

@@ -278,5 +278,6 @@ def aligned_vectors(rdm_file: RDMFile, rows: list[int], index: np.ndarray | None
 
 def aligned_on_disk(aligned: Any) -> bool:
     """Whether an AlignedStudy's vectors are in a store (read on demand) rather than in memory."""
-    sets = [*aligned.subjects.values(), *aligned.networks.values()]
+    sets = [rdms for atlases in aligned.subjects.values() for rdms in atlases.values()]
+    sets += list(aligned.networks.values())
     return any(isinstance(rdms.dissimilarities, StoredMatrix) for rdms in sets)

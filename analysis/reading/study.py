@@ -1,10 +1,14 @@
-"""What a study is: the subject and network RDM files, ROI groups, the comparison method.
+"""What a study is: the subject, group-mean and network RDM files, ROI groups, how image names
+are matched and aligned, the comparison method.
 
-A study is a YAML file; paths in it are relative to the file's folder.
+A study is a YAML file; paths in it are relative to the file's folder. A subject maps to one
+file (one atlas, named `DEFAULT_ATLAS`) or to {atlas: file}; `roi_groups` and `rois` are lists
+for a one-atlas study or {atlas: ...} for several.
 """
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -15,8 +19,12 @@ from ..errors import AnalysisError
 from ..schema import METHODS
 
 DESCRIPTOR_KEYS = ("image", "roi", "layer")
-_KNOWN_KEYS = {"title", "subjects", "networks", "roi_groups", "rois", "method",
-               "descriptors", "bootstrap"}
+DEFAULT_ATLAS = "default"
+MATCHES = ("exact", "stem-casefold")
+ALIGNMENTS = ("common", "per-subject")
+_KNOWN_KEYS = {"title", "subjects", "group_mean", "networks", "roi_groups", "rois", "method",
+               "descriptors", "bootstrap", "images"}
+_IMAGE_KEYS = {"match", "align", "sources", "allow_image_loss"}
 
 
 @dataclass(frozen=True)
@@ -28,19 +36,58 @@ class Bootstrap:
 
 
 @dataclass(frozen=True)
+class Images:
+    """How image names are matched between files, which images each table uses, their sources.
+
+    match: 'exact', or 'stem-casefold' (ignore folders, extension and letter case);
+    align: 'common' (every table on the images every file holds) or 'per-subject' (per_subject
+    rows on the images a subject shares with the networks); sources: {source: regex}, the first
+    pattern that matches an image name names its source; allow_image_loss: permit dropping more
+    than half of a file's images. `explicit` records whether the study set `match` itself.
+    """
+
+    match: str = "exact"
+    align: str = "common"
+    sources: dict[str, str] = field(default_factory=dict)
+    allow_image_loss: bool = False
+    explicit: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"match": self.match, "align": self.align, "sources": self.sources,
+                "allow_image_loss": self.allow_image_loss}
+
+
+@dataclass(frozen=True)
 class Study:
-    """A parsed, validated study file."""
+    """A parsed, validated study file.
+
+    subjects: {subject: {atlas: file}} (every subject has every atlas); group_mean: {atlas: file};
+    roi_groups: {atlas: {group: [roi, ...]}}; rois: {atlas: [roi, ...]} (absent: all ROIs).
+    """
 
     path: Path
     title: str
-    subjects: dict[str, Path]
+    subjects: dict[str, dict[str, Path]]
     networks: dict[str, Path]
-    roi_groups: dict[str, list[str]] = field(default_factory=dict)
-    rois: list[str] | None = None
+    group_mean: dict[str, Path] = field(default_factory=dict)
+    roi_groups: dict[str, dict[str, list[str]]] = field(default_factory=dict)
+    rois: dict[str, list[str]] = field(default_factory=dict)
     method: str = "corr"
     descriptors: dict[str, str] = field(default_factory=dict)
     bootstrap: Bootstrap = field(default_factory=Bootstrap)
+    images: Images = field(default_factory=Images)
     sha256: str = ""
+
+    @property
+    def atlases(self) -> tuple[str, ...]:
+        """The atlases, in the order the first subject lists them."""
+        return tuple(next(iter(self.subjects.values())))
+
+    def files(self) -> list[tuple[str, str, str, Path]]:
+        """Every input file as (role, name, atlas, path): subjects, group means, networks."""
+        return ([("subject", s, a, p) for s, atlases in self.subjects.items() for a, p in atlases.items()]
+                + [("group_mean", "MEAN", a, p) for a, p in self.group_mean.items()]
+                + [("network", n, "", p) for n, p in self.networks.items()])
 
     def as_dict(self) -> dict[str, Any]:
         """The study as plain JSON-ready data (paths as given, relative to the study file)."""
@@ -49,13 +96,16 @@ class Study:
             "path": str(self.path),
             "sha256": self.sha256,
             "title": self.title,
-            "subjects": {k: _relative(v, folder) for k, v in self.subjects.items()},
+            "subjects": {s: {a: _relative(p, folder) for a, p in atlases.items()}
+                         for s, atlases in self.subjects.items()},
+            "group_mean": {a: _relative(p, folder) for a, p in self.group_mean.items()},
             "networks": {k: _relative(v, folder) for k, v in self.networks.items()},
             "roi_groups": self.roi_groups,
             "rois": self.rois,
             "method": self.method,
             "descriptors": self.descriptors,
             "bootstrap": {"samples": self.bootstrap.samples, "seed": self.bootstrap.seed},
+            "images": self.images.as_dict(),
         }
 
 
@@ -88,18 +138,20 @@ def load_study(path: str | Path) -> Study:
         raise AnalysisError(path, f"malformed study file: unknown key(s) {', '.join(unknown)}; "
                                   f"allowed: {', '.join(sorted(_KNOWN_KEYS))}")
     folder = path.parent
-    subjects = _file_mapping(raw, "subjects", path, folder)
-    networks = _file_mapping(raw, "networks", path, folder)
+    subjects = _subjects(raw, path, folder)
+    atlases = tuple(next(iter(subjects.values())))
     return Study(
         path=path,
         title=_title(raw, path),
         subjects=subjects,
-        networks=networks,
-        roi_groups=_roi_groups(raw.get("roi_groups"), path),
-        rois=_string_list(raw.get("rois"), "rois", path),
+        networks=_file_mapping(raw, "networks", path, folder),
+        group_mean=_group_mean(raw.get("group_mean"), atlases, path, folder),
+        roi_groups=_per_atlas(raw.get("roi_groups"), "roi_groups", atlases, path, _roi_groups),
+        rois=_per_atlas(raw.get("rois"), "rois", atlases, path, _string_list),
         method=_method(raw.get("method", "corr"), path),
         descriptors=_descriptors(raw.get("descriptors"), path),
         bootstrap=_bootstrap(raw.get("bootstrap"), path),
+        images=_images(raw.get("images"), path),
         sha256=hashlib.sha256(raw_bytes).hexdigest(),
     )
 
@@ -111,21 +163,76 @@ def _title(raw: dict, path: Path) -> str:
     return title.strip()
 
 
+def _subjects(raw: dict, path: Path, folder: Path) -> dict[str, dict[str, Path]]:
+    """subject → {atlas: file}; a plain file is the one atlas DEFAULT_ATLAS. Every subject must
+    have the same atlases."""
+    value = raw.get("subjects")
+    if not isinstance(value, dict) or not value:
+        raise AnalysisError(path, "malformed study file: 'subjects' must map names to RDM files")
+    subjects = {}
+    for name, entry in value.items():
+        if isinstance(entry, dict):
+            subjects[str(name)] = _file_mapping({f"subjects.{name}": entry}, f"subjects.{name}", path, folder)
+        else:
+            subjects[str(name)] = {DEFAULT_ATLAS: _file_path(entry, f"subjects.{name}", path, folder)}
+    atlases = {s: list(a) for s, a in subjects.items()}
+    first, expected = next(iter(atlases.items()))
+    for subject, names in atlases.items():
+        missing = [a for a in expected if a not in names]
+        extra = [a for a in names if a not in expected]
+        if missing or extra:
+            which = (f"has no file for atlas {', '.join(missing)}" if missing
+                     else f"has atlas {', '.join(extra)}, which {first} does not have")
+            raise AnalysisError(path, f"subject {subject} {which}: every subject needs the same atlases")
+    return subjects
+
+
+def _file_path(file: Any, where: str, path: Path, folder: Path) -> Path:
+    if not isinstance(file, str) or not file:
+        raise AnalysisError(path, f"malformed study file: {where} must be a file path")
+    return folder / file
+
+
+def _group_mean(value: Any, atlases: tuple[str, ...], path: Path, folder: Path) -> dict[str, Path]:
+    if value is None:
+        return {}
+    if isinstance(value, str) and len(atlases) == 1:
+        return {atlases[0]: _file_path(value, "group_mean", path, folder)}
+    files = _file_mapping({"group_mean": value}, "group_mean", path, folder)
+    unknown = [a for a in files if a not in atlases]
+    if unknown:
+        raise AnalysisError(path, f"group_mean names atlas {', '.join(unknown)}, which no subject has "
+                                  f"(atlases: {', '.join(atlases)})")
+    return files
+
+
+def _per_atlas(value: Any, key: str, atlases: tuple[str, ...], path: Path, parse) -> dict:
+    """{atlas: parsed} from either {atlas: value} or, for a one-atlas study, the value itself."""
+    if value is None:
+        return {}
+    per_atlas = (isinstance(value, dict) and value
+                 and all(isinstance(v, dict if key == "roi_groups" else list) for v in value.values())
+                 and (key != "roi_groups" or all(isinstance(g, list) for v in value.values() for g in v.values())))
+    if not per_atlas:
+        if len(atlases) != 1:
+            raise AnalysisError(path, f"malformed study file: with several atlases, '{key}' must map "
+                                      f"each atlas to its {key.replace('_', ' ')}")
+        return {atlases[0]: parse(value, key, path)}
+    unknown = [a for a in value if a not in atlases]
+    if unknown:
+        raise AnalysisError(path, f"{key} names atlas {', '.join(map(str, unknown))}, which no subject has "
+                                  f"(atlases: {', '.join(atlases)})")
+    return {str(a): parse(v, f"{key}.{a}", path) for a, v in value.items()}
+
+
 def _file_mapping(raw: dict, key: str, path: Path, folder: Path) -> dict[str, Path]:
     value = raw.get(key)
     if not isinstance(value, dict) or not value:
         raise AnalysisError(path, f"malformed study file: '{key}' must map names to RDM files")
-    files = {}
-    for name, file in value.items():
-        if not isinstance(file, str) or not file:
-            raise AnalysisError(path, f"malformed study file: {key}.{name} must be a file path")
-        files[str(name)] = (folder / file)
-    return files
+    return {str(name): _file_path(file, f"{key}.{name}", path, folder) for name, file in value.items()}
 
 
-def _string_list(value: Any, key: str, path: Path) -> list[str] | None:
-    if value is None:
-        return None
+def _string_list(value: Any, key: str, path: Path) -> list[str]:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise AnalysisError(path, f"malformed study file: '{key}' must be a non-empty list of names")
     if len(set(value)) != len(value):
@@ -133,18 +240,16 @@ def _string_list(value: Any, key: str, path: Path) -> list[str] | None:
     return list(value)
 
 
-def _roi_groups(value: Any, path: Path) -> dict[str, list[str]]:
-    if value is None:
-        return {}
+def _roi_groups(value: Any, key: str, path: Path) -> dict[str, list[str]]:
     if not isinstance(value, dict) or not value:
-        raise AnalysisError(path, "malformed study file: 'roi_groups' must map group names to ROI lists")
-    groups = {str(group): _string_list(rois, f"roi_groups.{group}", path) for group, rois in value.items()}
+        raise AnalysisError(path, f"malformed study file: '{key}' must map group names to ROI lists")
+    groups = {str(group): _string_list(rois, f"{key}.{group}", path) for group, rois in value.items()}
     seen: dict[str, str] = {}
     for group, rois in groups.items():
         for roi in rois:
             if roi in seen:
                 raise AnalysisError(path, f"malformed study file: ROI {roi} is in groups "
-                                          f"{seen[roi]!r} and {group!r}")
+                                          f"{seen[roi]!r} and {group!r} of {key}")
             seen[roi] = group
     return groups
 
@@ -165,6 +270,33 @@ def _descriptors(value: Any, path: Path) -> dict[str, str]:
         raise AnalysisError(path, f"malformed study file: unknown descriptor key(s) {', '.join(unknown)}; "
                                   f"allowed: {', '.join(DESCRIPTOR_KEYS)}")
     return dict(value)
+
+
+def _images(value: Any, path: Path) -> Images:
+    if value is None:
+        return Images()
+    if not isinstance(value, dict) or set(map(str, value)) - _IMAGE_KEYS:
+        raise AnalysisError(path, "malformed study file: 'images' takes only "
+                                  f"{', '.join(sorted(_IMAGE_KEYS))}")
+    match = value.get("match", "exact")
+    if match not in MATCHES:
+        raise AnalysisError(path, f"unknown images.match {match!r}; choose one of {', '.join(MATCHES)}")
+    align = value.get("align", "common")
+    if align not in ALIGNMENTS:
+        raise AnalysisError(path, f"unknown images.align {align!r}; choose one of {', '.join(ALIGNMENTS)}")
+    sources = value.get("sources") or {}
+    if not isinstance(sources, dict) or not all(isinstance(p, str) for p in sources.values()):
+        raise AnalysisError(path, "malformed study file: images.sources must map source names to patterns")
+    for name, pattern in sources.items():
+        try:
+            re.compile(pattern)
+        except re.error as err:
+            raise AnalysisError(path, f"images.sources.{name}: not a regular expression ({err})") from None
+    allow = value.get("allow_image_loss", False)
+    if not isinstance(allow, bool):
+        raise AnalysisError(path, "malformed study file: images.allow_image_loss must be true or false")
+    return Images(match=match, align=align, sources={str(k): v for k, v in sources.items()},
+                  allow_image_loss=allow, explicit="match" in value)
 
 
 def _bootstrap(value: Any, path: Path) -> Bootstrap:

@@ -20,9 +20,10 @@ NETWORK = "ResNet50_CORR_RDMs.h5"
 def _fails(study: Path, out: Path, capsys, *names: str, extra: tuple[str, ...] = ()) -> str:
     """Run the analysis, expect failure; returns the single error line."""
     code = main(["run", str(study), "--out", str(out), "--samples", "0", *extra])
-    err = capsys.readouterr().err.strip().splitlines()
+    lines = capsys.readouterr().err.strip().splitlines()
+    err = [line for line in lines if not line.startswith("warning: ")]  # image losses are reported first
     assert code == 2
-    assert len(err) == 1, err
+    assert len(err) == 1, lines
     assert err[0].startswith("error: ")
     for name in names:
         assert name in err[0], err[0]
@@ -185,3 +186,51 @@ def test_command_line_prints_no_traceback(demo, tmp_path):
     assert done.returncode == 2
     assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
     assert CSI2 in done.stderr
+
+
+def _two_atlas_study(tmp_path: Path, **fields) -> Path:
+    """Two subjects with atlases A and B, a network, and whatever else `fields` adds."""
+    images = [f"im{i}.jpg" for i in range(12)]
+    vectors = np.random.default_rng(1).random((3, 66))
+    for subject in ("s1", "s2"):
+        for atlas in ("A", "B"):
+            save_rdms(tmp_path / f"{subject}_{atlas}.h5", vectors[:2], images, [f"{atlas}1", f"{atlas}2"])
+    save_rdms(tmp_path / "net.h5", vectors, images, ["l1", "l2", "l3"], key="layer")
+    study = {"subjects": {s: {a: f"{s}_{a}.h5" for a in ("A", "B")} for s in ("s1", "s2")},
+             "networks": {"n": "net.h5"}, **fields}
+    path = tmp_path / "study.yml"
+    path.write_text(yaml.safe_dump(study, sort_keys=False))
+    return path
+
+
+def test_atlas_missing_for_one_subject(tmp_path, capsys):
+    study = _two_atlas_study(tmp_path)
+    raw = yaml.safe_load(study.read_text())
+    del raw["subjects"]["s2"]["B"]
+    study.write_text(yaml.safe_dump(raw))
+    _fails(study, tmp_path / "out", capsys, "study.yml", "subject s2 has no file for atlas B")
+
+
+def test_roi_groups_name_an_atlas_no_subject_has(tmp_path, capsys):
+    study = _two_atlas_study(tmp_path, roi_groups={"C": {"g": ["C1"]}})
+    _fails(study, tmp_path / "out", capsys, "study.yml", "roi_groups names atlas C, which no subject has")
+
+
+def test_group_mean_whose_rois_do_not_match_its_atlas(tmp_path, capsys):
+    study = _two_atlas_study(tmp_path, group_mean={"A": "mean_A.h5"})
+    save_rdms(tmp_path / "mean_A.h5", np.random.default_rng(2).random((2, 66)),
+              [f"im{i}.jpg" for i in range(12)], ["A1", "B2"])
+    _fails(study, tmp_path / "out", capsys, "mean_A.h5", "group-mean ROIs do not match", "B2", "A2")
+
+
+def test_unknown_image_matching(tmp_path, capsys):
+    study = _two_atlas_study(tmp_path, images={"match": "fuzzy"})
+    _fails(study, tmp_path / "out", capsys, "study.yml", "unknown images.match 'fuzzy'", "stem-casefold")
+
+
+def test_names_that_collide_after_normalisation(tmp_path, capsys):
+    study = _two_atlas_study(tmp_path, images={"match": "stem-casefold"})
+    images = [f"im{i}.jpg" for i in range(11)] + ["IM3.png"]
+    save_rdms(tmp_path / "net.h5", np.random.default_rng(3).random((3, 66)), images, ["l1", "l2", "l3"],
+              key="layer")
+    _fails(study, tmp_path / "out", capsys, "net.h5", "'im3.jpg' and 'IM3.png' become the same image 'im3'")

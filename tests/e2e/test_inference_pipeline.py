@@ -14,9 +14,10 @@ import yaml
 from analysis.__main__ import main
 from analysis.demo import write_demo
 from analysis.pipeline.run import run
+from analysis.schema import INFERENCE, TABLES, columns, stage_tables
 
 ROOT = Path(__file__).resolve().parents[2]
-INFERENCE_TABLES = ("inference.csv", "noise_ceiling.csv", "pairwise.csv")
+INFERENCE_TABLES = tuple(TABLES[name].file for name in stage_tables(INFERENCE))
 
 
 @pytest.fixture(scope="module")
@@ -41,13 +42,13 @@ def default_demo(tmp_path_factory) -> Path:
 
 def test_inference_tables_and_manifest(inferred):
     inference = pd.read_csv(inferred / "inference.csv")
-    assert list(inference.columns) == ["roi", "network", "layer", "method", "r", "sem", "ci_low", "ci_high",
-                                       "p_zero", "p_ceiling", "significant_zero", "significant_ceiling"]
-    assert list(pd.read_csv(inferred / "noise_ceiling.csv").columns) == [
-        "roi", "method", "lower", "upper", "lower_sem", "upper_sem"]
-    assert list(pd.read_csv(inferred / "pairwise.csv").columns) == [
-        "roi", "network", "layer_a", "layer_b", "difference", "p", "p_adjusted", "significant"]
+    assert set(INFERENCE_TABLES) >= {"inference.csv", "noise_ceiling.csv", "pairwise.csv", "peak_layer.csv",
+                                     "network_comparison.csv"}
+    for file in INFERENCE_TABLES:
+        assert list(pd.read_csv(inferred / file).columns) == columns(file.removesuffix(".csv")), file
     assert len(inference) == 50 and len(pd.read_csv(inferred / "pairwise.csv")) == 10 * 10
+    assert len(pd.read_csv(inferred / "peak_layer.csv")) == 50
+    assert pd.read_csv(inferred / "network_comparison.csv").empty, "one network: nothing to compare"
     joint_mean = pd.read_csv(inferred / "per_subject.csv").groupby(["roi", "layer"], sort=False)["r"].mean()
     merged = inference.set_index(["roi", "layer"])["r"]
     assert (merged - joint_mean.loc[merged.index]).abs().max() < 1e-12, "r is the mean over subjects"
@@ -64,6 +65,8 @@ def test_planted_answer_is_significant_where_planted(default_demo):
     assert json.loads((results / "manifest.json").read_text())["parameters"]["samples"] == 1000
     inference = pd.read_csv(results / "inference.csv")
     pairwise = pd.read_csv(results / "pairwise.csv")
+    shares = pd.read_csv(results / "peak_layer.csv").set_index(["roi", "layer"])["share"]
+    assert ((inference.ci_low > 0) | (inference.ci_high < 0)).eq(inference.significant_zero).all()
     for roi, layer in truth.items():
         rows = inference[inference.roi == roi].set_index("layer")
         if layer is None:
@@ -73,6 +76,7 @@ def test_planted_answer_is_significant_where_planted(default_demo):
         assert rows["r"].idxmax() == layer, roi
         assert rows.loc[layer, "significant_zero"], roi
         assert rows.loc[layer, "ci_low"] > 0, roi
+        assert shares[(roi, layer)] > 0.9, f"{roi}: {layer} should be the best layer in almost every sample"
         against = pairwise[(pairwise.roi == roi) & ((pairwise.layer_a == layer) | (pairwise.layer_b == layer))]
         assert against["significant"].all(), f"{roi}: {layer} should differ from every other layer"
 
@@ -128,7 +132,38 @@ def test_bootstrap_with_one_subject_is_refused(demo_200, tmp_path, capsys):
     path = tmp_path / "one.yml"
     path.write_text(yaml.safe_dump(study))
     code = main(["run", str(path), "--out", str(tmp_path / "out"), "--samples", "50"])
-    err = capsys.readouterr().err.strip().splitlines()
+    err = [line for line in capsys.readouterr().err.strip().splitlines() if not line.startswith("warning: ")]
     assert code == 2 and len(err) == 1 and err[0].startswith("error: ")
     assert "subject" in err[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_two_networks_are_compared_by_their_best_layers(demo_200, tmp_path):
+    """A second network of pure-noise layers: ResNet-50's best layer beats it where a layer is planted."""
+    import numpy as np
+    import rsatoolbox
+
+    study = yaml.safe_load(demo_200.read_text())
+    resnet = rsatoolbox.rdm.load_rdm(str(demo_200.parent / study["networks"]["ResNet-50"]))
+    noise = np.random.default_rng(0).random((3, resnet.dissimilarities.shape[1]))
+    rsatoolbox.rdm.RDMs(noise, dissimilarity_measure="correlation", rdm_descriptors={"layer": ["n1", "n2", "n3"]},
+                        pattern_descriptors={"image": list(resnet.pattern_descriptors["image"])}
+                        ).save(str(tmp_path / "noise.h5"), file_type="hdf5")
+    study["subjects"] = {k: str(demo_200.parent / v) for k, v in study["subjects"].items()}
+    study["networks"] = {"ResNet-50": str(demo_200.parent / study["networks"]["ResNet-50"]),
+                         "Noise": str(tmp_path / "noise.h5")}
+    path = tmp_path / "two.yml"
+    path.write_text(yaml.safe_dump(study, allow_unicode=True))
+    run(path, tmp_path / "out", samples=200, seed=7)
+    compared = pd.read_csv(tmp_path / "out" / "network_comparison.csv")
+    assert list(compared.columns) == columns("network_comparison") and len(compared) == 10
+    order = json.loads((tmp_path / "out" / "manifest.json").read_text())["order"]["networks"]
+    assert compared.network_a.eq(order[0]).all() and compared.network_b.eq(order[1]).all()
+    resnet_minus_noise = compared.difference * (1 if order[0] == "ResNet-50" else -1)
+    assert ((compared.ci_low > 0) | (compared.ci_high < 0)).eq(compared.significant).all()
+    truth = json.loads((demo_200.parent / "truth.json").read_text())["peak_layer"]
+    planted = compared.roi.map(truth).notna()
+    assert (resnet_minus_noise[planted] > 0).all() and compared.significant[planted].any()
+    shares = pd.read_csv(tmp_path / "out" / "peak_layer.csv")
+    assert len(shares) == 10 * 8
+    np.testing.assert_allclose(shares.groupby(["roi", "network"])["share"].sum(), 1.0)

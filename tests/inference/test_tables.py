@@ -1,4 +1,4 @@
-"""Result statistics against rsatoolbox's Result, seeded draws, the three tables and bad input."""
+"""Result statistics against rsatoolbox's Result, seeded draws, the inference tables and bad input."""
 from __future__ import annotations
 
 import numpy as np
@@ -8,7 +8,7 @@ import scipy.stats
 
 from analysis import inference as inf
 from analysis.errors import AnalysisError
-from analysis.schema import columns
+from analysis.inference.tables import roi_columns
 from tests.helpers import random_study, rsatoolbox_dual_bootstrap
 
 
@@ -29,7 +29,7 @@ def test_statistics_equal_rsatoolbox_result(method: str, monkeypatch) -> None:
     np.testing.assert_allclose(stats.p_zero, reference.test_zero(), **close)
     np.testing.assert_allclose(stats.p_ceiling, reference.test_noise(), **close)
     np.testing.assert_allclose(stats.p_pairwise, reference.test_pairwise()[left, right], **close)
-    np.testing.assert_allclose(stats.ci, np.array(reference.get_ci(0.95, test_type="bootstrap")), **close)
+    np.testing.assert_allclose(stats.ci, np.array(reference.get_ci(0.95)), **close)  # t method, its default
     assert stats.dof == reference.dof == 2
 
 
@@ -66,9 +66,9 @@ def test_tables_have_the_contract_columns_and_find_the_planted_layer() -> None:
     output = inf.inference_arrays(subjects, models, rois, layers, "corr", samples=200, seed=0, progress=False)
     tables = output.tables
     inference, ceiling, pairwise = tables["inference"], tables["noise_ceiling"], tables["pairwise"]
-    assert list(inference.columns) == columns("inference") and len(inference) == 6
-    assert list(ceiling.columns) == columns("noise_ceiling") and list(ceiling["roi"]) == rois
-    assert list(pairwise.columns) == columns("pairwise") and len(pairwise) == 6
+    assert list(inference.columns) == roi_columns("inference") and len(inference) == 6
+    assert list(ceiling.columns) == roi_columns("noise_ceiling") and list(ceiling["roi"]) == rois
+    assert list(pairwise.columns) == roi_columns("pairwise") and len(pairwise) == 6
     assert output.bootstrap["samples"] == 200 and output.bootstrap["seed"] == 0
     assert output.bootstrap["valid_samples"] == 200 and output.bootstrap["correction"] == "fdr"
     mid = inference[inference.layer == "mid"]

@@ -67,11 +67,13 @@ def test_tables_have_stable_columns_and_full_grid(demo, tmp_path):
     assert _run(demo / "study.yml", tmp_path / "out") == 0
     out = tmp_path / "out"
     per_subject = pd.read_csv(out / "per_subject.csv")
-    assert list(per_subject.columns) == ["subject", "roi", "network", "layer", "method", "r"]
+    assert list(per_subject.columns) == ["subject", "atlas", "roi", "network", "layer", "method",
+                                         "n_images", "r"]
     assert len(per_subject) == 3 * 10 * 5
-    assert list(pd.read_csv(out / "joint.csv").columns) == ["roi", "network", "layer", "method", "r"]
+    assert list(pd.read_csv(out / "joint.csv").columns) == ["atlas", "roi", "network", "layer", "method", "r"]
     by_group = pd.read_csv(out / "by_group.csv")
-    assert list(by_group.columns) == ["group", "network", "layer", "method", "mean", "sem", "n_subjects"]
+    assert list(by_group.columns) == ["atlas", "group", "network", "layer", "method", "mean", "sem",
+                                       "n_subjects"]
     assert by_group["group"].unique().tolist() == ["Early visual", "Mid-level", "High-level"]
     assert (by_group["n_subjects"] == 3).all()
 
@@ -107,7 +109,8 @@ def test_manifest_records_inputs_alignment_and_versions(demo, tmp_path):
     assert manifest["synthetic"] is True
     assert "SYNTHETIC" in manifest["title"]
     assert manifest["order"]["layers"] == {"ResNet-50": ["conv1", "layer1", "layer2", "layer3", "layer4"]}
-    assert manifest["order"]["rois"][:2] == ["LHEarlyVis", "RHEarlyVis"]
+    assert manifest["order"]["rois"]["default"][:2] == ["LHEarlyVis", "RHEarlyVis"]
+    assert manifest["order"]["atlases"] == ["default"]
     inputs = {i["name"]: i for i in manifest["inputs"]}
     assert set(inputs) == {"CSI1", "CSI2", "CSI3", "ResNet-50"}
     assert inputs["ResNet-50"]["images_in_file"] == 60

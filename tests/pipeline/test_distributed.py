@@ -14,6 +14,7 @@ import pytest
 distributed = pytest.importorskip("distributed")
 
 from analysis.demo import write_demo  # noqa: E402
+from analysis.deposit_demo import write_deposit_demo  # noqa: E402
 from analysis.executor import DaskExecutor, LocalExecutor  # noqa: E402
 from analysis.inference import strips  # noqa: E402
 from analysis.pipeline.run import run  # noqa: E402
@@ -64,9 +65,11 @@ def cluster(tmp_path: Path):
         _stop(procs)
 
 
-def test_run_on_a_cluster_gives_the_same_bytes_as_a_local_run(tmp_path: Path, cluster) -> None:
+@pytest.mark.parametrize("shape", ["resnet", "deposit"])
+def test_run_on_a_cluster_gives_the_same_bytes_as_a_local_run(tmp_path: Path, cluster, shape: str) -> None:
     address, _ = cluster
-    study = write_demo(tmp_path / "study", n_images=60, seed=3)
+    study = (write_demo(tmp_path / "study", n_images=60, seed=3) if shape == "resnet"
+             else write_deposit_demo(tmp_path / "study", n_images=60, seed=3))  # atlases, group means, CSI4
     local = run(study, tmp_path / "local" / "out", samples=40, seed=1, progress=False)
     remote = run(study, tmp_path / "remote" / "out", samples=40, seed=1, scheduler=address,
                  store=tmp_path / "store", progress=False)

@@ -9,6 +9,7 @@ import pytest
 from analysis.demo import write_demo
 from analysis.errors import AnalysisError
 from analysis.pipeline.cache import HashCache
+from analysis.pipeline.manifest import input_id
 from analysis.pipeline.run import input_hashes
 from analysis.reading import store as st
 from analysis.reading.loading import load_aligned
@@ -18,9 +19,8 @@ from analysis.reading.study import load_study
 def _stored_study(tmp_path: Path, n_images: int = 40):
     study = load_study(write_demo(tmp_path / "study", n_images=n_images, seed=2))
     inputs = input_hashes(study, HashCache(tmp_path / "hashes.json"))
-    paths = {**{f"subject:{s}": p for s, p in study.subjects.items()},
-             **{f"network:{n}": p for n, p in study.networks.items()}}
-    digests = {str(p.resolve()): inputs[k]["sha256"] for k, p in paths.items()}
+    digests = {str(path.resolve()): inputs[input_id(role, name, atlas)]["sha256"]
+               for role, name, atlas, path in study.files()}
     return study, st.AlignedStore(tmp_path / "store", digests)
 
 
@@ -30,8 +30,9 @@ def test_stored_vectors_equal_the_in_memory_ones_and_are_reused(tmp_path: Path) 
     with st.storing(store):
         on_disk = load_aligned(study)
     assert st.aligned_on_disk(on_disk) and not st.aligned_on_disk(in_memory)
-    for subject, rdms in in_memory.subjects.items():
-        stored = on_disk.subjects[subject].dissimilarities
+    for subject, atlases in in_memory.subjects.items():
+        (atlas, rdms), = atlases.items()
+        stored = on_disk.subjects[subject][atlas].dissimilarities
         assert isinstance(stored, st.StoredMatrix)
         assert np.array_equal(np.asarray(stored), rdms.dissimilarities)
         row = stored[1]
