@@ -2,15 +2,16 @@
 
 Generates (once, into _bench/deposit, after checking the disk) 4 networks (5, 5, 10, 19 layers)
 and CSI1-4 × 3 atlases (10, 16, 33 ROIs) plus MEAN files at 4916 images (CSI4: 2952), as
-rsatoolbox HDF5 files of float64 (bench/deposit_data.py). Until the study file can name several
-atlases per subject, each atlas is run as its own study of CSI1-3 and the four networks.
+rsatoolbox HDF5 files of float64 (bench/deposit_data.py), each in the canonical image order (so
+the aligned store reads them in place). Studies: the whole deposit (point estimates; CSI4 limits
+the common images to 2952) and CSI1-3 with every atlas and network at 4916 images.
 
 Measured, each in a child process (wall time; peak resident memory = max RSS from wait4):
 point estimates per atlas; the corr dual bootstrap with noise ceilings in float32 on a few
 samples at two sample counts, extrapolated linearly to 1000 (the table says so); and the same
 bootstrap on a local Dask cluster of two worker processes (one thread each) on 127.0.0.1.
 
-Usage: python -m bench deposit [--samples 2,12] [--atlases BOLD5000,vcAtlas,visfAtlas]
+Usage: python -m bench deposit [--samples 2,12] [--no-dask | --dask-only]
 """
 from __future__ import annotations
 
@@ -47,12 +48,14 @@ def ensure_deposit() -> Path:
     return DEPOSIT
 
 
-def atlas_study(atlas: str) -> Path:
-    """A study of one atlas: CSI1-3 and the four networks."""
-    path = DEPOSIT / f"study-{atlas}.yml"
-    study = {"title": f"SYNTHETIC deposit, {atlas}",
-             "subjects": {s: f"{s}_{atlas}_CORR_RDMs.h5" for s in ("CSI1", "CSI2", "CSI3")},
+def deposit_study(name: str, subjects: tuple[str, ...], atlases: tuple[str, ...], group_means: bool) -> Path:
+    """A study over the generated files: the given subjects and atlases, the four networks."""
+    path = DEPOSIT / f"study-{name}.yml"
+    study = {"title": f"SYNTHETIC deposit, {name}",
+             "subjects": {s: {a: f"{s}_{a}_CORR_RDMs.h5" for a in atlases} for s in subjects},
              "networks": dict(NETWORK_FILES), "method": "corr", "bootstrap": {"samples": 0, "seed": 0}}
+    if group_means:
+        study["group_mean"] = {a: f"MEAN_{a}_CORR_RDMs.h5" for a in atlases}
     path.write_text(yaml.safe_dump(study, sort_keys=False))
     return path
 
@@ -117,64 +120,59 @@ def stop_cluster(procs: list[subprocess.Popen]) -> list[float]:
     return peaks
 
 
-def bench_deposit(samples: tuple[int, int] = (2, 12), atlases: tuple[str, ...] = tuple(ATLASES),
-                  dask: bool = True, local: bool = True) -> list[tuple[str, str, str, str]]:
-    """Rows (operation, ours, reference, note) of the deposit benchmark."""
+def bench_deposit(samples: tuple[int, int] = (2, 12), dask: bool = True,
+                  local: bool = True) -> list[tuple[str, str, str, str]]:
+    """Rows (operation, time, memory, how) of the deposit benchmark."""
     ensure_deposit()
-    rows = []
-    if not local:
-        return bench_dask(atlases[-1], samples[1])
-    total_point = 0.0
-    total_bootstrap = 0.0
+    atlases = tuple(ATLASES)
     low, high = samples
-    for atlas in atlases:
-        study = atlas_study(atlas)
-        out = BENCH_DIR / "deposit-results" / atlas
-        seconds, peak, cpu = run(study, out, 0, ["--force"])
-        total_point += seconds
-        rows.append((f"point estimates, {atlas} ({ATLASES[atlas]} ROIs × CSI1-3 × 39 layers, 4916 images)",
-                     f"{seconds:.0f} s wall, {cpu:.0f} s CPU", f"peak {peak:.1f} GB", "measured"))
-        print(rows[-1], flush=True)
-        timings = {}
-        for count in (low, high):
-            timings[count] = run(study, out, count)  # the point stage is reused from the run above
-        # Extra samples cost CPU time in the strip tasks, which run on every core: the wall time
-        # of 1000 samples is the run at `low` plus the extra samples' CPU time over the cores.
-        # (The difference of CPU times is robust when other work shares the machine; wall is not.)
-        cpu_per_sample = (timings[high][2] - timings[low][2]) / (high - low)
-        cores = len(os.sched_getaffinity(0))
-        estimate = timings[low][0] + (FULL_SAMPLES - low) * cpu_per_sample / cores
-        total_bootstrap += estimate
-        rows.append((f"corr dual bootstrap + ceilings, float32, {atlas}", f"{estimate / 60:.1f} min for {FULL_SAMPLES}",
-                     f"peak {max(timings[low][1], timings[high][1]):.1f} GB",
-                     f"extrapolated: {timings[low][0]:.0f} s wall at {low} samples + {cpu_per_sample:.2f} CPU s "
-                     f"per further sample over {cores} cores ({timings[high][0]:.0f} s wall at {high})"))
-        print(rows[-1], flush=True)
-    rows.append((f"point estimates, all {len(atlases)} atlases (sum of runs)", f"{total_point / 60:.1f} min", "", "measured"))
-    rows.append((f"bootstrap, all {len(atlases)} atlases, {FULL_SAMPLES} samples (sum)", f"{total_bootstrap / 60:.1f} min",
-                 "", "extrapolated"))
+    csi = deposit_study("CSI1-3", ("CSI1", "CSI2", "CSI3"), atlases, group_means=False)
+    if not local:
+        return bench_dask(csi, high)
+    rows = []
+    whole = deposit_study("whole", ("CSI1", "CSI2", "CSI3", "CSI4"), atlases, group_means=True)
+    seconds, peak, cpu = run(whole, BENCH_DIR / "deposit-results" / "whole", 0, ["--force"])
+    rows.append(("point estimates, whole deposit (CSI1-4 × 3 atlases + MEAN files × 4 networks; "
+                 "common images: 2952)", f"{seconds:.0f} s wall, {cpu:.0f} s CPU", f"peak {peak:.1f} GB", "measured"))
+    print(rows[-1], flush=True)
+    out = BENCH_DIR / "deposit-results" / "CSI1-3"
+    seconds, peak, cpu = run(csi, out, 0, ["--force"])
+    rows.append(("point estimates, CSI1-3 × 3 atlases × 4 networks, 4916 images",
+                 f"{seconds:.0f} s wall, {cpu:.0f} s CPU", f"peak {peak:.1f} GB", "measured"))
+    print(rows[-1], flush=True)
+    timings = {count: run(csi, out, count) for count in (low, high)}  # the point stage is reused
+    # Extra samples cost CPU time in the strip tasks, which run on every core: the wall time of
+    # 1000 samples is the run at `low` plus the extra samples' CPU time over the cores. (The
+    # difference of CPU times is robust when other work shares the machine; wall time is not.)
+    cpu_per_sample = (timings[high][2] - timings[low][2]) / (high - low)
+    cores = len(os.sched_getaffinity(0))
+    estimate = timings[low][0] + (FULL_SAMPLES - low) * cpu_per_sample / cores
+    rows.append((f"corr dual bootstrap + ceilings, float32, CSI1-3 × 3 atlases × 4 networks, {FULL_SAMPLES} samples",
+                 f"{estimate / 60:.0f} min", f"peak {max(timings[low][1], timings[high][1]):.1f} GB",
+                 f"extrapolated: {timings[low][0]:.0f} s wall at {low} samples + {cpu_per_sample:.1f} CPU s per "
+                 f"further sample over {cores} cores ({timings[high][0]:.0f} s wall at {high})"))
+    print(rows[-1], flush=True)
     if dask:
-        rows += bench_dask(atlases[-1], high)
+        rows += bench_dask(csi, high)
     return rows
 
 
-def bench_dask(atlas: str, high: int) -> list[tuple[str, str, str, str]]:
-    """The bootstrap of `atlas` at `high` samples on a local Dask cluster, against the local run's tables."""
-    study = atlas_study(atlas)
+def bench_dask(study: Path, high: int) -> list[tuple[str, str, str, str]]:
+    """The CSI1-3 run at `high` samples on a local Dask cluster, against the local run's tables."""
     address, procs = start_cluster(2)
     try:
-        out = BENCH_DIR / "deposit-results" / f"{atlas}-dask"
+        out = BENCH_DIR / "deposit-results" / "CSI1-3-dask"
         point = run(study, out, 0, ["--force", "--scheduler", address])
         seconds, peak, _ = run(study, out, high, ["--scheduler", address])
     finally:
         peaks = stop_cluster(procs)
-    local = BENCH_DIR / "deposit-results" / atlas
-    same = all((local / f).read_bytes() == (out / f).read_bytes()
-               for f in ("inference.csv", "noise_ceiling.csv", "pairwise.csv", "per_subject.csv", "joint.csv"))
+    local = BENCH_DIR / "deposit-results" / "CSI1-3"
+    names = sorted(p.name for p in local.glob("*.csv"))
+    same = bool(names) and all((local / f).read_bytes() == (out / f).read_bytes() for f in names)
     workers = ", ".join(f"{p:.1f}" for p in peaks[1:])
-    rows = [(f"point estimates, {atlas}, Dask: scheduler + 2 workers × 1 thread on 127.0.0.1",
-             f"{point[0]:.0f} s", f"peak client {point[1]:.1f} GB", "measured"),
-            (f"bootstrap ({high} samples), {atlas}, same cluster", f"{seconds:.0f} s",
+    rows = [("point estimates, CSI1-3, Dask: scheduler + 2 workers × 1 thread on 127.0.0.1",
+             f"{point[0]:.0f} s wall", f"peak client {point[1]:.1f} GB", "measured"),
+            (f"bootstrap ({high} samples), CSI1-3, same cluster", f"{seconds:.0f} s wall",
              f"peak client {peak:.1f} GB, workers {workers} GB (whole cluster life)",
              f"tables byte-identical to the local run: {same}")]
     for row in rows:
@@ -186,14 +184,11 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench deposit", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--samples", default="2,12", help="two small sample counts to extrapolate from")
-    parser.add_argument("--atlases", default=",".join(ATLASES))
     parser.add_argument("--no-dask", action="store_true")
-    parser.add_argument("--dask-only", action="store_true",
-                        help="only the Dask run of the last atlas (after a local run of it)")
+    parser.add_argument("--dask-only", action="store_true", help="only the Dask run (after a local run)")
     args = parser.parse_args(argv)
     low, high = (int(v) for v in args.samples.split(","))
-    rows = bench_deposit((low, high), tuple(args.atlases.split(",")), dask=not args.no_dask,
-                         local=not args.dask_only)
+    rows = bench_deposit((low, high), dask=not args.no_dask, local=not args.dask_only)
     print(f"\n{os.cpu_count()} cores.\n")
     print_table(rows)
 
