@@ -8,6 +8,8 @@ STUDY ?= $(DEMO)/study.yml
 RESULTS ?= results/$(notdir $(patsubst %/,%,$(dir $(STUDY))))
 ANALYSIS_FLAGS ?=
 PYTEST_FLAGS ?=
+# auto: Quarto when it is on PATH, else the qmdrender fallback; or quarto / qmdrender
+RENDERER ?= auto
 
 .PHONY: report analysis render test bench demo venv clean distclean
 
@@ -31,7 +33,7 @@ analysis: $(VENV)/.installed $(if $(filter $(DEMO)/study.yml,$(STUDY)),$(DEMO)/s
 	$(PY) -m analysis run $(STUDY) --out $(RESULTS) $(ANALYSIS_FLAGS)
 
 render: $(VENV)/.installed
-	$(PY) tools/render.py --results $(RESULTS)
+	$(PY) tools/render.py --results $(RESULTS) --renderer $(RENDERER)
 
 test: $(VENV)/.installed
 	bash tools/system-deps.sh
@@ -42,7 +44,7 @@ bench: $(VENV)/.installed
 	$(PY) -m bench deposit
 
 clean:
-	rm -rf results _output $(DEMO) .pytest_cache ._output.lock
+	rm -rf results _output $(DEMO) .pytest_cache ._output.lock .quarto
 
 distclean: clean
 	rm -rf $(VENV) _bench *.egg-info

@@ -14,6 +14,8 @@ def main(argv: list[str] | None = None) -> int:
     """Render the project; print where the outputs are, or one error line and return 2."""
     parser = argparse.ArgumentParser(prog="python -m qmdrender", description=__doc__)
     parser.add_argument("--project", type=Path, default=Path("."), help="project directory holding _quarto.yml (default: .)")
+    parser.add_argument("--output-dir", type=Path, default=None,
+                        help="write the outputs here instead of the project's output-dir (as quarto render --output-dir)")
     parser.add_argument("--quiet", action="store_true", help="print only the output paths")
     args = parser.parse_args(argv)
     from qmdrender import identity
@@ -23,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
 
     log = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
     try:
-        outputs = render_project(args.project, log)
+        outputs = render_project(args.project, log, args.output_dir)
     except RenderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

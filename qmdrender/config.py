@@ -17,13 +17,16 @@ EXECUTE_KEYS = {"echo", "eval", "output", "warning", "include"}
 FIGURE_KEYS = {"fig-format", "fig-dpi", "fig-width", "fig-height"}
 COMMON_FORMAT_KEYS = {"toc", "toc-depth", "toc-title", "number-sections"} | FIGURE_KEYS
 FORMAT_KEYS = {
-    "html": COMMON_FORMAT_KEYS | {"embed-resources", "code-fold", "code-summary", "html-math-method", "css"},
+    "html": COMMON_FORMAT_KEYS | {"embed-resources", "code-fold", "code-summary", "html-math-method", "css",
+             "lightbox", "include-in-header"},
     "typst": COMMON_FORMAT_KEYS | {"papersize", "margin", "fontsize", "citeproc", "section-numbering"},
 }
 DOCUMENT_KEYS = {
     "title", "subtitle", "author", "date", "abstract", "lang", "bibliography", "csl",
     "link-citations", "citation", "google-scholar", "execute", "format", "jupyter",
 }
+#: Format options naming files; in _quarto.yml they are relative to the project, as in Quarto.
+PATH_KEYS = {"css", "include-in-header"}
 FORMAT_EXTENSIONS = {"html": "html", "typst": "pdf"}
 DEFAULT_EXECUTE = {"echo": True, "eval": True, "output": True, "warning": True, "include": True}
 
@@ -68,10 +71,16 @@ def deep_merge(base: dict[str, Any], over: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _as_list(value: Any) -> list[Any]:
+def as_list(value: Any) -> list[Any]:
+    """A YAML value that may be one item or a list, as a list."""
     if value is None:
         return []
     return list(value) if isinstance(value, list) else [value]
+
+
+def _from_root(root: Path, value: Any) -> Any:
+    """A path (or list of paths) from _quarto.yml, made absolute against the project root."""
+    return [str(root / v) for v in value] if isinstance(value, list) else str(root / value)
 
 
 def load_project(root: Path) -> Project:
@@ -91,7 +100,7 @@ def load_project(root: Path) -> Project:
     execute_dir = project.get("execute-dir", "file")
     if execute_dir not in ("file", "project"):
         raise RenderError(config_path, f"execute-dir must be 'file' or 'project', not '{execute_dir}'")
-    inputs = [root / p for p in _as_list(project.get("render"))]
+    inputs = [root / p for p in as_list(project.get("render"))]
     if not inputs:
         inputs = sorted(p for p in root.rglob("*.qmd") if not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts))
     for path in inputs:
@@ -102,14 +111,18 @@ def load_project(root: Path) -> Project:
     check_document_options(config_path, config)
     for key in ("bibliography", "csl"):  # project paths are relative to the project, not the document
         if key in config:
-            value = config[key]
-            config[key] = [str(root / v) for v in value] if isinstance(value, list) else str(root / value)
+            config[key] = _from_root(root, config[key])
+    formats = config.get("format")
+    for options in formats.values() if isinstance(formats, dict) else []:
+        if isinstance(options, dict):
+            for key in PATH_KEYS & options.keys():
+                options[key] = _from_root(root, options[key])
     return Project(
         root=root,
         output_dir=root / project.get("output-dir", "."),
         inputs=inputs,
         execute_dir=execute_dir,
-        post_render=[str(s) for s in _as_list(project.get("post-render"))],
+        post_render=[str(s) for s in as_list(project.get("post-render"))],
         metadata=config,
     )
 

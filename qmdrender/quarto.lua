@@ -141,7 +141,12 @@ end
 function Pandoc(doc)
   doc.blocks = number_floats(doc.blocks):walk({
     Figure = function(el) return add_caption_number(el, "fig") end,
-    Table = function(el) return add_caption_number(el, "tbl") end,
+    Table = function(el)
+      el = add_caption_number(el, "tbl")
+      if not is_html then return el end
+      -- a wide table scrolls inside its own box instead of widening the page on a phone
+      return pandoc.Blocks({ pandoc.RawBlock("html", '<div class="qmd-table-wrap">'), el, pandoc.RawBlock("html", "</div>") })
+    end,
     Cite = resolve_cite,
     Div = check_div,
   })

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+import datetime
 import html
 import os
 import re
@@ -15,6 +17,7 @@ from typing import Any, Callable
 import yaml
 
 from qmdrender.config import (
+    as_list,
     DEFAULT_EXECUTE,
     FIGURE_KEYS,
     FORMAT_EXTENSIONS,
@@ -32,7 +35,9 @@ from qmdrender.qmd import Document, parse_document
 
 HERE = Path(__file__).resolve().parent
 LUA_FILTER = HERE / "quarto.lua"
-HTML_CSS = HERE / "assets" / "qmdrender.css"
+ASSETS = HERE / "assets"
+HTML_TEMPLATE = ASSETS / "template.html"
+HTML_CSS = ASSETS / "qmdrender.css"
 PANDOC_ONLY_KEYS = {"title", "subtitle", "author", "date", "abstract", "lang", "link-citations", "toc-title"}
 TYPST_VARIABLES = {"papersize", "margin", "fontsize"}
 MISSING_CITATION = re.compile(r"Citeproc: citation (\S+) not found")
@@ -49,10 +54,15 @@ def pandoc_path() -> str:
     return pypandoc.get_pandoc_path()
 
 
-def render_project(root: Path, log: Log = print) -> list[Path]:
-    """Render every input of the project at ``root``; outputs appear only if all succeed."""
+def render_project(root: Path, log: Log = print, output_dir: Path | None = None) -> list[Path]:
+    """Render every input of the project at ``root``; outputs appear only if all succeed.
+
+    ``output_dir`` replaces the project's output-dir, as ``quarto render --output-dir`` does.
+    """
     root = root.resolve()
     project = load_project(root)
+    if output_dir is not None:
+        project = dataclasses.replace(project, output_dir=output_dir.resolve())
     staging = Path(tempfile.mkdtemp(prefix=".qmdrender-", dir=root))
     try:
         if project.output_dir.resolve() == root:
@@ -87,7 +97,7 @@ def render_document(project: Project, source: Path, out_stage: Path, work: Path,
     log(f"qmdrender: {rel}")
     doc = parse_document(source, project.root)
     check_document_options(rel, doc.front_matter)
-    meta = deep_merge(project.metadata, doc.front_matter)
+    meta = resolve_date(deep_merge(project.metadata, doc.front_matter), source)
     formats = format_options(meta)
     if not formats:
         raise RenderError(rel, "no output format (set format: html and/or typst)")
@@ -110,7 +120,7 @@ def render_document(project: Project, source: Path, out_stage: Path, work: Path,
         if name == "html":
             body += citation_appendix(meta)
         (work / f"{name}.md").write_text(body, encoding="utf-8")
-        write_metadata(work / f"{name}.yaml", meta, options, source.parent)
+        write_metadata(work / f"{name}.yaml", meta, options, source.parent, html=name == "html")
         if name == "html":
             pandoc_html(rel, work, options, meta, source.parent, out)
         else:
@@ -128,13 +138,35 @@ def figure_options(rel: Path, formats: dict[str, dict[str, Any]]) -> dict[str, A
     return merged
 
 
+def resolve_date(meta: dict[str, Any], source: Path) -> dict[str, Any]:
+    """Quarto's date keywords (today, now, last-modified) and YAML dates as an ISO date string."""
+    value = meta.get("date")
+    if value in ("today", "now"):
+        value = datetime.date.today()
+    elif value == "last-modified":
+        value = datetime.date.fromtimestamp(source.stat().st_mtime)
+    if isinstance(value, datetime.date):
+        return {**meta, "date": value.isoformat()[:10]}
+    return meta
+
+
+def display_date(value: Any) -> Any:
+    """An ISO date as Quarto shows it in HTML ("November 25, 2026"); anything else unchanged."""
+    try:
+        day = datetime.date.fromisoformat(str(value))
+    except ValueError:
+        return value
+    return f"{day:%B} {day.day}, {day.year}"
+
+
 def _absolute(paths: Any, base: Path) -> Any:
     if isinstance(paths, list):
         return [str((base / p).resolve()) for p in paths]
     return str((base / paths).resolve())
 
 
-def write_metadata(path: Path, meta: dict[str, Any], options: dict[str, Any], doc_dir: Path) -> None:
+def write_metadata(path: Path, meta: dict[str, Any], options: dict[str, Any], doc_dir: Path,
+                   html: bool = False) -> None:
     """The metadata pandoc sees: document fields, bibliography paths made absolute, typst variables."""
     out = {k: v for k, v in meta.items() if k in PANDOC_ONLY_KEYS}
     if "toc-title" in options:
@@ -144,6 +176,11 @@ def write_metadata(path: Path, meta: dict[str, Any], options: dict[str, Any], do
             out[key] = _absolute(meta[key], doc_dir)
     if isinstance(out.get("author"), list):
         out["author"] = [a.get("name", a) if isinstance(a, dict) else a for a in out["author"]]
+    if html:
+        out.setdefault("link-citations", True)  # as Quarto's HTML: citations link to the reference list
+        out["author-label"] = "Authors" if len(_authors(meta)) > 1 else "Author"
+        if "date" in out:
+            out["date"] = display_date(out["date"])
     for key in TYPST_VARIABLES & options.keys():
         out[key] = options[key]
     if "section-numbering" in options:
@@ -154,7 +191,7 @@ def write_metadata(path: Path, meta: dict[str, Any], options: dict[str, Any], do
 def common_args(work: Path, name: str, options: dict[str, Any], doc_dir: Path) -> list[str]:
     """Pandoc arguments shared by both formats (the filter runs before citeproc)."""
     args = [
-        f"{name}.md", "--from", "markdown", "--standalone",
+        f"{name}.md", "--from", "markdown", "--standalone", "--wrap=none",  # as Quarto
         "--lua-filter", str(LUA_FILTER), "--citeproc",
         "--metadata-file", f"{name}.yaml",
         "--resource-path", os.pathsep.join([str(work), str(doc_dir)]),
@@ -189,13 +226,20 @@ def run_pandoc(rel: Path, work: Path, args: list[str]) -> None:
 def pandoc_html(rel: Path, work: Path, options: dict[str, Any], meta: dict[str, Any], doc_dir: Path, out: Path) -> None:
     """One self-contained HTML file (images, CSS embedded; MathML, so no CDN script)."""
     args = common_args(work, "html", options, doc_dir)
-    args += ["--to", "html5", "--embed-resources", "--mathml", "--css", str(HTML_CSS)]
-    for css in options.get("css", []) if isinstance(options.get("css"), list) else [options["css"]] if options.get("css") else []:
+    args += ["--to", "html5", "--embed-resources", "--mathml", "--template", str(HTML_TEMPLATE),
+             "--css", str(HTML_CSS)]
+    for css in as_list(options.get("css")):
         args += ["--css", str((doc_dir / css).resolve())]
     header = work / "citation-meta.html"
     header.write_text(citation_meta(meta), encoding="utf-8")
-    args += ["--include-in-header", str(header), "--output", str(out)]
-    run_pandoc(rel, work, args)
+    args += ["--include-in-header", str(header)]
+    for include in as_list(options.get("include-in-header")):
+        args += ["--include-in-header", str((doc_dir / include).resolve())]
+    if options.get("toc"):
+        args += ["--include-after-body", str(ASSETS / "toc.html")]
+    if options.get("lightbox"):
+        args += ["--include-after-body", str(ASSETS / "lightbox.html")]
+    run_pandoc(rel, work, args + ["--output", str(out)])
 
 
 def pandoc_typst(rel: Path, work: Path, options: dict[str, Any], doc_dir: Path, out: Path) -> None:

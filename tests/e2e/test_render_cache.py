@@ -20,7 +20,8 @@ def _project(target: Path) -> Path:
 
 
 def _render(project: Path, results: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(project / "tools" / "render.py"), "--results", str(results)],
+    return subprocess.run([sys.executable, str(project / "tools" / "render.py"), "--results", str(results),
+                           "--renderer", "qmdrender"],  # the fallback also where Quarto is installed
                           cwd=project, capture_output=True, text=True, timeout=600)
 
 

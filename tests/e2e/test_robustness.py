@@ -44,6 +44,21 @@ def test_reruns_in_fresh_processes_are_byte_identical_whatever_the_threads(demo,
     assert outputs[0] == outputs[1]
 
 
+def _wait_until_catching(pid: int, sig: signal.Signals, timeout: float = 30.0) -> None:
+    """Wait until process `pid` has a handler for `sig` (the SigCgt mask in /proc/PID/status)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            status = Path(f"/proc/{pid}/status").read_text()
+        except OSError:
+            return  # the process is gone already
+        mask = int(next(line.split()[1] for line in status.splitlines() if line.startswith("SigCgt:")), 16)
+        if mask >> (int(sig) - 1) & 1:
+            return
+        time.sleep(0.005)
+    raise AssertionError(f"process {pid} never installed a handler for {sig!r}")
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL])
 def test_interruption_at_any_point_keeps_previous_results(larger_demo, tmp_path, sig):
     out = tmp_path / "out"
@@ -52,6 +67,8 @@ def test_interruption_at_any_point_keeps_previous_results(larger_demo, tmp_path,
     for delay in (0.2, 0.7, 1.0, 1.4, 1.8):
         child = subprocess.Popen(_command(larger_demo, out, "--force"), cwd=ROOT,
                                  stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if sig == signal.SIGINT:  # from when the program has taken over Ctrl-C, not inside Python's start-up
+            _wait_until_catching(child.pid, sig)
         time.sleep(delay)
         child.send_signal(sig)
         _, err = child.communicate(timeout=60)

@@ -125,15 +125,18 @@ def test_html_resolves_crossrefs_citations_and_includes(rendered):
     page = (rendered / "_output" / "doc.html").read_text(encoding="utf-8")
     assert '<a href="#fig-line">Figure\u00a01</a>' in page
     assert '<a href="#tbl-numbers">Table\u00a01</a>' in page
-    text = " ".join(unescape(re.sub(r"<[^>]+>", " ", page.split("<body", 1)[1])).split())
+    body = re.sub(r"<(script|style)\b.*?</\1>", " ", page.split("<body", 1)[1], flags=re.S)
+    text = " ".join(unescape(re.sub(r"<[^>]+>", "", body)).split())
     assert "Figure 1: A straight line." in text
-    assert "Table 1: Some numbers (Smith 2020) ." in text
+    assert "Table 1: Some numbers (Smith 2020)." in text
     assert "Smith (2020)" in text and "A Study of Things" in text
+    assert '(<a href="#ref-smith2020" role="doc-biblioref">Smith 2020</a>)' in page, "citations link to the references"
+    assert 'id="ref-smith2020"' in page
     assert "Printed <strong>markdown</strong> from an included cell." in page
     assert "42.5" in page
     assert "???" not in page and "@fig-" not in page and "@smith2020" not in page
     assert "data:image/png;base64," in page
-    assert "<math" in page and "<script" not in page
+    assert "<math" in page and not re.search(r"<script[^>]*\bsrc=", page), "MathML, no script from elsewhere"
     assert "qmd-callout-note" in page and "Remember" in page
 
 
@@ -216,3 +219,43 @@ def test_unsupported_project_options_fail_clearly(tmp_path, config, message):
 def test_missing_project_file(tmp_path):
     line = _one_error_line(render(tmp_path))
     assert "_quarto.yml" in line and "no Quarto project" in line
+
+
+def test_page_options_lightbox_includes_css_and_output_dir(tmp_path):
+    """lightbox, include-in-header and css (paths relative to the project, as in Quarto), --output-dir."""
+    config = QUARTO_YML.replace("    toc: true\n    number-sections: true\n  typst",
+                                "    toc: true\n    number-sections: true\n    lightbox: true\n"
+                                "    include-in-header: web/head.html\n    css: web/extra.css\n  typst")
+    folder = make_project(tmp_path / "project", quarto_yml=config)
+    (folder / "web").mkdir()
+    (folder / "web" / "head.html").write_text('<meta name="from-include" content="yes">\n', encoding="utf-8")
+    (folder / "web" / "extra.css").write_text(".from-extra-css { color: teal; }\n", encoding="utf-8")
+    elsewhere = tmp_path / "elsewhere"
+    proc = subprocess.run([sys.executable, "-m", "qmdrender", "--project", str(folder), "--output-dir", str(elsewhere)],
+                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert sorted(p.name for p in elsewhere.iterdir()) == ["doc.html", "doc.pdf"]
+    assert not (folder / "_output").exists()
+    page = (elsewhere / "doc.html").read_text(encoding="utf-8")
+    assert '<meta name="from-include" content="yes">' in page and ".from-extra-css" in page
+    assert "qmd-lightbox" in page, "lightbox: true adds the click-to-enlarge script"
+    assert '<nav id="TOC" class="qmd-toc"' in page and '<main id="qmd-content"' in page
+    assert '<div class="qmd-table-wrap">' in page
+
+
+def test_without_lightbox_there_is_no_lightbox_script(rendered):
+    assert "qmd-lightbox" not in (rendered / "_output" / "doc.html").read_text(encoding="utf-8")
+
+
+def test_date_keywords_as_quarto_shows_them(tmp_path):
+    folder = make_project(tmp_path, doc='---\ntitle: "Dated"\ndate: today\nabstract: "Short **abstract**."\n---\n\n# One\n\nText.\n')
+    proc = render(folder)
+    assert proc.returncode == 0, proc.stderr
+    import datetime
+    today = datetime.date.today()
+    page = (folder / "_output" / "doc.html").read_text(encoding="utf-8")
+    assert f'<p class="date">{today:%B} {today.day}, {today.year}</p>' in page
+    assert "Short <strong>abstract</strong>." in page
+    pdf = subprocess.run(["pdftotext", str(folder / "_output" / "doc.pdf"), "-"], capture_output=True, text=True,
+                         check=True).stdout
+    assert today.isoformat() in pdf and "Short abstract." in " ".join(pdf.split())
