@@ -106,17 +106,19 @@ def stop_cluster(procs: list[subprocess.Popen]) -> list[float]:
     for proc in reversed(procs):
         proc.send_signal(signal.SIGINT)
     peaks = []
-    for proc in procs:
+    for proc in procs:  # wait4, not poll(): poll would reap the process and lose its rusage
         deadline = time.time() + 30
-        while proc.poll() is None and time.time() < deadline:
-            time.sleep(0.2)
-        if proc.poll() is None:
+        usage = None
+        while usage is None and time.time() < deadline:
+            pid, _, found = os.wait4(proc.pid, os.WNOHANG)
+            usage = found if pid else None
+            if usage is None:
+                time.sleep(0.2)
+        if usage is None:
             proc.kill()
-        try:
             _, _, usage = os.wait4(proc.pid, 0)
-            peaks.append(usage.ru_maxrss / 1024 ** 2)
-        except ChildProcessError:
-            peaks.append(float("nan"))
+        proc.returncode = 0
+        peaks.append(usage.ru_maxrss / 1024 ** 2)
     return peaks
 
 
