@@ -41,6 +41,7 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) -m bench
+	$(PY) -m bench deposit
 
 clean:
 	rm -rf results _output $(DEMO) .pytest_cache ._output.lock .quarto

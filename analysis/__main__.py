@@ -37,6 +37,12 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--verify", action="store_true",
                      help="rehash every input file instead of trusting size and modification time")
     run.add_argument("--force", action="store_true", help="recompute every stage, ignoring the cache")
+    run.add_argument("--scheduler", default=None, metavar="ADDRESS",
+                     help="run the bootstrap's tasks on this Dask scheduler (e.g. tcp://host:8786); "
+                          "workers must read the input files and --store at the same paths")
+    run.add_argument("--store", type=Path, default=None, metavar="DIR",
+                     help="folder for aligned RDMs on disk (default: .rsa-store beside --out, used "
+                          "for large studies and with --scheduler)")
     return parser
 
 
@@ -82,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
             from .pipeline.run import run
             outcome = run(args.study, args.out, samples=args.samples, seed=args.seed,
                           allow_mixed_measures=args.allow_mixed_measures, verify=args.verify,
-                          force=args.force,
+                          force=args.force, scheduler=args.scheduler, store=args.store,
                           command=" ".join(["python -m analysis", *map(shlex.quote, argv)]))
             _report(outcome)
     except AnalysisError as err:

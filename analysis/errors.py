@@ -11,3 +11,7 @@ class AnalysisError(Exception):
         self.source = str(source)
         self.problem = problem
         super().__init__(f"{self.source}: {problem}")
+
+    def __reduce__(self):
+        """Pickle as (source, problem), so an error raised in a Dask task reaches the client intact."""
+        return (AnalysisError, (self.source, self.problem))

@@ -1,13 +1,20 @@
-"""`make bench`: every benchmark, one table of ratios against rsatoolbox measured in this run."""
+"""`make bench`: every benchmark, one table of ratios against rsatoolbox measured in this run.
+
+`python -m bench deposit`: the deposit-size run (bench/deposit.py)."""
 from __future__ import annotations
 
 import os
+import sys
 
 from .bench_pipeline import bench_pipeline
 from .common import print_table
 
 
 def main() -> None:
+    if sys.argv[1:2] == ["deposit"]:
+        from .deposit import main as deposit
+        deposit(sys.argv[2:])
+        return
     rows = bench_pipeline()
     try:
         from .bench_inference import bench_inference

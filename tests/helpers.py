@@ -66,3 +66,9 @@ def rsatoolbox_dual_bootstrap(subjects: np.ndarray, models: np.ndarray, method: 
     resampling = Resampling(image_indices=np.array([p for _, p in drawn]),
                                 subject_indices=np.array([r for r, _ in drawn]))
     return result, resampling
+
+
+def report_figure(name: str):
+    """The report's figure function called `name`, from whichever figure module defines it."""
+    from report import figures, geometry_figures, inference_figures
+    return next(getattr(m, name) for m in (figures, inference_figures, geometry_figures) if hasattr(m, name))

@@ -7,7 +7,7 @@ of all RDMs is ever copied: with the real data each vector holds millions of pai
 """
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -35,9 +35,15 @@ def second_order_table(roi_names: Sequence[str], roi_prepared: np.ndarray,
                        method: str) -> pd.DataFrame:
     """Tidy rows (kind_a, network_a, name_a, kind_b, network_b, name_b, method, r), one per unordered
     pair of distinct RDMs (the upper triangle, ROIs first); network is '' for ROIs."""
+    return second_order_frame(roi_names, {n: layer_names[n] for n in layer_prepared},
+                              similarity_matrix(roi_prepared, layer_prepared, method), method)
+
+
+def second_order_frame(roi_names: Sequence[str], layer_names: Mapping[str, Sequence[str]],
+                       similarity: np.ndarray, method: str) -> pd.DataFrame:
+    """The tidy rows of `second_order_table` from a similarity matrix over ROIs then layers."""
     items = [("roi", "", str(r)) for r in roi_names]
-    items += [("layer", network, str(layer)) for network in layer_prepared for layer in layer_names[network]]
-    similarity = similarity_matrix(roi_prepared, layer_prepared, method)
+    items += [("layer", network, str(layer)) for network, layers in layer_names.items() for layer in layers]
     a, b = np.triu_indices(len(items), 1)
     kinds, networks, names = (np.array(column, dtype=object) for column in zip(*items))
     return pd.DataFrame({
@@ -45,6 +51,30 @@ def second_order_table(roi_names: Sequence[str], roi_prepared: np.ndarray,
         "kind_b": kinds[b], "network_b": networks[b], "name_b": names[b],
         "method": method, "r": similarity[a, b],
     })
+
+
+def streamed_similarity(readers: Sequence[Callable[[int, int], np.ndarray]], n_pairs: int, method: str,
+                        budget: float = 5e8) -> np.ndarray:
+    """corr or cosine between every two RDM vectors, read in chunks of pairs (`readers[i](start, stop)`):
+    a Gram matrix summed over chunks, so memory holds one chunk of every vector, whatever the RDMs' size.
+    corr centres each vector on its mean (a first pass) before the Gram, as `prepare` does."""
+    chunk = max(1, int(budget // (8 * max(len(readers), 1))))
+    starts = range(0, n_pairs, chunk)
+
+    def block(start: int) -> np.ndarray:
+        return np.stack([np.asarray(read(start, min(start + chunk, n_pairs)), dtype=np.float64) for read in readers])
+
+    means = np.zeros(len(readers))
+    if method == "corr":
+        for start in starts:
+            means += block(start).sum(axis=1)
+        means /= n_pairs
+    gram = np.zeros((len(readers), len(readers)))
+    for start in starts:
+        values = block(start) - means[:, None]
+        gram += np.einsum("ip,jp->ij", values, values)
+    norms = np.sqrt(np.diag(gram))
+    return gram / norms[:, None] / norms[None, :]
 
 
 def stratified_images(sources: Sequence[str], n_images: int = 48) -> np.ndarray:

@@ -42,6 +42,7 @@ import numpy as np
 from ..comparison.kendall import tau_a_many
 from ..comparison.methods import undefined_rows
 from ..errors import AnalysisError
+from ..reading.store import StoredRow
 from ..runtime import progress_bar
 from ..schema import LINEAR_METHODS, METHODS
 from . import moments as bs
@@ -135,7 +136,7 @@ def dual_bootstrap(subjects, models, resampling: Resampling, method: str,
     products (default: `default_dtype`).
     """
     rows = subject_rows(subjects)
-    model_rows = [np.asarray(m, dtype=np.float64) for m in models]
+    model_rows = [m if isinstance(m, StoredRow) else np.asarray(m, dtype=np.float64) for m in models]
     n_subjects = len(rows[0])
     n_images = images_from_pairs(model_rows[0].shape[0])
     dtype = default_dtype(n_images) if dtype is None else dtype

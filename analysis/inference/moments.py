@@ -18,99 +18,39 @@ For `corr` and `cosine` a weighted comparison needs only weighted moments, and e
 a quadratic form in the counts: Σ_{i<j} c_i c_j Z_ij = ½ cᵀ Z c. For B samples at once that is a
 matrix product with the counts matrix C (B × n). `pair_sums` evaluates every needed form
 block by block over the upper triangle (each pair of image blocks once, the diagonal blocks in
-full and halved), so the work is ≈ ½ n² B multiply-adds per form, done by BLAS, with no
+full and halved; inference/strips.py), so the work is ≈ ½ n² B multiply-adds per form, done by BLAS, with no
 resampled RDM, no NaN and no Python loop over samples or pairs.
 """
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
-from threadpoolctl import threadpool_limits
 
-from ..reading.align import condensed_index
-from ..runtime import progress_bar, worker_count
-
-
-def image_blocks(n: int, block: int) -> list[tuple[int, int]]:
-    """Consecutive [start, stop) ranges of about `block` images covering 0..n."""
-    count = max(1, int(np.ceil(n / block)))
-    edges = np.linspace(0, n, count + 1).round().astype(int)
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
-
-
-def _block_values(rows: list[np.ndarray], shift: np.ndarray, scale: np.ndarray, n: int,
-                  a: tuple[int, int], b: tuple[int, int], dtype: type) -> np.ndarray:
-    """The (images in a) × (images in b) block of every RDM row, standardised, as |a| × (V+1) × |b|.
-
-    Row V is the constant 1. A diagonal block (a == b) is returned in full (both triangles) with
-    a zero diagonal. Rows are read in place (views), so no copy of the RDMs is made.
-    """
-    image_rows = np.arange(*a)[:, None]
-    image_cols = np.arange(*b)[None, :]
-    low, high = np.minimum(image_rows, image_cols), np.maximum(image_rows, image_cols)
-    index = condensed_index(low, high, n)
-    diagonal = low == high
-    index[diagonal] = 0
-    values = np.empty((a[1] - a[0], len(rows) + 1, b[1] - b[0]), dtype=dtype)
-    for v, row in enumerate(rows):
-        values[:, v, :] = (row[index] - shift[v]) / scale[v]
-    values[:, -1, :] = 1.0
-    if a == b:
-        values[diagonal.nonzero()[0], :, diagonal.nonzero()[1]] = 0.0
-    return values
+from ..executor import current
+from . import strips
 
 
 def pair_sums(rows: list[np.ndarray], left: np.ndarray, right: np.ndarray, counts: np.ndarray,
               shift: np.ndarray | None = None, scale: np.ndarray | None = None,
-              dtype: type = np.float64, block: int = 320, sample_chunk: int = 200,
+              dtype: type = np.float64, block: int | None = None, sample_chunk: int | None = None,
               progress: bool = False) -> np.ndarray:
     """Σ_{i<j} c_i c_j · z[left[k]]_ij · z[right[k]]_ij for every sample and form k.
 
-    rows: V RDM vectors (np.triu_indices order), z_v = (rows[v] − shift_v) / scale_v; index V
-    means the constant 1. left, right: K form indices; counts: B × n image counts. Returns B × K
-    in float64. `dtype=np.float32` runs the products in single precision (counts are exact in
-    float32; each block's partial sum is added to a float64 total).
+    rows: V RDM vectors (np.triu_indices order; arrays or rows of the aligned store),
+    z_v = (rows[v] − shift_v) / scale_v; index V means the constant 1. left, right: K form
+    indices; counts: B × n image counts. Returns B × K in float64. `dtype=np.float32` runs the
+    products in single precision (counts are exact in float32; partial sums add up in float64).
+    The work runs as strips of images (inference/strips.py) on the run's executor, in a fixed
+    order: the result does not depend on the number of threads or workers.
     """
-    n = counts.shape[1]
-    shift = np.zeros(len(rows)) if shift is None else shift
-    scale = np.ones(len(rows)) if scale is None else scale
-    left = np.asarray(left)
-    right = np.asarray(right)
-    counts_t = np.asarray(counts, dtype=dtype)
-    blocks = image_blocks(n, block)
-    block_pairs = [(a, b) for i, a in enumerate(blocks) for b in blocks[i:]]
+    context = current()
+    return strips.pair_sums(rows, left, right, counts, shift, scale, dtype=dtype, block=block,
+                            sample_chunk=sample_chunk, executor=context.executor,
+                            advance=context.advance("bootstrap") if counts.shape[0] > 1 else None)
 
-    def block_sums(pair: tuple[tuple[int, int], tuple[int, int]]) -> np.ndarray:
-        a, b = pair
-        values = _block_values(rows, shift, scale, n, a, b, dtype)
-        forms = values[:, left, :] * values[:, right, :]  # |a| × K × |b|
-        del values
-        if a == b:
-            forms *= 0.5  # the full square counts each pair twice
-        forms = forms.reshape(forms.shape[0], -1)
-        sums = np.empty((counts.shape[0], left.size))
-        for start in range(0, counts.shape[0], sample_chunk):
-            chunk = slice(start, start + sample_chunk)
-            partial = counts_t[chunk, a[0]:a[1]] @ forms  # Bc × (K·|b|)
-            partial = partial.reshape(partial.shape[0], left.size, b[1] - b[0])
-            sums[chunk] = np.matmul(partial, counts_t[chunk, b[0]:b[1], None])[..., 0]
-        return sums
 
-    # Block pairs run in parallel threads, each with single-threaded BLAS, and are summed in a
-    # fixed order: the result does not depend on how many threads there are.
-    totals = np.zeros((counts.shape[0], left.size))
-    bar = progress_bar(len(block_pairs), "bootstrap (image blocks)", progress)
-    try:
-        with threadpool_limits(limits=1, user_api="blas"), \
-                ThreadPoolExecutor(max_workers=worker_count()) as pool:
-            for sums in pool.map(block_sums, block_pairs):
-                totals += sums
-                bar.update(1)
-    finally:
-        bar.close()
-    return totals
+CONSTANT_TOLERANCE = 1e-12  # relative variance below which a resampled RDM counts as constant
 
 
 @dataclass(frozen=True)
@@ -135,8 +75,11 @@ def standardisation(rows: list[np.ndarray], method: str) -> tuple[np.ndarray, np
     RDMs of the noise ceiling. Centring avoids the cancellation in W·Σxy − Σx·Σy, which
     matters most in float32.
     """
-    shift = np.array([row.mean() if method == "corr" else 0.0 for row in rows])
-    scale = np.array([np.sqrt(np.mean((row - m) ** 2)) for row, m in zip(rows, shift)])
+    shift, scale = np.zeros(len(rows)), np.zeros(len(rows))
+    for v, row in enumerate(rows):
+        values = np.asarray(row)  # one read at a time when rows are stored on disk
+        shift[v] = values.mean() if method == "corr" else 0.0
+        scale[v] = np.sqrt(np.mean((values - shift[v]) ** 2))
     return shift, np.where(scale > 0, scale, 1.0)
 
 
@@ -233,8 +176,11 @@ def similarity(moments: Moments, method: str) -> np.ndarray:
             return 12.0 * covariance / (total * (total ** 3 - total))
         variance_x = total * sxx - sx ** 2
         variance_y = total * syy - sy ** 2
-        return covariance / np.sqrt(np.where(variance_x > 0, variance_x, np.nan)
-                                    * np.where(variance_y > 0, variance_y, np.nan))
+        # A constant resampled RDM leaves rounding noise, not an exact 0, in W·Σwx² − (Σwx)².
+        defined_x = variance_x > CONSTANT_TOLERANCE * total * sxx
+        defined_y = variance_y > CONSTANT_TOLERANCE * total * syy
+        return covariance / np.sqrt(np.where(defined_x, variance_x, np.nan)
+                                    * np.where(defined_y, variance_y, np.nan))
 
 
 def pair_weights(counts: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ import pandas as pd
 from threadpoolctl import threadpool_limits
 
 from ..errors import AnalysisError
+from ..reading.store import StoredMatrix
 from ..schema import CORRECTIONS, columns
 from . import statistics as st
 from .dual_bootstrap import MIN_VALID_SAMPLES, check_inputs, dual_bootstrap, subject_rows
@@ -50,7 +51,8 @@ def inference_arrays(subjects: np.ndarray, models: dict[str, np.ndarray], rois: 
         raise AnalysisError("correction", f"unknown correction {correction!r}; choose one of {', '.join(CORRECTIONS)}")
     rows = subject_rows(subjects)
     networks = list(models)
-    model_rows = [row for n in networks for row in np.atleast_2d(models[n])]
+    model_rows = [row for n in networks  # stored layers stay on disk, read a strip at a time
+                  for row in (models[n] if isinstance(models[n], StoredMatrix) else np.atleast_2d(models[n]))]
     n_images = check_inputs(rows, model_rows, method, samples)
     if resampling is None:
         resampling = draw_resampling(n_images, len(rows[0]), samples, seed)

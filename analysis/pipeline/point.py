@@ -8,11 +8,13 @@ import numpy as np
 import pandas as pd
 
 from ..comparison.methods import compare_prepared, prepare, undefined_rows
-from ..comparison.second_order import rdm_examples_table, second_order_table
+from ..comparison.second_order import (rdm_examples_table, second_order_frame, second_order_table,
+                                       streamed_similarity)
 from ..errors import AnalysisError
 from ..reading.images import source_of
 from ..reading.loading import AlignedStudy, RDMSet, aligned_set, subject_images
-from ..schema import ALL_SOURCES, columns
+from ..reading.store import row_range
+from ..schema import ALL_SOURCES, LINEAR_METHODS, columns
 
 
 def check_defined(rdms: RDMSet, method: str) -> None:
@@ -154,15 +156,37 @@ def images_table(study: AlignedStudy) -> pd.DataFrame:
 
 def second_order(study: AlignedStudy, method: str, models: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
     """Per atlas, similarities between every subject-averaged ROI RDM and every layer RDM, all pairs (for the
-    second-order map); the layers' prepared vectors are shared with the other point tables."""
-    models = prepared_models(study.networks, method) if models is None else models
+    second-order map). corr and cosine stream the vectors in chunks of pairs (bounded memory, in memory or
+    from the aligned store); the rank methods rank whole vectors, so they hold the atlas in memory."""
     frames = []
     for atlas in study.atlases:
-        averaged = study.joint(atlas)
-        table = second_order_table(averaged.names, prepare(averaged.dissimilarities, method), study.layers,
-                                   models, method)
+        if method in LINEAR_METHODS:
+            similarity = streamed_similarity(_joint_readers(study, atlas) + _layer_readers(study),
+                                             len(study.images) * (len(study.images) - 1) // 2, method)
+            table = second_order_frame(study.rois[atlas], study.layers, similarity, method)
+        else:
+            models = prepared_models(study.networks, method) if models is None else models
+            averaged = study.joint(atlas)
+            table = second_order_table(averaged.names, prepare(averaged.dissimilarities, method), study.layers,
+                                       models, method)
         frames.append(_with(table, atlas=atlas))
     return pd.concat(frames, ignore_index=True)[columns("second_order")]
+
+
+def _joint_readers(study: AlignedStudy, atlas: str) -> list:
+    """Per ROI of an atlas, a reader of pairs [start, stop) of its subject-averaged RDM."""
+    sets = [atlases[atlas] for atlases in study.subjects.values()]
+
+    def reader(roi: str):
+        return lambda start, stop: sum(row_range(s.row(roi), start, stop) for s in sets) / len(sets)
+    return [reader(roi) for roi in study.rois[atlas]]
+
+
+def _layer_readers(study: AlignedStudy) -> list:
+    """Per layer of every network, in order, a reader of pairs [start, stop) of its RDM."""
+    def reader(rdms: RDMSet, layer: str):
+        return lambda start, stop: row_range(rdms.row(layer), start, stop)
+    return [reader(rdms, layer) for rdms in study.networks.values() for layer in rdms.names]
 
 
 def example_rdms(study: AlignedStudy, n_images: int = 48) -> pd.DataFrame:
@@ -174,9 +198,11 @@ def example_rdms(study: AlignedStudy, n_images: int = 48) -> pd.DataFrame:
                      for layer in dict.fromkeys((layers.names[0], layers.names[-1]))}
     frames = []
     for atlas in study.atlases:
-        averaged = study.joint(atlas)
-        groups = [rois for rois in study.study.roi_groups.get(atlas, {}).values() if rois] or [list(averaged.names)]
-        rois = list(dict.fromkeys(r for r in (groups[0][0], groups[-1][0]) if r in averaged.names))
-        vectors = {roi: averaged.row(roi) for roi in rois} | layer_vectors
+        names = study.rois[atlas]
+        groups = [rois for rois in study.study.roi_groups.get(atlas, {}).values() if rois] or [list(names)]
+        rois = list(dict.fromkeys(r for r in (groups[0][0], groups[-1][0]) if r in names))
+        sets = [atlases[atlas] for atlases in study.subjects.values()]
+        vectors = {roi: sum(np.asarray(s.row(roi), dtype=np.float64) for s in sets) / len(sets)
+                   for roi in rois} | layer_vectors
         frames.append(_with(rdm_examples_table(study.images, sources, vectors, n_images), atlas=atlas))
     return pd.concat(frames, ignore_index=True)[columns("rdm_examples")]

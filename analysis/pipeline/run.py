@@ -24,6 +24,7 @@ from .cache import HashCache, stage_key
 from .manifest import input_id, manifest
 from .output import write_results
 from .provenance import now_utc
+from .scale import scaled
 from .stages import STAGE_CODE, run_stage
 
 
@@ -94,8 +95,13 @@ def previous_stages(out: Path) -> tuple[str, dict[str, dict[str, Any]]]:
 
 def run(study_path: str | Path, out: str | Path, samples: int | None = None, seed: int | None = None,
         allow_mixed_measures: bool = False, command: str = "", verify: bool = False,
-        force: bool = False) -> Outcome:
-    """Analyse a study into a results folder, recomputing only stages whose inputs changed."""
+        force: bool = False, scheduler: str | None = None, store: Path | None = None,
+        progress: bool | None = None) -> Outcome:
+    """Analyse a study into a results folder, recomputing only stages whose inputs changed.
+
+    scheduler: a Dask scheduler address for the bootstrap's tasks; store: the folder for aligned
+    RDMs on disk (default: beside `out` when the study is large or a scheduler is given); see scale.py.
+    """
     study = load_study(study_path)
     bootstrap = settings(study, samples, seed)
     out = Path(out)
@@ -110,18 +116,20 @@ def run(study_path: str | Path, out: str | Path, samples: int | None = None, see
         rehashed = tuple(hashes.hashed)
         if old_key == key and reusable == set(keys):
             return Outcome(out, key, (), tuple(keys), rehashed)
-        aligned = load_aligned(study, allow_mixed_measures)
-        for line in loss_lines(aligned):
-            print(f"warning: {line}", file=sys.stderr, flush=True)
-        computed: dict[str, pd.DataFrame] = {}
-        stages = {}
-        for stage, stage_key_ in keys.items():
-            if stage in reusable:
-                stages[stage] = old_stages[stage]
-                continue
-            produced = run_stage(stage, aligned, study.method, bootstrap)
-            computed.update(produced.tables)
-            stages[stage] = {"key": stage_key_, "computed_at": now_utc(), **produced.facts}
+        with scaled(study, inputs, out, scheduler, store,
+                    bootstrap.samples if INFERENCE in keys and INFERENCE not in reusable else 0, progress):
+            aligned = load_aligned(study, allow_mixed_measures)
+            for line in loss_lines(aligned):
+                print(f"warning: {line}", file=sys.stderr, flush=True)
+            computed: dict[str, pd.DataFrame] = {}
+            stages = {}
+            for stage, stage_key_ in keys.items():
+                if stage in reusable:
+                    stages[stage] = old_stages[stage]
+                    continue
+                produced = run_stage(stage, aligned, study.method, bootstrap)
+                computed.update(produced.tables)
+                stages[stage] = {"key": stage_key_, "computed_at": now_utc(), **produced.facts}
         carried = {t: out / TABLES[t].file for s in reusable for t in stage_tables(s)}
         parameters = {"method": study.method, "samples": bootstrap.samples, "seed": bootstrap.seed}
         record = manifest(aligned, inputs, parameters, command, {"key": key, "stages": stages})

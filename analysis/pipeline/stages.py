@@ -14,12 +14,13 @@ import pandas as pd
 from ..reading.loading import AlignedStudy
 from ..reading.study import Bootstrap
 from ..schema import INFERENCE, POINT
-from . import point
+from ..executor import current
+from . import point, streaming
 
 #: Parts of the package whose source keys each stage's cache: whole subpackages and modules, so
 #: a module added to any of them is covered without being listed (tests/pipeline/test_cache.py
 #: checks that every module a stage imports is covered).
-COMMON_CODE = ("__init__.py", "errors.py", "schema.py", "publish.py", "runtime.py",
+COMMON_CODE = ("__init__.py", "errors.py", "schema.py", "publish.py", "runtime.py", "executor.py",
                "reading", "comparison", "pipeline")
 STAGE_CODE: dict[str, tuple[str, ...]] = {
     POINT: COMMON_CODE,
@@ -39,21 +40,19 @@ def point_stage(aligned: AlignedStudy, method: str) -> StageOutput:
     """The per_subject, joint, group_mean, by_group, images, second_order and rdm_examples tables.
 
     joint, group_mean and by_group use the images common to every file; per_subject does too,
-    unless the study aligns per subject (images.align: per-subject).
+    unless the study aligns per subject (images.align: per-subject). On the common images the
+    tables are computed one ROI at a time (streaming.py), whether the vectors are in memory or
+    on disk and on threads or Dask workers: the same operations, so the same bytes.
     """
-    models = point.prepared_models(aligned.networks, method)
-    common = point.per_subject_common(aligned, method, models)
-    per_subject = (point.per_subject_own_images(aligned, method)
-                   if aligned.study.images.align == "per-subject" else common)
-    return StageOutput({
-        "per_subject": per_subject,
-        "joint": point.joint(aligned, method, models),
-        "group_mean": point.group_mean(aligned, method, models),
-        "by_group": point.by_group(common, aligned.study.roi_groups),
-        "images": point.images_table(aligned),
-        "second_order": point.second_order(aligned, method, models),
-        "rdm_examples": point.example_rdms(aligned),
-    }, {"group_mean_agreement": point.group_mean_agreement(aligned)} if aligned.group_means else {})
+    context = current()
+    tables, agreement = streaming.point_tables(aligned, method, executor=context.executor,
+                                               advance=context.advance("point"))
+    if aligned.study.images.align == "per-subject":
+        tables["per_subject"] = point.per_subject_own_images(aligned, method)
+    tables["images"] = point.images_table(aligned)
+    tables["second_order"] = point.second_order(aligned, method)
+    tables["rdm_examples"] = point.example_rdms(aligned)
+    return StageOutput(tables, {"group_mean_agreement": agreement} if aligned.group_means else {})
 
 
 def inference_stage(aligned: AlignedStudy, method: str, bootstrap: Bootstrap) -> StageOutput:

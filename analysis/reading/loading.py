@@ -18,6 +18,7 @@ from ..errors import AnalysisError
 from .align import common_images, pair_index, positions
 from .images import ImageAccount, account, image_keys, loss_line, stem_casefold
 from .rdmfile import RDMFile, open_rdm_file
+from .store import aligned_vectors
 from .study import Study
 
 MIN_IMAGES = 3
@@ -245,8 +246,5 @@ def aligned_set(files: StudyFiles, rdm_file: RDMFile, names: list[str], images: 
     """The named RDMs of a file, gathered into the order of `images` (keys)."""
     index = pair_index(positions(files.keys[rdm_file.path], images), rdm_file.n_images)
     rows = [rdm_file.names.index(name) for name in names]
-    vectors = np.empty((len(rows), len(images) * (len(images) - 1) // 2))
-    for i, row in enumerate(rows):
-        vector = rdm_file.read([row])[0]
-        vectors[i] = vector if index is None else vector[index]
+    vectors = aligned_vectors(rdm_file, rows, index, len(images) * (len(images) - 1) // 2)  # memory or store
     return RDMSet(vectors, tuple(names), images, rdm_file.measure, rdm_file.path)

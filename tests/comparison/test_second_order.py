@@ -8,7 +8,8 @@ import rsatoolbox
 from scipy.spatial.distance import squareform
 
 from analysis.comparison.methods import prepare
-from analysis.comparison.second_order import rdm_examples_table, second_order_table, stratified_images
+from analysis.comparison.second_order import (rdm_examples_table, second_order_table, stratified_images,
+                                              streamed_similarity)
 from analysis.reading.images import source_of
 
 SOURCES = {"COCO": r"^COCO_", "ImageNet": r"^n\d{8}_"}
@@ -63,3 +64,13 @@ def test_rdm_examples_are_entries_of_the_full_rdm():
     assert np.allclose(table["dissimilarity"], expected)
     assert len(table) == 12 * 11 // 2
     assert list(table.columns) == ["rdm", "image_a", "image_b", "source_a", "source_b", "dissimilarity"]
+
+
+@pytest.mark.parametrize("method", ["corr", "cosine"])
+def test_streamed_similarity_in_small_chunks_equals_rsatoolbox(method):
+    rng = np.random.default_rng(5)
+    vectors = rng.random((7, 190)) + 3.0  # a large mean: centring must not lose the small spread
+    readers = [lambda start, stop, v=v: v[start:stop] for v in vectors]
+    similarity = streamed_similarity(readers, vectors.shape[1], method, budget=8 * 7 * 13)  # 13 pairs a chunk
+    rdms = rsatoolbox.rdm.RDMs(vectors)
+    assert np.allclose(similarity, rsatoolbox.rdm.compare(rdms, rdms, method), atol=1e-9, rtol=0)

@@ -84,13 +84,14 @@ def test_deposit_figures_have_no_overlapping_ticks_and_short_legends(rendered):
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from report import figures, style
+    from report import style
     from report.results import load_results
+    from tests.helpers import report_figure
     from tests.report.test_tables_and_figures import FIGURES
 
     res = load_results(rendered[1])
     for name in FIGURES:
-        fig = getattr(figures, name)(res)
+        fig = report_figure(name)(res)
         assert style.overlapping_tick_labels(fig) == [], name
         assert all(len(legend.get_texts()) <= style.MAX_LEGEND_ENTRIES for legend in fig.legends), name
         plt.close(fig)

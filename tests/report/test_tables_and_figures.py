@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from report import figures, geometry_figures, inference_figures, style, tables
+from report import geometry_figures, style, tables
 from report.results import load_results
+from tests.helpers import report_figure
 from tests.report.mock_results import write_mock_results
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -33,8 +34,7 @@ def mock(tmp_path_factory):
 
 @pytest.mark.parametrize("name", FIGURES)
 def test_figure_fits_page_without_overlapping_ticks_or_long_legends(mock, name):
-    module = next(m for m in (figures, inference_figures, geometry_figures) if hasattr(m, name))
-    fig = getattr(module, name)(mock)
+    fig = report_figure(name)(mock)
     try:
         width, height = fig.get_size_inches()
         assert width <= style.PAGE_WIDTH + 1e-9 and height <= style.PAGE_HEIGHT + 1e-9

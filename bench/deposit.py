@@ -1,0 +1,201 @@
+"""`python -m bench deposit`: a deposit-shaped synthetic study at real size, time and peak memory.
+
+Generates (once, into _bench/deposit, after checking the disk) 4 networks (5, 5, 10, 19 layers)
+and CSI1-4 × 3 atlases (10, 16, 33 ROIs) plus MEAN files at 4916 images (CSI4: 2952), as
+rsatoolbox HDF5 files of float64 (bench/deposit_data.py), each in the canonical image order (so
+the aligned store reads them in place). Studies: the whole deposit (point estimates; CSI4 limits
+the common images to 2952) and CSI1-3 with every atlas and network at 4916 images.
+
+Measured, each in a child process (wall time; peak resident memory = max RSS from wait4):
+point estimates per atlas; the corr dual bootstrap with noise ceilings in float32 on a few
+samples at two sample counts, extrapolated linearly to 1000 (the table says so); and the same
+bootstrap on a local Dask cluster of two worker processes (one thread each) on 127.0.0.1.
+
+Usage: python -m bench deposit [--samples 64,128] [--no-dask | --dask-only]
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import yaml
+
+from .common import BENCH_DIR, ROOT, print_table
+from .deposit_data import ATLASES, NETWORK_FILES, deposit_bytes, write_deposit
+
+DEPOSIT = BENCH_DIR / "deposit"
+FULL_SAMPLES = 1000
+
+
+def ensure_deposit() -> Path:
+    """The generated deposit (written once; refuses to start when the disk is too small)."""
+    marker = DEPOSIT / "study.yml"
+    if not marker.exists():
+        DEPOSIT.mkdir(parents=True, exist_ok=True)
+        need = deposit_bytes(4916, 2952)
+        free = shutil.disk_usage(DEPOSIT).free
+        if need * 1.1 > free:
+            sys.exit(f"error: {DEPOSIT}: the deposit needs {need / 1e9:.0f} GB, {free / 1e9:.0f} GB free")
+        print(f"generating the deposit-shaped study ({need / 1e9:.0f} GB) in {DEPOSIT} (once)", flush=True)
+        write_deposit(DEPOSIT)
+    return DEPOSIT
+
+
+def deposit_study(name: str, subjects: tuple[str, ...], atlases: tuple[str, ...], group_means: bool) -> Path:
+    """A study over the generated files: the given subjects and atlases, the four networks."""
+    path = DEPOSIT / f"study-{name}.yml"
+    study = {"title": f"SYNTHETIC deposit, {name}",
+             "subjects": {s: {a: f"{s}_{a}_CORR_RDMs.h5" for a in atlases} for s in subjects},
+             "networks": dict(NETWORK_FILES), "method": "corr", "bootstrap": {"samples": 0, "seed": 0}}
+    if group_means:
+        study["group_mean"] = {a: f"MEAN_{a}_CORR_RDMs.h5" for a in atlases}
+    path.write_text(yaml.safe_dump(study, sort_keys=False))
+    return path
+
+
+def run(study: Path, out: Path, samples: int, extra: list[str] = ()) -> tuple[float, float, float]:
+    """(wall seconds, peak GB, CPU seconds) of one `python -m analysis run`.
+
+    The CPU time (user + system) says what the run costs when the machine is shared: on an idle
+    machine with 2 cores the wall time is about half of it for the parallel parts.
+    """
+    command = [sys.executable, "-m", "analysis", "run", str(study), "--out", str(out),
+               "--samples", str(samples), "--store", str(BENCH_DIR / "deposit-store"), *extra]
+    start = time.perf_counter()
+    child = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
+    _, status, usage = os.wait4(child.pid, 0)
+    seconds = time.perf_counter() - start
+    if os.waitstatus_to_exitcode(status) != 0:
+        sys.exit(f"error: benchmark step failed: {' '.join(command)}")
+    return seconds, usage.ru_maxrss / 1024 ** 2, usage.ru_utime + usage.ru_stime
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def start_cluster(workers: int = 2) -> tuple[str, list[subprocess.Popen]]:
+    """A Dask scheduler and `workers` one-thread worker processes on the loopback address."""
+    dask = Path(sys.executable).with_name("dask")
+    address = f"tcp://127.0.0.1:{free_port()}"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env, "cwd": ROOT}
+    procs = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
+                               "--no-dashboard"], **quiet)]
+    for i in range(workers):
+        procs.append(subprocess.Popen([str(dask), "worker", address, "--host", "127.0.0.1", "--nthreads", "1",
+                                       "--no-nanny", "--no-dashboard", "--memory-limit", "0", "--name", f"bench{i}"],
+                                      **quiet))
+    from distributed import Client
+    with Client(address, timeout=60) as client:
+        client.wait_for_workers(workers, timeout=120)
+    return address, procs
+
+
+def stop_cluster(procs: list[subprocess.Popen]) -> list[float]:
+    """Stop the cluster; the peak RSS (GB) of each process (scheduler first)."""
+    for proc in reversed(procs):
+        proc.send_signal(signal.SIGINT)
+    peaks = []
+    for proc in procs:  # wait4, not poll(): poll would reap the process and lose its rusage
+        deadline = time.time() + 30
+        usage = None
+        while usage is None and time.time() < deadline:
+            pid, _, found = os.wait4(proc.pid, os.WNOHANG)
+            usage = found if pid else None
+            if usage is None:
+                time.sleep(0.2)
+        if usage is None:
+            proc.kill()
+            _, _, usage = os.wait4(proc.pid, 0)
+        proc.returncode = 0
+        peaks.append(usage.ru_maxrss / 1024 ** 2)
+    return peaks
+
+
+def bench_deposit(samples: tuple[int, int] = (64, 128), dask: bool = True,
+                  local: bool = True) -> list[tuple[str, str, str, str]]:
+    """Rows (operation, time, memory, how) of the deposit benchmark."""
+    ensure_deposit()
+    atlases = tuple(ATLASES)
+    low, high = samples
+    csi = deposit_study("CSI1-3", ("CSI1", "CSI2", "CSI3"), atlases, group_means=False)
+    if not local:
+        return bench_dask(csi, high)
+    rows = []
+    whole = deposit_study("whole", ("CSI1", "CSI2", "CSI3", "CSI4"), atlases, group_means=True)
+    seconds, peak, cpu = run(whole, BENCH_DIR / "deposit-results" / "whole", 0, ["--force"])
+    rows.append(("point estimates, whole deposit (CSI1-4 × 3 atlases + MEAN files × 4 networks; "
+                 "common images: 2952)", f"{seconds:.0f} s wall, {cpu:.0f} s CPU", f"peak {peak:.1f} GB", "measured"))
+    print(rows[-1], flush=True)
+    out = BENCH_DIR / "deposit-results" / "CSI1-3"
+    seconds, peak, cpu = run(csi, out, 0, ["--force"])
+    rows.append(("point estimates, CSI1-3 × 3 atlases × 4 networks, 4916 images",
+                 f"{seconds:.0f} s wall, {cpu:.0f} s CPU", f"peak {peak:.1f} GB", "measured"))
+    print(rows[-1], flush=True)
+    timings = {count: run(csi, out, count) for count in (low, high)}  # the point stage is reused
+    # Extra samples cost CPU time in the strip tasks, which run on every core: the wall time of
+    # 1000 samples is the run at `low` plus the extra samples' CPU time over the cores. (The
+    # difference of CPU times is robust when other work shares the machine; wall time is not.)
+    cpu_per_sample = (timings[high][2] - timings[low][2]) / (high - low)
+    cores = len(os.sched_getaffinity(0))
+    estimate = timings[low][0] + (FULL_SAMPLES - low) * cpu_per_sample / cores
+    rows.append((f"corr dual bootstrap + ceilings, float32, CSI1-3 × 3 atlases × 4 networks, {FULL_SAMPLES} samples",
+                 f"{estimate / 60:.0f} min", f"peak {max(timings[low][1], timings[high][1]):.1f} GB",
+                 f"extrapolated: {timings[low][0]:.0f} s wall at {low} samples + {cpu_per_sample:.1f} CPU s per "
+                 f"further sample over {cores} cores ({timings[high][0]:.0f} s wall at {high})"))
+    print(rows[-1], flush=True)
+    if dask:
+        rows += bench_dask(csi, high)
+    return rows
+
+
+def bench_dask(study: Path, high: int) -> list[tuple[str, str, str, str]]:
+    """The CSI1-3 run at `high` samples on a local Dask cluster, against the local run's tables."""
+    address, procs = start_cluster(2)
+    try:
+        out = BENCH_DIR / "deposit-results" / "CSI1-3-dask"
+        point = run(study, out, 0, ["--force", "--scheduler", address])
+        seconds, peak, _ = run(study, out, high, ["--scheduler", address])
+    finally:
+        peaks = stop_cluster(procs)
+    local = BENCH_DIR / "deposit-results" / "CSI1-3"
+    names = sorted(p.name for p in local.glob("*.csv"))
+    same = bool(names) and all((local / f).read_bytes() == (out / f).read_bytes() for f in names)
+    workers = ", ".join(f"{p:.1f}" for p in peaks[1:])
+    rows = [("point estimates, CSI1-3, Dask: scheduler + 2 workers × 1 thread on 127.0.0.1",
+             f"{point[0]:.0f} s wall", f"peak client {point[1]:.1f} GB", "measured"),
+            (f"bootstrap ({high} samples), CSI1-3, same cluster", f"{seconds:.0f} s wall",
+             f"peak client {peak:.1f} GB, workers {workers} GB (whole cluster life)",
+             f"tables byte-identical to the local run: {same}")]
+    for row in rows:
+        print(row, flush=True)
+    return rows
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench deposit", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--samples", default="64,128",
+                        help="two sample counts to extrapolate from; below ~64 the products are memory-bound "
+                             "and the slope underestimates the cost of 1000 samples")
+    parser.add_argument("--no-dask", action="store_true")
+    parser.add_argument("--dask-only", action="store_true", help="only the Dask run (after a local run)")
+    args = parser.parse_args(argv)
+    low, high = (int(v) for v in args.samples.split(","))
+    rows = bench_deposit((low, high), dask=not args.no_dask, local=not args.dask_only)
+    print(f"\n{os.cpu_count()} cores.\n")
+    print_table(rows)
+
+
+if __name__ == "__main__":
+    main()
