@@ -84,12 +84,37 @@ METHOD_LABELS: dict[str, str] = {
     "spearman": "Spearman ρ",
     "rho-a": "Spearman ρ_A",
     "tau-a": "Kendall τ_A",
+    "corr_cov": "whitened Pearson r",
+    "cosine_cov": "whitened cosine similarity",
 }
 METHODS: tuple[str, ...] = tuple(METHOD_LABELS)
 #: Methods compared through a linear transform of the vectors (centre, scale): the bootstrap
 #: computes them as matrix products; the others rank.
 LINEAR_METHODS: tuple[str, ...] = ("corr", "cosine")
 RANK_METHODS: tuple[str, ...] = ("spearman", "rho-a", "tau-a")
+#: Methods the dual bootstrap computes (the whitened ones give point estimates only, for now).
+BOOTSTRAP_METHODS: tuple[str, ...] = LINEAR_METHODS + RANK_METHODS
+#: What each method computes, in words (Markdown with citation keys of references.bib), for the report.
+METHOD_DESCRIPTIONS: dict[str, str] = {
+    "corr": "the Pearson correlation between the two RDMs' vectors of pairwise dissimilarities (the upper "
+            "triangle, without the diagonal), which ignores the overall level and scale of each RDM",
+    "cosine": "the cosine of the angle between the two RDMs' vectors of pairwise dissimilarities, which "
+              "ignores the scale but not the level of each RDM",
+    "spearman": "the Spearman rank correlation between the two RDMs' vectors of pairwise dissimilarities, which "
+                "only uses the order of the dissimilarities",
+    "rho-a": "Spearman's ρ-a between the two RDMs' vectors of pairwise dissimilarities, a rank correlation "
+             "suited to models that predict ties [@nili2014toolbox]",
+    "tau-a": "Kendall's τ-a between the two RDMs' vectors of pairwise dissimilarities, a rank correlation "
+             "suited to models that predict ties [@nili2014toolbox]",
+    "corr_cov": "the whitened Pearson correlation [@diedrichsen2021comparing]: each RDM is centred, turned into a "
+                "double-centred second-moment matrix and the two are compared by their cosine, which weights the "
+                "dissimilarities by their expected covariance under the assumption that the noise of the patterns "
+                "behind the RDMs is independent and equally large for every image",
+    "cosine_cov": "the whitened cosine similarity [@diedrichsen2021comparing], a linear centred-kernel alignment of "
+                  "the double-centred second-moment matrices, which weights the dissimilarities by their expected "
+                  "covariance under the assumption that the noise of the patterns behind the RDMs is independent "
+                  "and equally large for every image",
+}
 
 #: Multiple-comparison corrections of the inference tables, with their names in prose.
 CORRECTIONS: dict[str, str] = {

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from analysis.schema import CORRECTIONS
+from analysis.schema import CORRECTIONS, METHOD_DESCRIPTIONS
 
 from .results import Results, project_root
 from .sentences import dof, join, plural, t_critical
@@ -22,18 +22,6 @@ MATCH_WORDS = {
     "exact": "Image names were matched exactly. ",
     "stem-casefold": "Image names were matched without folders, file extension and letter case (`images.match: "
                      "stem-casefold`). ",
-}
-METHOD_WORDS = {
-    "corr": "the Pearson correlation between the two RDMs' vectors of pairwise dissimilarities (the upper "
-            "triangle, without the diagonal), which ignores the overall level and scale of each RDM",
-    "cosine": "the cosine of the angle between the two RDMs' vectors of pairwise dissimilarities, which "
-              "ignores the scale but not the level of each RDM",
-    "spearman": "the Spearman rank correlation between the two RDMs' vectors of pairwise dissimilarities, which "
-                "only uses the order of the dissimilarities",
-    "rho-a": "Spearman's ρ-a between the two RDMs' vectors of pairwise dissimilarities, a rank correlation "
-             "suited to models that predict ties [@nili2014toolbox]",
-    "tau-a": "Kendall's τ-a between the two RDMs' vectors of pairwise dissimilarities, a rank correlation "
-             "suited to models that predict ties [@nili2014toolbox]",
 }
 
 
@@ -93,7 +81,7 @@ def alignment_paragraph(res: Results) -> str:
 
 def comparison_paragraph(res: Results) -> str:
     """The comparison method in words."""
-    words = METHOD_WORDS.get(res.method, f"rsatoolbox's `{res.method}` comparison")
+    words = METHOD_DESCRIPTIONS.get(res.method, f"rsatoolbox's `{res.method}` comparison")
     group_mean = ""
     if res.table("group_mean") is not None:
         group_mean = (" The deposit also provides group-mean RDMs per ROI; their comparisons with every layer are in "

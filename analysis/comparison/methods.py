@@ -12,6 +12,7 @@ from collections.abc import Callable
 import numpy as np
 
 from ..schema import METHODS
+from .whitened import prepare_corr_cov, prepare_cosine_cov
 
 
 def rank_vectors(vectors: np.ndarray) -> np.ndarray:
@@ -59,6 +60,8 @@ _TRANSFORMS: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "spearman": _prepare_ranks,
     "rho-a": _prepare_ranks,
     "tau-a": _unchanged,
+    "corr_cov": prepare_corr_cov,
+    "cosine_cov": prepare_cosine_cov,
 }
 _INNER: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "corr": _inner_cosine,
@@ -66,6 +69,8 @@ _INNER: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
     "spearman": _inner_cosine,
     "rho-a": _inner_rho_a,
     "tau-a": _tau_a_matrix,
+    "corr_cov": _inner_cosine,
+    "cosine_cov": _inner_cosine,
 }
 
 
@@ -87,7 +92,7 @@ def compare(models: np.ndarray, data: np.ndarray, method: str) -> np.ndarray:
 def undefined_rows(vectors: np.ndarray, method: str) -> np.ndarray:
     """Rows for which the comparison is undefined: constant (zero for cosine) vectors."""
     vectors = np.atleast_2d(vectors)
-    if _checked(method) == "cosine":
+    if _checked(method) in ("cosine", "cosine_cov"):
         return ~np.any(vectors != 0, axis=1)
     return ~np.any(vectors != vectors[:, :1], axis=1)
 

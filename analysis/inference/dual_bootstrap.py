@@ -44,7 +44,7 @@ from ..comparison.methods import undefined_rows
 from ..errors import AnalysisError
 from ..reading.store import StoredRow
 from ..runtime import progress_bar
-from ..schema import LINEAR_METHODS, METHODS
+from ..schema import BOOTSTRAP_METHODS, LINEAR_METHODS, METHODS
 from . import moments as bs
 from . import noise_ceiling as nc
 from . import rank_moments as rm
@@ -88,6 +88,10 @@ def check_inputs(rows: list[list[np.ndarray]], model_rows: list[np.ndarray], met
     """Refuse what the bootstrap cannot handle, with one clear line (AnalysisError); returns n_images."""
     if method not in METHODS:
         raise AnalysisError("method", f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if method not in BOOTSTRAP_METHODS:
+        raise AnalysisError(f"method {method}", "the dual bootstrap does not compute whitened comparisons yet; "
+                                                "use --samples 0 for their point estimates, or another method "
+                                                f"({', '.join(BOOTSTRAP_METHODS)}) for inference")
     if not rows or not rows[0] or not model_rows:
         raise AnalysisError("inference", "no ROIs, subjects or layers to compare")
     vectors = list(model_rows) + [v for roi in rows for v in roi]

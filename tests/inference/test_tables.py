@@ -119,3 +119,9 @@ def test_too_few_usable_samples_is_an_error_not_a_table() -> None:
     with pytest.raises(AnalysisError, match="usable"):
         inf.inference_arrays(subjects, {"net": models}, ["V1"], {"net": ["a", "b"]}, "corr", samples=3,
                              seed=0, progress=False, resampling=resampling)
+
+
+def test_whitened_methods_are_refused_by_the_bootstrap_with_a_way_out() -> None:
+    subjects, models, rois, layers = _planted(n_images=12)
+    with pytest.raises(AnalysisError, match="does not compute whitened comparisons yet; use --samples 0"):
+        inf.inference_arrays(subjects, models, rois, layers, "corr_cov", samples=10, seed=0, progress=False)
