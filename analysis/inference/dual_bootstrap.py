@@ -86,12 +86,7 @@ def subject_rows(subjects) -> list[list[np.ndarray]]:
 
 def check_inputs(rows: list[list[np.ndarray]], model_rows: list[np.ndarray], method: str, samples: int) -> int:
     """Refuse what the bootstrap cannot handle, with one clear line (AnalysisError); returns n_images."""
-    if method not in METHODS:
-        raise AnalysisError("method", f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    if method not in BOOTSTRAP_METHODS:
-        raise AnalysisError(f"method {method}", "the dual bootstrap does not compute whitened comparisons yet; "
-                                                "use --samples 0 for their point estimates, or another method "
-                                                f"({', '.join(BOOTSTRAP_METHODS)}) for inference")
+    check_method(method)
     if not rows or not rows[0] or not model_rows:
         raise AnalysisError("inference", "no ROIs, subjects or layers to compare")
     vectors = list(model_rows) + [v for roi in rows for v in roi]
@@ -115,6 +110,16 @@ def check_inputs(rows: list[list[np.ndarray]], model_rows: list[np.ndarray], met
             raise AnalysisError("inference", f"an RDM is {'all zero' if method == 'cosine' else 'constant'}, "
                                              f"so {method} is undefined for it")
     return n_images
+
+
+def check_method(method: str) -> None:
+    """Refuse a method the dual bootstrap cannot run, with one clear line (AnalysisError)."""
+    if method not in METHODS:
+        raise AnalysisError("method", f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+    if method not in BOOTSTRAP_METHODS:
+        raise AnalysisError(f"method {method}", "the dual bootstrap does not compute whitened comparisons yet; "
+                                                "use --samples 0 for their point estimates, or another method "
+                                                f"({', '.join(BOOTSTRAP_METHODS)}) for inference")
 
 
 def images_from_pairs(n_pairs: int) -> int:

@@ -45,8 +45,12 @@ def settings(study: Study, samples: int | None, seed: int | None) -> Bootstrap:
         raise AnalysisError("--samples", "must be a whole number ≥ 0")
     if seed is not None and seed < 0:
         raise AnalysisError("--seed", "must be a whole number ≥ 0")
-    return Bootstrap(samples=study.bootstrap.samples if samples is None else samples,
-                     seed=study.bootstrap.seed if seed is None else seed)
+    bootstrap = Bootstrap(samples=study.bootstrap.samples if samples is None else samples,
+                          seed=study.bootstrap.seed if seed is None else seed)
+    if bootstrap.samples > 0:  # before any file is read: a bootstrap this method cannot have
+        from ..inference.dual_bootstrap import check_method  # only runs that infer load the inference code
+        check_method(study.method)
+    return bootstrap
 
 
 def input_hashes(study: Study, hashes: HashCache) -> dict[str, dict[str, Any]]:

@@ -234,3 +234,12 @@ def test_names_that_collide_after_normalisation(tmp_path, capsys):
     save_rdms(tmp_path / "net.h5", np.random.default_rng(3).random((3, 66)), images, ["l1", "l2", "l3"],
               key="layer")
     _fails(study, tmp_path / "out", capsys, "net.h5", "'im3.jpg' and 'IM3.png' become the same image 'im3'")
+
+
+def test_whitened_method_with_a_bootstrap_is_refused_before_reading(demo, tmp_path, capsys):
+    study = _edit_study(demo, lambda s: s.update(method="corr_cov"))
+    (demo / CSI2).write_text("broken")  # never read: the refusal comes first
+    code = main(["run", str(study), "--out", str(tmp_path / "out"), "--samples", "20"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "does not compute whitened comparisons yet" in err[0]
+    assert not (tmp_path / "out").exists()
