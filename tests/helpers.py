@@ -72,3 +72,13 @@ def report_figure(name: str):
     """The report's figure function called `name`, from whichever figure module defines it."""
     from report import figures, geometry_figures, inference_figures
     return next(getattr(m, name) for m in (figures, inference_figures, geometry_figures) if hasattr(m, name))
+
+
+def analysed(study: Path, out: Path, samples: int) -> Path:
+    """Run `python -m analysis run` on a study as a user would (a subprocess from the repository root)."""
+    import subprocess
+    import sys
+    root = Path(__file__).resolve().parents[1]
+    subprocess.run([sys.executable, "-m", "analysis", "run", str(study), "--out", str(out), "--samples", str(samples)],
+                   cwd=root, check=True, capture_output=True, text=True, timeout=600)
+    return out

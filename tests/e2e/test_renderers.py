@@ -15,6 +15,7 @@ import pytest
 
 from tests.e2e.browser import layout_facts
 from tests.e2e.html_structure import structure
+from tests.helpers import analysed
 
 ROOT = Path(__file__).resolve().parents[2]
 QUARTO = shutil.which("quarto")
@@ -64,10 +65,7 @@ def path_with_a_wrong_python(folder: Path) -> str:
 @pytest.fixture(scope="module")
 def results(demo_master, tmp_path_factory) -> Path:
     """The demo analysed with a small bootstrap."""
-    out = tmp_path_factory.mktemp("results") / "demo"
-    subprocess.run([sys.executable, "-m", "analysis", "run", str(demo_master / "study.yml"), "--out", str(out),
-                    "--samples", "40"], cwd=ROOT, check=True, capture_output=True, text=True, timeout=600)
-    return out
+    return analysed(demo_master / "study.yml", tmp_path_factory.mktemp("results") / "demo", samples=40)
 
 
 @pytest.fixture(scope="module")

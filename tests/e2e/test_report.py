@@ -17,6 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from tests.helpers import analysed
+
 ROOT = Path(__file__).resolve().parents[2]
 PROJECT_FILES = ["_quarto.yml", "references.bib", "report"]
 #: Elements and attributes that make a browser fetch something (plain <a href> links do not).
@@ -81,10 +83,7 @@ def visible_text(page: str) -> str:
 @pytest.fixture(scope="module")
 def demo_results(demo_master, tmp_path_factory) -> Path:
     """Results of the real analysis on the small demo study, with a small bootstrap."""
-    out = tmp_path_factory.mktemp("results") / "demo"
-    subprocess.run([sys.executable, "-m", "analysis", "run", str(demo_master / "study.yml"), "--out", str(out),
-                    "--samples", "60"], cwd=ROOT, check=True, capture_output=True, text=True, timeout=600)
-    return out
+    return analysed(demo_master / "study.yml", tmp_path_factory.mktemp("results") / "demo", samples=60)
 
 
 @pytest.fixture(scope="module")
