@@ -48,6 +48,7 @@ from ..schema import BOOTSTRAP_METHODS, LINEAR_METHODS, METHODS
 from . import moments as bs
 from . import noise_ceiling as nc
 from . import rank_moments as rm
+from .rank_bootstrap import rank_dual_bootstrap
 from .resampling import Resampling
 
 VARIANTS = ("both", "rdm", "pattern")
@@ -153,6 +154,8 @@ def dual_bootstrap(subjects, models, resampling: Resampling, method: str,
     subject_counts = resampling.subject_counts.astype(np.float64)
     if method in LINEAR_METHODS:
         parts = _linear(rows, model_rows, image_counts, subject_counts, method, dtype, progress)
+    elif method != "tau-a":
+        parts = _rank_compiled(rows, model_rows, image_counts, subject_counts, method, progress)
     else:
         subjects_array = np.asarray(subjects, dtype=np.float64) if isinstance(subjects, np.ndarray) \
             else np.array([[np.asarray(v, dtype=np.float64) for v in roi] for roi in rows])
@@ -203,6 +206,16 @@ def _linear(rows, model_rows, image_counts, subject_counts, method, dtype, progr
     upper, lower = nc.pooled_similarity_linear(full_covariance, np.ones((1, n_subjects)))
     point_ceiling = np.stack(nc.ceiling_bounds(upper, lower, np.ones((1, n_subjects))), axis=-1)[0]
     return evaluations, np.stack(ceilings, axis=-1), full_sim, point_ceiling
+
+
+def _rank_compiled(rows, model_rows, image_counts, subject_counts, method, progress):
+    """spearman / rho-a: compiled weighted ranks and pooled re-ranks (rank_bootstrap.py)."""
+    if (warning := rm.rank_bootstrap_warning(model_rows[0].shape[0], image_counts.shape[0], len(rows),
+                                             method)) is not None:
+        print(f"warning: {warning}", file=sys.stderr, flush=True)
+    pattern_sim, full_sim, ceiling, point_ceiling = rank_dual_bootstrap(
+        rows, model_rows, image_counts, subject_counts, method, progress)
+    return _combine(pattern_sim, full_sim, subject_counts), ceiling, full_sim, point_ceiling
 
 
 def _rank_sim(ranked: rm.RankedRDMs, weights: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:

@@ -1,0 +1,79 @@
+"""The compiled rank bootstrap (spearman, rho-a) against rsatoolbox and against the plain numpy path."""
+from __future__ import annotations
+
+import importlib
+
+import numpy as np
+import pytest
+
+from analysis import inference as inf
+from analysis.inference import rank_bootstrap as rb
+from analysis.inference import rank_kernels as kernels
+from analysis.inference.resampling import draw_resampling
+from analysis.comparison import ranks as rk
+from tests.helpers import random_study, rsatoolbox_dual_bootstrap
+
+dual = importlib.import_module("analysis.inference.dual_bootstrap")
+
+
+@pytest.mark.parametrize("method", ["spearman", "rho-a"])
+@pytest.mark.parametrize("n_subjects", [2, 4])
+def test_equals_rsatoolbox_with_ties_and_other_subject_counts(method: str, n_subjects: int, monkeypatch) -> None:
+    subjects, models = random_study(16, 1, n_subjects, 2, seed=n_subjects, tied=True)
+    reference, resampling = rsatoolbox_dual_bootstrap(subjects[0], models, method, 10, monkeypatch, seed=3)
+    ours = inf.dual_bootstrap(subjects, models, resampling, method, dtype=np.float64)
+    expected_evals = reference.evaluations[:, :, 0, 0, :]
+    expected_ceiling = reference.noise_ceiling[:, :, 0, :].transpose(1, 0, 2)
+    ok = ~np.isnan(expected_evals[:, 0, 0])
+    np.testing.assert_array_equal(ours.valid, ok)
+    np.testing.assert_allclose(ours.evaluations[ok, 0], expected_evals[ok], rtol=0, atol=1e-9)
+    np.testing.assert_allclose(ours.noise_ceiling[ok, 0], expected_ceiling[ok], rtol=0, atol=1e-9)
+
+
+@pytest.mark.parametrize("method", ["spearman", "rho-a"])
+@pytest.mark.parametrize(("n_images", "n_subjects", "tied"), [(30, 3, False), (26, 3, True), (24, 5, True)])
+def test_compiled_path_equals_the_numpy_path(method: str, n_images: int, n_subjects: int, tied: bool) -> None:
+    subjects, models = random_study(n_images, 3, n_subjects, 3, seed=n_images, tied=tied)
+    resampling = draw_resampling(n_images, n_subjects, 40, seed=1)
+    image_counts, subject_counts = resampling.image_counts, resampling.subject_counts.astype(float)
+    compiled = dual._rank_compiled(dual.subject_rows(subjects), list(models), image_counts, subject_counts,
+                                   method, False)
+    numpy_path = dual._ranked(subjects, models, image_counts, subject_counts, method, False)
+    for ours, expected in zip(compiled, numpy_path):
+        np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-12)
+
+
+def test_rois_in_several_chunks_equal_one_chunk(monkeypatch) -> None:
+    subjects, models = random_study(20, 4, 3, 2, seed=9)
+    resampling = draw_resampling(20, 3, 12, seed=2)
+    args = (dual.subject_rows(subjects), list(models), resampling.image_counts, resampling.subject_counts,
+            "spearman")
+    whole = rb.rank_dual_bootstrap(*args)
+    monkeypatch.setattr(rb, "CHUNK_BYTES", 1.0)  # one ROI per chunk
+    assert len(rb._roi_chunks(4, 3, 2, 190, 2)) == 4
+    for ours, expected in zip(rb.rank_dual_bootstrap(*args), whole):
+        np.testing.assert_array_equal(ours, expected)
+
+
+def test_doubled_ranks_are_twice_the_weighted_ranks_of_the_resampled_vector() -> None:
+    rng = np.random.default_rng(4)
+    n = 15
+    vector = np.round(rng.random(n * (n - 1) // 2), 1)
+    counts = np.bincount(rng.integers(0, n, n), minlength=n)
+    weights = (counts[:, None] * counts[None, :])[np.triu_indices(n, 1)]
+    order, values = rk.sort_orders(vector)
+    expected = rk.weighted_ranks(order[0], values[0], weights[None].astype(float))[0][weights > 0]
+    ranks = rb.sample_ranks([rb.sort_rdm(vector, n)], counts)
+    np.testing.assert_array_equal(ranks.ranks[0], 2 * expected)
+    np.testing.assert_array_equal(ranks.weights, weights[weights > 0])
+
+
+def test_pooled_ranks_rank_the_weighted_sum_with_its_ties() -> None:
+    rng = np.random.default_rng(5)
+    ranks = rng.integers(1, 40, (3, 200)).astype(np.int32)
+    weights = rng.integers(1, 5, 200).astype(np.int32)
+    pool = np.array([2, 0, 1])
+    out = np.empty(200, np.int32)
+    kernels.pooled_ranks(ranks, pool, weights, out)
+    expected = rk.weighted_ranks_of_rows((pool @ ranks)[None].astype(float), weights[None].astype(float))[0]
+    np.testing.assert_array_equal(out, 2 * expected)
