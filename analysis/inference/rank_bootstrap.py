@@ -110,11 +110,11 @@ class _RoiPools:
             if key not in self.cache:
                 subject_ranks = self.ranks.ranks[self.subjects]
                 pool_counts = np.asarray(key, dtype=np.int64)
-                pooled_row = np.empty((1, subject_ranks.shape[1]), dtype=np.int32)
-                kernels.pooled_ranks(subject_ranks, pool_counts, self.ranks.weights, pooled_row[0])
-                pooled_sum, pooled_square = kernels.rank_sums(pooled_row, self.ranks.weights)
-                cross = kernels.cross_sums(pooled_row, subject_ranks, self.ranks.weights)[0]
-                self.cache[key] = (pooled_sum[0], pooled_square[0], cross)
+                pooled_row = np.empty(subject_ranks.shape[1], dtype=np.int32)
+                pooled_sum, pooled_square = kernels.pooled_ranks(subject_ranks, pool_counts, self.ranks.weights,
+                                                                 pooled_row)
+                cross = kernels.pooled_cross(pooled_row, subject_ranks, self.ranks.weights)
+                self.cache[key] = (pooled_sum, pooled_square, cross)
             pooled = self.cache[key]
         return float(rank_similarity(self.ranks.total, pooled[0], sums[subject], pooled[1],
                                      squares[subject], pooled[2][subject], self.method))

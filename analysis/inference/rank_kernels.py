@@ -104,8 +104,10 @@ def cross_sums(left: np.ndarray, right: np.ndarray, weights: np.ndarray) -> np.n
     return out
 
 
-def pooled_ranks(ranks: np.ndarray, pool: np.ndarray, weights: np.ndarray, out: np.ndarray) -> None:
-    """Doubled weighted ranks of the pooled RDM Σ_t pool_t · ranks_t, written to `out` (active order).
+def pooled_ranks(ranks: np.ndarray, pool: np.ndarray, weights: np.ndarray, out: np.ndarray
+                 ) -> tuple[float, float]:
+    """Doubled weighted ranks of the pooled RDM Σ_t pool_t · ranks_t, written to `out` (active
+    order); returns their Σ w·r and Σ w·r².
 
     Keys and pair indices are packed into one int64 and sorted by numpy (its vectorised sort of
     integers, which releases the GIL). The mean that rsatoolbox pools is this sum divided by
@@ -117,7 +119,7 @@ def pooled_ranks(ranks: np.ndarray, pool: np.ndarray, weights: np.ndarray, out: 
         raise ValueError("pooled ranks too large to sort as packed integers")
     packed = _packed_keys(ranks, pool, index_bits)
     packed.sort()
-    _ranks_of_sorted(packed, index_bits, weights, out)
+    return _ranks_of_sorted(packed, index_bits, weights, out)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -133,20 +135,50 @@ def _packed_keys(ranks: np.ndarray, pool: np.ndarray, index_bits: int) -> np.nda
 
 
 @nb.njit(cache=True, nogil=True)
-def _ranks_of_sorted(packed: np.ndarray, index_bits: int, weights: np.ndarray, out: np.ndarray) -> None:
-    """Doubled weighted mid-ranks along sorted packed keys, written to each pair's slot."""
+def _ranks_of_sorted(packed: np.ndarray, index_bits: int, weights: np.ndarray, out: np.ndarray
+                     ) -> tuple[float, float]:
+    """Doubled weighted mid-ranks along sorted packed keys, written to each pair's slot; Σ w·r, Σ w·r².
+
+    The weights are gathered into sorted order first: independent loads, so the walk's running
+    sum does not wait on one random read after another.
+    """
     active = packed.shape[0]
     mask = (1 << index_bits) - 1
+    weights_sorted = np.empty(active, np.int64)
+    for k in range(active):
+        weights_sorted[k] = weights[packed[k] & mask]
     before = 0
+    total = 0.0
+    square = 0.0
     k = 0
     while k < active:
         key = packed[k] >> index_bits
         end = k
-        group = np.int64(weights[packed[k] & mask])
+        group = weights_sorted[k]
         while end + 1 < active and (packed[end + 1] >> index_bits) == key:
             end += 1
-            group += weights[packed[end] & mask]
+            group += weights_sorted[end]
+        rank = 2 * before + group + 1
         for q in range(k, end + 1):
-            out[packed[q] & mask] = 2 * before + group + 1
+            out[packed[q] & mask] = rank
+        total += float(group) * rank  # the group's weights all carry this rank
+        square += float(group) * rank * rank
         before += group
         k = end + 1
+    return total, square
+
+
+@nb.njit(cache=True, nogil=True)
+def pooled_cross(pooled: np.ndarray, ranks: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Σ w·p·r of one pooled row with every row of `ranks` (doubled ranks), in float64 blocks."""
+    out = np.zeros(ranks.shape[0])
+    block = np.zeros(ranks.shape[0])
+    active = pooled.shape[0]
+    for start in range(0, active, BLOCK):
+        block[:] = 0.0
+        for a in range(start, min(start + BLOCK, active)):
+            v = float(weights[a] * np.int64(pooled[a]))
+            for t in range(ranks.shape[0]):
+                block[t] += v * ranks[t, a]
+        out += block
+    return out

@@ -74,6 +74,8 @@ def test_pooled_ranks_rank_the_weighted_sum_with_its_ties() -> None:
     weights = rng.integers(1, 5, 200).astype(np.int32)
     pool = np.array([2, 0, 1])
     out = np.empty(200, np.int32)
-    kernels.pooled_ranks(ranks, pool, weights, out)
+    total, square = kernels.pooled_ranks(ranks, pool, weights, out)
     expected = rk.weighted_ranks_of_rows((pool @ ranks)[None].astype(float), weights[None].astype(float))[0]
     np.testing.assert_array_equal(out, 2 * expected)
+    assert total == (weights * out).sum() and square == (weights * out.astype(float) ** 2).sum()
+    np.testing.assert_allclose(kernels.pooled_cross(out, ranks, weights), (weights * out) @ ranks.T.astype(float))
