@@ -92,8 +92,10 @@ METHODS: tuple[str, ...] = tuple(METHOD_LABELS)
 #: computes them as matrix products; the others rank.
 LINEAR_METHODS: tuple[str, ...] = ("corr", "cosine")
 RANK_METHODS: tuple[str, ...] = ("spearman", "rho-a", "tau-a")
-#: Methods the dual bootstrap computes (the whitened ones give point estimates only, for now).
-BOOTSTRAP_METHODS: tuple[str, ...] = LINEAR_METHODS + RANK_METHODS
+#: Whitened methods (sigma_k = identity): the bootstrap adds one matrix product per RDM to the corr moments.
+WHITENED_METHODS: tuple[str, ...] = ("corr_cov", "cosine_cov")
+#: Methods the dual bootstrap computes: all of them.
+BOOTSTRAP_METHODS: tuple[str, ...] = LINEAR_METHODS + RANK_METHODS + WHITENED_METHODS
 #: What each method computes, in words (Markdown with citation keys of references.bib), for the report.
 METHOD_DESCRIPTIONS: dict[str, str] = {
     "corr": "the Pearson correlation between the two RDMs' vectors of pairwise dissimilarities (the upper "

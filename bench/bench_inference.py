@@ -6,6 +6,7 @@ extrapolated linearly; those rows say so.
 
 Usage: python -m bench.bench_inference            (prints the table)
        python -m bench.bench_inference --quick    (smaller sizes, for a smoke test)
+       python -m bench.bench_inference --whitened (only the whitened bootstraps against corr's)
 """
 from __future__ import annotations
 
@@ -58,6 +59,12 @@ def child(task: str, args: dict) -> None:
         compare(models, subjects.reshape(-1, subjects.shape[2]), args["method"])
     elif task == "rsa-dual":
         rsa_dual(subjects[0], models, args["method"], args["samples"])
+    elif task == "rsa-dual-fails":  # whitened methods: rsatoolbox's sparse path fails on resampled RDMs
+        try:
+            rsa_dual(subjects[0], models, args["method"], args["samples"])
+        except Exception as err:  # noqa: BLE001 - reported, not handled
+            print(json.dumps({"seconds": time.perf_counter() - start, "error": f"{type(err).__name__}: {err}"}))
+            return
     elif task == "rsa-point":
         rsa_point(subjects[0], models, args["method"], args["comparisons"])
     print(json.dumps({"seconds": time.perf_counter() - start}), flush=True)
@@ -86,6 +93,12 @@ def rsa_point(subjects: np.ndarray, models: np.ndarray, method: str, comparisons
 
 def measure(task: str, **args) -> tuple[float, float]:
     """(inner seconds, peak GB) of a child process running `task` (peak RSS from wait4)."""
+    report = measure_report(task, **args)
+    return report["seconds"], report["peak_gb"]
+
+
+def measure_report(task: str, **args) -> dict:
+    """The child's JSON report with its peak GB and CPU seconds (user + system, from wait4)."""
     command = [sys.executable, "-m", "bench.bench_inference", "--child", task, json.dumps(args)]
     proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True,
                             env={**os.environ, "PYTHONPATH": str(ROOT)})
@@ -93,8 +106,8 @@ def measure(task: str, **args) -> tuple[float, float]:
     _, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"error: benchmark step {task} failed")
-    inner = json.loads(output.strip().splitlines()[-1])["seconds"]
-    return inner, usage.ru_maxrss / 1024 ** 2
+    report = json.loads(output.strip().splitlines()[-1])
+    return {**report, "peak_gb": usage.ru_maxrss / 1024 ** 2, "cpu": usage.ru_utime + usage.ru_stime}
 
 
 def _fmt(seconds: float) -> str:
@@ -127,6 +140,7 @@ def bench_inference(quick: bool = False) -> list[tuple[str, str, str, str]]:
                      _fmt(ours_dual[dtype]),
                      f"{_fmt(rsa_total)} (extrapolated from {rsa_samples} sample(s) × 1 ROI)",
                      f"{rsa_total / ours_dual[dtype]:.0f}×"))
+    rows += whitened_rows(size, label)
     rows += bench_methods(size, label, quick)
     memory_images = MEMORY_IMAGES if not quick else 800
     seconds, peak = measure("dual", method="corr", dtype="float32",
@@ -143,7 +157,7 @@ def bench_methods(size: dict, label: str, quick: bool) -> list[tuple[str, str, s
     count carries the one-off sorts); rsatoolbox's are timed on one sample and one ROI.
     """
     from analysis.inference.rank_moments import tau_a_cost
-    from analysis.schema import BOOTSTRAP_METHODS, METHODS
+    from analysis.schema import METHODS, WHITENED_METHODS
     n, rois, subj, layers, samples = (size[k] for k in ("n_images", "n_rois", "n_subjects", "n_layers", "samples"))
     pairs_of_images = n * (n - 1) // 2
     rows = []
@@ -155,14 +169,12 @@ def bench_methods(size: dict, label: str, quick: bool) -> list[tuple[str, str, s
         rows.append((f"point estimates {method}, {rois * subj * layers} pairs, {n} images", _fmt(seconds),
                      f"{_fmt(total)} (extrapolated from {comparisons} comparisons)", f"{total / seconds:.0f}×"))
         print(rows[-1], flush=True)
-        if method in ("corr", "cosine"):
-            continue  # corr is measured in full above; cosine shares its products
+        if method in ("corr", "cosine") or method in WHITENED_METHODS:
+            continue  # measured in full above (cosine shares corr's products)
         name = f"dual bootstrap {method} + noise ceilings, {samples} samples, {label}"
-        if method not in BOOTSTRAP_METHODS or method == "tau-a":
-            why = ("refused: weighted Kendall counts need about "
-                   f"{tau_a_cost(pairs_of_images, samples, rois, subj, layers):.0e} operations"
-                   if method == "tau-a" else "refused (no resampled definition yet)")
-            rows.append((name, why, "—", "—"))
+        if method == "tau-a":
+            rows.append((name, "refused: weighted Kendall counts need about "
+                               f"{tau_a_cost(pairs_of_images, samples, rois, subj, layers):.0e} operations", "—", "—"))
             continue
         low, high = (2, 4) if quick else (4, 12)
         first, _ = measure("dual", method=method, dtype="float64", **{**size, "samples": low})
@@ -177,15 +189,48 @@ def bench_methods(size: dict, label: str, quick: bool) -> list[tuple[str, str, s
     return rows
 
 
+def whitened_rows(size: dict, label: str) -> list[tuple[str, str, str, str]]:
+    """corr_cov and cosine_cov dual bootstraps against corr's, measured alternately in this run
+    (wall and CPU seconds: the cores may be shared); rsatoolbox's side is tried at 120 images."""
+    samples = size["samples"]
+    times = {}
+    for method in ("corr", "corr_cov", "cosine_cov", "corr"):
+        report = measure_report("dual", method=method, dtype="float32", **size)
+        times.setdefault(method, []).append(report)
+        print(f"dual bootstrap {method} float32: {report['seconds']:.1f} s wall, {report['cpu']:.1f} s CPU, "
+              f"peak {report['peak_gb']:.1f} GB", flush=True)
+    corr_wall = np.mean([r["seconds"] for r in times["corr"]])
+    corr_cpu = np.mean([r["cpu"] for r in times["corr"]])
+    rows = []
+    for method in ("corr_cov", "cosine_cov"):
+        small = {**size, "n_images": 120, "n_rois": 1, "samples": 1}
+        rsa = measure_report("rsa-dual-fails", method=method, **small)
+        rsa_text = (f"fails at 120 images ({rsa['error'].split(':')[0]} in _cov_weighting's sparse path, ≥ 100 images)"
+                    if "error" in rsa else f"ran at 120 images in {_fmt(rsa['seconds'])} per sample")
+        ours = times[method][0]
+        rows.append((f"dual bootstrap {method} + noise ceilings, {samples} samples, {label} (float32)",
+                     f"{_fmt(ours['seconds'])} ({ours['seconds'] / corr_wall:.2f}× corr's {_fmt(corr_wall)}; "
+                     f"CPU {ours['cpu'] / corr_cpu:.2f}×)", rsa_text, "—"))
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--whitened", action="store_true", help="only corr_cov and cosine_cov against corr")
+    parser.add_argument("--samples", type=int, help="with --whitened: bootstrap samples (default 1000, --quick 100)")
     parser.add_argument("--child", nargs=2, metavar=("TASK", "ARGS"))
     args = parser.parse_args()
     if args.child:
         child(args.child[0], json.loads(args.child[1]))
         return
     from .common import print_table
+    if args.whitened:
+        size = {**FULL, **(dict(n_images=600, samples=100) if args.quick else {})}
+        size["samples"] = args.samples or size["samples"]
+        n, rois, subj, layers = (size[k] for k in ("n_images", "n_rois", "n_subjects", "n_layers"))
+        print_table(whitened_rows(size, f"{n} images, {subj} subjects × {rois} ROIs × {layers} layers"))
+        return
     print_table(bench_inference(quick=args.quick))
 
 

@@ -44,10 +44,11 @@ from ..comparison.methods import undefined_rows
 from ..errors import AnalysisError
 from ..reading.store import StoredRow
 from ..runtime import progress_bar
-from ..schema import BOOTSTRAP_METHODS, LINEAR_METHODS, METHODS
+from ..schema import BOOTSTRAP_METHODS, LINEAR_METHODS, METHODS, WHITENED_METHODS
 from . import moments as bs
 from . import noise_ceiling as nc
 from . import rank_moments as rm
+from . import whitened_moments as wm
 from .rank_bootstrap import rank_dual_bootstrap
 from .resampling import Resampling
 
@@ -118,9 +119,8 @@ def check_method(method: str) -> None:
     if method not in METHODS:
         raise AnalysisError("method", f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
     if method not in BOOTSTRAP_METHODS:
-        raise AnalysisError(f"method {method}", "the dual bootstrap does not compute whitened comparisons yet; "
-                                                "use --samples 0 for their point estimates, or another method "
-                                                f"({', '.join(BOOTSTRAP_METHODS)}) for inference")
+        raise AnalysisError(f"method {method}", "the dual bootstrap does not compute this method; use --samples 0 "
+                                                f"for point estimates, or one of {', '.join(BOOTSTRAP_METHODS)}")
 
 
 def images_from_pairs(n_pairs: int) -> int:
@@ -154,6 +154,8 @@ def dual_bootstrap(subjects, models, resampling: Resampling, method: str,
     subject_counts = resampling.subject_counts.astype(np.float64)
     if method in LINEAR_METHODS:
         parts = _linear(rows, model_rows, image_counts, subject_counts, method, dtype, progress)
+    elif method in WHITENED_METHODS:
+        parts = _whitened(rows, model_rows, image_counts, subject_counts, method, dtype, progress)
     elif method != "tau-a":
         parts = _rank_compiled(rows, model_rows, image_counts, subject_counts, method, progress)
     else:
@@ -187,25 +189,52 @@ def _combine(pattern_sim: np.ndarray, full_sim: np.ndarray, subject_counts: np.n
 
 def _linear(rows, model_rows, image_counts, subject_counts, method, dtype, progress):
     """corr / cosine: moments by matrix products (bootstrap.linear_moments)."""
-    samples, n_images = image_counts.shape
-    n_subjects = len(rows[0])
+    n_images = image_counts.shape[1]
     moments = bs.linear_moments(rows, model_rows, image_counts, method, dtype=dtype, progress=progress)
     full = bs.linear_moments(rows, model_rows, np.ones((1, n_images)), method, dtype=np.float64)
     pattern_sim = bs.similarity(moments, method)
     full_sim = bs.similarity(full, method)[0]
     evaluations = _combine(pattern_sim, full_sim, subject_counts)
-    covariance = bs.centred_gram(moments, method)
-    full_covariance = bs.centred_gram(full, method)
+    ceiling, point_ceiling = _linear_ceilings(bs.centred_gram(moments, method), bs.centred_gram(full, method),
+                                              subject_counts)
+    return evaluations, ceiling, full_sim, point_ceiling
+
+
+def _whitened(rows, model_rows, image_counts, subject_counts, method, dtype, progress):
+    """corr_cov / cosine_cov: the corr moments plus one product G·c per RDM (whitened_moments.py)."""
+    n_images = image_counts.shape[1]
+    standard = bs.standardisation(list(model_rows) + [v for roi in rows for v in roi], "corr")
+
+    def products(counts: np.ndarray, precision: type) -> wm.Whitened:
+        moments = bs.linear_moments(rows, model_rows, counts, "corr", dtype=precision,
+                                    progress=progress and counts.shape[0] > 1, standard=standard)
+        return wm.whitened_products(rows, model_rows, counts, moments, *standard, method, dtype=precision)
+
+    sample, full = products(image_counts, dtype), products(np.ones((1, n_images)), np.float64)
+    full_sim = wm.whitened_similarity(full)[0]
+    evaluations = _combine(wm.whitened_similarity(sample), full_sim, subject_counts)
+    ceiling, point_ceiling = _linear_ceilings(sample.subject_gram, full.subject_gram, subject_counts,
+                                              sample.subject_norm, full.subject_norm)
+    return evaluations, ceiling, full_sim, point_ceiling
+
+
+def _linear_ceilings(covariance: np.ndarray, full_covariance: np.ndarray, subject_counts: np.ndarray,
+                     norm: np.ndarray | None = None, full_norm: np.ndarray | None = None
+                     ) -> tuple[np.ndarray, np.ndarray]:
+    """Noise ceilings of the three variants (B × R × 2 × 3) and on the full data (R × 2), from
+    per-sample and full-data subject Grams (and pool_rdm's normalisers, see pooled_similarity_linear)."""
+    samples, n_subjects = subject_counts.shape
     everyone = np.ones((samples, n_subjects))
+    full_norm_b = None if full_norm is None else np.broadcast_to(full_norm, norm.shape)
     ceilings = []
-    for cov, counts in ((covariance, subject_counts),
-                        (np.broadcast_to(full_covariance, covariance.shape), subject_counts),
-                        (covariance, everyone)):
-        upper, lower = nc.pooled_similarity_linear(cov, counts)
+    for cov, counts, scale in ((covariance, subject_counts, norm),
+                               (np.broadcast_to(full_covariance, covariance.shape), subject_counts, full_norm_b),
+                               (covariance, everyone, norm)):
+        upper, lower = nc.pooled_similarity_linear(cov, counts, scale)
         ceilings.append(np.stack(nc.ceiling_bounds(upper, lower, counts), axis=-1))
-    upper, lower = nc.pooled_similarity_linear(full_covariance, np.ones((1, n_subjects)))
+    upper, lower = nc.pooled_similarity_linear(full_covariance, np.ones((1, n_subjects)), full_norm)
     point_ceiling = np.stack(nc.ceiling_bounds(upper, lower, np.ones((1, n_subjects))), axis=-1)[0]
-    return evaluations, np.stack(ceilings, axis=-1), full_sim, point_ceiling
+    return np.stack(ceilings, axis=-1), point_ceiling
 
 
 def _rank_compiled(rows, model_rows, image_counts, subject_counts, method, progress):

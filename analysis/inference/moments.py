@@ -101,17 +101,19 @@ def form_indices(n_models: int, n_rois: int, n_subjects: int) -> dict[str, np.nd
 
 
 def linear_moments(subject_rows: list[list[np.ndarray]], model_rows: list[np.ndarray], counts: np.ndarray,
-                   method: str, dtype: type = np.float64, progress: bool = False) -> Moments:
+                   method: str, dtype: type = np.float64, progress: bool = False,
+                   standard: tuple[np.ndarray, np.ndarray] | None = None) -> Moments:
     """Weighted moments of every sample for corr/cosine, by `pair_sums` (one pass over the pairs).
 
     subject_rows[r][s]: ROI r of subject s (vectors, read in place); model_rows: L vectors;
     counts: B × n image counts (a single row of ones gives the moments of the data as they are).
-    The symmetric subject Gram is computed for s ≤ t only and mirrored.
+    The symmetric subject Gram is computed for s ≤ t only and mirrored. standard: the (shift,
+    scale) of the rows (models first, then subjects ROI-major), default `standardisation`.
     """
     n_rois, n_subjects = len(subject_rows), len(subject_rows[0])
     n_models = len(model_rows)
     rows = list(model_rows) + [row for roi in subject_rows for row in roi]
-    shift, scale = standardisation(rows, method)
+    shift, scale = standardisation(rows, method) if standard is None else standard
     idx = form_indices(n_models, n_rois, n_subjects)
     upper = np.triu_indices(n_subjects)
     gram_left = idx["subject_gram"][0].reshape(n_rois, n_subjects, n_subjects)[:, upper[0], upper[1]].ravel()

@@ -28,18 +28,21 @@ from ..comparison import kendall
 from ..comparison import ranks as rk
 
 
-def pooled_similarity_linear(covariance: np.ndarray, subject_counts: np.ndarray
+def pooled_similarity_linear(covariance: np.ndarray, subject_counts: np.ndarray, norm: np.ndarray | None = None
                              ) -> tuple[np.ndarray, np.ndarray]:
     """compare(pool, y_s) for the pool of all subjects and for the pool without s: (B, R, S) each.
 
     covariance: (B, R, S, S) from moments.centred_gram (any positive per-sample factor);
     subject_counts: (B, S). A pooled RDM is Σ_t k_t y_t / sd_t (+ constant), so its similarity
-    with y_s is (aᵀ C)_s / sqrt(aᵀ C a · C_ss) with a_t = k_t / sqrt(C_tt).
+    with y_s is (aᵀ C)_s / sqrt(aᵀ C a · C_ss) with a_t = k_t / sqrt(C_tt). norm (B, R, S): the
+    squared scales pool_rdm divides by, when they are not C_tt (whitened methods: C holds whitened
+    inner products, while pool_rdm scales by the plain sd or root mean square).
     """
     n_subjects = covariance.shape[-1]
     with np.errstate(divide="ignore", invalid="ignore"):
         diagonal = np.diagonal(covariance, axis1=2, axis2=3)
-        scale = np.where(diagonal > 0, 1.0 / np.sqrt(diagonal), np.nan)
+        norm = diagonal if norm is None else norm
+        scale = np.where(norm > 0, 1.0 / np.sqrt(norm), np.nan)
         a = subject_counts[:, None, :] * scale  # B × R × S
         keep = np.vstack([np.ones(n_subjects), 1.0 - np.eye(n_subjects)])  # (S+1) × S
         pools = a[:, :, None, :] * keep[None, None]  # B × R × (S+1) × S

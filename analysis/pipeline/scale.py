@@ -20,6 +20,7 @@ from ..executor import RunContext, RunProgress, make_executor, running
 from ..reading.rdmfile import open_rdm_file
 from ..reading.store import AlignedStore, storing
 from ..reading.study import Study
+from ..schema import WHITENED_METHODS
 from .manifest import input_id
 
 STORE_THRESHOLD = 4e9  # input bytes above which aligned RDMs go to disk (RSA_STORE_THRESHOLD overrides)
@@ -47,6 +48,8 @@ def phase_costs(study: Study, samples: int) -> dict[str, float]:
     if samples > 0:
         forms = subject_rows * (layers + len(study.subjects) + 2) + 2 * layers
         costs["bootstrap"] = samples * pairs * forms / BOOTSTRAP_PER_SECOND
+        if study.method in WHITENED_METHODS:  # one product G·c (n² per sample) per RDM
+            costs["whitening"] = samples * 2 * pairs * (subject_rows + layers) / BOOTSTRAP_PER_SECOND
     return costs
 
 

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import h5py
 import numpy as np
+import pandas as pd
 import pytest
 import yaml
 
@@ -236,10 +237,12 @@ def test_names_that_collide_after_normalisation(tmp_path, capsys):
     _fails(study, tmp_path / "out", capsys, "net.h5", "'im3.jpg' and 'IM3.png' become the same image 'im3'")
 
 
-def test_whitened_method_with_a_bootstrap_is_refused_before_reading(demo, tmp_path, capsys):
+def test_whitened_method_runs_with_a_bootstrap_and_the_report_says_what_it_assumes(demo, tmp_path, capsys):
+    from report.paper import comparison_paragraph
+    from report.results import load_results
     study = _edit_study(demo, lambda s: s.update(method="corr_cov"))
-    (demo / CSI2).write_text("broken")  # never read: the refusal comes first
-    code = main(["run", str(study), "--out", str(tmp_path / "out"), "--samples", "20"])
-    err = capsys.readouterr().err.strip().splitlines()
-    assert code == 2 and len(err) == 1 and "does not compute whitened comparisons yet" in err[0]
-    assert not (tmp_path / "out").exists()
+    assert main(["run", str(study), "--out", str(tmp_path / "out"), "--samples", "20"]) == 0
+    inference = pd.read_csv(tmp_path / "out" / "inference.csv")
+    assert set(inference.method) == {"corr_cov"} and inference["sem"].gt(0).all()
+    words = comparison_paragraph(load_results(tmp_path / "out"))
+    assert "whitened Pearson correlation" in words and "independent and equally large for every image" in words

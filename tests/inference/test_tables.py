@@ -121,7 +121,17 @@ def test_too_few_usable_samples_is_an_error_not_a_table() -> None:
                              seed=0, progress=False, resampling=resampling)
 
 
-def test_whitened_methods_are_refused_by_the_bootstrap_with_a_way_out() -> None:
+@pytest.mark.parametrize("method", ["corr_cov", "cosine_cov"])
+def test_whitened_methods_find_the_planted_layer(method) -> None:
+    subjects, models, rois, layers = _planted()
+    output = inf.inference_arrays(subjects, models, rois, layers, method, samples=100, seed=0, progress=False)
+    inference = output.tables["inference"]
+    assert set(inference.method) == {method} and output.bootstrap["valid_samples"] == 100
+    assert inference[inference.layer == "mid"].significant_zero.all()
+    assert not inference[inference.layer == "noise"].significant_zero.any()
+
+
+def test_an_unknown_method_is_refused_by_the_bootstrap() -> None:
     subjects, models, rois, layers = _planted(n_images=12)
-    with pytest.raises(AnalysisError, match="does not compute whitened comparisons yet; use --samples 0"):
-        inf.inference_arrays(subjects, models, rois, layers, "corr_cov", samples=10, seed=0, progress=False)
+    with pytest.raises(AnalysisError, match="unknown method 'kendall'"):
+        inf.inference_arrays(subjects, models, rois, layers, "kendall", samples=10, seed=0, progress=False)

@@ -80,6 +80,21 @@ def test_run_on_a_cluster_gives_the_same_bytes_as_a_local_run(tmp_path: Path, cl
         assert (local.out / name).read_bytes() == (remote.out / name).read_bytes(), name
 
 
+def test_whitened_bootstrap_on_a_cluster_from_the_store_gives_the_same_bytes(tmp_path: Path, cluster) -> None:
+    """corr_cov's G·c tasks read stored rows on the workers; the tables are the local run's bytes."""
+    import yaml
+    address, _ = cluster
+    study = write_demo(tmp_path / "study", n_images=60, seed=5)
+    fields = yaml.safe_load(study.read_text())
+    study.write_text(yaml.safe_dump({**fields, "method": "corr_cov"}, sort_keys=False))
+    local = run(study, tmp_path / "local" / "out", samples=30, seed=2, progress=False)
+    remote = run(study, tmp_path / "remote" / "out", samples=30, seed=2, scheduler=address,
+                 store=tmp_path / "store", progress=False)
+    assert "corr_cov" in (local.out / "inference.csv").read_text()
+    for name in sorted(p.name for p in local.out.glob("*.csv")):
+        assert (local.out / name).read_bytes() == (remote.out / name).read_bytes(), name
+
+
 def test_a_worker_killed_mid_run_costs_time_not_results(cluster) -> None:
     address, procs = cluster
     rng = np.random.default_rng(0)
