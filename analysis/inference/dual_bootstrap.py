@@ -43,7 +43,7 @@ from ..comparison.kendall import tau_a_many
 from ..comparison.methods import undefined_rows
 from ..errors import AnalysisError
 from ..reading.store import StoredRow
-from ..runtime import progress_bar
+from ..runtime import progress_bar, worker_count
 from ..schema import BOOTSTRAP_METHODS, LINEAR_METHODS, METHODS, WHITENED_METHODS
 from . import moments as bs
 from . import noise_ceiling as nc
@@ -240,7 +240,7 @@ def _linear_ceilings(covariance: np.ndarray, full_covariance: np.ndarray, subjec
 def _rank_compiled(rows, model_rows, image_counts, subject_counts, method, progress):
     """spearman / rho-a: compiled weighted ranks and pooled re-ranks (rank_bootstrap.py)."""
     if (warning := rm.rank_bootstrap_warning(model_rows[0].shape[0], image_counts.shape[0], len(rows),
-                                             method)) is not None:
+                                             method, worker_count())) is not None:
         print(f"warning: {warning}", file=sys.stderr, flush=True)
     pattern_sim, full_sim, ceiling, point_ceiling = rank_dual_bootstrap(
         rows, model_rows, image_counts, subject_counts, method, progress)
@@ -256,13 +256,12 @@ def _rank_sim(ranked: rm.RankedRDMs, weights: np.ndarray, method: str) -> tuple[
 
 
 def _ranked(subjects, models, image_counts, subject_counts, method, progress):
-    """spearman / rho-a / tau-a: weighted ranks per sample from one sort per RDM, in chunks of samples."""
+    """tau-a (and, as a plain numpy reference for the tests, spearman / rho-a): weighted ranks per
+    sample from one sort per RDM, in chunks of samples; pooled RDMs re-sorted per sample."""
     n_rois, n_subjects, pairs = subjects.shape
     samples = image_counts.shape[0]
     if method == "tau-a":
         rm.check_tau_a_feasible(pairs, samples, n_rois, n_subjects, models.shape[0])
-    elif (warning := rm.rank_bootstrap_warning(pairs, samples, n_rois, method)) is not None:
-        print(f"warning: {warning}", file=sys.stderr, flush=True)
     ranked = rm.rank_once(subjects, models)
     ones = np.ones((1, pairs))
     full_sim, full_ranks = _rank_sim(ranked, ones, method)

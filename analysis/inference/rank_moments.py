@@ -85,17 +85,17 @@ def check_tau_a_feasible(n_pairs: int, samples: int, n_rois: int, n_subjects: in
             f"(~{hours:.0f} h at 1e9/s): weighted Kendall counts cost pairs² per sample. "
             "Use --samples 0 for tau-a point estimates, or corr for the bootstrap"))
 
-RANK_SECONDS_PER_PAIR = 4.4e-6  # measured here: 198 s per sample at 4.45e6 pairs × 10 ROIs (spearman)
+RANK_CPU_SECONDS_PER_PAIR = 1.6e-7  # measured here: ~7 CPU s per sample at 4.45e6 pairs × 10 ROIs (spearman)
 
 
-def rank_bootstrap_warning(n_pairs: int, samples: int, n_rois: int, method: str) -> str | None:
-    """A warning with the expected duration when a rank-method bootstrap will take long."""
-    seconds = RANK_SECONDS_PER_PAIR * n_pairs * n_rois * samples
+def rank_bootstrap_warning(n_pairs: int, samples: int, n_rois: int, method: str, threads: int = 1) -> str | None:
+    """A warning with the expected duration when a rank-method bootstrap will take long (over 10 min)."""
+    seconds = RANK_CPU_SECONDS_PER_PAIR * n_pairs * n_rois * samples / max(1, threads)
     if seconds < 600:
         return None
     return (f"a {method} bootstrap of {samples} samples over {n_pairs} image pairs and {n_rois} ROIs "
-            f"takes about {seconds / 3600:.1f} h on 2 cores (weighted ranks per sample); corr takes "
-            "minutes. Use corr, fewer --samples, or --samples 0 for point estimates only")
+            f"takes about {seconds / 60:.0f} min on {threads} core(s) (weighted ranks and re-ranked "
+            "pooled RDMs per sample); corr takes a fraction of that. Use fewer --samples to try it first")
 
 
 def tau_a_similarity(ranked: RankedRDMs, weights: np.ndarray) -> np.ndarray:
