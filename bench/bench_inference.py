@@ -45,7 +45,7 @@ def synthetic(n_images: int, n_rois: int, n_subjects: int, n_layers: int, seed: 
 def child(task: str, args: dict) -> None:
     """Run one measured task; print a JSON line with its inner timing."""
     from analysis import inference as inf
-    from analysis import ranks
+    from analysis.comparison import kendall, ranks
     subjects, models = synthetic(args["n_images"], args["n_rois"], args["n_subjects"], args["n_layers"])
     start = time.perf_counter()
     if task == "dual":
@@ -57,7 +57,7 @@ def child(task: str, args: dict) -> None:
     elif task == "point":
         flat = subjects.reshape(-1, subjects.shape[2])
         if args["method"] == "tau-a":
-            ranks.tau_a_many(models, flat)
+            kendall.tau_a_many(models, flat)
         else:
             model_ranks = ranks.average_ranks(models)
             data_ranks = ranks.average_ranks(flat)

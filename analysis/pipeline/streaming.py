@@ -125,7 +125,7 @@ def point_tables(aligned: AlignedStudy, method: str, budget: float | None = None
     agreement with the subjects' mean, holding one batch of prepared layers and a few ROI vectors."""
     executor = executor or LocalExecutor()
     if method == "tau-a" and isinstance(executor, LocalExecutor):
-        executor = LocalExecutor(threads=1)  # kendall.tau_a_many parallelises itself and is not re-entrant
+        executor = LocalExecutor(threads=1)  # kendall.tau_a_many already runs on every core
     batches = network_batches(aligned, layer_budget() if budget is None else budget)
     subjects = {s: {a: (list(rdms.dissimilarities), str(rdms.source)) for a, rdms in atlases.items()}
                 for s, atlases in aligned.subjects.items()}
