@@ -148,7 +148,8 @@ def _inversions(values: np.ndarray, spare: np.ndarray, bits: int, lanes: np.ndar
     inversions = 0
     while pending > 0:
         pending -= 1
-        start, stop, shift, flip = seg_start[pending], seg_stop[pending], seg_shift[pending], seg_flip[pending]
+        start, stop = seg_start[pending], seg_stop[pending]
+        shift, flip = seg_shift[pending], seg_flip[pending]
         source = values if flip == 0 else spare
         target = spare if flip == 0 else values
         if stop - start <= _SMALL:
@@ -252,7 +253,8 @@ def tau_a_many(models: np.ndarray, data: np.ndarray, processes: int | None = Non
     if models.shape[0] * data.shape[0] * models.shape[1] < min_work:
         threads = 1
     pairs = [(m, d) for m in range(models.shape[0]) for d in range(data.shape[0])]
-    chunks = [list(part) for part in np.array_split(np.arange(len(pairs)), threads) if len(part)]
+    # a few chunks per thread, so that a thread slowed by other work does not hold up the rest
+    chunks = [list(part) for part in np.array_split(np.arange(len(pairs)), 4 * threads) if len(part)]
     with ThreadPoolExecutor(threads) as pool:
         ranked = list(pool.map(rank_vector, [*models, *data]))
         ranked_models, ranked_data = ranked[:models.shape[0]], ranked[models.shape[0]:]
