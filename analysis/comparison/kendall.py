@@ -1,120 +1,286 @@
 """Kendall's tau-a as rsatoolbox's `_tau_a` computes it, for many pairs of RDM vectors.
 
-* `tau_a_many`: exactly rsatoolbox's integer counts, with each model sorted once and scipy's
-  compiled discordant-pair counter.
+* `tau_a_many`: exactly rsatoolbox's integer counts. Each vector is sorted once (models for their
+  order, data for their dense ranks); a pair then costs a gather and a radix count of discordant
+  pairs, O(P log P), both compiled, on all cores.
 * `weighted_tau_a`: tau-a of a resampled pair of vectors. No library does weighted Kendall
   counts for integer weights, so it is hand-written as the quadratic form ½ wᵀ S w of the sign
   kernel S; that costs O(pairs²) per sample and is only feasible for small RDMs (see
   analysis.inference.rank_moments).
+
+The counts: tau = (tot - xtie - ytie + ntie - 2 dis) / tot, with tot = P(P-1)/2 pairs, xtie / ytie
+the pairs tied in x / y, ntie those tied in both and dis the discordant pairs (rsatoolbox's names).
 """
 from __future__ import annotations
 
-import multiprocessing
 import os
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 
+import numba
 import numpy as np
 import scipy.stats
 
-try:  # scipy's compiled merge-sort counter (the one rsatoolbox's _tau_a uses); private API
-    from scipy.stats._stats import _kendall_dis
-except ImportError:  # pragma: no cover - depends on the scipy version
-    _kendall_dis = None
+# numba: counting discordant pairs is a sort with a count per element; numpy cannot express it
+# without Python loops over the elements.
+
+_SMALL = 64  # segments this short are counted by insertion sort
+_DIGIT = 12  # bits per radix digit: three 4-bit nibbles, each with a 16-lane counter
+_LANES = np.tril(np.ones((16, 16), dtype=np.int32), -1)  # _LANES[v, t] = 1 if t < v
 
 
-def _dense_ranks_sorted(values_sorted: np.ndarray) -> np.ndarray:
-    """1-based dense ranks of an ascending vector (equal values share one rank)."""
-    new_value = np.empty(values_sorted.shape[0], dtype=bool)
-    new_value[0] = True
-    new_value[1:] = values_sorted[1:] != values_sorted[:-1]
-    return np.cumsum(new_value, dtype=np.intp)
+@dataclass(frozen=True)
+class Ranked:
+    """One vector sorted once: its ascending order, dense ranks, tie groups and tied pairs."""
+    order: np.ndarray  # int64 (P,): indices of the vector in ascending order
+    dense: np.ndarray  # int32 (P,): 0-based dense rank of each entry (equal values share one)
+    tie_starts: np.ndarray  # int64: first sorted position of each tie group of two or more
+    tie_stops: np.ndarray  # int64: one past its last sorted position
+    tie_pairs: int  # Σ t(t-1)/2 over tie groups
+    bits: int  # bits needed for the largest dense rank
 
 
-def _tie_pairs(dense_sorted: np.ndarray) -> int:
-    """Number of tied pairs in a sorted dense-rank vector: Σ t(t-1)/2 over tie groups."""
-    counts = np.diff(np.flatnonzero(np.r_[True, dense_sorted[1:] != dense_sorted[:-1], True]))
-    return int((counts * (counts - 1) // 2).sum())
+@numba.njit(nogil=True, cache=True)
+def _packed(vector: np.ndarray, index_bits: int) -> np.ndarray:
+    """uint64 words (leading bits of an order-preserving key of each value | its index).
+
+    Sorting these integers (numpy's SIMD sort) is several times faster than an argsort.
+    """
+    bits = vector.view(np.uint64)
+    packed = np.empty(vector.shape[0], np.uint64)
+    sign = np.uint64(1) << np.uint64(63)
+    shift = np.uint64(index_bits)
+    for i in range(vector.shape[0]):
+        word = bits[i] if vector[i] != 0.0 else np.uint64(0)  # -0.0 and 0.0 get one key
+        key = ~word if word & sign else word | sign
+        packed[i] = ((key >> shift) << shift) | np.uint64(i)
+    return packed
 
 
-def _discordant(x_dense: np.ndarray, y_dense: np.ndarray) -> int:
-    """Discordant pairs of y given x sorted ascending and y ascending within x ties."""
-    if _kendall_dis is not None:
-        return int(_kendall_dis(x_dense, y_dense))
-    # fallback: scipy's public tau-b and the tie counts give the same integer back
-    raise RuntimeError("scipy.stats._stats._kendall_dis is unavailable in this scipy")  # pragma: no cover
+@numba.njit(nogil=True, cache=True)
+def _ranks_from_packed(vector: np.ndarray, packed: np.ndarray, index_bits: int):
+    """Order, dense ranks and tie groups of `vector` from its sorted packed words.
+
+    Entries whose leading key bits agree are re-sorted by value, so the result is exact.
+    Returns (order, dense, tie_starts, tie_stops, tied pairs, distinct values).
+    """
+    size = packed.shape[0]
+    mask = np.uint64((1 << index_bits) - 1)
+    shift = np.uint64(index_bits)
+    order = np.empty(size, np.int64)
+    dense = np.empty(size, np.int32)
+    starts = np.empty(size // 2 + 1, np.int64)
+    stops = np.empty(size // 2 + 1, np.int64)
+    groups, tied, rank, start, value_start = 0, 0, -1, 0, 0
+    while start < size:
+        stop = start + 1
+        while stop < size and (packed[stop] >> shift) == (packed[start] >> shift):
+            stop += 1
+        for k in range(start, stop):
+            order[k] = packed[k] & mask
+        if stop - start > 1:  # same leading bits: rare for continuous values, usual for ties
+            run = order[start:stop].copy()
+            order[start:stop] = run[np.argsort(vector[run], kind="mergesort")]
+        for k in range(start, stop):
+            if k == 0 or (k == start or vector[order[k]] != vector[order[k - 1]]):
+                if k - value_start > 1:  # close the previous value's tie group
+                    starts[groups], stops[groups] = value_start, k
+                    tied += (k - value_start) * (k - value_start - 1) // 2
+                    groups += 1
+                value_start = k
+                rank += 1
+            dense[order[k]] = rank
+        start = stop
+    if size - value_start > 1:
+        starts[groups], stops[groups] = value_start, size
+        tied += (size - value_start) * (size - value_start - 1) // 2
+        groups += 1
+    return order, dense, starts[:groups], stops[:groups], tied, rank + 1
 
 
-def _dense_ranks(row: np.ndarray) -> tuple[np.ndarray, int]:
-    """1-based dense ranks of a vector and its number of tied pairs."""
-    order = np.argsort(row)
-    dense_sorted = _dense_ranks_sorted(row[order])
-    dense = np.empty(row.shape[0], dtype=np.intp)
-    dense[order] = dense_sorted
-    return dense, _tie_pairs(dense_sorted)
+def rank_vector(vector: np.ndarray) -> Ranked:
+    """Sort a finite vector once: an integer sort of packed (key, index) words, then dense ranks."""
+    vector = np.ascontiguousarray(vector, dtype=np.float64)
+    index_bits = max(1, (vector.shape[0] - 1).bit_length())
+    packed = _packed(vector, index_bits)
+    packed.sort()
+    order, dense, starts, stops, tied, distinct = _ranks_from_packed(vector, packed, index_bits)
+    return Ranked(order, dense, starts, stops, int(tied), max(1, int(distinct - 1).bit_length()))
 
-_TAU_SHARED: dict = {}  # the dense-ranked data, inherited by forked workers (not pickled)
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _insertion_count(values: np.ndarray, start: int, stop: int) -> int:
+    """Sort values[start:stop] in place; return its inversions (pairs i < j with values[i] > values[j])."""
+    inversions = 0
+    for i in range(start + 1, stop):
+        value = values[i]
+        j = i
+        while j > start and values[j - 1] > value:
+            values[j] = values[j - 1]
+            j -= 1
+        inversions += i - j
+        values[j] = value
+    return inversions
 
 
-def _tau_a_rows(task: tuple[int, list[int]]) -> tuple[int, list[int], np.ndarray]:
-    """tau-a of one model with some data rows; the model is sorted once for all of them."""
-    m, data_rows = task
-    row = _TAU_SHARED["models"][m]
-    data_dense, data_ties = _TAU_SHARED["data_dense"], _TAU_SHARED["data_ties"]
-    size = row.shape[0]
+@numba.njit(nogil=True, cache=True)
+def _inversions(values: np.ndarray, spare: np.ndarray, bits: int, lanes: np.ndarray) -> int:
+    """Pairs i < j with values[i] > values[j], for non-negative int32 values below 2**bits.
+
+    Most-significant-digit radix sort, 12-bit digits: a pair is counted at the digit where its
+    values first differ, inside the segment of entries sharing the higher digits. Within a segment
+    the digit's 4-bit nibbles each keep 16 counters "earlier entries with a larger nibble", updated
+    by adding one row of `lanes` per entry, so the count costs O(P · bits / 4) and no comparisons.
+    `values` and `spare` are overwritten.
+    """
+    levels = max(1, (bits + _DIGIT - 1) // _DIGIT)
+    capacity = levels * (1 << _DIGIT) + 1
+    seg_start = np.empty(capacity, np.int64)
+    seg_stop = np.empty(capacity, np.int64)
+    seg_shift = np.empty(capacity, np.int64)
+    seg_flip = np.empty(capacity, np.int64)
+    high = np.zeros(16, np.int32)
+    middle = np.zeros(256, np.int32)
+    low = np.zeros(4096, np.int32)
+    counts = np.zeros(4096, np.int64)
+    seg_start[0], seg_stop[0], seg_shift[0], seg_flip[0] = 0, values.shape[0], _DIGIT * (levels - 1), 0
+    pending = 1
+    inversions = 0
+    while pending > 0:
+        pending -= 1
+        start, stop = seg_start[pending], seg_stop[pending]
+        shift, flip = seg_shift[pending], seg_flip[pending]
+        source = values if flip == 0 else spare
+        target = spare if flip == 0 else values
+        if stop - start <= _SMALL:
+            inversions += _insertion_count(source, start, stop)
+            continue
+        high[:] = 0
+        middle[:] = 0
+        low[:] = 0
+        for i in range(start, stop):
+            digit = (source[i] >> shift) & 4095
+            top = digit >> 8
+            pair = digit >> 4
+            inversions += high[top] + middle[pair] + low[digit]
+            for t in range(16):
+                high[t] += lanes[top, t]
+            for t in range(16):
+                middle[top * 16 + t] += lanes[pair & 15, t]
+            for t in range(16):
+                low[pair * 16 + t] += lanes[digit & 15, t]
+        if shift == 0:
+            continue
+        counts[:] = 0
+        for i in range(start, stop):
+            counts[(source[i] >> shift) & 4095] += 1
+        position = start
+        for d in range(4096):  # bucket starts, then stable scatter; non-trivial buckets recurse
+            size = counts[d]
+            counts[d] = position
+            if size > 1:
+                seg_start[pending], seg_stop[pending] = position, position + size
+                seg_shift[pending], seg_flip[pending] = shift - _DIGIT, 1 - flip
+                pending += 1
+            position += size
+        for i in range(start, stop):
+            value = source[i]
+            digit = (value >> shift) & 4095
+            target[counts[digit]] = value
+            counts[digit] += 1
+    return inversions
+
+
+@numba.njit(nogil=True, cache=True)
+def _pair_counts(order: np.ndarray, tie_starts: np.ndarray, tie_stops: np.ndarray, dense: np.ndarray,
+                 bits: int, lanes: np.ndarray, work: np.ndarray, spare: np.ndarray) -> tuple[int, int]:
+    """(discordant pairs, pairs tied in both) of y = `dense` against the x sorted by `order`.
+
+    y is gathered into x's order and sorted ascending inside each x tie group, so pairs tied in x
+    are never counted as discordant; the pairs tied in both are the equal runs inside those groups.
+    """
+    for i in range(order.shape[0]):
+        work[i] = dense[order[i]]
+    joint = 0
+    for g in range(tie_starts.shape[0]):
+        start, stop = tie_starts[g], tie_stops[g]
+        work[start:stop] = np.sort(work[start:stop])
+        run = 1
+        for i in range(start + 1, stop):
+            if work[i] == work[i - 1]:
+                run += 1
+            else:
+                joint += run * (run - 1) // 2
+                run = 1
+        joint += run * (run - 1) // 2
+    return _inversions(work, spare, bits, lanes), joint
+
+
+def _tau_a(x: Ranked, y: Ranked, work: np.ndarray, spare: np.ndarray) -> float:
+    """rsatoolbox's tau-a of two ranked vectors, from exact integer counts."""
+    discordant, joint = _pair_counts(x.order, x.tie_starts, x.tie_stops, y.dense,
+                                     y.bits, _LANES, work, spare)
+    size = x.order.shape[0]
     total = size * (size - 1) // 2
-    order = np.argsort(row)  # order inside x ties is irrelevant: y is re-sorted there below
-    x_dense = _dense_ranks_sorted(row[order])
-    x_has_ties = x_dense[-1] < size
-    x_ties = _tie_pairs(x_dense)
-    values = np.empty(len(data_rows))
-    for k, d in enumerate(data_rows):
-        y_dense = data_dense[d][order]
-        joint_ties = 0
-        if x_has_ties:  # y must ascend inside each x tie group; joint ties need an x tie
-            y_dense = y_dense[np.argsort(x_dense * (size + 1) + y_dense)]
-            joint_new = np.r_[True, (x_dense[1:] != x_dense[:-1]) | (y_dense[1:] != y_dense[:-1]), True]
-            counts = np.diff(np.flatnonzero(joint_new))
-            joint_ties = int((counts * (counts - 1) // 2).sum())
-        discordant = _discordant(x_dense, y_dense)
-        tau = (total - x_ties - data_ties[d] + joint_ties - 2 * discordant) / total
-        values[k] = min(1.0, max(-1.0, tau))
-    return m, list(data_rows), values
+    tau = (total - x.tie_pairs - y.tie_pairs + int(joint) - 2 * int(discordant)) / total
+    return min(1.0, max(-1.0, tau))
 
 
-def tau_a_many(models: np.ndarray, data: np.ndarray, processes: int | None = None,
+def _tau_a_pairs(pairs: list[tuple[int, int]], models: list[Ranked], data: list[Ranked]) -> list[float]:
+    """tau-a of some (model, data) index pairs, with one pair of work buffers for all of them."""
+    size = models[0].order.shape[0]
+    work, spare = np.empty(size, np.int32), np.empty(size, np.int32)
+    return [_tau_a(models[m], data[d], work, spare) for m, d in pairs]
+
+
+def _checked_rows(vectors: np.ndarray) -> np.ndarray:
+    rows = np.atleast_2d(np.asarray(vectors, dtype=np.float64))
+    if np.isnan(rows).any():
+        raise ValueError("tau-a of vectors with NaN is undefined here (rsatoolbox drops NaN entries first)")
+    return rows
+
+
+@dataclass(frozen=True)
+class RankedRows:
+    """Rows sorted once (e.g. a batch of layers), for every later `tau_a_many` with them."""
+    rows: tuple[Ranked, ...]
+
+
+def rank_rows(vectors: np.ndarray, processes: int | None = None) -> RankedRows:
+    """Sort each row once (in threads), so that later tau-a calls with these rows skip the sort."""
+    vectors = _checked_rows(vectors)
+    threads = (os.cpu_count() or 1) if processes is None else max(1, processes)
+    with ThreadPoolExecutor(threads) as pool:
+        return RankedRows(tuple(pool.map(rank_vector, vectors)))
+
+
+def tau_a_many(models: np.ndarray | RankedRows, data: np.ndarray, processes: int | None = None,
                min_work: float = 5e7) -> np.ndarray:
     """Kendall's tau-a of every model row with every data row (n_models × n_data), as rsatoolbox.
 
-    Each model is sorted once and each data row is dense-ranked once; a pair then costs a
-    gather and one O(P log P) compiled discordant-pair count. The integers are the ones
-    rsatoolbox's `_tau_a` computes: tau = (tot - xtie - ytie + ntie - 2 dis) / tot.
-    scipy's counter holds the GIL, so large jobs are split over forked worker processes
-    (one per core), which inherit the ranked data without copying it.
+    Every row is sorted once (models given as `rank_rows` are not sorted again); each pair then
+    costs a gather and one compiled discordant-pair count. Rows and pairs run on `processes`
+    threads (default: every core; the compiled code releases the GIL), or on one when the work
+    (pairs × length) is below `min_work`.
     """
-    models = np.atleast_2d(np.asarray(models, dtype=np.float64))
-    data = np.atleast_2d(np.asarray(data, dtype=np.float64))
-    size = models.shape[1]
-    with ThreadPoolExecutor(min(os.cpu_count() or 1, data.shape[0])) as pool:  # argsort releases the GIL
-        ranked = list(pool.map(_dense_ranks, data))
-    data_dense = [dense for dense, _ in ranked]
-    data_ties = [ties for _, ties in ranked]
-    _TAU_SHARED.update(models=models, data_dense=data_dense, data_ties=data_ties)
-    processes = (os.cpu_count() or 1) if processes is None else processes
-    big = models.shape[0] * data.shape[0] * size >= min_work
-    halves = [list(part) for part in np.array_split(np.arange(data.shape[0]), 2 if big else 1) if len(part)]
-    tasks = [(m, part) for m in range(models.shape[0]) for part in halves]
-    result = np.empty((models.shape[0], data.shape[0]))
-    try:
-        if processes > 1 and big and "fork" in multiprocessing.get_all_start_methods():
-            with multiprocessing.get_context("fork").Pool(processes) as pool:
-                outputs = pool.map(_tau_a_rows, tasks, chunksize=1)
+    data = _checked_rows(data)
+    models_given = isinstance(models, RankedRows)
+    n_models = len(models.rows) if models_given else _checked_rows(models).shape[0]
+    threads = (os.cpu_count() or 1) if processes is None else max(1, processes)
+    if n_models * data.shape[0] * data.shape[1] < min_work:
+        threads = 1
+    pairs = [(m, d) for m in range(n_models) for d in range(data.shape[0])]
+    # a few chunks per thread, so that a thread slowed by other work does not hold up the rest
+    chunks = [list(part) for part in np.array_split(np.arange(len(pairs)), 4 * threads) if len(part)]
+    with ThreadPoolExecutor(threads) as pool:
+        if models_given:
+            ranked_models, ranked_data = list(models.rows), list(pool.map(rank_vector, data))
         else:
-            outputs = [_tau_a_rows(task) for task in tasks]
-    finally:
-        _TAU_SHARED.clear()
-    for m, rows, values in outputs:
-        result[m, rows] = values
-    return result
+            ranked = list(pool.map(rank_vector, [*_checked_rows(models), *data]))
+            ranked_models, ranked_data = ranked[:n_models], ranked[n_models:]
+        values = pool.map(_tau_a_pairs, [[pairs[k] for k in chunk] for chunk in chunks],
+                          [ranked_models] * len(chunks), [ranked_data] * len(chunks))
+    return np.array([v for part in values for v in part]).reshape(n_models, data.shape[0])
 
 
 def weighted_tau_a(x: np.ndarray, y: np.ndarray, weights: np.ndarray, block: int = 256) -> np.ndarray:
@@ -145,6 +311,6 @@ def tau_a_scipy_free(x: np.ndarray, y: np.ndarray) -> float:
     tau_b = scipy.stats.kendalltau(x, y).statistic
     size = x.size
     total = size * (size - 1) / 2
-    x_ties = _tie_pairs(_dense_ranks_sorted(np.sort(x)))
-    y_ties = _tie_pairs(_dense_ranks_sorted(np.sort(y)))
+    x_ties = rank_vector(x).tie_pairs
+    y_ties = rank_vector(y).tie_pairs
     return float(tau_b * np.sqrt(total - x_ties) * np.sqrt(total - y_ties) / total)

@@ -265,8 +265,8 @@ def _ranked(subjects, models, image_counts, subject_counts, method, progress):
     ranked = rm.rank_once(subjects, models)
     ones = np.ones((1, pairs))
     full_sim, full_ranks = _rank_sim(ranked, ones, method)
-    if method == "tau-a":  # point estimates exactly as rsatoolbox's integer counts
-        full_sim = np.stack([tau_a_many(models, subjects[r]).T for r in range(n_rois)])[None]
+    if method == "tau-a":  # point estimates exactly as rsatoolbox's integer counts; each model sorted once
+        full_sim = tau_a_many(models, subjects.reshape(-1, pairs)).T.reshape(n_rois, n_subjects, -1)[None]
     everyone = np.ones((1, n_subjects))
     upper, lower = nc.pooled_similarity_ranks(full_ranks, subjects, ones, everyone, method)
     point_ceiling = np.stack(nc.ceiling_bounds(upper, lower, everyone), axis=-1)[0]

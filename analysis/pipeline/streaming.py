@@ -18,6 +18,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..comparison.kendall import rank_rows
 from ..comparison.methods import compare_prepared, prepare, undefined_rows
 from ..errors import AnalysisError
 from ..executor import Executor, LocalExecutor
@@ -26,7 +27,7 @@ from ..schema import columns
 from .point import _long, by_group
 
 DEFAULT_BUDGET = 4e9  # bytes of prepared layer vectors held at once (RSA_LAYER_MEMORY overrides)
-_PREPARED: dict[str, dict[str, np.ndarray]] = {}  # this process's prepared batch, by batch token
+_PREPARED: dict[str, dict[str, Any]] = {}  # this process's prepared batch, by batch token
 _PREPARING = threading.Lock()
 
 
@@ -60,7 +61,7 @@ def checked(row: Any, name: str, source: str, method: str) -> np.ndarray:
 
 
 def prepared_batch(token: str, layers: dict[str, tuple[Sequence, tuple[str, ...], str]],
-                   method: str) -> dict[str, np.ndarray]:
+                   method: str) -> dict[str, Any]:
     """The batch's layers, prepared for `method` once per process (one batch kept at a time)."""
     with _PREPARING:
         if token not in _PREPARED:
@@ -69,6 +70,8 @@ def prepared_batch(token: str, layers: dict[str, tuple[Sequence, tuple[str, ...]
                 network: np.concatenate([prepare(checked(row, name, source, method), method)
                                          for row, name in zip(rows, names)])
                 for network, (rows, names, source) in layers.items()}
+            if method == "tau-a":  # each layer sorted once per batch, not once per ROI and subject
+                _PREPARED[token] = {network: rank_rows(vectors) for network, vectors in _PREPARED[token].items()}
         return _PREPARED[token]
 
 
@@ -125,7 +128,7 @@ def point_tables(aligned: AlignedStudy, method: str, budget: float | None = None
     agreement with the subjects' mean, holding one batch of prepared layers and a few ROI vectors."""
     executor = executor or LocalExecutor()
     if method == "tau-a" and isinstance(executor, LocalExecutor):
-        executor = LocalExecutor(threads=1)  # kendall.tau_a_many parallelises itself and is not re-entrant
+        executor = LocalExecutor(threads=1)  # kendall.tau_a_many already runs on every core
     batches = network_batches(aligned, layer_budget() if budget is None else budget)
     subjects = {s: {a: (list(rdms.dissimilarities), str(rdms.source)) for a, rdms in atlases.items()}
                 for s, atlases in aligned.subjects.items()}

@@ -1,0 +1,88 @@
+"""tau-a's compiled counts against brute force, rsatoolbox and scipy, with every kind of tie."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import scipy.stats
+from rsatoolbox.rdm.compare import _tau_a
+
+from analysis.comparison import kendall
+
+
+def _brute_inversions(values: np.ndarray) -> int:
+    return int(np.triu(values[:, None] > values[None, :], 1).sum())
+
+
+def _scipy_tau_a(x: np.ndarray, y: np.ndarray) -> float:
+    """tau-a from scipy's tau-b: tau_b · sqrt((tot - xtie)(tot - ytie)) / tot."""
+    tot = x.size * (x.size - 1) / 2
+    ties = [sum(c * (c - 1) / 2 for c in np.unique(v, return_counts=True)[1]) for v in (x, y)]
+    tau_b = scipy.stats.kendalltau(x, y, variant="b").statistic
+    return float(tau_b * np.sqrt((tot - ties[0]) * (tot - ties[1])) / tot)
+
+
+@pytest.mark.parametrize("levels", [2, 7, 300, 5000, 1 << 20])
+def test_inversions_equal_brute_force(levels: int) -> None:
+    rng = np.random.default_rng(levels)
+    values = rng.integers(0, levels, 1500).astype(np.int32)
+    bits = max(1, int(values.max()).bit_length())
+    got = kendall._inversions(values.copy(), np.empty_like(values), bits, kendall._LANES)
+    assert got == _brute_inversions(values)
+
+
+@pytest.mark.parametrize("ties", ["none", "x", "y", "both"])
+def test_tau_a_many_equals_rsatoolbox_and_scipy(ties: str) -> None:
+    rng = np.random.default_rng(11)
+    size = 700
+
+    def vector(tied: bool) -> np.ndarray:
+        return rng.integers(0, 12, size).astype(float) if tied else rng.random(size)
+
+    models = np.stack([vector(ties in ("x", "both")) for _ in range(3)])
+    data = np.stack([models[0] * 0.3 + vector(ties in ("y", "both")) for _ in range(2)])
+    if ties in ("y", "both"):
+        data = np.round(data)
+    got = kendall.tau_a_many(models, data, processes=2, min_work=0)
+    for m in range(3):
+        for d in range(2):
+            assert got[m, d] == _tau_a(models[m], data[d])  # the same integers: equal floats
+            assert got[m, d] == pytest.approx(_scipy_tau_a(models[m], data[d]), abs=1e-12)
+
+
+def test_tau_a_many_multi_level_counts_equal_rsatoolbox() -> None:
+    rng = np.random.default_rng(12)
+    x = rng.random(30_000)
+    y = np.stack([x + rng.normal(0, 1, x.size), -x + np.round(rng.normal(0, 3, x.size))])
+    np.testing.assert_array_equal(kendall.tau_a_many(x, y)[0], [_tau_a(x, row) for row in y])
+
+
+def test_close_values_and_signed_zeros_are_ranked_exactly() -> None:
+    base = 1.0 + np.arange(40) * np.finfo(float).eps  # differ only in the last mantissa bits
+    x = np.r_[base, [0.0, -0.0, 0.0, -0.0]]
+    y = np.r_[base[::-1], [-0.0, 0.0, 1.0, 2.0]]
+    ranked = kendall.rank_vector(x)
+    np.testing.assert_array_equal(x[ranked.order], np.sort(x))
+    assert ranked.tie_pairs == 6  # the four zeros are one tie group
+    assert kendall.tau_a_many(x, y)[0, 0] == _tau_a(x, y)
+
+
+def test_nan_is_refused() -> None:
+    with pytest.raises(ValueError, match="NaN"):
+        kendall.tau_a_many(np.array([1.0, np.nan, 2.0]), np.array([1.0, 2.0, 3.0]))
+
+
+def test_rows_ranked_once_give_the_same_tau_a_as_plain_rows() -> None:
+    import rsatoolbox
+    from analysis.comparison.kendall import rank_rows
+    from analysis.comparison.methods import compare_prepared
+    from analysis.pipeline.streaming import prepared_batch, release_prepared
+    rng = np.random.default_rng(11)
+    models = np.round(rng.standard_normal((3, 300)), 1)
+    data = np.round(rng.standard_normal((2, 300)), 1) + models[:2]
+    expected = rsatoolbox.rdm.compare(rsatoolbox.rdm.RDMs(models), rsatoolbox.rdm.RDMs(data), "tau-a")
+    np.testing.assert_allclose(kendall.tau_a_many(rank_rows(models), data), expected, rtol=0, atol=1e-12)
+    batch = prepared_batch("test-token", {"net": (list(models), ("a", "b", "c"), "net.h5")}, "tau-a")
+    try:
+        np.testing.assert_allclose(compare_prepared(batch["net"], data, "tau-a"), expected, rtol=0, atol=1e-12)
+    finally:
+        release_prepared()
