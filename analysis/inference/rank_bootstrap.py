@@ -84,9 +84,9 @@ def rank_similarity(total, sum_a, sum_b, square_a, square_b, cross, method: str)
     A constant pooled RDM gives 0, as in noise_ceiling.pooled_similarity_ranks.
     """
     covariance = total * cross - sum_a * sum_b
-    if method == "rho-a":
-        return 12.0 * covariance / 4.0 / (total * (total ** 3 - total))
-    with np.errstate(divide="ignore", invalid="ignore"):
+    with np.errstate(divide="ignore", invalid="ignore"):  # fewer than 3 images drawn: dropped later
+        if method == "rho-a":
+            return 12.0 * covariance / 4.0 / np.float64(total * (total ** 3 - total))
         norm = np.sqrt((total * square_a - sum_a ** 2) * (total * square_b - sum_b ** 2))
         return np.where(norm > 0, covariance / norm, 0.0)
 

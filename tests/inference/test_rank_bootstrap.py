@@ -79,3 +79,13 @@ def test_pooled_ranks_rank_the_weighted_sum_with_its_ties() -> None:
     np.testing.assert_array_equal(out, 2 * expected)
     assert total == (weights * out).sum() and square == (weights * out.astype(float) ** 2).sum()
     np.testing.assert_allclose(kernels.pooled_cross(out, ranks, weights), (weights * out) @ ranks.T.astype(float))
+
+
+@pytest.mark.parametrize("method", ["spearman", "rho-a"])
+def test_samples_with_fewer_than_three_images_are_dropped_quietly(method: str) -> None:
+    subjects, models = random_study(8, 2, 3, 2, seed=7)
+    images = np.array([[0] * 8, [0, 0, 1, 1, 1, 1, 1, 1], [0, 0, 1, 1, 2, 2, 2, 2], list(range(8))])
+    with np.errstate(all="raise"):
+        result = inf.dual_bootstrap(subjects, models, inf.Resampling(images, np.tile([0, 1, 2], (4, 1))), method)
+    assert list(result.valid) == [False, False, True, True]
+    assert result.dropped_few_images == 2 and result.dropped_undefined == 0
