@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import importlib
+import warnings
 
 import numpy as np
 import pytest
@@ -85,7 +86,8 @@ def test_pooled_ranks_rank_the_weighted_sum_with_its_ties() -> None:
 def test_samples_with_fewer_than_three_images_are_dropped_quietly(method: str) -> None:
     subjects, models = random_study(8, 2, 3, 2, seed=7)
     images = np.array([[0] * 8, [0, 0, 1, 1, 1, 1, 1, 1], [0, 0, 1, 1, 2, 2, 2, 2], list(range(8))])
-    with np.errstate(all="raise"):
+    with warnings.catch_warnings():  # any floating-point warning (in any thread) fails the test
+        warnings.simplefilter("error")
         result = inf.dual_bootstrap(subjects, models, inf.Resampling(images, np.tile([0, 1, 2], (4, 1))), method)
     assert list(result.valid) == [False, False, True, True]
     assert result.dropped_few_images == 2 and result.dropped_undefined == 0
