@@ -190,8 +190,11 @@ def _combine(pattern_sim: np.ndarray, full_sim: np.ndarray, subject_counts: np.n
 def _linear(rows, model_rows, image_counts, subject_counts, method, dtype, progress):
     """corr / cosine: moments by matrix products (bootstrap.linear_moments)."""
     n_images = image_counts.shape[1]
-    moments = bs.linear_moments(rows, model_rows, image_counts, method, dtype=dtype, progress=progress)
-    full = bs.linear_moments(rows, model_rows, np.ones((1, n_images)), method, dtype=np.float64)
+    standard = bs.standardisation(list(model_rows) + [v for roi in rows for v in roi], method)  # one read
+    moments = bs.linear_moments(rows, model_rows, image_counts, method, dtype=dtype, progress=progress,
+                                standard=standard)
+    full = bs.linear_moments(rows, model_rows, np.ones((1, n_images)), method, dtype=np.float64,
+                             standard=standard)
     pattern_sim = bs.similarity(moments, method)
     full_sim = bs.similarity(full, method)[0]
     evaluations = _combine(pattern_sim, full_sim, subject_counts)
