@@ -15,6 +15,9 @@ from __future__ import annotations
 import numba as nb
 import numpy as np
 
+from ..errors import AnalysisError
+
+
 @nb.njit(cache=True, nogil=True)
 def drawn_images(counts: np.ndarray) -> tuple[np.ndarray, int]:
     """Index of each drawn image among the drawn ones (−1 if not drawn), and how many were drawn."""
@@ -80,7 +83,7 @@ def doubled_ranks(first: np.ndarray, second: np.ndarray, tied_next: np.ndarray, 
         k = end + 1
 
 
-BLOCK = 1 << 16
+BLOCK = 1 << 16  # pairs per float64 block: bounds the memory of the conversions
 
 
 def rank_sums(ranks: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -116,7 +119,8 @@ def pooled_ranks(ranks: np.ndarray, pool: np.ndarray, weights: np.ndarray, out: 
     index_bits = max(1, int(ranks.shape[1] - 1).bit_length())
     largest = int(pool.sum()) * int(ranks.max(initial=0))
     if largest.bit_length() + index_bits > 62:
-        raise ValueError("pooled ranks too large to sort as packed integers")
+        raise AnalysisError("bootstrap", f"{ranks.shape[1]} image pairs are too many for the rank bootstrap's "
+                                         "packed 64-bit sort of pooled ranks; use corr")
     packed = _packed_keys(ranks, pool, index_bits)
     packed.sort()
     return _ranks_of_sorted(packed, index_bits, weights, out)
