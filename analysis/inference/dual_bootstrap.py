@@ -91,7 +91,7 @@ def check_inputs(rows: list[list[np.ndarray]], model_rows: list[np.ndarray], met
     check_method(method)
     if not rows or not rows[0] or not model_rows:
         raise AnalysisError("inference", "no ROIs, subjects or layers to compare")
-    vectors = list(model_rows) + [v for roi in rows for v in roi]
+    vectors = bs.stacked_rows(rows, model_rows)
     lengths = {v.shape for v in vectors}
     if len(lengths) != 1 or len({len(roi) for roi in rows}) != 1:
         raise AnalysisError("inference", "every RDM must be a vector over the same image pairs, "
@@ -190,7 +190,7 @@ def _combine(pattern_sim: np.ndarray, full_sim: np.ndarray, subject_counts: np.n
 def _linear(rows, model_rows, image_counts, subject_counts, method, dtype, progress):
     """corr / cosine: moments by matrix products (bootstrap.linear_moments)."""
     n_images = image_counts.shape[1]
-    standard = bs.standardisation(list(model_rows) + [v for roi in rows for v in roi], method)  # one read
+    standard = bs.standardisation(bs.stacked_rows(rows, model_rows), method)  # read once
     moments = bs.linear_moments(rows, model_rows, image_counts, method, dtype=dtype, progress=progress,
                                 standard=standard)
     full = bs.linear_moments(rows, model_rows, np.ones((1, n_images)), method, dtype=np.float64,
@@ -206,7 +206,7 @@ def _linear(rows, model_rows, image_counts, subject_counts, method, dtype, progr
 def _whitened(rows, model_rows, image_counts, subject_counts, method, dtype, progress):
     """corr_cov / cosine_cov: the corr moments plus one product G·c per RDM (whitened_moments.py)."""
     n_images = image_counts.shape[1]
-    standard = bs.standardisation(list(model_rows) + [v for roi in rows for v in roi], "corr")
+    standard = bs.standardisation(bs.stacked_rows(rows, model_rows), "corr")
 
     def products(counts: np.ndarray, precision: type) -> wm.Whitened:
         moments = bs.linear_moments(rows, model_rows, counts, "corr", dtype=precision,

@@ -83,6 +83,11 @@ def standardisation(rows: list[np.ndarray], method: str) -> tuple[np.ndarray, np
     return shift, np.where(scale > 0, scale, 1.0)
 
 
+def stacked_rows(subject_rows: list[list[np.ndarray]], model_rows: list[np.ndarray]) -> list[np.ndarray]:
+    """Every RDM in the order the moments index them (`form_indices`): models first, then subjects ROI-major."""
+    return list(model_rows) + [row for roi in subject_rows for row in roi]
+
+
 def form_indices(n_models: int, n_rois: int, n_subjects: int) -> dict[str, np.ndarray]:
     """Index pairs (into [models, subjects (roi-major), 1]) of every moment `Moments` holds."""
     one = n_models + n_rois * n_subjects
@@ -112,7 +117,7 @@ def linear_moments(subject_rows: list[list[np.ndarray]], model_rows: list[np.nda
     """
     n_rois, n_subjects = len(subject_rows), len(subject_rows[0])
     n_models = len(model_rows)
-    rows = list(model_rows) + [row for roi in subject_rows for row in roi]
+    rows = stacked_rows(subject_rows, model_rows)
     shift, scale = standardisation(rows, method) if standard is None else standard
     idx = form_indices(n_models, n_rois, n_subjects)
     upper = np.triu_indices(n_subjects)

@@ -40,7 +40,7 @@ import numpy as np
 from scipy.spatial.distance import squareform
 
 from ..executor import current
-from .moments import CONSTANT_TOLERANCE, Moments
+from .moments import CONSTANT_TOLERANCE, Moments, stacked_rows
 
 U_BYTES = 4e8  # float64 G·c vectors held at once (layers + one ROI), which sets the samples per chunk
 
@@ -150,7 +150,7 @@ def whitened_products(subject_rows: list[list[np.ndarray]], model_rows: list[np.
     """
     n_rois, n_subjects = len(subject_rows), len(subject_rows[0])
     n_models = len(model_rows)
-    rows = list(model_rows) + [row for roi in subject_rows for row in roi]
+    rows = stacked_rows(subject_rows, model_rows)
     samples = counts.shape[0]
     chunk = int(max(1, U_BYTES // (8 * counts.shape[1] * (n_models + 1 + 2 * n_subjects))))
     progress = current().advance("whitening") if samples > 1 else (lambda _: None)
