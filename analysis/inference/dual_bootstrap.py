@@ -188,13 +188,11 @@ def _combine(pattern_sim: np.ndarray, full_sim: np.ndarray, subject_counts: np.n
 
 
 def _linear(rows, model_rows, image_counts, subject_counts, method, dtype, progress):
-    """corr / cosine: moments by matrix products (bootstrap.linear_moments)."""
-    n_images = image_counts.shape[1]
-    standard = bs.standardisation(bs.stacked_rows(rows, model_rows), method)  # read once
-    moments = bs.linear_moments(rows, model_rows, image_counts, method, dtype=dtype, progress=progress,
-                                standard=standard)
-    full = bs.linear_moments(rows, model_rows, np.ones((1, n_images)), method, dtype=np.float64,
-                             standard=standard)
+    """corr / cosine: moments of the samples and of the data by matrix products, one read of the RDMs
+    for the standardisation and one for the moments (moments.sample_and_full_moments)."""
+    standard = bs.standardisation(bs.stacked_rows(rows, model_rows), method)
+    moments, full = bs.sample_and_full_moments(rows, model_rows, image_counts, method, dtype=dtype,
+                                               progress=progress, standard=standard)
     pattern_sim = bs.similarity(moments, method)
     full_sim = bs.similarity(full, method)[0]
     evaluations = _combine(pattern_sim, full_sim, subject_counts)
@@ -208,12 +206,11 @@ def _whitened(rows, model_rows, image_counts, subject_counts, method, dtype, pro
     n_images = image_counts.shape[1]
     standard = bs.standardisation(bs.stacked_rows(rows, model_rows), "corr")
 
-    def products(counts: np.ndarray, precision: type) -> wm.Whitened:
-        moments = bs.linear_moments(rows, model_rows, counts, "corr", dtype=precision,
-                                    progress=progress and counts.shape[0] > 1, standard=standard)
-        return wm.whitened_products(rows, model_rows, counts, moments, *standard, method, dtype=precision)
-
-    sample, full = products(image_counts, dtype), products(np.ones((1, n_images)), np.float64)
+    moments, full_moments = bs.sample_and_full_moments(rows, model_rows, image_counts, "corr", dtype=dtype,
+                                                       progress=progress, standard=standard)
+    sample = wm.whitened_products(rows, model_rows, image_counts, moments, *standard, method, dtype=dtype)
+    full = wm.whitened_products(rows, model_rows, np.ones((1, n_images)), full_moments, *standard, method,
+                                dtype=np.float64)
     full_sim = wm.whitened_similarity(full)[0]
     evaluations = _combine(wm.whitened_similarity(sample), full_sim, subject_counts)
     ceiling, point_ceiling = _linear_ceilings(sample.subject_gram, full.subject_gram, subject_counts,

@@ -34,7 +34,7 @@ from . import strips
 def pair_sums(rows: list[np.ndarray], left: np.ndarray, right: np.ndarray, counts: np.ndarray,
               shift: np.ndarray | None = None, scale: np.ndarray | None = None,
               dtype: type = np.float64, block: int | None = None, sample_chunk: int | None = None,
-              progress: bool = False) -> np.ndarray:
+              progress: bool = False, full: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Σ_{i<j} c_i c_j · z[left[k]]_ij · z[right[k]]_ij for every sample and form k.
 
     rows: V RDM vectors (np.triu_indices order; arrays or rows of the aligned store),
@@ -42,12 +42,13 @@ def pair_sums(rows: list[np.ndarray], left: np.ndarray, right: np.ndarray, count
     indices; counts: B × n image counts. Returns B × K in float64. `dtype=np.float32` runs the
     products in single precision (counts are exact in float32; partial sums add up in float64).
     The work runs as strips of images (inference/strips.py) on the run's executor, in a fixed
-    order: the result does not depend on the number of threads or workers.
+    order: the result does not depend on the number of threads or workers. With `full`, also
+    the sums on the data as they are (c = 1, float64) from the same reads: (sums, full sums).
     """
     context = current()
     return strips.pair_sums(rows, left, right, counts, shift, scale, dtype=dtype, block=block,
                             sample_chunk=sample_chunk, executor=context.executor,
-                            advance=context.advance("bootstrap") if counts.shape[0] > 1 else None)
+                            advance=context.advance("bootstrap") if counts.shape[0] > 1 else None, full=full)
 
 
 CONSTANT_TOLERANCE = 1e-12  # relative variance below which a resampled RDM counts as constant
@@ -115,6 +116,18 @@ def linear_moments(subject_rows: list[list[np.ndarray]], model_rows: list[np.nda
     The symmetric subject Gram is computed for s ≤ t only and mirrored. standard: the (shift,
     scale) of the rows (models first, then subjects ROI-major), default `standardisation`.
     """
+    return _moments(subject_rows, model_rows, counts, method, dtype, progress, standard, full=False)
+
+
+def sample_and_full_moments(subject_rows: list[list[np.ndarray]], model_rows: list[np.ndarray],
+                            counts: np.ndarray, method: str, dtype: type = np.float64, progress: bool = False,
+                            standard: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[Moments, Moments]:
+    """`linear_moments` of the samples (in `dtype`) and of the data as they are (float64), from one
+    read of every RDM: at the deposit's size the RDMs exceed memory and each read is a read from disk."""
+    return _moments(subject_rows, model_rows, counts, method, dtype, progress, standard, full=True)
+
+
+def _moments(subject_rows, model_rows, counts, method, dtype, progress, standard, full):
     n_rois, n_subjects = len(subject_rows), len(subject_rows[0])
     n_models = len(model_rows)
     rows = stacked_rows(subject_rows, model_rows)
@@ -126,8 +139,10 @@ def linear_moments(subject_rows: list[list[np.ndarray]], model_rows: list[np.nda
     names = ["total", "model_sum", "model_square", "subject_sum", "cross"]
     left = np.concatenate([idx[k][0] for k in names] + [gram_left])
     right = np.concatenate([idx[k][1] for k in names] + [gram_right])
-    sums = pair_sums(rows, left, right, counts, shift, scale, dtype=dtype, progress=progress)
-    return _unpack(sums, names, idx, n_rois, n_subjects, n_models, upper)
+    sums = pair_sums(rows, left, right, counts, shift, scale, dtype=dtype, progress=progress, full=full)
+    if not full:
+        return _unpack(sums, names, idx, n_rois, n_subjects, n_models, upper)
+    return tuple(_unpack(part, names, idx, n_rois, n_subjects, n_models, upper) for part in sums)
 
 
 def _unpack(sums: np.ndarray, names: list[str], idx: dict, n_rois: int, n_subjects: int,

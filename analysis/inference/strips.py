@@ -6,11 +6,12 @@ exactly that range of each RDM (from memory or from the aligned store on disk) a
 block pairs (its block, every later block). Tasks are independent and their results are added
 in strip order, so the sum is the same bytes on threads or on a Dask cluster.
 
-Per block pair the K products z_left · z_right are formed with the forms as the leading axis
-(a gather of whole |a|·|b| planes, much faster than gathering along a middle axis), contracted
-with the counts of block b by one matrix product and with those of block a by a batched
-product. Block and sample-chunk sizes follow from a memory budget, so memory per task stays
-bounded however many forms (ROIs × subjects × layers) there are.
+Per block pair the K products z_left · z_right are formed a group of forms at a time, small enough
+to stay in a core's cache (a gather of whole |a|·|b| planes), and each group is contracted with
+the counts of block b by one matrix product and with those of block a by a batched product, so
+the products are never all in memory. Block, group and sample-chunk sizes follow from memory
+budgets, so memory per task stays bounded however many forms (ROIs × subjects × layers) there
+are. With `full`, the same read also gives the sums on the data as they are, in float64.
 """
 from __future__ import annotations
 
@@ -22,8 +23,11 @@ from ..executor import Executor, LocalExecutor
 from ..reading.align import condensed_index
 from ..reading.store import row_range
 
-FORMS_BYTES = 1e9     # the two form buffers of one task (measured best: blocks of ~128 images at K ≈ 7500)
-CHUNK_BYTES = 256e6   # one task's (forms × images × samples) product
+STRIP_BYTES = 8e8      # one task's standardised strip of every row (measured best at the deposit's size)
+GATHER_BYTES = 6.4e7   # one block pair's gathered values, (V+1)·|a|·|b|
+GROUP_BYTES = 1e6      # one group of products z_left·z_right: stays in a core's L2 cache
+FULL_COLUMNS = 65536   # pairs read and standardised at a time (in float64)
+CHUNK_BYTES = 256e6    # one group's (forms × |a| × samples) product
 MAX_BLOCK = 320
 
 
@@ -34,9 +38,17 @@ def image_blocks(n: int, block: int) -> list[tuple[int, int]]:
     return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
 
 
-def block_size(n_forms: int, itemsize: int) -> int:
-    """Images per block so that a block pair's two form buffers (2·K·|a|·|b| values) fit FORMS_BYTES."""
-    return int(np.clip(np.sqrt(FORMS_BYTES / (2 * n_forms * itemsize)), 16, MAX_BLOCK))
+def block_size(n_rows: int, n_images: int, itemsize: int) -> int:
+    """Images per block so that a strip of the n_rows rows fits STRIP_BYTES and a block pair's
+    gathered values fit GATHER_BYTES."""
+    by_strip = STRIP_BYTES / (n_rows * n_images * itemsize)
+    by_gather = np.sqrt(GATHER_BYTES / (n_rows * itemsize))
+    return int(np.clip(min(by_strip, by_gather), 16, MAX_BLOCK))
+
+
+def group_size(a: int, b: int, itemsize: int) -> int:
+    """Forms per group so that one group's products (forms × |a| × |b|) fit GROUP_BYTES."""
+    return max(1, int(GROUP_BYTES // (a * b * itemsize)))
 
 
 def strip_bounds(a: tuple[int, int], n: int) -> tuple[int, int]:
@@ -45,14 +57,24 @@ def strip_bounds(a: tuple[int, int], n: int) -> tuple[int, int]:
 
 
 def strip_values(rows: Sequence, shift: np.ndarray, scale: np.ndarray, n: int, a: tuple[int, int],
-                 dtype: type) -> tuple[np.ndarray, int]:
-    """(V+1) × strip standardised values of every row (row V is the constant 1), and the strip's start."""
+                 dtype: type, full: bool = False) -> tuple[np.ndarray, int, np.ndarray | None]:
+    """(V+1) × strip standardised values of every row (row V is the constant 1), the strip's
+    start and, if `full`, the float64 Gram Σ_strip z_u z_v of the rows ((V+1) × (V+1)): every
+    pair of the strip once, i.e. the sums of the data as they are, from the same read."""
     start, stop = strip_bounds(a, n)
     values = np.empty((len(rows) + 1, stop - start), dtype=dtype)
-    for v, row in enumerate(rows):
-        values[v] = (row_range(row, start, stop) - shift[v]) / scale[v]
     values[-1] = 1.0
-    return values, start
+    gram = np.zeros((len(rows) + 1, len(rows) + 1)) if full else None
+    for first in range(start, stop, FULL_COLUMNS):
+        last = min(stop, first + FULL_COLUMNS)
+        chunk = np.empty((len(rows) + 1, last - first))
+        for v, row in enumerate(rows):
+            chunk[v] = (row_range(row, first, last) - shift[v]) / scale[v]
+        chunk[-1] = 1.0
+        values[:-1, first - start:last - start] = chunk[:-1]
+        if gram is not None:
+            gram += chunk @ chunk.T
+    return values, start, gram
 
 
 def block_index(a: tuple[int, int], b: tuple[int, int], n: int, start: int) -> tuple[np.ndarray, np.ndarray]:
@@ -68,65 +90,82 @@ def block_index(a: tuple[int, int], b: tuple[int, int], n: int, start: int) -> t
 
 def strip_sums(strip: int, *, rows: Sequence, blocks: list[tuple[int, int]], left: np.ndarray,
                right: np.ndarray, counts: np.ndarray, shift: np.ndarray, scale: np.ndarray,
-               dtype: type, sample_chunk: int) -> np.ndarray:
-    """Σ over the block pairs (blocks[strip], b) with b ≥ blocks[strip] of Σ_{i<j} c_i c_j z_left z_right: B × K."""
+               dtype: type, sample_chunk: int | None = None, full: bool = False
+               ) -> tuple[np.ndarray, np.ndarray | None]:
+    """Σ over the block pairs (blocks[strip], b) with b ≥ blocks[strip] of Σ_{i<j} c_i c_j z_left z_right
+    (B × K), and with `full` the same sums on the data as they are (K, float64) from the same read.
+
+    Products are formed a group of forms at a time, small enough to stay in cache, and each group
+    is contracted with the counts of block b by one matrix product and with those of block a by a
+    batched product."""
     n = counts.shape[1]
     a = blocks[strip]
-    values, start = strip_values(rows, shift, scale, n, a, dtype)
+    values, start, gram = strip_values(rows, shift, scale, n, a, dtype, full)
     counts_t = np.asarray(counts, dtype=dtype)
-    sums = np.zeros((counts.shape[0], left.size))
-    size = (a[1] - a[0]) * max(b[1] - b[0] for b in blocks[strip:])
-    first = np.empty(left.size * size, dtype=dtype)
-    second = np.empty(left.size * size, dtype=dtype)
+    samples, forms = counts.shape[0], left.size
+    sums = np.zeros((samples, forms))
+    width = max(b[1] - b[0] for b in blocks[strip:])
+    group = group_size(a[1] - a[0], width, np.dtype(dtype).itemsize)
+    chunk = sample_chunk or int(np.clip(CHUNK_BYTES // (group * (a[1] - a[0]) * np.dtype(dtype).itemsize),
+                                        1, samples))
+    first = np.empty(group * (a[1] - a[0]) * width, dtype=dtype)
+    second = np.empty_like(first)
+    gathered = np.empty(values.shape[0] * (a[1] - a[0]) * width, dtype=dtype)
+    counts_a = np.ascontiguousarray(counts_t[:, a[0]:a[1]].T)  # |a| × B: einsum's fast layout
     for b in blocks[strip:]:
         index, diagonal = block_index(a, b, n, start)
-        block = values[:, index]  # (V+1) × |a| × |b|
+        block = np.take(values, index, axis=1, mode="clip",  # (V+1) × |a| × |b|, C order
+                        out=gathered[:values.shape[0] * index.size].reshape(values.shape[0], *index.shape))
         if a == b:
             block[:, diagonal] = 0.0
-        shape = (left.size, a[1] - a[0], b[1] - b[0])
-        forms = np.take(block, left, axis=0, out=first[:np.prod(shape)].reshape(shape))
-        forms *= np.take(block, right, axis=0, out=second[:np.prod(shape)].reshape(shape))
-        del block
-        if a == b:
-            forms *= 0.5  # the full square counts each pair twice
-        flat = forms.reshape(-1, shape[2])  # (K·|a|) × |b|
-        for s in range(0, counts.shape[0], sample_chunk):
-            chunk = slice(s, s + sample_chunk)
-            by_b = flat @ counts_t[chunk, b[0]:b[1]].T  # (K·|a|) × Bc
-            sums[chunk] += np.einsum("kib,bi->bk", by_b.reshape(shape[0], shape[1], -1),
-                                     counts_t[chunk, a[0]:a[1]])
-    return sums
+        counts_b = np.ascontiguousarray(counts_t[:, b[0]:b[1]].T)
+        for g in range(0, forms, group):
+            k = slice(g, min(forms, g + group))
+            shape = (k.stop - k.start, a[1] - a[0], b[1] - b[0])
+            products = np.take(block, left[k], axis=0, out=first[:np.prod(shape)].reshape(shape), mode="clip")
+            products *= np.take(block, right[k], axis=0, out=second[:np.prod(shape)].reshape(shape), mode="clip")
+            if a == b:
+                products *= 0.5  # the full square counts each pair twice
+            flat = products.reshape(-1, shape[2])  # (G·|a|) × |b|
+            for s in range(0, samples, chunk):
+                part = slice(s, s + chunk)
+                by_b = flat @ counts_b[:, part]  # (G·|a|) × Bc
+                sums[part, k] += np.einsum("kib,ib->bk", by_b.reshape(shape[0], shape[1], -1), counts_a[:, part])
+    return sums, (None if gram is None else gram[left, right])
 
 
 def pair_sums(rows: Sequence, left: np.ndarray, right: np.ndarray, counts: np.ndarray,
               shift: np.ndarray | None = None, scale: np.ndarray | None = None,
               dtype: type = np.float64, block: int | None = None, sample_chunk: int | None = None,
-              executor: Executor | None = None, advance: Callable[[float], None] | None = None) -> np.ndarray:
+              executor: Executor | None = None, advance: Callable[[float], None] | None = None,
+              full: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Σ_{i<j} c_i c_j · z[left[k]]_ij · z[right[k]]_ij for every sample and form k (B × K, float64).
 
     rows: V RDM vectors (arrays, or stored rows read a strip at a time), z_v = (rows[v] − shift_v)
     / scale_v; index V means the constant 1. counts: B × n image counts. block / sample_chunk:
     images per block and samples per product (default: from the memory budget). `advance` is
-    called with each strip's share of the work as it completes.
+    called with each strip's share of the work as it completes. With `full`, also the sums on
+    the data as they are (1 × K, float64, c = 1), from the same reads: returns (sums, full sums).
     """
     n = counts.shape[1]
     left, right = np.asarray(left), np.asarray(right)
     shift = np.zeros(len(rows)) if shift is None else np.asarray(shift, dtype=np.float64)
     scale = np.ones(len(rows)) if scale is None else np.asarray(scale, dtype=np.float64)
-    itemsize = np.dtype(dtype).itemsize
-    block = block or block_size(left.size, itemsize)
-    sample_chunk = sample_chunk or int(np.clip(CHUNK_BYTES // (left.size * block * itemsize), 1, 256))
+    block = block or block_size(len(rows) + 1, n, np.dtype(dtype).itemsize)
     blocks = image_blocks(n, block)
     whole = np.array_equal(counts, np.round(counts)) and np.all(np.abs(counts) <= np.iinfo(np.int16).max)
     counts_sent = np.asarray(counts, dtype=np.int16 if whole else np.float64)  # small to send to workers
     totals = np.zeros((counts.shape[0], left.size))
+    full_totals = np.zeros((1, left.size))
     work = np.array([(n - a[0]) * (a[1] - a[0]) for a in blocks], dtype=float)
     executor = executor or LocalExecutor()
     results = executor.map(strip_sums, list(range(len(blocks))), rows=list(rows), blocks=blocks, left=left,
                            right=right, counts=counts_sent, shift=shift, scale=scale, dtype=dtype,
-                           sample_chunk=sample_chunk)
-    for strip, sums in enumerate(results):
+                           sample_chunk=sample_chunk, full=full)
+    for strip, (sums, full_sums) in enumerate(results):
         totals += sums
+        if full:
+            full_totals[0] += full_sums
         if advance is not None:
             advance(work[strip] / work.sum())
-    return totals
+    return (totals, full_totals) if full else totals

@@ -63,6 +63,26 @@ def test_pair_sums_equal_brute_force() -> None:
     np.testing.assert_allclose(got, expected, rtol=1e-12)
 
 
+def test_products_in_small_groups_and_the_full_data_sums_from_the_same_read(monkeypatch) -> None:
+    """Groups of one form (many products per block) give the brute-force sums, and `full` adds the
+    sums on the data as they are (every weight 1) from the same strips."""
+    from analysis.inference import strips
+    rng = np.random.default_rng(5)
+    n = 31
+    rows = [rng.normal(size=n * (n - 1) // 2) for _ in range(4)]
+    counts = rng.integers(0, 4, size=(6, n))
+    i, j = np.triu_indices(n, 1)
+    extended = rows + [np.ones_like(rows[0])]
+    left, right = rng.integers(0, 5, 17), rng.integers(0, 5, 17)
+    products = np.stack([extended[a] * extended[b] for a, b in zip(left, right)], axis=1)
+    monkeypatch.setattr(strips, "GROUP_BYTES", 1)  # one form per group
+    monkeypatch.setattr(strips, "FULL_COLUMNS", 7)  # the strip read in several chunks
+    got, full = strips.pair_sums(rows, left, right, counts, block=6, full=True)
+    np.testing.assert_allclose(got, (counts[:, i] * counts[:, j]) @ products, rtol=1e-12)
+    np.testing.assert_allclose(full, products.sum(axis=0)[None], rtol=1e-12)
+    assert np.array_equal(strips.pair_sums(rows, left, right, counts, block=6), got)
+
+
 def test_float32_products_stay_within_1e6_of_float64() -> None:
     subjects, models = random_study(400, 2, 3, 5, seed=5)
     resampling = inf.draw_resampling(400, 3, 40, seed=0)
