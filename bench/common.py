@@ -42,9 +42,11 @@ def full_size_study(n_images: int = FULL_IMAGES) -> Path:
     return study
 
 
-def print_table(rows: list[tuple[str, str, str, str]]) -> None:
-    """Print (operation, ours, rsatoolbox, ratio) rows as a Markdown table."""
-    header = ("operation", "ours", "rsatoolbox", "ratio (rsatoolbox / ours)")
+COMPARISON_HEADER = ("operation", "ours", "rsatoolbox", "ratio (rsatoolbox / ours)")
+
+
+def print_table(rows: list[tuple[str, str, str, str]], header: tuple[str, str, str, str] = COMPARISON_HEADER) -> None:
+    """Print rows as a Markdown table (default columns: operation, ours, rsatoolbox, ratio)."""
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(4)]
     for row in [header, tuple("-" * w for w in widths), *rows]:
         print("| " + " | ".join(str(c).ljust(w) for c, w in zip(row, widths)) + " |")

@@ -32,6 +32,7 @@ from .deposit_data import ATLASES, NETWORK_FILES, deposit_bytes, write_deposit
 
 DEPOSIT = BENCH_DIR / "deposit"
 FULL_SAMPLES = 1000
+DEPOSIT_HEADER = ("operation", "time", "memory", "how")
 
 
 def ensure_deposit() -> Path:
@@ -194,7 +195,7 @@ def main(argv: list[str] | None = None) -> None:
     low, high = (int(v) for v in args.samples.split(","))
     rows = bench_deposit((low, high), dask=not args.no_dask, local=not args.dask_only)
     print(f"\n{os.cpu_count()} cores.\n")
-    print_table(rows)
+    print_table(rows, header=DEPOSIT_HEADER)
 
 
 if __name__ == "__main__":

@@ -26,7 +26,7 @@ from .manifest import input_id
 STORE_THRESHOLD = 4e9  # input bytes above which aligned RDMs go to disk (RSA_STORE_THRESHOLD overrides)
 READ_BYTES_PER_SECOND = 4e8  # rough speeds for the progress bar's first estimate of the time left
 COMPARE_PER_SECOND = 1.5e9
-BOOTSTRAP_PER_SECOND = 4e10
+BOOTSTRAP_PER_SECOND = 8e10  # forms × pairs × samples per second: the deposit-size run on 2 cores
 
 
 def store_threshold() -> float:
