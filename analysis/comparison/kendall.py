@@ -82,7 +82,7 @@ def _ranks_from_packed(vector: np.ndarray, packed: np.ndarray, index_bits: int):
             run = order[start:stop].copy()
             order[start:stop] = run[np.argsort(vector[run], kind="mergesort")]
         for k in range(start, stop):
-            if k == 0 or (k == start or vector[order[k]] != vector[order[k - 1]]):
+            if k == start or vector[order[k]] != vector[order[k - 1]]:
                 if k - value_start > 1:  # close the previous value's tie group
                     starts[groups], stops[groups] = value_start, k
                     tied += (k - value_start) * (k - value_start - 1) // 2
@@ -264,8 +264,8 @@ def tau_a_many(models: np.ndarray | RankedRows, data: np.ndarray, processes: int
     (pairs × length) is below `min_work`.
     """
     data = _checked_rows(data)
-    models_given = isinstance(models, RankedRows)
-    n_models = len(models.rows) if models_given else _checked_rows(models).shape[0]
+    model_rows = None if isinstance(models, RankedRows) else _checked_rows(models)
+    n_models = len(models.rows) if model_rows is None else model_rows.shape[0]
     threads = (os.cpu_count() or 1) if processes is None else max(1, processes)
     if n_models * data.shape[0] * data.shape[1] < min_work:
         threads = 1
@@ -273,10 +273,10 @@ def tau_a_many(models: np.ndarray | RankedRows, data: np.ndarray, processes: int
     # a few chunks per thread, so that a thread slowed by other work does not hold up the rest
     chunks = [list(part) for part in np.array_split(np.arange(len(pairs)), 4 * threads) if len(part)]
     with ThreadPoolExecutor(threads) as pool:
-        if models_given:
+        if model_rows is None:
             ranked_models, ranked_data = list(models.rows), list(pool.map(rank_vector, data))
         else:
-            ranked = list(pool.map(rank_vector, [*_checked_rows(models), *data]))
+            ranked = list(pool.map(rank_vector, [*model_rows, *data]))
             ranked_models, ranked_data = ranked[:n_models], ranked[n_models:]
         values = pool.map(_tau_a_pairs, [[pairs[k] for k in chunk] for chunk in chunks],
                           [ranked_models] * len(chunks), [ranked_data] * len(chunks))

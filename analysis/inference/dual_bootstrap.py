@@ -205,7 +205,6 @@ def _whitened(rows, model_rows, image_counts, subject_counts, method, dtype, pro
     """corr_cov / cosine_cov: the corr moments plus one product G·c per RDM (whitened_moments.py)."""
     n_images = image_counts.shape[1]
     standard = bs.standardisation(bs.stacked_rows(rows, model_rows), "corr")
-
     moments, full_moments = bs.sample_and_full_moments(rows, model_rows, image_counts, "corr", dtype=dtype,
                                                        progress=progress, standard=standard)
     sample = wm.whitened_products(rows, model_rows, image_counts, moments, *standard, method, dtype=dtype)
