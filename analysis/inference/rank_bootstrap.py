@@ -68,14 +68,18 @@ class SampleRanks:
 def sample_ranks(rdms: list[SortedRDM], counts: np.ndarray) -> SampleRanks:
     """Doubled weighted ranks of every RDM under one sample's image counts."""
     counts = np.ascontiguousarray(counts, dtype=np.int64)
-    position, drawn = kernels.drawn_images(counts)
+    row, column, drawn = kernels.slot_tables(counts)
     weights = kernels.active_weights(counts, drawn).astype(np.int32)
-    ranks = np.empty((len(rdms), weights.shape[0] + 1), dtype=np.int32)  # + the spare slot
-    for row, rdm in zip(ranks, rdms):
-        kernels.doubled_ranks(rdm.first, rdm.second, rdm.tied_next, counts, position, drawn, row)
-    ranks = ranks[:, :-1]
-    sums, squares = kernels.rank_sums(ranks, weights)
-    return SampleRanks(weights, ranks, sums, squares)
+    active = weights.shape[0]
+    # Row t's spare slot is row t + 1's first entry, which that row's walk then writes (every active
+    # pair gets a rank); the last row's is one extra entry. The rows stay C-contiguous for the kernels.
+    flat = np.empty(len(rdms) * active + 1, dtype=np.int32)
+    for t, rdm in enumerate(rdms):
+        out = flat[t * active:(t + 1) * active + 1]
+        kernels.doubled_ranks(rdm.first, rdm.second, rdm.tied_next, counts, row, column, out)
+    ranks = flat[:-1].reshape(len(rdms), active)
+    sums = np.full(len(rdms), kernels.rank_sum(weights))
+    return SampleRanks(weights, ranks, sums, kernels.rank_squares(ranks, weights))
 
 
 def rank_similarity(total, sum_a, sum_b, square_a, square_b, cross, method: str):
@@ -111,10 +115,9 @@ class _RoiPools:
                 subject_ranks = self.ranks.ranks[self.subjects]
                 pool_counts = np.asarray(key, dtype=np.int64)
                 pooled_row = np.empty(subject_ranks.shape[1], dtype=np.int32)
-                pooled_sum, pooled_square = kernels.pooled_ranks(subject_ranks, pool_counts, self.ranks.weights,
-                                                                 pooled_row)
+                pooled_square = kernels.pooled_ranks(subject_ranks, pool_counts, self.ranks.weights, pooled_row)
                 cross = kernels.pooled_cross(pooled_row, subject_ranks, self.ranks.weights)
-                self.cache[key] = (pooled_sum, pooled_square, cross)
+                self.cache[key] = (sums[0], pooled_square, cross)  # every Σ w·r of one sample is the same
             pooled = self.cache[key]
         return float(rank_similarity(self.ranks.total, pooled[0], sums[subject], pooled[1],
                                      squares[subject], pooled[2][subject], self.method))
@@ -137,14 +140,10 @@ def _evaluate(rdms: list[SortedRDM], n_models: int, n_rois: int, n_subjects: int
               ceiling_counts: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
     """Per-subject similarities (R, S, L) and ceilings (V, R, 2) for one image resampling."""
     ranks = sample_ranks(rdms, counts)
-    models = ranks.ranks[:n_models]
-    moments_cross = np.empty((n_rois, n_subjects, n_models))
-    gram = np.empty((n_rois, n_subjects, n_subjects))
+    gram, moments_cross = kernels.roi_cross_sums(ranks.ranks, ranks.weights, n_models, n_subjects)
     ceilings = np.empty((ceiling_counts.shape[0], n_rois, 2))
     for r in range(n_rois):
         subjects = slice(n_models + r * n_subjects, n_models + (r + 1) * n_subjects)
-        gram[r] = kernels.cross_sums(ranks.ranks[subjects], ranks.ranks[subjects], ranks.weights)
-        moments_cross[r] = kernels.cross_sums(ranks.ranks[subjects], models, ranks.weights)
         pools = _RoiPools(ranks, subjects, gram[r], method)
         for v, subject_counts in enumerate(ceiling_counts):
             ceilings[v, r] = pools.ceiling(subject_counts)

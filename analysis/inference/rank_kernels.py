@@ -17,17 +17,31 @@ import numpy as np
 
 from ..errors import AnalysisError
 
+CHUNK = 2048  # pairs per chunk of the compiled sums: their rows stay in the L1/L2 cache
+
 
 @nb.njit(cache=True, nogil=True)
-def drawn_images(counts: np.ndarray) -> tuple[np.ndarray, int]:
-    """Index of each drawn image among the drawn ones (−1 if not drawn), and how many were drawn."""
-    position = np.full(counts.shape[0], -1, np.int64)
+def slot_tables(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
+    """Per image, the two terms whose sum is a pair's slot in the active order, and how many were drawn.
+
+    The pair (i, j), i < j, of drawn images has slot row[i] + column[j]. An image not drawn gets
+    terms so large that the sum of a pair with it reaches the spare slot (clamped there), so the
+    rank walk writes without a branch.
+    """
+    n = counts.shape[0]
     drawn = 0
-    for i in range(counts.shape[0]):
+    for i in range(n):
+        drawn += counts[i] > 0
+    spare = drawn * (drawn - 1) // 2
+    row = np.full(n, spare, np.int64)
+    column = np.full(n, 2 * spare + 1, np.int64)
+    p = 0
+    for i in range(n):
         if counts[i] > 0:
-            position[i] = drawn
-            drawn += 1
-    return position, drawn
+            row[i] = p * drawn - ((p * (p + 1)) >> 1) - p - 1
+            column[i] = p
+            p += 1
+    return row, column, drawn
 
 
 @nb.njit(cache=True, nogil=True)
@@ -47,9 +61,9 @@ def active_weights(counts: np.ndarray, drawn: int) -> np.ndarray:
 
 @nb.njit(cache=True, nogil=True)
 def doubled_ranks(first: np.ndarray, second: np.ndarray, tied_next: np.ndarray, counts: np.ndarray,
-                  position: np.ndarray, drawn: int, out: np.ndarray) -> None:
+                  row: np.ndarray, column: np.ndarray, out: np.ndarray) -> None:
     """2 × the weighted mid-rank of every active pair, written to `out` (active order, plus one
-    spare last slot that absorbs the writes of pairs not drawn, so the common path has no branch).
+    spare last slot that absorbs the writes of pairs not drawn; see slot_tables).
 
     first/second: the images of each pair in the RDM's ascending sort order; tied_next[k]: entry
     k equals entry k + 1. A tie group after F units of weight holding T units gets 2F + T + 1.
@@ -60,11 +74,10 @@ def doubled_ranks(first: np.ndarray, second: np.ndarray, tied_next: np.ndarray, 
     k = 0
     while k < pairs:
         if tied_next[k] == 0:
-            i = position[first[k]]
-            j = position[second[k]]
-            w = counts[first[k]] * counts[second[k]]
-            slot = i * drawn - (i * (i + 1) >> 1) + j - i - 1
-            out[slot if w > 0 else spare] = 2 * before + w + 1
+            i = first[k]
+            j = second[k]
+            w = counts[i] * counts[j]
+            out[min(row[i] + column[j], spare)] = 2 * before + w + 1
             before += w
             k += 1
             continue
@@ -75,114 +88,156 @@ def doubled_ranks(first: np.ndarray, second: np.ndarray, tied_next: np.ndarray, 
         for q in range(k, end + 1):
             group += counts[first[q]] * counts[second[q]]
         for q in range(k, end + 1):
-            i = position[first[q]]
-            j = position[second[q]]
-            if i >= 0 and j >= 0:
-                out[i * drawn - (i * (i + 1) >> 1) + j - i - 1] = 2 * before + group + 1
+            out[min(row[first[q]] + column[second[q]], spare)] = 2 * before + group + 1
         before += group
         k = end + 1
 
 
-BLOCK = 1 << 16  # pairs per float64 block: bounds the memory of the conversions
+def rank_sum(weights: np.ndarray) -> float:
+    """Σ w·r of doubled weighted mid-ranks, whatever the order and ties: W(W + 1) for W = Σ w."""
+    total = int(weights.sum(dtype=np.int64))
+    return float(total * (total + 1))
 
 
-def rank_sums(ranks: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Σ w·r and Σ w·r² of each row of doubled ranks (rows × active), in float64 blocks."""
-    total = np.zeros(ranks.shape[0])
-    square = np.zeros(ranks.shape[0])
-    for start in range(0, ranks.shape[1], BLOCK):
-        block = ranks[:, start:start + BLOCK].astype(np.float64)
-        weighted = block * weights[start:start + BLOCK]
-        total += weighted.sum(axis=1)
-        square += np.einsum("rp,rp->r", weighted, block)
-    return total, square
-
-
-def cross_sums(left: np.ndarray, right: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Σ w·l·r for every row of `left` with every row of `right` (doubled ranks), in float64 blocks."""
-    out = np.zeros((left.shape[0], right.shape[0]))
-    for start in range(0, left.shape[1], BLOCK):
-        weighted = left[:, start:start + BLOCK] * weights[start:start + BLOCK].astype(np.float64)
-        out += weighted @ right[:, start:start + BLOCK].astype(np.float64).T
+@nb.njit(cache=True, nogil=True, fastmath=True)
+def rank_squares(ranks: np.ndarray, weights: np.ndarray) -> np.ndarray:
+    """Σ w·r² of each row of doubled ranks (rows × active); fastmath lets the float sum vectorise."""
+    out = np.zeros(ranks.shape[0])
+    for t in range(ranks.shape[0]):
+        total = 0.0
+        for a in range(weights.shape[0]):
+            r = float(ranks[t, a])
+            total += float(weights[a]) * r * r
+        out[t] = total
     return out
 
 
-def pooled_ranks(ranks: np.ndarray, pool: np.ndarray, weights: np.ndarray, out: np.ndarray
-                 ) -> tuple[float, float]:
-    """Doubled weighted ranks of the pooled RDM Σ_t pool_t · ranks_t, written to `out` (active
-    order); returns their Σ w·r and Σ w·r².
+@nb.njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _dot(x: np.ndarray, y: np.ndarray, size: int) -> float:
+    total = 0.0
+    for a in range(size):
+        total += x[a] * y[a]
+    return total
 
-    Keys and pair indices are packed into one int64 and sorted by numpy (its vectorised sort of
-    integers, which releases the GIL). The mean that rsatoolbox pools is this sum divided by
-    Σ pool_t, which changes neither ranks nor ties.
+
+@nb.njit(cache=True, nogil=True, fastmath=True)
+def roi_cross_sums(ranks: np.ndarray, weights: np.ndarray, n_models: int, n_subjects: int
+                   ) -> tuple[np.ndarray, np.ndarray]:
+    """Σ w·r·r' of doubled ranks (models first, then subjects ROI by ROI) within each ROI's subjects
+    (R × S × S) and of each subject with each model (R × S × L).
+
+    Compiled, in chunks of pairs converted to float64 once: numpy would convert every row again
+    for each ROI, or multiply every row with every other.
+    """
+    rows = ranks.shape[0]
+    n_rois = (rows - n_models) // n_subjects
+    gram = np.zeros((n_rois, n_subjects, n_subjects))
+    cross = np.zeros((n_rois, n_subjects, n_models))
+    block = np.empty((rows, CHUNK))
+    weighted = np.empty(CHUNK)
+    for start in range(0, ranks.shape[1], CHUNK):
+        size = min(CHUNK, ranks.shape[1] - start)
+        weight = weights[start:start + size]
+        for q in range(rows):
+            source, target = ranks[q, start:start + size], block[q]  # 1-d rows: numba vectorises these loops
+            for a in range(size):
+                target[a] = float(source[a])
+        for r in range(n_rois):
+            first = n_models + r * n_subjects
+            for s in range(n_subjects):
+                subject = block[first + s]
+                for a in range(size):
+                    weighted[a] = subject[a] * float(weight[a])
+                for t in range(n_subjects):
+                    gram[r, s, t] += _dot(weighted, block[first + t], size)
+                for m in range(n_models):
+                    cross[r, s, m] += _dot(weighted, block[m], size)
+    return gram, cross
+
+
+def pooled_ranks(ranks: np.ndarray, pool: np.ndarray, weights: np.ndarray, out: np.ndarray) -> float:
+    """Doubled weighted ranks of the pooled RDM Σ_t pool_t · ranks_t, written to `out` (active
+    order); returns their Σ w·r² (their Σ w·r is rank_sum(weights)).
+
+    Key, weight and pair index are packed into one int64 and sorted by numpy (its vectorised sort
+    of integers, which releases the GIL), so the walk reads each weight with its key. The mean
+    that rsatoolbox pools is this sum divided by Σ pool_t, which changes neither ranks nor ties.
     """
     index_bits = max(1, int(ranks.shape[1] - 1).bit_length())
-    largest = int(pool.sum()) * int(ranks.max(initial=0))
-    if largest.bit_length() + index_bits > 62:
+    weight_bits = max(1, int(weights.max(initial=0)).bit_length())
+    key_bits = (int(pool.sum()) * int(ranks.max(initial=0))).bit_length()
+    if key_bits + weight_bits + index_bits > 63:
         raise AnalysisError("bootstrap", f"{ranks.shape[1]} image pairs are too many for the rank bootstrap's "
                                          "packed 64-bit sort of pooled ranks; use corr")
-    packed = _packed_keys(ranks, pool, index_bits)
+    packed = _packed_keys(ranks, pool, weights, index_bits, weight_bits)
     packed.sort()
-    return _ranks_of_sorted(packed, index_bits, weights, out)
+    return _ranks_of_sorted(packed, index_bits, weight_bits, out)
 
 
 @nb.njit(cache=True, nogil=True)
-def _packed_keys(ranks: np.ndarray, pool: np.ndarray, index_bits: int) -> np.ndarray:
-    """(Σ_t pool_t · ranks_t) << index_bits | pair, per active pair."""
+def _packed_keys(ranks: np.ndarray, pool: np.ndarray, weights: np.ndarray, index_bits: int,
+                 weight_bits: int) -> np.ndarray:
+    """(Σ_t pool_t · ranks_t) << (weight_bits + index_bits) | weight << index_bits | pair, per active pair.
+
+    In chunks of pairs, one row at a time, so that each inner loop is a plain vectorisable pass.
+    """
     packed = np.empty(ranks.shape[1], np.int64)
-    for a in range(ranks.shape[1]):
-        key = 0
+    key = np.empty(CHUNK, np.int64)
+    for start in range(0, ranks.shape[1], CHUNK):
+        size = min(CHUNK, ranks.shape[1] - start)
+        key[:] = 0
         for t in range(ranks.shape[0]):
-            key += pool[t] * ranks[t, a]
-        packed[a] = (key << index_bits) | a
+            if pool[t]:
+                row, times = ranks[t, start:start + size], pool[t]
+                for a in range(size):
+                    key[a] += times * row[a]
+        out, weight = packed[start:start + size], weights[start:start + size]
+        for a in range(size):
+            out[a] = (((key[a] << weight_bits) | weight[a]) << index_bits) | (start + a)
     return packed
 
 
 @nb.njit(cache=True, nogil=True)
-def _ranks_of_sorted(packed: np.ndarray, index_bits: int, weights: np.ndarray, out: np.ndarray
-                     ) -> tuple[float, float]:
-    """Doubled weighted mid-ranks along sorted packed keys, written to each pair's slot; Σ w·r, Σ w·r².
-
-    The weights are gathered into sorted order first: independent loads, so the walk's running
-    sum does not wait on one random read after another.
-    """
+def _ranks_of_sorted(packed: np.ndarray, index_bits: int, weight_bits: int, out: np.ndarray) -> float:
+    """Doubled weighted mid-ranks along sorted packed keys, written to each pair's slot; Σ w·r²."""
     active = packed.shape[0]
-    mask = (1 << index_bits) - 1
-    weights_sorted = np.empty(active, np.int64)
-    for k in range(active):
-        weights_sorted[k] = weights[packed[k] & mask]
+    index_mask = (1 << index_bits) - 1
+    weight_mask = (1 << weight_bits) - 1
+    key_shift = index_bits + weight_bits
     before = 0
-    total = 0.0
     square = 0.0
     k = 0
     while k < active:
-        key = packed[k] >> index_bits
+        key = packed[k] >> key_shift
         end = k
-        group = weights_sorted[k]
-        while end + 1 < active and (packed[end + 1] >> index_bits) == key:
+        group = (packed[k] >> index_bits) & weight_mask
+        while end + 1 < active and (packed[end + 1] >> key_shift) == key:
             end += 1
-            group += weights_sorted[end]
+            group += (packed[end] >> index_bits) & weight_mask
         rank = 2 * before + group + 1
         for q in range(k, end + 1):
-            out[packed[q] & mask] = rank
-        total += float(group) * rank  # the group's weights all carry this rank
-        square += float(group) * rank * rank
+            out[packed[q] & index_mask] = rank
+        square += float(group) * rank * rank  # the group's weights all carry this rank
         before += group
         k = end + 1
-    return total, square
+    return square
 
 
-@nb.njit(cache=True, nogil=True)
+@nb.njit(cache=True, nogil=True, fastmath=True)
 def pooled_cross(pooled: np.ndarray, ranks: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Σ w·p·r of one pooled row with every row of `ranks` (doubled ranks), in float64 blocks."""
+    """Σ w·p·r of one pooled row with every row of `ranks` (doubled ranks), in chunks that read
+    each row once; fastmath lets the float sums vectorise."""
     out = np.zeros(ranks.shape[0])
-    block = np.zeros(ranks.shape[0])
-    active = pooled.shape[0]
-    for start in range(0, active, BLOCK):
-        block[:] = 0.0
-        for a in range(start, min(start + BLOCK, active)):
-            v = float(weights[a] * np.int64(pooled[a]))
-            for t in range(ranks.shape[0]):
-                block[t] += v * ranks[t, a]
-        out += block
+    weighted = np.empty(CHUNK)
+    for start in range(0, pooled.shape[0], CHUNK):
+        size = min(CHUNK, pooled.shape[0] - start)
+        pool, weight = pooled[start:start + size], weights[start:start + size]
+        for a in range(size):
+            weighted[a] = float(weight[a]) * float(pool[a])
+        for t in range(ranks.shape[0]):
+            row = ranks[t, start:start + size]
+            total = 0.0
+            for a in range(size):
+                total += weighted[a] * float(row[a])
+            out[t] += total
     return out

@@ -67,6 +67,9 @@ def test_doubled_ranks_are_twice_the_weighted_ranks_of_the_resampled_vector() ->
     ranks = rb.sample_ranks([rb.sort_rdm(vector, n)], counts)
     np.testing.assert_array_equal(ranks.ranks[0], 2 * expected)
     np.testing.assert_array_equal(ranks.weights, weights[weights > 0])
+    active = weights[weights > 0]
+    assert ranks.sums[0] == (active * 2 * expected).sum()
+    np.testing.assert_allclose(ranks.squares[0], (active * (2 * expected) ** 2).sum(), rtol=1e-15)
 
 
 def test_pooled_ranks_rank_the_weighted_sum_with_its_ties() -> None:
@@ -75,11 +78,13 @@ def test_pooled_ranks_rank_the_weighted_sum_with_its_ties() -> None:
     weights = rng.integers(1, 5, 200).astype(np.int32)
     pool = np.array([2, 0, 1])
     out = np.empty(200, np.int32)
-    total, square = kernels.pooled_ranks(ranks, pool, weights, out)
+    square = kernels.pooled_ranks(ranks, pool, weights, out)
     expected = rk.weighted_ranks_of_rows((pool @ ranks)[None].astype(float), weights[None].astype(float))[0]
     np.testing.assert_array_equal(out, 2 * expected)
-    assert total == (weights * out).sum() and square == (weights * out.astype(float) ** 2).sum()
-    np.testing.assert_allclose(kernels.pooled_cross(out, ranks, weights), (weights * out) @ ranks.T.astype(float))
+    assert kernels.rank_sum(weights) == (weights * out).sum()
+    np.testing.assert_allclose(square, (weights * out.astype(float) ** 2).sum(), rtol=1e-15)
+    np.testing.assert_allclose(kernels.pooled_cross(out, ranks, weights), (weights * out) @ ranks.T.astype(float),
+                               rtol=1e-14)
 
 
 @pytest.mark.parametrize("method", ["spearman", "rho-a"])
