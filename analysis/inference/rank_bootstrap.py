@@ -21,35 +21,39 @@ import numpy as np
 from ..runtime import progress_bar, worker_count
 from . import moments as bs
 from . import rank_kernels as kernels
+from ..errors import AnalysisError
 from .noise_ceiling import ceiling_bounds
 
 CHUNK_BYTES = 1.5e9  # sorted RDMs plus the ranks every thread holds, per chunk of ROIs
 
 
+MAX_IMAGES = 1 << 15  # a pair's two images share one int32 word with a tie flag
+
+
 @dataclass(frozen=True)
 class SortedRDM:
-    """One RDM's pairs in ascending order of dissimilarity: their two images, and ties."""
-    first: np.ndarray
-    second: np.ndarray
-    tied_next: np.ndarray
+    """One RDM's pairs in ascending order of dissimilarity, one int32 word each:
+    first image << 16 | second image, negative when the next pair has the same value (a tie)."""
+    pairs: np.ndarray
 
 
 @lru_cache(maxsize=1)
-def _triangle(n_images: int) -> tuple[np.ndarray, np.ndarray]:
-    dtype = np.int16 if n_images < 2 ** 15 else np.int32
+def _triangle(n_images: int) -> np.ndarray:
     rows, cols = np.triu_indices(n_images, 1)
-    return rows.astype(dtype), cols.astype(dtype)
+    return (rows.astype(np.int32) << 16) | cols.astype(np.int32)
 
 
 def sort_rdm(vector: np.ndarray, n_images: int) -> SortedRDM:
     """Sort an RDM vector once; every sample's weighted ranks walk this order."""
+    if n_images > MAX_IMAGES:
+        raise AnalysisError("bootstrap", f"{n_images} images are too many for the rank bootstrap (at most "
+                                         f"{MAX_IMAGES}); use corr")
     vector = np.asarray(vector, dtype=np.float64)
     order = np.argsort(vector)
-    rows, cols = _triangle(n_images)
+    pairs = _triangle(n_images)[order]
     values = vector[order]
-    tied_next = np.zeros(vector.shape[0] + 1, dtype=np.uint8)
-    tied_next[:-2] = values[1:] == values[:-1]
-    return SortedRDM(rows[order], cols[order], tied_next)
+    pairs[:-1][values[1:] == values[:-1]] |= np.int32(-2 ** 31)
+    return SortedRDM(pairs)
 
 
 @dataclass(frozen=True)
@@ -67,16 +71,16 @@ class SampleRanks:
 
 def sample_ranks(rdms: list[SortedRDM], counts: np.ndarray) -> SampleRanks:
     """Doubled weighted ranks of every RDM under one sample's image counts."""
-    counts = np.ascontiguousarray(counts, dtype=np.int64)
+    counts = np.ascontiguousarray(counts, dtype=np.int32)
     row, column, drawn = kernels.slot_tables(counts)
-    weights = kernels.active_weights(counts, drawn).astype(np.int32)
+    weights = kernels.active_weights(counts, drawn)
     active = weights.shape[0]
     # Row t's spare slot is row t + 1's first entry, which that row's walk then writes (every active
     # pair gets a rank); the last row's is one extra entry. The rows stay C-contiguous for the kernels.
     flat = np.empty(len(rdms) * active + 1, dtype=np.int32)
     for t, rdm in enumerate(rdms):
         out = flat[t * active:(t + 1) * active + 1]
-        kernels.doubled_ranks(rdm.first, rdm.second, rdm.tied_next, counts, row, column, out)
+        kernels.doubled_ranks(rdm.pairs, counts, row, column, out)
     ranks = flat[:-1].reshape(len(rdms), active)
     sums = np.full(len(rdms), kernels.rank_sum(weights))
     return SampleRanks(weights, ranks, sums, kernels.rank_squares(ranks, weights))
@@ -96,10 +100,14 @@ def rank_similarity(total, sum_a, sum_b, square_a, square_b, cross, method: str)
 
 
 class _RoiPools:
-    """compare(pool, subject) for the pools of one ROI under one sample, each pool ranked once."""
+    """compare(pool, subject) for the pools of one ROI under one sample, each pool ranked once.
 
-    def __init__(self, ranks: SampleRanks, subjects: slice, gram: np.ndarray, method: str):
+    `pooled_row` is scratch space for one pooled RDM's ranks (active pairs), reused by every pool.
+    """
+
+    def __init__(self, ranks: SampleRanks, subjects: slice, gram: np.ndarray, method: str, pooled_row: np.ndarray):
         self.ranks, self.subjects, self.gram, self.method = ranks, subjects, gram, method
+        self.pooled_row = pooled_row
         self.cache: dict[tuple, tuple[float, float, np.ndarray]] = {}
 
     def similarity(self, pool: np.ndarray, subject: int) -> float:
@@ -114,9 +122,8 @@ class _RoiPools:
             if key not in self.cache:
                 subject_ranks = self.ranks.ranks[self.subjects]
                 pool_counts = np.asarray(key, dtype=np.int64)
-                pooled_row = np.empty(subject_ranks.shape[1], dtype=np.int32)
-                pooled_square = kernels.pooled_ranks(subject_ranks, pool_counts, self.ranks.weights, pooled_row)
-                cross = kernels.pooled_cross(pooled_row, subject_ranks, self.ranks.weights)
+                kernels.pooled_ranks(subject_ranks, pool_counts, self.ranks.weights, self.pooled_row)
+                cross, pooled_square = kernels.pooled_sums(self.pooled_row, subject_ranks, self.ranks.weights)
                 self.cache[key] = (sums[0], pooled_square, cross)  # every Σ w·r of one sample is the same
             pooled = self.cache[key]
         return float(rank_similarity(self.ranks.total, pooled[0], sums[subject], pooled[1],
@@ -142,9 +149,10 @@ def _evaluate(rdms: list[SortedRDM], n_models: int, n_rois: int, n_subjects: int
     ranks = sample_ranks(rdms, counts)
     gram, moments_cross = kernels.roi_cross_sums(ranks.ranks, ranks.weights, n_models, n_subjects)
     ceilings = np.empty((ceiling_counts.shape[0], n_rois, 2))
+    pooled_row = np.empty(ranks.weights.shape[0], dtype=np.int32)
     for r in range(n_rois):
         subjects = slice(n_models + r * n_subjects, n_models + (r + 1) * n_subjects)
-        pools = _RoiPools(ranks, subjects, gram[r], method)
+        pools = _RoiPools(ranks, subjects, gram[r], method, pooled_row)
         for v, subject_counts in enumerate(ceiling_counts):
             ceilings[v, r] = pools.ceiling(subject_counts)
     total = np.array([ranks.total])
@@ -156,8 +164,8 @@ def _evaluate(rdms: list[SortedRDM], n_models: int, n_rois: int, n_subjects: int
 
 
 def _roi_chunks(n_rois: int, n_subjects: int, n_models: int, n_pairs: int, threads: int) -> list[range]:
-    """ROIs per chunk so that sorted RDMs (5 bytes a pair) and every thread's ranks fit CHUNK_BYTES."""
-    per_rdm = n_pairs * (5 + 4 * threads)
+    """ROIs per chunk so that sorted RDMs (4 bytes a pair) and every thread's ranks fit CHUNK_BYTES."""
+    per_rdm = n_pairs * (4 + 4 * threads)
     per_roi = max(1, int(CHUNK_BYTES // per_rdm) - n_models) // n_subjects
     size = max(1, min(n_rois, per_roi))
     return [range(start, min(n_rois, start + size)) for start in range(0, n_rois, size)]

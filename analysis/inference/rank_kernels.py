@@ -26,15 +26,15 @@ def slot_tables(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
 
     The pair (i, j), i < j, of drawn images has slot row[i] + column[j]. An image not drawn gets
     terms so large that the sum of a pair with it reaches the spare slot (clamped there), so the
-    rank walk writes without a branch.
+    rank walk writes without a branch. int32, like the counts: small tables stay in the L1 cache.
     """
     n = counts.shape[0]
     drawn = 0
     for i in range(n):
         drawn += counts[i] > 0
     spare = drawn * (drawn - 1) // 2
-    row = np.full(n, spare, np.int64)
-    column = np.full(n, 2 * spare + 1, np.int64)
+    row = np.full(n, spare, np.int32)
+    column = np.full(n, 2 * spare + 1, np.int32)
     p = 0
     for i in range(n):
         if counts[i] > 0:
@@ -47,7 +47,7 @@ def slot_tables(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
 @nb.njit(cache=True, nogil=True)
 def active_weights(counts: np.ndarray, drawn: int) -> np.ndarray:
     """w = c_i c_j of every active pair, in triu order of the drawn images."""
-    out = np.empty(drawn * (drawn - 1) // 2, np.int64)
+    out = np.empty(drawn * (drawn - 1) // 2, np.int32)
     a = 0
     for i in range(counts.shape[0]):
         if counts[i] == 0:
@@ -60,35 +60,36 @@ def active_weights(counts: np.ndarray, drawn: int) -> np.ndarray:
 
 
 @nb.njit(cache=True, nogil=True)
-def doubled_ranks(first: np.ndarray, second: np.ndarray, tied_next: np.ndarray, counts: np.ndarray,
-                  row: np.ndarray, column: np.ndarray, out: np.ndarray) -> None:
+def doubled_ranks(pairs: np.ndarray, counts: np.ndarray, row: np.ndarray, column: np.ndarray,
+                  out: np.ndarray) -> None:
     """2 × the weighted mid-rank of every active pair, written to `out` (active order, plus one
     spare last slot that absorbs the writes of pairs not drawn; see slot_tables).
 
-    first/second: the images of each pair in the RDM's ascending sort order; tied_next[k]: entry
-    k equals entry k + 1. A tie group after F units of weight holding T units gets 2F + T + 1.
+    pairs: the RDM's pairs in ascending sort order, first image << 16 | second, negative when
+    tied with the next. A tie group after F units of weight holding T units gets 2F + T + 1.
     """
-    pairs = first.shape[0]
     spare = out.shape[0] - 1
     before = 0
     k = 0
-    while k < pairs:
-        if tied_next[k] == 0:
-            i = first[k]
-            j = second[k]
+    while k < pairs.shape[0]:
+        pair = pairs[k]
+        if pair >= 0:
+            i = pair >> 16
+            j = pair & 0xFFFF
             w = counts[i] * counts[j]
             out[min(row[i] + column[j], spare)] = 2 * before + w + 1
             before += w
             k += 1
             continue
         end = k
-        while tied_next[end]:
+        while pairs[end] < 0:
             end += 1
         group = 0
         for q in range(k, end + 1):
-            group += counts[first[q]] * counts[second[q]]
+            group += counts[(pairs[q] >> 16) & 0x7FFF] * counts[pairs[q] & 0xFFFF]
         for q in range(k, end + 1):
-            out[min(row[first[q]] + column[second[q]], spare)] = 2 * before + group + 1
+            i = (pairs[q] >> 16) & 0x7FFF
+            out[min(row[i] + column[pairs[q] & 0xFFFF], spare)] = 2 * before + group + 1
         before += group
         k = end + 1
 
@@ -155,9 +156,9 @@ def roi_cross_sums(ranks: np.ndarray, weights: np.ndarray, n_models: int, n_subj
     return gram, cross
 
 
-def pooled_ranks(ranks: np.ndarray, pool: np.ndarray, weights: np.ndarray, out: np.ndarray) -> float:
+def pooled_ranks(ranks: np.ndarray, pool: np.ndarray, weights: np.ndarray, out: np.ndarray) -> None:
     """Doubled weighted ranks of the pooled RDM Σ_t pool_t · ranks_t, written to `out` (active
-    order); returns their Σ w·r² (their Σ w·r is rank_sum(weights)).
+    order). Their Σ w·r is rank_sum(weights); pooled_sums gives the others.
 
     Key, weight and pair index are packed into one int64 and sorted by numpy (its vectorised sort
     of integers, which releases the GIL), so the walk reads each weight with its key. The mean
@@ -171,7 +172,7 @@ def pooled_ranks(ranks: np.ndarray, pool: np.ndarray, weights: np.ndarray, out: 
                                          "packed 64-bit sort of pooled ranks; use corr")
     packed = _packed_keys(ranks, pool, weights, index_bits, weight_bits)
     packed.sort()
-    return _ranks_of_sorted(packed, index_bits, weight_bits, out)
+    _ranks_of_sorted(packed, index_bits, weight_bits, out)
 
 
 @nb.njit(cache=True, nogil=True)
@@ -198,14 +199,13 @@ def _packed_keys(ranks: np.ndarray, pool: np.ndarray, weights: np.ndarray, index
 
 
 @nb.njit(cache=True, nogil=True)
-def _ranks_of_sorted(packed: np.ndarray, index_bits: int, weight_bits: int, out: np.ndarray) -> float:
-    """Doubled weighted mid-ranks along sorted packed keys, written to each pair's slot; Σ w·r²."""
+def _ranks_of_sorted(packed: np.ndarray, index_bits: int, weight_bits: int, out: np.ndarray) -> None:
+    """Doubled weighted mid-ranks along sorted packed keys, written to each pair's slot."""
     active = packed.shape[0]
     index_mask = (1 << index_bits) - 1
     weight_mask = (1 << weight_bits) - 1
     key_shift = index_bits + weight_bits
     before = 0
-    square = 0.0
     k = 0
     while k < active:
         key = packed[k] >> key_shift
@@ -217,27 +217,27 @@ def _ranks_of_sorted(packed: np.ndarray, index_bits: int, weight_bits: int, out:
         rank = 2 * before + group + 1
         for q in range(k, end + 1):
             out[packed[q] & index_mask] = rank
-        square += float(group) * rank * rank  # the group's weights all carry this rank
         before += group
         k = end + 1
-    return square
 
 
 @nb.njit(cache=True, nogil=True, fastmath=True)
-def pooled_cross(pooled: np.ndarray, ranks: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Σ w·p·r of one pooled row with every row of `ranks` (doubled ranks), in chunks that read
-    each row once; fastmath lets the float sums vectorise."""
+def pooled_sums(pooled: np.ndarray, ranks: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, float]:
+    """Σ w·p·r of one pooled row of doubled ranks with every row of `ranks`, and Σ w·p², in
+    chunks that read each row once; fastmath lets the float sums vectorise."""
     out = np.zeros(ranks.shape[0])
+    square = 0.0
     weighted = np.empty(CHUNK)
     for start in range(0, pooled.shape[0], CHUNK):
         size = min(CHUNK, pooled.shape[0] - start)
         pool, weight = pooled[start:start + size], weights[start:start + size]
         for a in range(size):
             weighted[a] = float(weight[a]) * float(pool[a])
+            square += weighted[a] * float(pool[a])
         for t in range(ranks.shape[0]):
             row = ranks[t, start:start + size]
             total = 0.0
             for a in range(size):
                 total += weighted[a] * float(row[a])
             out[t] += total
-    return out
+    return out, square

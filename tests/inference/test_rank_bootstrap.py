@@ -12,6 +12,7 @@ from analysis.inference import rank_bootstrap as rb
 from analysis.inference import rank_kernels as kernels
 from analysis.inference.resampling import draw_resampling
 from analysis.comparison import ranks as rk
+from analysis.errors import AnalysisError
 from tests.helpers import random_study, rsatoolbox_dual_bootstrap
 
 dual = importlib.import_module("analysis.inference.dual_bootstrap")
@@ -72,19 +73,37 @@ def test_doubled_ranks_are_twice_the_weighted_ranks_of_the_resampled_vector() ->
     np.testing.assert_allclose(ranks.squares[0], (active * (2 * expected) ** 2).sum(), rtol=1e-15)
 
 
+def test_sorted_pairs_pack_both_images_and_flag_ties_with_the_next() -> None:
+    n = 300
+    vector = np.round(np.random.default_rng(6).random(n * (n - 1) // 2), 3)
+    pairs = rb.sort_rdm(vector, n).pairs
+    first, second = (pairs >> 16) & 0x7FFF, pairs & 0xFFFF
+    assert (first < second).all()
+    np.testing.assert_array_equal(np.sort(vector), vector[_triu_position(first, second, n)])
+    np.testing.assert_array_equal(pairs[:-1] < 0, np.diff(vector[_triu_position(first, second, n)]) == 0)
+    assert pairs[-1] >= 0
+    with pytest.raises(AnalysisError, match="too many for the rank bootstrap"):
+        rb.sort_rdm(np.zeros(3), rb.MAX_IMAGES + 1)
+
+
+def _triu_position(first: np.ndarray, second: np.ndarray, n: int) -> np.ndarray:
+    """Index in np.triu_indices(n, 1) order of the pairs (first, second), first < second."""
+    return first * n - first * (first + 1) // 2 + second - first - 1
+
+
 def test_pooled_ranks_rank_the_weighted_sum_with_its_ties() -> None:
     rng = np.random.default_rng(5)
     ranks = rng.integers(1, 40, (3, 200)).astype(np.int32)
     weights = rng.integers(1, 5, 200).astype(np.int32)
     pool = np.array([2, 0, 1])
     out = np.empty(200, np.int32)
-    square = kernels.pooled_ranks(ranks, pool, weights, out)
+    kernels.pooled_ranks(ranks, pool, weights, out)
     expected = rk.weighted_ranks_of_rows((pool @ ranks)[None].astype(float), weights[None].astype(float))[0]
     np.testing.assert_array_equal(out, 2 * expected)
     assert kernels.rank_sum(weights) == (weights * out).sum()
-    np.testing.assert_allclose(square, (weights * out.astype(float) ** 2).sum(), rtol=1e-15)
-    np.testing.assert_allclose(kernels.pooled_cross(out, ranks, weights), (weights * out) @ ranks.T.astype(float),
-                               rtol=1e-14)
+    cross, square = kernels.pooled_sums(out, ranks, weights)
+    np.testing.assert_allclose(cross, (weights * out) @ ranks.T.astype(float), rtol=1e-14)
+    np.testing.assert_allclose(square, (weights * out.astype(float) ** 2).sum(), rtol=1e-14)
 
 
 @pytest.mark.parametrize("method", ["spearman", "rho-a"])
