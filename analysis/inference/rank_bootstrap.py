@@ -18,15 +18,13 @@ from math import gcd
 
 import numpy as np
 
+from ..errors import AnalysisError
 from ..runtime import progress_bar, worker_count
 from . import moments as bs
 from . import rank_kernels as kernels
-from ..errors import AnalysisError
 from .noise_ceiling import ceiling_bounds
 
 CHUNK_BYTES = 1.5e9  # sorted RDMs plus the ranks every thread holds, per chunk of ROIs
-
-
 MAX_IMAGES = 1 << 15  # a pair's two images share one int32 word with a tie flag
 
 
