@@ -25,8 +25,10 @@ import scipy.stats
 # without Python loops over the elements.
 
 _SMALL = 64  # segments this short are counted by insertion sort
-_DIGIT = 12  # bits per radix digit: three 4-bit nibbles, each with a 16-lane counter
-_LANES = np.tril(np.ones((16, 16), dtype=np.int32), -1)  # _LANES[v, t] = 1 if t < v
+_DIGIT = 12  # bits per radix digit: three 4-bit nibbles, each with 16-lane counters
+_MIDDLE = 16  # offsets in the counter table: 16 top-nibble counters, 256 middle, 4096 low
+_LOW = _MIDDLE + 256
+_TABLE = _LOW + 4096
 
 
 @dataclass(frozen=True)
@@ -123,14 +125,42 @@ def _insertion_count(values: np.ndarray, start: int, stop: int) -> int:
     return inversions
 
 
+@numba.njit(nogil=True, cache=True, inline="always")
+def _digit_inversions(source: np.ndarray, start: int, stop: int, shift: int, table: np.ndarray) -> int:
+    """Inversions of the 12-bit digits (source >> shift) & 4095 in source[start:stop].
+
+    Each nibble of the digit keeps, per value of the nibbles above it, 16 counters "earlier entries
+    with a larger nibble", so an entry costs three 16-lane adds (vectorised: the lanes are computed
+    by comparison, and one flat `table` leaves no aliasing to check). The rows touched are cleared
+    again, so `table` is all zeros before and after.
+    """
+    inversions = 0
+    for i in range(start, stop):
+        digit = (source[i] >> shift) & 4095
+        top, pair = digit >> 8, digit >> 4
+        inversions += table[top] + table[_MIDDLE + pair] + table[_LOW + digit]
+        middle, low = _MIDDLE + top * 16, _LOW + pair * 16
+        middle_nibble, low_nibble = pair & 15, digit & 15
+        for t in range(16):
+            table[t] += np.int32(t < top)
+            table[middle + t] += np.int32(t < middle_nibble)
+            table[low + t] += np.int32(t < low_nibble)
+    table[:_MIDDLE] = 0
+    for i in range(start, stop):
+        digit = (source[i] >> shift) & 4095
+        middle, low = _MIDDLE + (digit >> 8) * 16, _LOW + (digit >> 4) * 16
+        table[middle:middle + 16] = 0
+        table[low:low + 16] = 0
+    return inversions
+
+
 @numba.njit(nogil=True, cache=True)
-def _inversions(values: np.ndarray, spare: np.ndarray, bits: int, lanes: np.ndarray) -> int:
+def _inversions(values: np.ndarray, spare: np.ndarray, bits: int) -> int:
     """Pairs i < j with values[i] > values[j], for non-negative int32 values below 2**bits.
 
     Most-significant-digit radix sort, 12-bit digits: a pair is counted at the digit where its
-    values first differ, inside the segment of entries sharing the higher digits. Within a segment
-    the digit's 4-bit nibbles each keep 16 counters "earlier entries with a larger nibble", updated
-    by adding one row of `lanes` per entry, so the count costs O(P · bits / 4) and no comparisons.
+    values first differ, inside the segment of entries sharing the higher digits
+    (`_digit_inversions`), so the count costs O(P · bits / 4) and no comparisons.
     `values` and `spare` are overwritten.
     """
     levels = max(1, (bits + _DIGIT - 1) // _DIGIT)
@@ -139,10 +169,8 @@ def _inversions(values: np.ndarray, spare: np.ndarray, bits: int, lanes: np.ndar
     seg_stop = np.empty(capacity, np.int64)
     seg_shift = np.empty(capacity, np.int64)
     seg_flip = np.empty(capacity, np.int64)
-    high = np.zeros(16, np.int32)
-    middle = np.zeros(256, np.int32)
-    low = np.zeros(4096, np.int32)
-    counts = np.zeros(4096, np.int64)
+    table = np.zeros(_TABLE, np.int32)
+    counts = np.zeros(1 << _DIGIT, np.int64)
     seg_start[0], seg_stop[0], seg_shift[0], seg_flip[0] = 0, values.shape[0], _DIGIT * (levels - 1), 0
     pending = 1
     inversions = 0
@@ -155,27 +183,13 @@ def _inversions(values: np.ndarray, spare: np.ndarray, bits: int, lanes: np.ndar
         if stop - start <= _SMALL:
             inversions += _insertion_count(source, start, stop)
             continue
-        high[:] = 0
-        middle[:] = 0
-        low[:] = 0
-        for i in range(start, stop):
-            digit = (source[i] >> shift) & 4095
-            top = digit >> 8
-            pair = digit >> 4
-            inversions += high[top] + middle[pair] + low[digit]
-            for t in range(16):
-                high[t] += lanes[top, t]
-            for t in range(16):
-                middle[top * 16 + t] += lanes[pair & 15, t]
-            for t in range(16):
-                low[pair * 16 + t] += lanes[digit & 15, t]
+        inversions += _digit_inversions(source, start, stop, shift, table)
         if shift == 0:
             continue
-        counts[:] = 0
         for i in range(start, stop):
             counts[(source[i] >> shift) & 4095] += 1
         position = start
-        for d in range(4096):  # bucket starts, then stable scatter; non-trivial buckets recurse
+        for d in range(1 << _DIGIT):  # bucket starts, then stable scatter; non-trivial buckets recurse
             size = counts[d]
             counts[d] = position
             if size > 1:
@@ -188,12 +202,13 @@ def _inversions(values: np.ndarray, spare: np.ndarray, bits: int, lanes: np.ndar
             digit = (value >> shift) & 4095
             target[counts[digit]] = value
             counts[digit] += 1
+        counts[:] = 0
     return inversions
 
 
 @numba.njit(nogil=True, cache=True)
 def _pair_counts(order: np.ndarray, tie_starts: np.ndarray, tie_stops: np.ndarray, dense: np.ndarray,
-                 bits: int, lanes: np.ndarray, work: np.ndarray, spare: np.ndarray) -> tuple[int, int]:
+                 bits: int, work: np.ndarray, spare: np.ndarray) -> tuple[int, int]:
     """(discordant pairs, pairs tied in both) of y = `dense` against the x sorted by `order`.
 
     y is gathered into x's order and sorted ascending inside each x tie group, so pairs tied in x
@@ -213,13 +228,13 @@ def _pair_counts(order: np.ndarray, tie_starts: np.ndarray, tie_stops: np.ndarra
                 joint += run * (run - 1) // 2
                 run = 1
         joint += run * (run - 1) // 2
-    return _inversions(work, spare, bits, lanes), joint
+    return _inversions(work, spare, bits), joint
 
 
 def _tau_a(x: Ranked, y: Ranked, work: np.ndarray, spare: np.ndarray) -> float:
     """rsatoolbox's tau-a of two ranked vectors, from exact integer counts."""
     discordant, joint = _pair_counts(x.order, x.tie_starts, x.tie_stops, y.dense,
-                                     y.bits, _LANES, work, spare)
+                                     y.bits, work, spare)
     size = x.order.shape[0]
     total = size * (size - 1) // 2
     tau = (total - x.tie_pairs - y.tie_pairs + int(joint) - 2 * int(discordant)) / total

@@ -9,8 +9,13 @@ from rsatoolbox.rdm.compare import _tau_a
 from analysis.comparison import kendall
 
 
-def _brute_inversions(values: np.ndarray) -> int:
-    return int(np.triu(values[:, None] > values[None, :], 1).sum())
+def _brute_inversions(values: np.ndarray, block: int = 1000) -> int:
+    """Pairs i < j with values[i] > values[j], by comparing every pair (in row blocks)."""
+    total = 0
+    for start in range(0, values.size, block):
+        rows = values[start:start + block, None] > values[None, :]
+        total += int(np.triu(rows, start + 1).sum())  # column j > row i = start + r
+    return total
 
 
 def _scipy_tau_a(x: np.ndarray, y: np.ndarray) -> float:
@@ -21,12 +26,15 @@ def _scipy_tau_a(x: np.ndarray, y: np.ndarray) -> float:
     return float(tau_b * np.sqrt((tot - ties[0]) * (tot - ties[1])) / tot)
 
 
-@pytest.mark.parametrize("levels", [2, 7, 300, 5000, 1 << 20])
-def test_inversions_equal_brute_force(levels: int) -> None:
-    rng = np.random.default_rng(levels)
-    values = rng.integers(0, levels, 1500).astype(np.int32)
+# one digit (ties, short and long segments); two digits with long or only short second-level
+# segments; three digits (a scattered middle level)
+@pytest.mark.parametrize(("levels", "size"), [(2, 1500), (7, 1500), (300, 40), (300, 1500), (5000, 1500),
+                                              (1 << 20, 1500), (1 << 14, 9000), (1 << 26, 9000)])
+def test_inversions_equal_brute_force(levels: int, size: int) -> None:
+    rng = np.random.default_rng(levels + size)
+    values = rng.integers(0, levels, size).astype(np.int32)
     bits = max(1, int(values.max()).bit_length())
-    got = kendall._inversions(values.copy(), np.empty_like(values), bits, kendall._LANES)
+    got = kendall._inversions(values.copy(), np.empty_like(values), bits)
     assert got == _brute_inversions(values)
 
 
