@@ -131,8 +131,8 @@ def _digit_inversions(source: np.ndarray, start: int, stop: int, shift: int, tab
 
     Each nibble of the digit keeps, per value of the nibbles above it, 16 counters "earlier entries
     with a larger nibble", so an entry costs three 16-lane adds (vectorised: the lanes are computed
-    by comparison, and one flat `table` leaves no aliasing to check). The rows touched are cleared
-    again, so `table` is all zeros before and after.
+    by comparison, and one flat `table` leaves no aliasing to check). `table` must be all zeros
+    and is zeroed again.
     """
     inversions = 0
     for i in range(start, stop):
@@ -145,13 +145,37 @@ def _digit_inversions(source: np.ndarray, start: int, stop: int, shift: int, tab
             table[t] += np.int32(t < top)
             table[middle + t] += np.int32(t < middle_nibble)
             table[low + t] += np.int32(t < low_nibble)
-    table[:_MIDDLE] = 0
-    for i in range(start, stop):
-        digit = (source[i] >> shift) & 4095
-        middle, low = _MIDDLE + (digit >> 8) * 16, _LOW + (digit >> 4) * 16
-        table[middle:middle + 16] = 0
-        table[low:low + 16] = 0
+    table[:] = 0
     return inversions
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _group_by_digit(values: np.ndarray, spare: np.ndarray, start: int, stop: int, shift: int,
+                    counts: np.ndarray) -> None:
+    """Stable-sort values[start:stop] by the 12-bit digit (values >> shift) & 4095, in place.
+
+    `counts` holds the digit histogram and is left holding each digit's end position. Two passes:
+    by the digit's upper 6 bits into `spare`, then by the whole digit back; each pass writes to
+    at most 64 places at a time, which stay in cache where one pass to 4096 places would not.
+    """
+    upper = np.zeros(64, np.int64)
+    position = start
+    for d in range(4096):  # counts becomes each digit's start position, upper each 64 digits'
+        if d & 63 == 0:
+            upper[d >> 6] = position
+        size = counts[d]
+        counts[d] = position
+        position += size
+    for i in range(start, stop):
+        value = values[i]
+        bucket = ((value >> shift) & 4095) >> 6
+        spare[upper[bucket]] = value
+        upper[bucket] += 1
+    for i in range(start, stop):
+        value = spare[i]
+        digit = (value >> shift) & 4095
+        values[counts[digit]] = value
+        counts[digit] += 1
 
 
 @numba.njit(nogil=True, cache=True)
@@ -161,48 +185,37 @@ def _inversions(values: np.ndarray, spare: np.ndarray, bits: int) -> int:
     Most-significant-digit radix sort, 12-bit digits: a pair is counted at the digit where its
     values first differ, inside the segment of entries sharing the higher digits
     (`_digit_inversions`), so the count costs O(P · bits / 4) and no comparisons.
-    `values` and `spare` are overwritten.
+    `values` is left grouped by all digits but the last; `spare` is overwritten.
     """
     levels = max(1, (bits + _DIGIT - 1) // _DIGIT)
     capacity = levels * (1 << _DIGIT) + 1
     seg_start = np.empty(capacity, np.int64)
     seg_stop = np.empty(capacity, np.int64)
     seg_shift = np.empty(capacity, np.int64)
-    seg_flip = np.empty(capacity, np.int64)
     table = np.zeros(_TABLE, np.int32)
     counts = np.zeros(1 << _DIGIT, np.int64)
-    seg_start[0], seg_stop[0], seg_shift[0], seg_flip[0] = 0, values.shape[0], _DIGIT * (levels - 1), 0
+    seg_start[0], seg_stop[0], seg_shift[0] = 0, values.shape[0], _DIGIT * (levels - 1)
     pending = 1
     inversions = 0
     while pending > 0:
         pending -= 1
-        start, stop = seg_start[pending], seg_stop[pending]
-        shift, flip = seg_shift[pending], seg_flip[pending]
-        source = values if flip == 0 else spare
-        target = spare if flip == 0 else values
+        start, stop, shift = seg_start[pending], seg_stop[pending], seg_shift[pending]
         if stop - start <= _SMALL:
-            inversions += _insertion_count(source, start, stop)
+            inversions += _insertion_count(values, start, stop)
             continue
-        inversions += _digit_inversions(source, start, stop, shift, table)
+        inversions += _digit_inversions(values, start, stop, shift, table)
         if shift == 0:
             continue
-        for i in range(start, stop):
-            counts[(source[i] >> shift) & 4095] += 1
-        position = start
-        for d in range(1 << _DIGIT):  # bucket starts, then stable scatter; non-trivial buckets recurse
-            size = counts[d]
-            counts[d] = position
-            if size > 1:
-                seg_start[pending], seg_stop[pending] = position, position + size
-                seg_shift[pending], seg_flip[pending] = shift - _DIGIT, 1 - flip
-                pending += 1
-            position += size
-        for i in range(start, stop):
-            value = source[i]
-            digit = (value >> shift) & 4095
-            target[counts[digit]] = value
-            counts[digit] += 1
         counts[:] = 0
+        for i in range(start, stop):
+            counts[(values[i] >> shift) & 4095] += 1
+        _group_by_digit(values, spare, start, stop, shift, counts)
+        previous = start
+        for d in range(1 << _DIGIT):  # counts[d] is now the end of digit d's bucket
+            if counts[d] - previous > 1:
+                seg_start[pending], seg_stop[pending], seg_shift[pending] = previous, counts[d], shift - _DIGIT
+                pending += 1
+            previous = counts[d]
     return inversions
 
 

@@ -29,7 +29,8 @@ def _scipy_tau_a(x: np.ndarray, y: np.ndarray) -> float:
 # one digit (ties, short and long segments); two digits with long or only short second-level
 # segments; three digits (a scattered middle level)
 @pytest.mark.parametrize(("levels", "size"), [(2, 1500), (7, 1500), (300, 40), (300, 1500), (5000, 1500),
-                                              (1 << 20, 1500), (1 << 14, 9000), (1 << 26, 9000)])
+                                              (1 << 20, 1500), (1 << 14, 9000), (1 << 18, 9000),
+                                              (1 << 26, 9000)])
 def test_inversions_equal_brute_force(levels: int, size: int) -> None:
     rng = np.random.default_rng(levels + size)
     values = rng.integers(0, levels, size).astype(np.int32)
