@@ -43,34 +43,31 @@ class Ranked:
 
 
 @numba.njit(nogil=True, cache=True)
-def _packed(vector: np.ndarray, index_bits: int) -> np.ndarray:
-    """uint64 words (leading bits of an order-preserving key of each value | its index).
+def _pack(vector: np.ndarray, index_bits: int, packed: np.ndarray) -> None:
+    """Fill `packed` with uint64 words (leading bits of an order-preserving key of each value | its index).
 
     Sorting these integers (numpy's SIMD sort) is several times faster than an argsort.
     """
     bits = vector.view(np.uint64)
-    packed = np.empty(vector.shape[0], np.uint64)
     sign = np.uint64(1) << np.uint64(63)
     shift = np.uint64(index_bits)
     for i in range(vector.shape[0]):
         word = bits[i] if vector[i] != 0.0 else np.uint64(0)  # -0.0 and 0.0 get one key
         key = ~word if word & sign else word | sign
         packed[i] = ((key >> shift) << shift) | np.uint64(i)
-    return packed
 
 
 @numba.njit(nogil=True, cache=True)
-def _ranks_from_packed(vector: np.ndarray, packed: np.ndarray, index_bits: int):
-    """Order, dense ranks and tie groups of `vector` from its sorted packed words.
+def _ranks_from_packed(vector: np.ndarray, packed: np.ndarray, index_bits: int, order: np.ndarray,
+                       dense: np.ndarray):
+    """Fill `order` and `dense` (dense ranks) of `vector` from its sorted packed words; its tie groups.
 
     Entries whose leading key bits agree are re-sorted by value, so the result is exact.
-    Returns (order, dense, tie_starts, tie_stops, tied pairs, distinct values).
+    Returns (tie_starts, tie_stops, tied pairs, distinct values).
     """
     size = packed.shape[0]
     mask = np.uint64((1 << index_bits) - 1)
     shift = np.uint64(index_bits)
-    order = np.empty(size, np.int64)
-    dense = np.empty(size, np.int32)
     starts = np.empty(size // 2 + 1, np.int64)
     stops = np.empty(size // 2 + 1, np.int64)
     groups, tied, rank, start, value_start = 0, 0, -1, 0, 0
@@ -97,16 +94,20 @@ def _ranks_from_packed(vector: np.ndarray, packed: np.ndarray, index_bits: int):
         starts[groups], stops[groups] = value_start, size
         tied += (size - value_start) * (size - value_start - 1) // 2
         groups += 1
-    return order, dense, starts[:groups], stops[:groups], tied, rank + 1
+    return starts[:groups], stops[:groups], tied, rank + 1
 
 
 def rank_vector(vector: np.ndarray) -> Ranked:
     """Sort a finite vector once: an integer sort of packed (key, index) words, then dense ranks."""
     vector = np.ascontiguousarray(vector, dtype=np.float64)
     index_bits = max(1, (vector.shape[0] - 1).bit_length())
-    packed = _packed(vector, index_bits)
+    # arrays this large are allocated by numpy, not in compiled code: numpy asks for huge pages,
+    # which saves the address-translation misses of the random reads and writes below
+    packed = np.empty(vector.shape[0], np.uint64)
+    _pack(vector, index_bits, packed)
     packed.sort()
-    order, dense, starts, stops, tied, distinct = _ranks_from_packed(vector, packed, index_bits)
+    order, dense = np.empty(vector.shape[0], np.int64), np.empty(vector.shape[0], np.int32)
+    starts, stops, tied, distinct = _ranks_from_packed(vector, packed, index_bits, order, dense)
     return Ranked(order, dense, starts, stops, int(tied), max(1, int(distinct - 1).bit_length()))
 
 
@@ -126,39 +127,48 @@ def _insertion_count(values: np.ndarray, start: int, stop: int) -> int:
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
-def _digit_inversions(source: np.ndarray, start: int, stop: int, shift: int, table: np.ndarray) -> int:
-    """Inversions of the 12-bit digits (source >> shift) & 4095 in source[start:stop].
+def _count_digit(table: np.ndarray, digit: int) -> int:
+    """Earlier entries with a larger 12-bit digit than `digit`; then counts this entry in `table`.
 
     Each nibble of the digit keeps, per value of the nibbles above it, 16 counters "earlier entries
     with a larger nibble", so an entry costs three 16-lane adds (vectorised: the lanes are computed
-    by comparison, and one flat `table` leaves no aliasing to check). `table` must be all zeros
-    and is zeroed again.
+    by comparison, and one flat `table` leaves no aliasing to check).
+    """
+    top, pair = digit >> 8, digit >> 4
+    larger = table[top] + table[_MIDDLE + pair] + table[_LOW + digit]
+    middle, low = _MIDDLE + top * 16, _LOW + pair * 16
+    middle_nibble, low_nibble = pair & 15, digit & 15
+    for t in range(16):
+        table[t] += np.int32(t < top)
+        table[middle + t] += np.int32(t < middle_nibble)
+        table[low + t] += np.int32(t < low_nibble)
+    return larger
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
+def _digit_inversions(values: np.ndarray, start: int, stop: int, shift: int, table: np.ndarray) -> int:
+    """Inversions of the 12-bit digits (values >> shift) & 4095 in values[start:stop].
+
+    `table` must be all zeros and is zeroed again.
     """
     inversions = 0
     for i in range(start, stop):
-        digit = (source[i] >> shift) & 4095
-        top, pair = digit >> 8, digit >> 4
-        inversions += table[top] + table[_MIDDLE + pair] + table[_LOW + digit]
-        middle, low = _MIDDLE + top * 16, _LOW + pair * 16
-        middle_nibble, low_nibble = pair & 15, digit & 15
-        for t in range(16):
-            table[t] += np.int32(t < top)
-            table[middle + t] += np.int32(t < middle_nibble)
-            table[low + t] += np.int32(t < low_nibble)
+        inversions += _count_digit(table, (values[i] >> shift) & 4095)
     table[:] = 0
     return inversions
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
-def _group_by_digit(values: np.ndarray, spare: np.ndarray, start: int, stop: int, shift: int,
-                    counts: np.ndarray) -> None:
-    """Stable-sort values[start:stop] by the 12-bit digit (values >> shift) & 4095, in place.
+def _digit_inversions_grouped(values: np.ndarray, spare: np.ndarray, start: int, stop: int, shift: int,
+                              table: np.ndarray, counts: np.ndarray) -> int:
+    """`_digit_inversions`, and values[start:stop] stable-sorted by the digit, in place.
 
     `counts` holds the digit histogram and is left holding each digit's end position. Two passes:
-    by the digit's upper 6 bits into `spare`, then by the whole digit back; each pass writes to
-    at most 64 places at a time, which stay in cache where one pass to 4096 places would not.
+    by the digit's upper 6 bits into `spare` (with the count, which reads the same entries), then
+    by the whole digit back; each pass writes to at most 64 places at a time, which stay in cache
+    where one pass to 4096 places would not.
     """
-    upper = np.zeros(64, np.int64)
+    upper = np.empty(64, np.int64)
     position = start
     for d in range(4096):  # counts becomes each digit's start position, upper each 64 digits'
         if d & 63 == 0:
@@ -166,16 +176,20 @@ def _group_by_digit(values: np.ndarray, spare: np.ndarray, start: int, stop: int
         size = counts[d]
         counts[d] = position
         position += size
+    inversions = 0
     for i in range(start, stop):
         value = values[i]
-        bucket = ((value >> shift) & 4095) >> 6
-        spare[upper[bucket]] = value
-        upper[bucket] += 1
+        digit = (value >> shift) & 4095
+        inversions += _count_digit(table, digit)
+        spare[upper[digit >> 6]] = value
+        upper[digit >> 6] += 1
+    table[:] = 0
     for i in range(start, stop):
         value = spare[i]
         digit = (value >> shift) & 4095
         values[counts[digit]] = value
         counts[digit] += 1
+    return inversions
 
 
 @numba.njit(nogil=True, cache=True)
@@ -184,7 +198,7 @@ def _inversions(values: np.ndarray, spare: np.ndarray, bits: int) -> int:
 
     Most-significant-digit radix sort, 12-bit digits: a pair is counted at the digit where its
     values first differ, inside the segment of entries sharing the higher digits
-    (`_digit_inversions`), so the count costs O(P · bits / 4) and no comparisons.
+    (`_count_digit`), so the count costs O(P · bits / 4) and no comparisons.
     `values` is left grouped by all digits but the last; `spare` is overwritten.
     """
     levels = max(1, (bits + _DIGIT - 1) // _DIGIT)
@@ -203,13 +217,13 @@ def _inversions(values: np.ndarray, spare: np.ndarray, bits: int) -> int:
         if stop - start <= _SMALL:
             inversions += _insertion_count(values, start, stop)
             continue
-        inversions += _digit_inversions(values, start, stop, shift, table)
         if shift == 0:
+            inversions += _digit_inversions(values, start, stop, shift, table)
             continue
         counts[:] = 0
         for i in range(start, stop):
             counts[(values[i] >> shift) & 4095] += 1
-        _group_by_digit(values, spare, start, stop, shift, counts)
+        inversions += _digit_inversions_grouped(values, spare, start, stop, shift, table, counts)
         previous = start
         for d in range(1 << _DIGIT):  # counts[d] is now the end of digit d's bucket
             if counts[d] - previous > 1:
