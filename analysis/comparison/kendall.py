@@ -34,7 +34,7 @@ _TABLE = _LOW + 4096
 @dataclass(frozen=True)
 class Ranked:
     """One vector sorted once: its ascending order, dense ranks, tie groups and tied pairs."""
-    order: np.ndarray  # int64 (P,): indices of the vector in ascending order
+    order: np.ndarray  # int32 (P,): indices of the vector in ascending order (P < 2**31, as for dense)
     dense: np.ndarray  # int32 (P,): 0-based dense rank of each entry (equal values share one)
     tie_starts: np.ndarray  # int64: first sorted position of each tie group of two or more
     tie_stops: np.ndarray  # int64: one past its last sorted position
@@ -106,7 +106,7 @@ def rank_vector(vector: np.ndarray) -> Ranked:
     packed = np.empty(vector.shape[0], np.uint64)
     _pack(vector, index_bits, packed)
     packed.sort()
-    order, dense = np.empty(vector.shape[0], np.int64), np.empty(vector.shape[0], np.int32)
+    order, dense = np.empty(vector.shape[0], np.int32), np.empty(vector.shape[0], np.int32)
     starts, stops, tied, distinct = _ranks_from_packed(vector, packed, index_bits, order, dense)
     return Ranked(order, dense, starts, stops, int(tied), max(1, int(distinct - 1).bit_length()))
 
