@@ -57,6 +57,29 @@ def _pack(vector: np.ndarray, index_bits: int, packed: np.ndarray) -> None:
         packed[i] = ((key >> shift) << shift) | np.uint64(i)
 
 
+@numba.njit(nogil=True, cache=True, inline="always")
+def _rank_run(vector: np.ndarray, order: np.ndarray, dense: np.ndarray, start: int, stop: int, rank: int,
+              starts: np.ndarray, stops: np.ndarray, groups: int) -> tuple[int, int, int]:
+    """Dense ranks of order[start:stop] (one run of equal leading key bits) after re-sorting it by value.
+
+    Records the run's tie groups in starts/stops from index `groups`; returns (last rank, groups, tied pairs).
+    """
+    run = order[start:stop]
+    run[:] = run[np.argsort(vector[run], kind="mergesort")]
+    tied, value_start = 0, start
+    for k in range(start, stop):
+        if k > start and vector[order[k]] != vector[order[k - 1]]:
+            value_start = k
+        if k == value_start:
+            rank += 1
+        dense[order[k]] = rank
+        if (k + 1 == stop or vector[order[k + 1]] != vector[order[k]]) and k > value_start:  # a tie group ends
+            starts[groups], stops[groups] = value_start, k + 1
+            tied += (k + 1 - value_start) * (k - value_start) // 2
+            groups += 1
+    return rank, groups, tied
+
+
 @numba.njit(nogil=True, cache=True)
 def _ranks_from_packed(vector: np.ndarray, packed: np.ndarray, index_bits: int, order: np.ndarray,
                        dense: np.ndarray):
@@ -70,30 +93,20 @@ def _ranks_from_packed(vector: np.ndarray, packed: np.ndarray, index_bits: int, 
     shift = np.uint64(index_bits)
     starts = np.empty(size // 2 + 1, np.int64)
     stops = np.empty(size // 2 + 1, np.int64)
-    groups, tied, rank, start, value_start = 0, 0, -1, 0, 0
+    groups, tied, rank, start = 0, 0, -1, 0
     while start < size:
         stop = start + 1
         while stop < size and (packed[stop] >> shift) == (packed[start] >> shift):
             stop += 1
         for k in range(start, stop):
             order[k] = packed[k] & mask
-        if stop - start > 1:  # same leading bits: rare for continuous values, usual for ties
-            run = order[start:stop].copy()
-            order[start:stop] = run[np.argsort(vector[run], kind="mergesort")]
-        for k in range(start, stop):
-            if k == start or vector[order[k]] != vector[order[k - 1]]:
-                if k - value_start > 1:  # close the previous value's tie group
-                    starts[groups], stops[groups] = value_start, k
-                    tied += (k - value_start) * (k - value_start - 1) // 2
-                    groups += 1
-                value_start = k
-                rank += 1
-            dense[order[k]] = rank
+        if stop - start == 1:  # leading bits of its own: a new value, no ties (the usual case)
+            rank += 1
+            dense[order[start]] = rank
+        else:  # rare for continuous values, usual for ties
+            rank, groups, run_tied = _rank_run(vector, order, dense, start, stop, rank, starts, stops, groups)
+            tied += run_tied
         start = stop
-    if size - value_start > 1:
-        starts[groups], stops[groups] = value_start, size
-        tied += (size - value_start) * (size - value_start - 1) // 2
-        groups += 1
     return starts[:groups], stops[:groups], tied, rank + 1
 
 
