@@ -75,6 +75,29 @@ def test_close_values_and_signed_zeros_are_ranked_exactly() -> None:
     assert kendall.tau_a_many(x, y)[0, 0] == _tau_a(x, y)
 
 
+@pytest.mark.parametrize("kind", ["distinct", "tied", "close"])
+def test_rank_vector_equals_scipy_dense_ranks(kind: str) -> None:
+    rng = np.random.default_rng(13)
+    if kind == "distinct":  # each value has leading key bits of its own
+        vector = rng.random(5000)
+    elif kind == "tied":  # runs of equal values, tie groups
+        vector = rng.integers(0, 400, 5000).astype(float)
+    else:  # distinct values that share their leading key bits, some tied
+        vector = 1.0 + rng.integers(0, 3000, 5000) * np.finfo(float).eps
+    ranked = kendall.rank_vector(vector)
+    dense = scipy.stats.rankdata(vector, method="dense").astype(np.int64) - 1
+    np.testing.assert_array_equal(ranked.dense, dense)
+    np.testing.assert_array_equal(vector[ranked.order], np.sort(vector))
+    counts = np.unique(vector, return_counts=True)[1]
+    assert ranked.tie_pairs == int((counts * (counts - 1) // 2).sum())
+    assert ranked.tie_starts.size == int((counts > 1).sum())
+    sorted_vector = vector[ranked.order]
+    for start, stop in zip(ranked.tie_starts, ranked.tie_stops):
+        assert np.all(sorted_vector[start:stop] == sorted_vector[start])
+        assert stop == vector.size or sorted_vector[stop] != sorted_vector[start]
+    assert ranked.bits == max(1, int(dense.max()).bit_length())
+
+
 def test_nan_is_refused() -> None:
     with pytest.raises(ValueError, match="NaN"):
         kendall.tau_a_many(np.array([1.0, np.nan, 2.0]), np.array([1.0, 2.0, 3.0]))
