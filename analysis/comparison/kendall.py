@@ -5,7 +5,7 @@
   counts their inversions (the discordant pairs) in a most-significant-digit radix sort with
   12-bit digits: inside each segment of equal higher digits, the inversions of a digit are read
   from 16-lane counters per 4-bit nibble, and the segment is split by the digit in two cache-sized
-  scatters. O(P log P) with no comparisons, compiled, on all cores.
+  scatters. O(P log P), compiled, on all cores.
 * `weighted_tau_a`: tau-a of a resampled pair of vectors. No library does weighted Kendall
   counts for integer weights, so it is hand-written as the quadratic form ½ wᵀ S w of the sign
   kernel S; that costs O(pairs²) per sample and is only feasible for small RDMs (see
@@ -216,8 +216,9 @@ def _inversions(values: np.ndarray, spare: np.ndarray, bits: int) -> int:
 
     Most-significant-digit radix sort, 12-bit digits: a pair is counted at the digit where its
     values first differ, inside the segment of entries sharing the higher digits
-    (`_count_digit`), so the count costs O(P · bits / 4) and no comparisons.
-    `values` is left grouped by all digits but the last; `spare` is overwritten.
+    (`_count_digit`), so the count costs O(P · bits / 4) and no comparisons; segments of at most
+    _SMALL entries are counted by insertion sort. `values` is left grouped by all digits but the
+    last; `spare` is overwritten.
     """
     levels = max(1, (bits + _DIGIT - 1) // _DIGIT)
     capacity = levels * (1 << _DIGIT) + 1
