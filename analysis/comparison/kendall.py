@@ -61,6 +61,18 @@ def _pack(vector: np.ndarray, index_bits: int, packed: np.ndarray) -> None:
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
+def _record_tie_group(starts: np.ndarray, stops: np.ndarray, groups: int, start: int, stop: int) -> tuple[int, int]:
+    """Record sorted positions [start, stop) as tie group `groups` if they are two or more.
+
+    Returns (groups recorded, tied pairs added).
+    """
+    if stop - start < 2:
+        return groups, 0
+    starts[groups], stops[groups] = start, stop
+    return groups + 1, (stop - start) * (stop - start - 1) // 2
+
+
+@numba.njit(nogil=True, cache=True, inline="always")
 def _rank_run(vector: np.ndarray, order: np.ndarray, dense: np.ndarray, start: int, stop: int, rank: int,
               starts: np.ndarray, stops: np.ndarray, groups: int) -> tuple[int, int, int]:
     """Dense ranks of order[start:stop] (one run of equal leading key bits) after re-sorting it by value.
@@ -69,18 +81,18 @@ def _rank_run(vector: np.ndarray, order: np.ndarray, dense: np.ndarray, start: i
     """
     run = order[start:stop]
     run[:] = run[np.argsort(vector[run], kind="mergesort")]
-    tied, value_start = 0, start
+    tied, value_start, previous = 0, start, vector[order[start]]
+    rank += 1
     for k in range(start, stop):
-        if k > start and vector[order[k]] != vector[order[k - 1]]:
-            value_start = k
-        if k == value_start:
+        value = vector[order[k]]
+        if value != previous:  # value_start's value ends at k
+            groups, pairs = _record_tie_group(starts, stops, groups, value_start, k)
+            tied += pairs
+            value_start, previous = k, value
             rank += 1
         dense[order[k]] = rank
-        if (k + 1 == stop or vector[order[k + 1]] != vector[order[k]]) and k > value_start:  # a tie group ends
-            starts[groups], stops[groups] = value_start, k + 1
-            tied += (k + 1 - value_start) * (k - value_start) // 2
-            groups += 1
-    return rank, groups, tied
+    groups, pairs = _record_tie_group(starts, stops, groups, value_start, stop)
+    return rank, groups, tied + pairs
 
 
 @numba.njit(nogil=True, cache=True)
