@@ -9,8 +9,13 @@ from rsatoolbox.rdm.compare import _tau_a
 from analysis.comparison import kendall
 
 
-def _brute_inversions(values: np.ndarray) -> int:
-    return int(np.triu(values[:, None] > values[None, :], 1).sum())
+def _brute_inversions(values: np.ndarray, block: int = 1000) -> int:
+    """Pairs i < j with values[i] > values[j], by comparing every pair (in row blocks)."""
+    total = 0
+    for start in range(0, values.size, block):
+        rows = values[start:start + block, None] > values[None, :]
+        total += int(np.triu(rows, start + 1).sum())  # column j > row i = start + r
+    return total
 
 
 def _scipy_tau_a(x: np.ndarray, y: np.ndarray) -> float:
@@ -21,12 +26,16 @@ def _scipy_tau_a(x: np.ndarray, y: np.ndarray) -> float:
     return float(tau_b * np.sqrt((tot - ties[0]) * (tot - ties[1])) / tot)
 
 
-@pytest.mark.parametrize("levels", [2, 7, 300, 5000, 1 << 20])
-def test_inversions_equal_brute_force(levels: int) -> None:
-    rng = np.random.default_rng(levels)
-    values = rng.integers(0, levels, 1500).astype(np.int32)
+# one digit (ties, short and long segments); two digits with long or only short second-level
+# segments; three digits (a scattered middle level)
+@pytest.mark.parametrize(("levels", "size"), [(2, 1500), (7, 1500), (300, 40), (300, 1500), (5000, 1500),
+                                              (1 << 20, 1500), (1 << 14, 9000), (1 << 18, 9000),
+                                              (1 << 26, 9000)])
+def test_inversions_equal_brute_force(levels: int, size: int) -> None:
+    rng = np.random.default_rng(levels + size)
+    values = rng.integers(0, levels, size).astype(np.int32)
     bits = max(1, int(values.max()).bit_length())
-    got = kendall._inversions(values.copy(), np.empty_like(values), bits, kendall._LANES)
+    got = kendall._inversions(values.copy(), np.empty_like(values), bits)
     assert got == _brute_inversions(values)
 
 
@@ -64,6 +73,29 @@ def test_close_values_and_signed_zeros_are_ranked_exactly() -> None:
     np.testing.assert_array_equal(x[ranked.order], np.sort(x))
     assert ranked.tie_pairs == 6  # the four zeros are one tie group
     assert kendall.tau_a_many(x, y)[0, 0] == _tau_a(x, y)
+
+
+@pytest.mark.parametrize("kind", ["distinct", "tied", "close"])
+def test_rank_vector_equals_scipy_dense_ranks(kind: str) -> None:
+    rng = np.random.default_rng(13)
+    if kind == "distinct":  # each value has leading key bits of its own
+        vector = rng.random(5000)
+    elif kind == "tied":  # runs of equal values, tie groups
+        vector = rng.integers(0, 400, 5000).astype(float)
+    else:  # distinct values that share their leading key bits, some tied
+        vector = 1.0 + rng.integers(0, 3000, 5000) * np.finfo(float).eps
+    ranked = kendall.rank_vector(vector)
+    dense = scipy.stats.rankdata(vector, method="dense").astype(np.int64) - 1
+    np.testing.assert_array_equal(ranked.dense, dense)
+    np.testing.assert_array_equal(vector[ranked.order], np.sort(vector))
+    counts = np.unique(vector, return_counts=True)[1]
+    assert ranked.tie_pairs == int((counts * (counts - 1) // 2).sum())
+    assert ranked.tie_starts.size == int((counts > 1).sum())
+    sorted_vector = vector[ranked.order]
+    for start, stop in zip(ranked.tie_starts, ranked.tie_stops):
+        assert np.all(sorted_vector[start:stop] == sorted_vector[start])
+        assert stop == vector.size or sorted_vector[stop] != sorted_vector[start]
+    assert ranked.bits == max(1, int(dense.max()).bit_length())
 
 
 def test_nan_is_refused() -> None:
