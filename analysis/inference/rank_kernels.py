@@ -106,10 +106,10 @@ def rank_squares(ranks: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Σ w·r² of each row of doubled ranks (rows × active); fastmath lets the float sum vectorise."""
     out = np.zeros(ranks.shape[0])
     for t in range(ranks.shape[0]):
+        row = ranks[t]
         total = 0.0
         for a in range(weights.shape[0]):
-            r = float(ranks[t, a])
-            total += float(weights[a]) * r * r
+            total += float(weights[a]) * float(row[a]) * float(row[a])
         out[t] = total
     return out
 
@@ -141,7 +141,7 @@ def roi_cross_sums(ranks: np.ndarray, weights: np.ndarray, n_models: int, n_subj
         size = min(CHUNK, ranks.shape[1] - start)
         weight = weights[start:start + size]
         for q in range(rows):
-            source, target = ranks[q, start:start + size], block[q]  # 1-d rows: numba vectorises these loops
+            source, target = ranks[q, start:start + size], block[q]  # 1-d rows: these loops vectorise
             for a in range(size):
                 target[a] = float(source[a])
         for r in range(n_rois):

@@ -85,7 +85,7 @@ def check_tau_a_feasible(n_pairs: int, samples: int, n_rois: int, n_subjects: in
             f"(~{hours:.0f} h at 1e9/s): weighted Kendall counts cost pairs² per sample. "
             "Use --samples 0 for tau-a point estimates, or corr for the bootstrap"))
 
-RANK_CPU_SECONDS_PER_PAIR = 1.6e-7  # spearman here, 4.45e6 pairs × 10 ROIs: 6.4 (quiet) to 7 CPU s per sample
+RANK_CPU_SECONDS_PER_PAIR = 7.3e-8  # spearman, 4.45e6 pairs × 10 ROIs, 1000 samples on 2 cores: 3242 CPU s (27.4 min)
 
 
 def rank_bootstrap_warning(n_pairs: int, samples: int, n_rois: int, method: str, threads: int = 1) -> str | None:
