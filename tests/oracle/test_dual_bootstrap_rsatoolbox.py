@@ -124,5 +124,5 @@ def test_long_rank_bootstrap_is_announced_with_its_duration():
     from analysis.inference.rank_moments import rank_bootstrap_warning
     assert rank_bootstrap_warning(1770, 100, 10, "spearman") is None
     message = rank_bootstrap_warning(4_455_000, 1000, 10, "spearman", threads=2)
-    assert "about 59 min on 2 core(s)" in message and "corr" in message
+    assert "about 27 min on 2 core(s)" in message and "corr" in message
     assert rank_bootstrap_warning(4_455_000, 100, 10, "spearman", threads=2) is None
