@@ -13,6 +13,7 @@ from analysis.inference import rank_kernels as kernels
 from analysis.inference.resampling import draw_resampling
 from analysis.comparison import ranks as rk
 from analysis.errors import AnalysisError
+from analysis.reading.align import condensed_index
 from tests.helpers import random_study, rsatoolbox_dual_bootstrap
 
 dual = importlib.import_module("analysis.inference.dual_bootstrap")
@@ -79,16 +80,12 @@ def test_sorted_pairs_pack_both_images_and_flag_ties_with_the_next() -> None:
     pairs = rb.sort_rdm(vector, n).pairs
     first, second = (pairs >> 16) & 0x7FFF, pairs & 0xFFFF
     assert (first < second).all()
-    np.testing.assert_array_equal(np.sort(vector), vector[_triu_position(first, second, n)])
-    np.testing.assert_array_equal(pairs[:-1] < 0, np.diff(vector[_triu_position(first, second, n)]) == 0)
+    values = vector[condensed_index(first, second, n)]
+    np.testing.assert_array_equal(np.sort(vector), values)
+    np.testing.assert_array_equal(pairs[:-1] < 0, np.diff(values) == 0)
     assert pairs[-1] >= 0
     with pytest.raises(AnalysisError, match="too many for the rank bootstrap"):
         rb.sort_rdm(np.zeros(3), rb.MAX_IMAGES + 1)
-
-
-def _triu_position(first: np.ndarray, second: np.ndarray, n: int) -> np.ndarray:
-    """Index in np.triu_indices(n, 1) order of the pairs (first, second), first < second."""
-    return first * n - first * (first + 1) // 2 + second - first - 1
 
 
 def test_pooled_ranks_rank_the_weighted_sum_with_its_ties() -> None:
