@@ -4,6 +4,7 @@ Data flow one way: `reading` (study file, RDM files, alignment) → `comparison`
 `inference` (dual bootstrap, noise ceilings, tests) → `pipeline` (stages, cache, tables,
 manifest) → a results folder whose tables `analysis.schema` defines and the report reads.
 """
+
 from importlib.metadata import PackageNotFoundError, version
 
 try:

@@ -1,4 +1,5 @@
 """Command line: `python -m analysis demo DIR` and `python -m analysis run STUDY --out DIR`."""
+
 from __future__ import annotations
 
 import argparse
@@ -13,56 +14,94 @@ from .errors import AnalysisError
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m analysis",
-                                     description="RSA of network layers against brain ROIs.")
+    parser = argparse.ArgumentParser(
+        prog="python -m analysis", description="RSA of network layers against brain ROIs."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     demo = commands.add_parser("demo", help="write the synthetic demo study (planted answer)")
     demo.add_argument("folder", type=Path)
-    demo.add_argument("--shape", choices=("resnet", "deposit"), default="resnet",
-                      help="resnet: ResNet-50 and 3 subjects (default); deposit: the whole Dryad deposit's "
-                           "shape (4 subjects, 3 atlases, group means, 4 networks)")
-    demo.add_argument("--n-images", type=int, default=None,
-                      help="images (default: 800 for resnet, 240 for deposit)")
+    demo.add_argument(
+        "--shape",
+        choices=("resnet", "deposit"),
+        default="resnet",
+        help="resnet: ResNet-50 and 3 subjects (default); deposit: the whole Dryad deposit's "
+        "shape (4 subjects, 3 atlases, group means, 4 networks)",
+    )
+    demo.add_argument(
+        "--n-images",
+        type=int,
+        default=None,
+        help="images (default: 800 for resnet, 240 for deposit)",
+    )
     demo.add_argument("--seed", type=int, default=0)
 
     run = commands.add_parser("run", help="analyse a study and write its results folder")
     run.add_argument("study", type=Path)
     run.add_argument("--out", type=Path, required=True)
-    run.add_argument("--samples", type=int, default=None,
-                     help="bootstrap samples (overrides the study file; 0 skips inference)")
-    run.add_argument("--seed", type=int, default=None, help="bootstrap seed (overrides the study file)")
-    run.add_argument("--allow-mixed-measures", action="store_true",
-                     help="compare files whose dissimilarity measures differ (with a warning)")
-    run.add_argument("--verify", action="store_true",
-                     help="rehash every input file instead of trusting size and modification time")
-    run.add_argument("--force", action="store_true", help="recompute every stage, ignoring the cache")
-    run.add_argument("--scheduler", default=None, metavar="ADDRESS",
-                     help="run the bootstrap's tasks on this Dask scheduler (e.g. tcp://host:8786); "
-                          "workers must read the input files and --store at the same paths")
-    run.add_argument("--store", type=Path, default=None, metavar="DIR",
-                     help="folder for aligned RDMs on disk (default: .rsa-store beside --out, used "
-                          "for large studies and with --scheduler)")
+    run.add_argument(
+        "--samples",
+        type=int,
+        default=None,
+        help="bootstrap samples (overrides the study file; 0 skips inference)",
+    )
+    run.add_argument(
+        "--seed", type=int, default=None, help="bootstrap seed (overrides the study file)"
+    )
+    run.add_argument(
+        "--allow-mixed-measures",
+        action="store_true",
+        help="compare files whose dissimilarity measures differ (with a warning)",
+    )
+    run.add_argument(
+        "--verify",
+        action="store_true",
+        help="rehash every input file instead of trusting size and modification time",
+    )
+    run.add_argument(
+        "--force", action="store_true", help="recompute every stage, ignoring the cache"
+    )
+    run.add_argument(
+        "--scheduler",
+        default=None,
+        metavar="ADDRESS",
+        help="run the bootstrap's tasks on this Dask scheduler (e.g. tcp://host:8786); "
+        "workers must read the input files and --store at the same paths",
+    )
+    run.add_argument(
+        "--store",
+        type=Path,
+        default=None,
+        metavar="DIR",
+        help="folder for aligned RDMs on disk (default: .rsa-store beside --out, used "
+        "for large studies and with --scheduler)",
+    )
     return parser
 
 
 def _report(outcome) -> None:
     key = outcome.key[:12]
     if not outcome.computed:
-        print(f"cached results reused: {outcome.out} matches key {key} "
-              f"(stages: {', '.join(outcome.reused)}); nothing recomputed")
+        print(
+            f"cached results reused: {outcome.out} matches key {key} "
+            f"(stages: {', '.join(outcome.reused)}); nothing recomputed"
+        )
         return
     reused = f"; reused from cache: {', '.join(outcome.reused)}" if outcome.reused else ""
-    print(f"results written: {outcome.out} (key {key}; computed: {', '.join(outcome.computed)}{reused})")
+    print(
+        f"results written: {outcome.out} (key {key}; computed: {', '.join(outcome.computed)}{reused})"
+    )
 
 
 def _stop(signum: int, _frame: object) -> None:
     """Leave at once on SIGINT/SIGTERM: results are swapped in atomically, so stopping anywhere
     keeps the previous ones; only the temporary folder needs removing."""
     from .publish import discard_staged
+
     discard_staged()
-    sys.stderr.write(f"error: interrupted by {signal.Signals(signum).name}; "
-                     "previous results left as they were\n")
+    sys.stderr.write(
+        f"error: interrupted by {signal.Signals(signum).name}; previous results left as they were\n"
+    )
     sys.stderr.flush()
     os._exit(128 + signum)
 
@@ -79,17 +118,30 @@ def main(argv: list[str] | None = None) -> int:
         if args.command == "demo":
             if args.shape == "deposit":
                 from .deposit_demo import write_deposit_demo
-                study = write_deposit_demo(args.folder, n_images=args.n_images or 240, seed=args.seed)
+
+                study = write_deposit_demo(
+                    args.folder, n_images=args.n_images or 240, seed=args.seed
+                )
             else:
                 from .demo import write_demo
+
                 study = write_demo(args.folder, n_images=args.n_images or 800, seed=args.seed)
             print(f"demo study written: {study}")
         else:
             from .pipeline.run import run
-            outcome = run(args.study, args.out, samples=args.samples, seed=args.seed,
-                          allow_mixed_measures=args.allow_mixed_measures, verify=args.verify,
-                          force=args.force, scheduler=args.scheduler, store=args.store,
-                          command=" ".join(["python -m analysis", *map(shlex.quote, argv)]))
+
+            outcome = run(
+                args.study,
+                args.out,
+                samples=args.samples,
+                seed=args.seed,
+                allow_mixed_measures=args.allow_mixed_measures,
+                verify=args.verify,
+                force=args.force,
+                scheduler=args.scheduler,
+                store=args.store,
+                command=" ".join(["python -m analysis", *map(shlex.quote, argv)]),
+            )
             _report(outcome)
     except AnalysisError as err:
         print(f"error: {err.source}: {err.problem}", file=sys.stderr)

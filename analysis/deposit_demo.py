@@ -7,6 +7,7 @@ at relative depth d in [0, 1] sees them through a bump centred at level 4d (each
 own selectivity, plus structure of its own), and an ROI through a bump at its planted level. So in every network an ROI's best layer is the one whose relative
 depth is nearest its planted level / 4; truth.json lists it. Files are written with rsatoolbox.
 """
+
 from __future__ import annotations
 
 import json
@@ -15,8 +16,17 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .demo import (FEATURES_PER_LEVEL, LAYERS, SHARED_FEATURES, SUBJECT_GAIN, _roi_activity, _save,
-                   correlation_rdm, image_names, patterns)
+from .demo import (
+    FEATURES_PER_LEVEL,
+    LAYERS,
+    SHARED_FEATURES,
+    SUBJECT_GAIN,
+    _roi_activity,
+    _save,
+    correlation_rdm,
+    image_names,
+    patterns,
+)
 from .errors import AnalysisError
 from .publish import staged_folder
 
@@ -25,7 +35,10 @@ SUBJECTS = {"CSI1": 0.98, "CSI2": 0.98, "CSI3": 0.98, "CSI4": 0.6}  # share of t
 NETWORKS = {
     "AlexNet": ("AlexNet_CORR_RDMs.h5", [f"conv{i}" for i in range(1, 6)]),
     "ResNet50": ("ResNet50_CORR_RDMs.h5", ["conv1", "layer1", "layer2", "layer3", "layer4"]),
-    "efficientnet_b0": ("efficientnet_b0_CORR_RDMs.h5", [f"features.{i}" for i in range(9)] + ["avgpool"]),
+    "efficientnet_b0": (
+        "efficientnet_b0_CORR_RDMs.h5",
+        [f"features.{i}" for i in range(9)] + ["avgpool"],
+    ),
     "mobilenet_v2": ("mobilenet_v2_CORR_RDMs.h5", [f"features.{i}" for i in range(19)]),
 }
 #: How sharply each network's layers select a level, and how much of each layer is the network's
@@ -36,25 +49,51 @@ OWN_FEATURES = 24
 _HEMISPHERES = ("LH", "RH")
 _BOLD5000 = {"EarlyVis": 1, "LOC": 3, "OPA": 3, "PPA": 4, "RSC": None}
 _VC = {"hOc1": 0, "hOc2": 1, "hOc3v": 1, "hOc3d": 1, "hOc4v": 2, "hOc4d": 2, "hOc4lp": 3, "FG2": 4}
-_VISF = {"IOG-faces": 2, "pFus-faces": 3, "mFus-faces": 4, "pSTS-faces": 4, "OTS-bodies": 3,
-         "ITG-bodies": 3, "MTG-bodies": 3, "LOS-bodies": 2, "pOTS-characters": 3, "IOS-characters": 2,
-         "CoS-places": 4, "TOS-places": 3, "IPS-places": 3, "hMT-motion": 2, "V1-retinotopic": 0,
-         "V3A-retinotopic": 1}
+_VISF = {
+    "IOG-faces": 2,
+    "pFus-faces": 3,
+    "mFus-faces": 4,
+    "pSTS-faces": 4,
+    "OTS-bodies": 3,
+    "ITG-bodies": 3,
+    "MTG-bodies": 3,
+    "LOS-bodies": 2,
+    "pOTS-characters": 3,
+    "IOS-characters": 2,
+    "CoS-places": 4,
+    "TOS-places": 3,
+    "IPS-places": 3,
+    "hMT-motion": 2,
+    "V1-retinotopic": 0,
+    "V3A-retinotopic": 1,
+}
 ATLASES = {  # atlas -> {ROI: planted level (None: no signal)}, groups in hierarchy order
     "BOLD5000": {f"{h}{r}": lvl for r, lvl in _BOLD5000.items() for h in _HEMISPHERES},
     "vcAtlas": {f"{h}_{r}": lvl for r, lvl in _VC.items() for h in _HEMISPHERES},
-    "visfAtlas": {**{f"{h}_{r}": lvl for r, lvl in _VISF.items() for h in _HEMISPHERES},
-                  "LH_mOTS-characters": 4},
+    "visfAtlas": {
+        **{f"{h}_{r}": lvl for r, lvl in _VISF.items() for h in _HEMISPHERES},
+        "LH_mOTS-characters": 4,
+    },
 }
 GROUPS = {
-    "BOLD5000": {"Early visual": ["EarlyVis"], "Mid-level": ["LOC", "OPA"], "High-level": ["PPA", "RSC"]},
-    "vcAtlas": {"Early visual": ["hOc1", "hOc2"], "Mid-level": ["hOc3v", "hOc3d", "hOc4v", "hOc4d"],
-                "High-level": ["hOc4lp", "FG2"]},
-    "visfAtlas": {"Early visual": ["V1-retinotopic", "V3A-retinotopic"],
-                  "Faces": ["IOG-faces", "pFus-faces", "mFus-faces", "pSTS-faces"],
-                  "Bodies": ["OTS-bodies", "ITG-bodies", "MTG-bodies", "LOS-bodies"],
-                  "Characters": ["pOTS-characters", "IOS-characters", "mOTS-characters"],
-                  "Places": ["CoS-places", "TOS-places", "IPS-places"], "Motion": ["hMT-motion"]},
+    "BOLD5000": {
+        "Early visual": ["EarlyVis"],
+        "Mid-level": ["LOC", "OPA"],
+        "High-level": ["PPA", "RSC"],
+    },
+    "vcAtlas": {
+        "Early visual": ["hOc1", "hOc2"],
+        "Mid-level": ["hOc3v", "hOc3d", "hOc4v", "hOc4d"],
+        "High-level": ["hOc4lp", "FG2"],
+    },
+    "visfAtlas": {
+        "Early visual": ["V1-retinotopic", "V3A-retinotopic"],
+        "Faces": ["IOG-faces", "pFus-faces", "mFus-faces", "pSTS-faces"],
+        "Bodies": ["OTS-bodies", "ITG-bodies", "MTG-bodies", "LOS-bodies"],
+        "Characters": ["pOTS-characters", "IOS-characters", "mOTS-characters"],
+        "Places": ["CoS-places", "TOS-places", "IPS-places"],
+        "Motion": ["hMT-motion"],
+    },
 }
 SOURCES = {"COCO": "^COCO_", "ImageNet": r"^n\d{8}_", "Scene": "."}
 
@@ -72,8 +111,10 @@ def layer_bump(level: float, width: float) -> np.ndarray:
 def roi_groups(atlas: str) -> dict[str, list[str]]:
     """An atlas's groups with the full ROI names, in hierarchy order."""
     rois = list(ATLASES[atlas])
-    return {group: [roi for roi in rois if any(roi.endswith(part) for part in parts)]
-            for group, parts in GROUPS[atlas].items()}
+    return {
+        group: [roi for roi in rois if any(roi.endswith(part) for part in parts)]
+        for group, parts in GROUPS[atlas].items()
+    }
 
 
 def write_deposit_demo(folder: str | Path, n_images: int = 240, seed: int = 0) -> Path:
@@ -89,30 +130,64 @@ def write_deposit_demo(folder: str | Path, n_images: int = 240, seed: int = 0) -
         for network, (file, layers) in NETWORKS.items():
             order = rng.permutation(n_images)
             own = NETWORK_OWN[network] * rng.standard_normal((n_images, OWN_FEATURES))[order]
-            vectors = np.stack([correlation_rdm(np.hstack([
-                patterns(latents[order], layer_bump(layer_level(k, len(layers)), NETWORK_WIDTH[network])), own]))
-                for k in range(len(layers))])
-            _save(stage / file, vectors, [images[i] for i in order], "layer", layers, {"network": network})
-        seen = {s: np.sort(rng.choice(n_images, int(round(share * n_images)), replace=False))
-                for s, share in SUBJECTS.items()}
+            vectors = np.stack(
+                [
+                    correlation_rdm(
+                        np.hstack(
+                            [
+                                patterns(
+                                    latents[order],
+                                    layer_bump(layer_level(k, len(layers)), NETWORK_WIDTH[network]),
+                                ),
+                                own,
+                            ]
+                        )
+                    )
+                    for k in range(len(layers))
+                ]
+            )
+            _save(
+                stage / file,
+                vectors,
+                [images[i] for i in order],
+                "layer",
+                layers,
+                {"network": network},
+            )
+        seen = {
+            s: np.sort(rng.choice(n_images, int(round(share * n_images)), replace=False))
+            for s, share in SUBJECTS.items()
+        }
         for atlas, planted in ATLASES.items():
             shared = rng.standard_normal((len(planted), n_images, SHARED_FEATURES))
             full = {}
             for subject, kept in seen.items():
                 order = rng.permutation(kept)
-                activity = [_roi_activity(latents[order], shared[k][order], level, rng)
-                            for k, level in enumerate(planted.values())]
+                activity = [
+                    _roi_activity(latents[order], shared[k][order], level, rng)
+                    for k, level in enumerate(planted.values())
+                ]
                 vectors = np.stack([correlation_rdm(a) for a in activity])
-                _save(stage / f"{subject}_{atlas}_CORR_RDMs.h5", vectors, [images[i] for i in order], "roi",
-                      list(planted), {"subject": subject, "atlas": atlas})
+                _save(
+                    stage / f"{subject}_{atlas}_CORR_RDMs.h5",
+                    vectors,
+                    [images[i] for i in order],
+                    "roi",
+                    list(planted),
+                    {"subject": subject, "atlas": atlas},
+                )
                 full[subject] = (order, vectors)
-            _write_group_mean(stage / f"MEAN_{atlas}_CORR_RDMs.h5", full, images, list(planted), atlas)
+            _write_group_mean(
+                stage / f"MEAN_{atlas}_CORR_RDMs.h5", full, images, list(planted), atlas
+            )
         _write_study(stage / "study.yml")
         _write_truth(stage / "truth.json", seed, n_images)
     return folder / "study.yml"
 
 
-def _write_group_mean(path: Path, full: dict, images: list[str], rois: list[str], atlas: str) -> None:
+def _write_group_mean(
+    path: Path, full: dict, images: list[str], rois: list[str], atlas: str
+) -> None:
     """The mean of CSI1–3's RDMs on the images all three saw (which subjects a MEAN file averages
     is not documented for the real deposit; here it is CSI1–3)."""
     subjects = ["CSI1", "CSI2", "CSI3"]
@@ -126,8 +201,14 @@ def _write_group_mean(path: Path, full: dict, images: list[str], rois: list[str]
         low, high = np.minimum(pos[rows], pos[cols]), np.maximum(pos[rows], pos[cols])
         n = len(order)
         total = total + vectors[:, low * (2 * n - low - 1) // 2 + (high - low - 1)]
-    _save(path, total / len(subjects), [images[i] for i in common], "roi", rois,
-          {"subject": "MEAN of CSI1-CSI3", "atlas": atlas})
+    _save(
+        path,
+        total / len(subjects),
+        [images[i] for i in common],
+        "roi",
+        rois,
+        {"subject": "MEAN of CSI1-CSI3", "atlas": atlas},
+    )
 
 
 def _write_study(path: Path) -> None:
@@ -141,21 +222,33 @@ def _write_study(path: Path) -> None:
         "method": "corr",
         "bootstrap": {"samples": 1000, "seed": 0},
     }
-    path.write_text("# Deposit-shaped synthetic study written by `python -m analysis demo --shape deposit`.\n"
-                    + yaml.safe_dump(study, sort_keys=False, allow_unicode=True), encoding="utf-8")
+    path.write_text(
+        "# Deposit-shaped synthetic study written by `python -m analysis demo --shape deposit`.\n"
+        + yaml.safe_dump(study, sort_keys=False, allow_unicode=True),
+        encoding="utf-8",
+    )
 
 
 def _write_truth(path: Path, seed: int, n_images: int) -> None:
     def best(level: int | None, layers: list[str]) -> str | None:
         if level is None:
             return None
-        return layers[int(np.argmin([abs(layer_level(k, len(layers)) - level) for k in range(len(layers))]))]
+        return layers[
+            int(np.argmin([abs(layer_level(k, len(layers)) - level) for k in range(len(layers))]))
+        ]
 
     truth = {
-        "synthetic": True, "seed": seed, "n_images": n_images, "subject_gain": list(SUBJECT_GAIN),
-        "peak_layer": {atlas: {network: {roi: best(level, layers) for roi, level in planted.items()}
-                               for network, (_, layers) in NETWORKS.items()}
-                       for atlas, planted in ATLASES.items()},
+        "synthetic": True,
+        "seed": seed,
+        "n_images": n_images,
+        "subject_gain": list(SUBJECT_GAIN),
+        "peak_layer": {
+            atlas: {
+                network: {roi: best(level, layers) for roi, level in planted.items()}
+                for network, (_, layers) in NETWORKS.items()
+            }
+            for atlas, planted in ATLASES.items()
+        },
         "note": "ROIs with peak_layer null carry no signal: r should be near zero at every layer.",
     }
     path.write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")

@@ -1,4 +1,5 @@
 """The one error type that the command line turns into a single clear line."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -5,6 +5,7 @@ order gets the same bytes whichever one ran the work: every task runs with singl
 BLAS, and a task's result does not depend on where it ran. Dask reruns the tasks of a worker
 that dies, so a lost worker costs time, not results.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -26,7 +27,9 @@ _BLAS_LIMIT: list = []
 class Executor(Protocol):
     """Maps a picklable function over items; results come back in item order."""
 
-    def map(self, function: Callable[..., Any], items: Sequence[Any], **shared: Any) -> Iterator[Any]: ...
+    def map(
+        self, function: Callable[..., Any], items: Sequence[Any], **shared: Any
+    ) -> Iterator[Any]: ...
 
     def release(self, function: Callable[[], Any]) -> None: ...
 
@@ -39,11 +42,15 @@ class LocalExecutor:
     def __init__(self, threads: int | None = None):
         self.threads = threads or worker_count()
 
-    def map(self, function: Callable[..., Any], items: Sequence[Any], **shared: Any) -> Iterator[Any]:
+    def map(
+        self, function: Callable[..., Any], items: Sequence[Any], **shared: Any
+    ) -> Iterator[Any]:
         """function(item, **shared) for every item, in item order."""
         # threadpoolctl's limit is process-wide: set once here, not per task (that would race).
-        with threadpool_limits(limits=1, user_api="blas"), \
-                ThreadPoolExecutor(max_workers=self.threads) as pool:
+        with (
+            threadpool_limits(limits=1, user_api="blas"),
+            ThreadPoolExecutor(max_workers=self.threads) as pool,
+        ):
             yield from pool.map(lambda item: function(item, **shared), items)
 
     def release(self, function: Callable[[], Any]) -> None:
@@ -68,18 +75,27 @@ class DaskExecutor:
         try:
             from distributed import Client
         except ImportError:
-            raise AnalysisError("--scheduler", "needs dask.distributed: pip install 'dask[distributed]'") from None
+            raise AnalysisError(
+                "--scheduler", "needs dask.distributed: pip install 'dask[distributed]'"
+            ) from None
         try:
             self.client = Client(address, timeout=timeout, set_as_default=False)
         except (OSError, TimeoutError, ValueError) as err:
-            raise AnalysisError("--scheduler", f"cannot reach a Dask scheduler at {address} ({err})") from None
+            raise AnalysisError(
+                "--scheduler", f"cannot reach a Dask scheduler at {address} ({err})"
+            ) from None
         self.address = address
 
-    def map(self, function: Callable[..., Any], items: Sequence[Any], **shared: Any) -> Iterator[Any]:
+    def map(
+        self, function: Callable[..., Any], items: Sequence[Any], **shared: Any
+    ) -> Iterator[Any]:
         """function(item, **shared) for every item as Dask tasks, results in item order."""
-        scattered = {k: self.client.scatter([v], broadcast=True, hash=False)[0] for k, v in shared.items()}
-        futures = self.client.map(_one_blas_thread, [function] * len(items), list(items), pure=False,
-                                  **scattered)
+        scattered = {
+            k: self.client.scatter([v], broadcast=True, hash=False)[0] for k, v in shared.items()
+        }
+        futures = self.client.map(
+            _one_blas_thread, [function] * len(items), list(items), pure=False, **scattered
+        )
         try:
             for future in futures:
                 yield future.result()
@@ -116,8 +132,15 @@ class RunProgress:
         self.bar = None
         if enabled and total > 0:
             from tqdm import tqdm
-            self.bar = tqdm(total=1000, desc="analysis", unit="‰", leave=False, disable=None,
-                            bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed} elapsed, {remaining} left")
+
+            self.bar = tqdm(
+                total=1000,
+                desc="analysis",
+                unit="‰",
+                leave=False,
+                disable=None,
+                bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed} elapsed, {remaining} left",
+            )
         self.total = total
         self.done = 0.0
         self.shown = 0
@@ -148,7 +171,9 @@ class RunContext:
         return lambda fraction: self.progress.advance(phase, fraction) if self.progress else None
 
 
-_CONTEXT: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar("run_context", default=None)
+_CONTEXT: contextvars.ContextVar[RunContext | None] = contextvars.ContextVar(
+    "run_context", default=None
+)
 
 
 @contextlib.contextmanager

@@ -5,6 +5,7 @@ so an interrupted or failed writer leaves the previous folder intact. A lock fil
 folder stops two writers from writing the same folder at once. The analysis and both renderers
 use these two helpers; nothing else in the project locks or swaps folders.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -25,7 +26,9 @@ def lock_path(out: Path) -> Path:
 
 
 @contextlib.contextmanager
-def locked(out: Path, busy: str = "another analysis is writing this results folder") -> Iterator[None]:
+def locked(
+    out: Path, busy: str = "another analysis is writing this results folder"
+) -> Iterator[None]:
     """Hold an exclusive lock for writing `out`; a second writer is refused at once with `busy`."""
     out = Path(out)
     try:
@@ -67,7 +70,9 @@ def staged_folder(out: Path) -> Iterator[Path]:
         yield stage
         _replace(stage, out)
     except OSError as err:
-        raise AnalysisError(out, f"cannot write ({err.strerror}); the previous contents were kept") from None
+        raise AnalysisError(
+            out, f"cannot write ({err.strerror}); the previous contents were kept"
+        ) from None
     finally:
         shutil.rmtree(stage, ignore_errors=True)
         _STAGED.discard(stage)

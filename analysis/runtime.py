@@ -3,6 +3,7 @@
 Policy, not algebra: the numeric modules ask here how many threads to use and whether to show
 progress, so the maths stays pure.
 """
+
 from __future__ import annotations
 
 import os
@@ -22,9 +23,11 @@ def progress_bar(total: int, description: str, enabled: bool):
     """A tqdm bar (to stderr) or a silent stand-in."""
     if enabled:
         from tqdm import tqdm
+
         return tqdm(total=total, desc=description, unit="step", leave=False, disable=None)
 
     class _Silent:
         def update(self, _n: int) -> None: ...
         def close(self) -> None: ...
+
     return _Silent()

@@ -1,6 +1,7 @@
 """`make bench`: every benchmark, one table of ratios against rsatoolbox measured in this run.
 
 `python -m bench deposit`: the deposit-size run (bench/deposit.py)."""
+
 from __future__ import annotations
 
 import os
@@ -13,6 +14,7 @@ from .common import print_table
 def main() -> None:
     if sys.argv[1:2] == ["deposit"]:
         from .deposit import main as deposit
+
         deposit(sys.argv[2:])
         return
     rows = bench_pipeline()

@@ -8,6 +8,7 @@ Usage: python -m bench.bench_inference            (prints the table)
        python -m bench.bench_inference --quick    (smaller sizes, for a smoke test)
        python -m bench.bench_inference --whitened (only the whitened bootstraps against corr's)
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,27 +44,50 @@ def synthetic(n_images: int, n_rois: int, n_subjects: int, n_layers: int, seed: 
 
 # ---------------------------------------------------------------- child processes
 
+
 def child(task: str, args: dict) -> None:
     """Run one measured task; print a JSON line with its inner timing."""
     from analysis import inference as inf
-    subjects, models = synthetic(args["n_images"], args["n_rois"], args["n_subjects"], args["n_layers"])
+
+    subjects, models = synthetic(
+        args["n_images"], args["n_rois"], args["n_subjects"], args["n_layers"]
+    )
     start = time.perf_counter()
     if task == "dual":
         dtype = {"float32": np.float32, "float64": np.float64}[args["dtype"]]
         layers = {"net": [f"layer{i}" for i in range(models.shape[0])]}
         rois = [f"roi{r}" for r in range(subjects.shape[0])]
-        inf.inference_arrays(subjects, {"net": models}, rois, layers, args["method"], args["samples"], 0,
-                             dtype=dtype, progress=False)
+        inf.inference_arrays(
+            subjects,
+            {"net": models},
+            rois,
+            layers,
+            args["method"],
+            args["samples"],
+            0,
+            dtype=dtype,
+            progress=False,
+        )
     elif task == "point":
         from analysis.comparison.methods import compare
+
         compare(models, subjects.reshape(-1, subjects.shape[2]), args["method"])
     elif task == "rsa-dual":
         rsa_dual(subjects[0], models, args["method"], args["samples"])
-    elif task == "rsa-dual-fails":  # whitened methods: rsatoolbox's sparse path fails on resampled RDMs
+    elif (
+        task == "rsa-dual-fails"
+    ):  # whitened methods: rsatoolbox's sparse path fails on resampled RDMs
         try:
             rsa_dual(subjects[0], models, args["method"], args["samples"])
         except Exception as err:  # noqa: BLE001 - reported, not handled
-            print(json.dumps({"seconds": time.perf_counter() - start, "error": f"{type(err).__name__}: {err}"}))
+            print(
+                json.dumps(
+                    {
+                        "seconds": time.perf_counter() - start,
+                        "error": f"{type(err).__name__}: {err}",
+                    }
+                )
+            )
             return
     elif task == "rsa-point":
         rsa_point(subjects[0], models, args["method"], args["comparisons"])
@@ -73,8 +97,12 @@ def child(task: str, args: dict) -> None:
 def rsa_dual(subjects: np.ndarray, models: np.ndarray, method: str, samples: int) -> None:
     import rsatoolbox
     from rsatoolbox.inference.evaluate import eval_dual_bootstrap
+
     data = rsatoolbox.rdm.RDMs(subjects)
-    fixed = [rsatoolbox.model.ModelFixed(f"l{i}", rsatoolbox.rdm.RDMs(models[i:i + 1])) for i in range(len(models))]
+    fixed = [
+        rsatoolbox.model.ModelFixed(f"l{i}", rsatoolbox.rdm.RDMs(models[i : i + 1]))
+        for i in range(len(models))
+    ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         eval_dual_bootstrap(fixed, data, method=method, N=samples)
@@ -82,12 +110,15 @@ def rsa_dual(subjects: np.ndarray, models: np.ndarray, method: str, samples: int
 
 def rsa_point(subjects: np.ndarray, models: np.ndarray, method: str, comparisons: int) -> None:
     import rsatoolbox
+
     done = 0
     for layer in models:
         for subject in subjects:
             if done == comparisons:
                 return
-            rsatoolbox.rdm.compare(rsatoolbox.rdm.RDMs(layer[None]), rsatoolbox.rdm.RDMs(subject[None]), method)
+            rsatoolbox.rdm.compare(
+                rsatoolbox.rdm.RDMs(layer[None]), rsatoolbox.rdm.RDMs(subject[None]), method
+            )
             done += 1
 
 
@@ -100,14 +131,19 @@ def measure(task: str, **args) -> tuple[float, float]:
 def measure_report(task: str, **args) -> dict:
     """The child's JSON report with its peak GB and CPU seconds (user + system, from wait4)."""
     command = [sys.executable, "-m", "bench.bench_inference", "--child", task, json.dumps(args)]
-    proc = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, text=True,
-                            env={**os.environ, "PYTHONPATH": str(ROOT)})
+    proc = subprocess.Popen(
+        command,
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )
     output = proc.stdout.read()
     _, status, usage = os.wait4(proc.pid, 0)
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"error: benchmark step {task} failed")
     report = json.loads(output.strip().splitlines()[-1])
-    return {**report, "peak_gb": usage.ru_maxrss / 1024 ** 2, "cpu": usage.ru_utime + usage.ru_stime}
+    return {**report, "peak_gb": usage.ru_maxrss / 1024**2, "cpu": usage.ru_utime + usage.ru_stime}
 
 
 def _fmt(seconds: float) -> str:
@@ -123,7 +159,9 @@ def bench_inference(quick: bool = False) -> list[tuple[str, str, str, str]]:
     size = dict(FULL)
     if quick:
         size.update(n_images=600, samples=100)
-    n, rois, subj, layers, samples = (size[k] for k in ("n_images", "n_rois", "n_subjects", "n_layers", "samples"))
+    n, rois, subj, layers, samples = (
+        size[k] for k in ("n_images", "n_rois", "n_subjects", "n_layers", "samples")
+    )
     rows = []
     label = f"{n} images, {subj} subjects × {rois} ROIs × {layers} layers"
     ours_dual = {}
@@ -132,21 +170,41 @@ def bench_inference(quick: bool = False) -> list[tuple[str, str, str, str]]:
         ours_dual[dtype] = seconds
         print(f"dual bootstrap corr {dtype}: {seconds:.1f} s, peak {peak:.1f} GB", flush=True)
     rsa_samples = 1 if not quick else 2
-    rsa_seconds, _ = measure("rsa-dual", method="corr", **{**size, "n_rois": 1, "samples": rsa_samples})
+    rsa_seconds, _ = measure(
+        "rsa-dual", method="corr", **{**size, "n_rois": 1, "samples": rsa_samples}
+    )
     rsa_total = rsa_seconds / rsa_samples * samples * rois
-    print(f"rsatoolbox eval_dual_bootstrap: {rsa_seconds:.1f} s for {rsa_samples} sample(s), one ROI", flush=True)
+    print(
+        f"rsatoolbox eval_dual_bootstrap: {rsa_seconds:.1f} s for {rsa_samples} sample(s), one ROI",
+        flush=True,
+    )
     for dtype in ("float32", "float64"):
-        rows.append((f"dual bootstrap corr + noise ceilings, {samples} samples, {label} ({dtype})",
-                     _fmt(ours_dual[dtype]),
-                     f"{_fmt(rsa_total)} (extrapolated from {rsa_samples} sample(s) × 1 ROI)",
-                     f"{rsa_total / ours_dual[dtype]:.0f}×"))
+        rows.append(
+            (
+                f"dual bootstrap corr + noise ceilings, {samples} samples, {label} ({dtype})",
+                _fmt(ours_dual[dtype]),
+                f"{_fmt(rsa_total)} (extrapolated from {rsa_samples} sample(s) × 1 ROI)",
+                f"{rsa_total / ours_dual[dtype]:.0f}×",
+            )
+        )
     rows += whitened_rows(size, label)
     rows += bench_methods(size, label, quick)
     memory_images = MEMORY_IMAGES if not quick else 800
-    seconds, peak = measure("dual", method="corr", dtype="float32",
-                            **{**size, "n_images": memory_images, "samples": 200 if not quick else 50})
-    rows.append((f"peak memory, dual bootstrap corr, {memory_images} images (incl. {rois * subj + layers} "
-                 "input RDMs held in memory)", f"{peak:.1f} GB", "—", "—"))
+    seconds, peak = measure(
+        "dual",
+        method="corr",
+        dtype="float32",
+        **{**size, "n_images": memory_images, "samples": 200 if not quick else 50},
+    )
+    rows.append(
+        (
+            f"peak memory, dual bootstrap corr, {memory_images} images (incl. {rois * subj + layers} "
+            "input RDMs held in memory)",
+            f"{peak:.1f} GB",
+            "—",
+            "—",
+        )
+    )
     return rows
 
 
@@ -158,33 +216,59 @@ def bench_methods(size: dict, label: str, quick: bool) -> list[tuple[str, str, s
     """
     from analysis.inference.rank_moments import tau_a_cost
     from analysis.schema import METHODS, WHITENED_METHODS
-    n, rois, subj, layers, samples = (size[k] for k in ("n_images", "n_rois", "n_subjects", "n_layers", "samples"))
+
+    n, rois, subj, layers, samples = (
+        size[k] for k in ("n_images", "n_rois", "n_subjects", "n_layers", "samples")
+    )
     pairs_of_images = n * (n - 1) // 2
     rows = []
     for method in METHODS:
         seconds, _ = measure("point", method=method, **size)
         comparisons = 2 if method == "tau-a" else 15
-        rsa, _ = measure("rsa-point", method=method, comparisons=comparisons, **{**size, "n_rois": 1})
+        rsa, _ = measure(
+            "rsa-point", method=method, comparisons=comparisons, **{**size, "n_rois": 1}
+        )
         total = rsa / comparisons * rois * subj * layers
-        rows.append((f"point estimates {method}, {rois * subj * layers} pairs, {n} images", _fmt(seconds),
-                     f"{_fmt(total)} (extrapolated from {comparisons} comparisons)", f"{total / seconds:.0f}×"))
+        rows.append(
+            (
+                f"point estimates {method}, {rois * subj * layers} pairs, {n} images",
+                _fmt(seconds),
+                f"{_fmt(total)} (extrapolated from {comparisons} comparisons)",
+                f"{total / seconds:.0f}×",
+            )
+        )
         print(rows[-1], flush=True)
         if method in ("corr", "cosine") or method in WHITENED_METHODS:
             continue  # measured in full above (cosine shares corr's products)
         name = f"dual bootstrap {method} + noise ceilings, {samples} samples, {label}"
         if method == "tau-a":
-            rows.append((name, "refused: weighted Kendall counts need about "
-                               f"{tau_a_cost(pairs_of_images, samples, rois, subj, layers):.0e} operations", "—", "—"))
+            rows.append(
+                (
+                    name,
+                    "refused: weighted Kendall counts need about "
+                    f"{tau_a_cost(pairs_of_images, samples, rois, subj, layers):.0e} operations",
+                    "—",
+                    "—",
+                )
+            )
             continue
-        low, high = (2, 4) if quick else (4, 24)  # a longer second run: the slope of short runs is noisy
+        low, high = (
+            (2, 4) if quick else (4, 24)
+        )  # a longer second run: the slope of short runs is noisy
         first, _ = measure("dual", method=method, dtype="float64", **{**size, "samples": low})
         second, _ = measure("dual", method=method, dtype="float64", **{**size, "samples": high})
         ours = first + (second - first) / (high - low) * (samples - low)
         rsa, _ = measure("rsa-dual", method=method, **{**size, "n_rois": 1, "samples": 1})
         theirs = rsa * samples * rois
-        rows.append((name, f"{_fmt(ours)} (extrapolated from {low} and {high} samples: "
-                           f"{_fmt(first)}, {_fmt(second)})",
-                     f"{_fmt(theirs)} (extrapolated from 1 sample × 1 ROI)", f"{theirs / ours:.0f}×"))
+        rows.append(
+            (
+                name,
+                f"{_fmt(ours)} (extrapolated from {low} and {high} samples: "
+                f"{_fmt(first)}, {_fmt(second)})",
+                f"{_fmt(theirs)} (extrapolated from 1 sample × 1 ROI)",
+                f"{theirs / ours:.0f}×",
+            )
+        )
         print(rows[-1], flush=True)
     return rows
 
@@ -197,39 +281,58 @@ def whitened_rows(size: dict, label: str) -> list[tuple[str, str, str, str]]:
     for method in ("corr", "corr_cov", "cosine_cov", "corr"):
         report = measure_report("dual", method=method, dtype="float32", **size)
         times.setdefault(method, []).append(report)
-        print(f"dual bootstrap {method} float32: {report['seconds']:.1f} s wall, {report['cpu']:.1f} s CPU, "
-              f"peak {report['peak_gb']:.1f} GB", flush=True)
+        print(
+            f"dual bootstrap {method} float32: {report['seconds']:.1f} s wall, {report['cpu']:.1f} s CPU, "
+            f"peak {report['peak_gb']:.1f} GB",
+            flush=True,
+        )
     corr_wall = np.mean([r["seconds"] for r in times["corr"]])
     corr_cpu = np.mean([r["cpu"] for r in times["corr"]])
     rows = []
     for method in ("corr_cov", "cosine_cov"):
         small = {**size, "n_images": 120, "n_rois": 1, "samples": 1}
         rsa = measure_report("rsa-dual-fails", method=method, **small)
-        rsa_text = (f"fails at 120 images ({rsa['error'].split(':')[0]} in _cov_weighting's sparse path, ≥ 100 images)"
-                    if "error" in rsa else f"ran at 120 images in {_fmt(rsa['seconds'])} per sample")
+        rsa_text = (
+            f"fails at 120 images ({rsa['error'].split(':')[0]} in _cov_weighting's sparse path, ≥ 100 images)"
+            if "error" in rsa
+            else f"ran at 120 images in {_fmt(rsa['seconds'])} per sample"
+        )
         ours = times[method][0]
-        rows.append((f"dual bootstrap {method} + noise ceilings, {samples} samples, {label} (float32)",
-                     f"{_fmt(ours['seconds'])} ({ours['seconds'] / corr_wall:.2f}× corr's {_fmt(corr_wall)}; "
-                     f"CPU {ours['cpu'] / corr_cpu:.2f}×)", rsa_text, "—"))
+        rows.append(
+            (
+                f"dual bootstrap {method} + noise ceilings, {samples} samples, {label} (float32)",
+                f"{_fmt(ours['seconds'])} ({ours['seconds'] / corr_wall:.2f}× corr's {_fmt(corr_wall)}; "
+                f"CPU {ours['cpu'] / corr_cpu:.2f}×)",
+                rsa_text,
+                "—",
+            )
+        )
     return rows
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--whitened", action="store_true", help="only corr_cov and cosine_cov against corr")
-    parser.add_argument("--samples", type=int, help="with --whitened: bootstrap samples (default 1000, --quick 100)")
+    parser.add_argument(
+        "--whitened", action="store_true", help="only corr_cov and cosine_cov against corr"
+    )
+    parser.add_argument(
+        "--samples", type=int, help="with --whitened: bootstrap samples (default 1000, --quick 100)"
+    )
     parser.add_argument("--child", nargs=2, metavar=("TASK", "ARGS"))
     args = parser.parse_args()
     if args.child:
         child(args.child[0], json.loads(args.child[1]))
         return
     from .common import print_table
+
     if args.whitened:
         size = {**FULL, **(dict(n_images=600, samples=100) if args.quick else {})}
         size["samples"] = args.samples or size["samples"]
         n, rois, subj, layers = (size[k] for k in ("n_images", "n_rois", "n_subjects", "n_layers"))
-        print_table(whitened_rows(size, f"{n} images, {subj} subjects × {rois} ROIs × {layers} layers"))
+        print_table(
+            whitened_rows(size, f"{n} images, {subj} subjects × {rois} ROIs × {layers} layers")
+        )
         return
     print_table(bench_inference(quick=args.quick))
 

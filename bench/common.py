@@ -1,4 +1,5 @@
 """Shared benchmark plumbing: the cached real-size study, timing child processes, the table."""
+
 from __future__ import annotations
 
 import os
@@ -29,7 +30,7 @@ def timed(command: list[str], env: dict[str, str] | None = None) -> Timing:
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"error: benchmark step failed: {' '.join(command)}")
-    return Timing(seconds, usage.ru_maxrss / 1024 ** 2)
+    return Timing(seconds, usage.ru_maxrss / 1024**2)
 
 
 def full_size_study(n_images: int = FULL_IMAGES) -> Path:
@@ -37,15 +38,28 @@ def full_size_study(n_images: int = FULL_IMAGES) -> Path:
     study = BENCH_DIR / f"study-{n_images}" / "study.yml"
     if not study.exists():
         print(f"generating a {n_images}-image synthetic study in {study.parent} (once)", flush=True)
-        subprocess.run([sys.executable, "-m", "analysis", "demo", str(study.parent),
-                        "--n-images", str(n_images)], cwd=ROOT, check=True)
+        subprocess.run(
+            [
+                sys.executable,
+                "-m",
+                "analysis",
+                "demo",
+                str(study.parent),
+                "--n-images",
+                str(n_images),
+            ],
+            cwd=ROOT,
+            check=True,
+        )
     return study
 
 
 COMPARISON_HEADER = ("operation", "ours", "rsatoolbox", "ratio (rsatoolbox / ours)")
 
 
-def print_table(rows: list[tuple[str, str, str, str]], header: tuple[str, str, str, str] = COMPARISON_HEADER) -> None:
+def print_table(
+    rows: list[tuple[str, str, str, str]], header: tuple[str, str, str, str] = COMPARISON_HEADER
+) -> None:
     """Print rows as a Markdown table (default columns: operation, ours, rsatoolbox, ratio)."""
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(4)]
     for row in [header, tuple("-" * w for w in widths), *rows]:

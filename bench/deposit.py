@@ -13,6 +13,7 @@ bootstrap on a local Dask cluster of two worker processes (one thread each) on 1
 
 Usage: python -m bench deposit [--samples 64,128] [--no-dask | --dask-only]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -43,18 +44,29 @@ def ensure_deposit() -> Path:
         need = deposit_bytes(4916, 2952)
         free = shutil.disk_usage(DEPOSIT).free
         if need * 1.1 > free:
-            sys.exit(f"error: {DEPOSIT}: the deposit needs {need / 1e9:.0f} GB, {free / 1e9:.0f} GB free")
-        print(f"generating the deposit-shaped study ({need / 1e9:.0f} GB) in {DEPOSIT} (once)", flush=True)
+            sys.exit(
+                f"error: {DEPOSIT}: the deposit needs {need / 1e9:.0f} GB, {free / 1e9:.0f} GB free"
+            )
+        print(
+            f"generating the deposit-shaped study ({need / 1e9:.0f} GB) in {DEPOSIT} (once)",
+            flush=True,
+        )
         write_deposit(DEPOSIT)
     return DEPOSIT
 
 
-def deposit_study(name: str, subjects: tuple[str, ...], atlases: tuple[str, ...], group_means: bool) -> Path:
+def deposit_study(
+    name: str, subjects: tuple[str, ...], atlases: tuple[str, ...], group_means: bool
+) -> Path:
     """A study over the generated files: the given subjects and atlases, the four networks."""
     path = DEPOSIT / f"study-{name}.yml"
-    study = {"title": f"SYNTHETIC deposit, {name}",
-             "subjects": {s: {a: f"{s}_{a}_CORR_RDMs.h5" for a in atlases} for s in subjects},
-             "networks": dict(NETWORK_FILES), "method": "corr", "bootstrap": {"samples": 0, "seed": 0}}
+    study = {
+        "title": f"SYNTHETIC deposit, {name}",
+        "subjects": {s: {a: f"{s}_{a}_CORR_RDMs.h5" for a in atlases} for s in subjects},
+        "networks": dict(NETWORK_FILES),
+        "method": "corr",
+        "bootstrap": {"samples": 0, "seed": 0},
+    }
     if group_means:
         study["group_mean"] = {a: f"MEAN_{a}_CORR_RDMs.h5" for a in atlases}
     path.write_text(yaml.safe_dump(study, sort_keys=False))
@@ -67,15 +79,27 @@ def run(study: Path, out: Path, samples: int, extra: list[str] = ()) -> tuple[fl
     The CPU time (user + system) says what the run costs when the machine is shared: on an idle
     machine with 2 cores the wall time is about half of it for the parallel parts.
     """
-    command = [sys.executable, "-m", "analysis", "run", str(study), "--out", str(out),
-               "--samples", str(samples), "--store", str(BENCH_DIR / "deposit-store"), *extra]
+    command = [
+        sys.executable,
+        "-m",
+        "analysis",
+        "run",
+        str(study),
+        "--out",
+        str(out),
+        "--samples",
+        str(samples),
+        "--store",
+        str(BENCH_DIR / "deposit-store"),
+        *extra,
+    ]
     start = time.perf_counter()
     child = subprocess.Popen(command, cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)})
     _, status, usage = os.wait4(child.pid, 0)
     seconds = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"error: benchmark step failed: {' '.join(command)}")
-    return seconds, usage.ru_maxrss / 1024 ** 2, usage.ru_utime + usage.ru_stime
+    return seconds, usage.ru_maxrss / 1024**2, usage.ru_utime + usage.ru_stime
 
 
 def free_port() -> int:
@@ -90,13 +114,43 @@ def start_cluster(workers: int = 2) -> tuple[str, list[subprocess.Popen]]:
     address = f"tcp://127.0.0.1:{free_port()}"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     quiet = {"stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL, "env": env, "cwd": ROOT}
-    procs = [subprocess.Popen([str(dask), "scheduler", "--host", "127.0.0.1", "--port", address.rsplit(":", 1)[1],
-                               "--no-dashboard"], **quiet)]
+    procs = [
+        subprocess.Popen(
+            [
+                str(dask),
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                address.rsplit(":", 1)[1],
+                "--no-dashboard",
+            ],
+            **quiet,
+        )
+    ]
     for i in range(workers):
-        procs.append(subprocess.Popen([str(dask), "worker", address, "--host", "127.0.0.1", "--nthreads", "1",
-                                       "--no-nanny", "--no-dashboard", "--memory-limit", "0", "--name", f"bench{i}"],
-                                      **quiet))
+        procs.append(
+            subprocess.Popen(
+                [
+                    str(dask),
+                    "worker",
+                    address,
+                    "--host",
+                    "127.0.0.1",
+                    "--nthreads",
+                    "1",
+                    "--no-nanny",
+                    "--no-dashboard",
+                    "--memory-limit",
+                    "0",
+                    "--name",
+                    f"bench{i}",
+                ],
+                **quiet,
+            )
+        )
     from distributed import Client
+
     with Client(address, timeout=60) as client:
         client.wait_for_workers(workers, timeout=120)
     return address, procs
@@ -119,12 +173,13 @@ def stop_cluster(procs: list[subprocess.Popen]) -> list[float]:
             proc.kill()
             _, _, usage = os.wait4(proc.pid, 0)
         proc.returncode = 0
-        peaks.append(usage.ru_maxrss / 1024 ** 2)
+        peaks.append(usage.ru_maxrss / 1024**2)
     return peaks
 
 
-def bench_deposit(samples: tuple[int, int] = (64, 128), dask: bool = True,
-                  local: bool = True) -> list[tuple[str, str, str, str]]:
+def bench_deposit(
+    samples: tuple[int, int] = (64, 128), dask: bool = True, local: bool = True
+) -> list[tuple[str, str, str, str]]:
     """Rows (operation, time, memory, how) of the deposit benchmark."""
     ensure_deposit()
     atlases = tuple(ATLASES)
@@ -135,13 +190,26 @@ def bench_deposit(samples: tuple[int, int] = (64, 128), dask: bool = True,
     rows = []
     whole = deposit_study("whole", ("CSI1", "CSI2", "CSI3", "CSI4"), atlases, group_means=True)
     seconds, peak, cpu = run(whole, BENCH_DIR / "deposit-results" / "whole", 0, ["--force"])
-    rows.append(("point estimates, whole deposit (CSI1-4 × 3 atlases + MEAN files × 4 networks; "
-                 "common images: 2952)", f"{seconds:.0f} s wall, {cpu:.0f} s CPU", f"peak {peak:.1f} GB", "measured"))
+    rows.append(
+        (
+            "point estimates, whole deposit (CSI1-4 × 3 atlases + MEAN files × 4 networks; "
+            "common images: 2952)",
+            f"{seconds:.0f} s wall, {cpu:.0f} s CPU",
+            f"peak {peak:.1f} GB",
+            "measured",
+        )
+    )
     print(rows[-1], flush=True)
     out = BENCH_DIR / "deposit-results" / "CSI1-3"
     seconds, peak, cpu = run(csi, out, 0, ["--force"])
-    rows.append(("point estimates, CSI1-3 × 3 atlases × 4 networks, 4916 images",
-                 f"{seconds:.0f} s wall, {cpu:.0f} s CPU", f"peak {peak:.1f} GB", "measured"))
+    rows.append(
+        (
+            "point estimates, CSI1-3 × 3 atlases × 4 networks, 4916 images",
+            f"{seconds:.0f} s wall, {cpu:.0f} s CPU",
+            f"peak {peak:.1f} GB",
+            "measured",
+        )
+    )
     print(rows[-1], flush=True)
     timings = {count: run(csi, out, count) for count in (low, high)}  # the point stage is reused
     # Extra samples cost CPU time in the strip tasks, which run on every core: the wall time of
@@ -150,10 +218,15 @@ def bench_deposit(samples: tuple[int, int] = (64, 128), dask: bool = True,
     cpu_per_sample = (timings[high][2] - timings[low][2]) / (high - low)
     cores = len(os.sched_getaffinity(0))
     estimate = timings[low][0] + (FULL_SAMPLES - low) * cpu_per_sample / cores
-    rows.append((f"corr dual bootstrap + ceilings, float32, CSI1-3 × 3 atlases × 4 networks, {FULL_SAMPLES} samples",
-                 f"{estimate / 60:.0f} min", f"peak {max(timings[low][1], timings[high][1]):.1f} GB",
-                 f"extrapolated: {timings[low][0]:.0f} s wall at {low} samples + {cpu_per_sample:.1f} CPU s per "
-                 f"further sample over {cores} cores ({timings[high][0]:.0f} s wall at {high})"))
+    rows.append(
+        (
+            f"corr dual bootstrap + ceilings, float32, CSI1-3 × 3 atlases × 4 networks, {FULL_SAMPLES} samples",
+            f"{estimate / 60:.0f} min",
+            f"peak {max(timings[low][1], timings[high][1]):.1f} GB",
+            f"extrapolated: {timings[low][0]:.0f} s wall at {low} samples + {cpu_per_sample:.1f} CPU s per "
+            f"further sample over {cores} cores ({timings[high][0]:.0f} s wall at {high})",
+        )
+    )
     print(rows[-1], flush=True)
     if dask:
         rows += bench_dask(csi, high)
@@ -173,24 +246,41 @@ def bench_dask(study: Path, high: int) -> list[tuple[str, str, str, str]]:
     names = sorted(p.name for p in local.glob("*.csv"))
     same = bool(names) and all((local / f).read_bytes() == (out / f).read_bytes() for f in names)
     workers = ", ".join(f"{p:.1f}" for p in peaks[1:])
-    rows = [("point estimates, CSI1-3, Dask: scheduler + 2 workers × 1 thread on 127.0.0.1",
-             f"{point[0]:.0f} s wall", f"peak client {point[1]:.1f} GB", "measured"),
-            (f"bootstrap ({high} samples), CSI1-3, same cluster", f"{seconds:.0f} s wall",
-             f"peak client {peak:.1f} GB, workers {workers} GB (whole cluster life)",
-             f"tables byte-identical to the local run: {same}")]
+    rows = [
+        (
+            "point estimates, CSI1-3, Dask: scheduler + 2 workers × 1 thread on 127.0.0.1",
+            f"{point[0]:.0f} s wall",
+            f"peak client {point[1]:.1f} GB",
+            "measured",
+        ),
+        (
+            f"bootstrap ({high} samples), CSI1-3, same cluster",
+            f"{seconds:.0f} s wall",
+            f"peak client {peak:.1f} GB, workers {workers} GB (whole cluster life)",
+            f"tables byte-identical to the local run: {same}",
+        ),
+    ]
     for row in rows:
         print(row, flush=True)
     return rows
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m bench deposit", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--samples", default="64,128",
-                        help="two sample counts to extrapolate from; below ~64 the products are memory-bound "
-                             "and the slope underestimates the cost of 1000 samples")
+    parser = argparse.ArgumentParser(
+        prog="python -m bench deposit",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--samples",
+        default="64,128",
+        help="two sample counts to extrapolate from; below ~64 the products are memory-bound "
+        "and the slope underestimates the cost of 1000 samples",
+    )
     parser.add_argument("--no-dask", action="store_true")
-    parser.add_argument("--dask-only", action="store_true", help="only the Dask run (after a local run)")
+    parser.add_argument(
+        "--dask-only", action="store_true", help="only the Dask run (after a local run)"
+    )
     args = parser.parse_args(argv)
     low, high = (int(v) for v in args.samples.split(","))
     rows = bench_deposit((low, high), dask=not args.no_dask, local=not args.dask_only)

@@ -5,6 +5,7 @@
 descriptors written by rsatoolbox's own writer), their dissimilarities filled one RDM at a time so
 that memory stays at a few RDMs whatever the size.
 """
+
 from __future__ import annotations
 
 import shutil
@@ -18,8 +19,12 @@ import yaml
 from rsatoolbox.io.hdf5 import write_dict_hdf5
 
 NETWORKS = {"AlexNet": 5, "ResNet50": 5, "efficientnet_b0": 10, "mobilenet_v2": 19}
-NETWORK_FILES = {"AlexNet": "AlexNet_CORR_RDMs.h5", "ResNet50": "ResNet50_CORR_RDMs.h5",
-                 "efficientnet_b0": "efficientnet_b0_CORR_RDMs.h5", "mobilenet_v2": "mobilenet_v2_CORR_RDMs.h5"}
+NETWORK_FILES = {
+    "AlexNet": "AlexNet_CORR_RDMs.h5",
+    "ResNet50": "ResNet50_CORR_RDMs.h5",
+    "efficientnet_b0": "efficientnet_b0_CORR_RDMs.h5",
+    "mobilenet_v2": "mobilenet_v2_CORR_RDMs.h5",
+}
 ATLASES = {"BOLD5000": 10, "vcAtlas": 16, "visfAtlas": 33}
 SUBJECTS = ("CSI1", "CSI2", "CSI3", "CSI4")
 LEVELS = 5
@@ -28,7 +33,10 @@ NOISE = 48
 
 
 def image_names(n: int, rng: np.random.Generator) -> list[str]:
-    coco = [f"COCO_train2014_{i:012d}.jpg" for i in np.sort(rng.choice(581_000, round(n * 0.41), replace=False))]
+    coco = [
+        f"COCO_train2014_{i:012d}.jpg"
+        for i in np.sort(rng.choice(581_000, round(n * 0.41), replace=False))
+    ]
     n_imagenet = round(n * 0.39)
     synsets = rng.choice(np.arange(1_440_000, 15_000_000), n_imagenet, replace=False)
     imagenet = [f"n{s:08d}_{k}.JPEG" for s, k in zip(synsets, rng.integers(1, 30_000, n_imagenet))]
@@ -48,16 +56,23 @@ def deposit_bytes(n_images: int, n_subset: int, dtype=np.float64) -> int:
 class Writer:
     """One rsatoolbox HDF5 file whose dissimilarities are written row by row."""
 
-    def __init__(self, path: Path, images: list[str], key: str, names: list[str], descriptors: dict, dtype):
+    def __init__(
+        self, path: Path, images: list[str], key: str, names: list[str], descriptors: dict, dtype
+    ):
         n_pairs = len(images) * (len(images) - 1) // 2
-        write_dict_hdf5(str(path), {
-            "descriptors": {"synthetic": "true", **descriptors},
-            "rdm_descriptors": {key: list(names), "index": list(range(len(names)))},
-            "pattern_descriptors": {"image": list(images), "index": list(range(len(images)))},
-            "dissimilarity_measure": "correlation",
-        })
+        write_dict_hdf5(
+            str(path),
+            {
+                "descriptors": {"synthetic": "true", **descriptors},
+                "rdm_descriptors": {key: list(names), "index": list(range(len(names)))},
+                "pattern_descriptors": {"image": list(images), "index": list(range(len(images)))},
+                "dissimilarity_measure": "correlation",
+            },
+        )
         self.file = h5py.File(path, "a")
-        self.data = self.file.create_dataset("dissimilarities", shape=(len(names), n_pairs), dtype=dtype)
+        self.data = self.file.create_dataset(
+            "dissimilarities", shape=(len(names), n_pairs), dtype=dtype
+        )
 
     def write(self, row: int, vector: np.ndarray) -> None:
         self.data[row] = vector
@@ -89,13 +104,21 @@ def view(latents: np.ndarray, level: float) -> np.ndarray:
     return (latents * bump(level)[None, :, None]).reshape(latents.shape[0], -1)
 
 
-def write_deposit(folder: Path, n_images: int = 4916, n_subset: int = 2952, seed: int = 0,
-                  dtype=np.float64, progress: bool = True) -> Path:
+def write_deposit(
+    folder: Path,
+    n_images: int = 4916,
+    n_subset: int = 2952,
+    seed: int = 0,
+    dtype=np.float64,
+    progress: bool = True,
+) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     need = deposit_bytes(n_images, n_subset, dtype)
     free = shutil.disk_usage(folder).free
     if need * 1.05 > free:
-        sys.exit(f"error: {folder}: the deposit needs {need / 1e9:.1f} GB, only {free / 1e9:.1f} GB free")
+        sys.exit(
+            f"error: {folder}: the deposit needs {need / 1e9:.1f} GB, only {free / 1e9:.1f} GB free"
+        )
     rng = np.random.default_rng(seed)
     images = image_names(n_images, rng)
     subset = np.sort(rng.choice(n_images, n_subset, replace=False))
@@ -105,23 +128,41 @@ def write_deposit(folder: Path, n_images: int = 4916, n_subset: int = 2952, seed
     done = 0
     for network, depth in NETWORKS.items():
         layers = [f"layer{k + 1:02d}" for k in range(depth)]
-        writer = Writer(folder / NETWORK_FILES[network], images, "layer", layers, {"network": network}, dtype)
+        writer = Writer(
+            folder / NETWORK_FILES[network], images, "layer", layers, {"network": network}, dtype
+        )
         for k in range(depth):
             writer.write(k, make_full(view(latents, (LEVELS - 1) * k / (depth - 1))))
             done += 1
         writer.close()
     for atlas, n_rois in ATLASES.items():
         rois = [f"{atlas}_roi{k + 1:02d}" for k in range(n_rois)]
-        writers = {s: Writer(folder / f"{s}_{atlas}_CORR_RDMs.h5", images if s != "CSI4" else [images[i] for i in subset],
-                             "roi", rois, {"subject": s}, dtype) for s in SUBJECTS}
-        mean = Writer(folder / f"MEAN_{atlas}_CORR_RDMs.h5", images, "roi", rois, {"subject": "MEAN"}, dtype)
+        writers = {
+            s: Writer(
+                folder / f"{s}_{atlas}_CORR_RDMs.h5",
+                images if s != "CSI4" else [images[i] for i in subset],
+                "roi",
+                rois,
+                {"subject": s},
+                dtype,
+            )
+            for s in SUBJECTS
+        }
+        mean = Writer(
+            folder / f"MEAN_{atlas}_CORR_RDMs.h5", images, "roi", rois, {"subject": "MEAN"}, dtype
+        )
         for r in range(n_rois):
             level = rng.uniform(0, LEVELS - 1)
             shared = 2.0 * rng.standard_normal((n_images, 24))
             total = None
             for s in SUBJECTS:
-                own = np.hstack([rng.uniform(0.9, 1.1) * view(latents, level), shared,
-                                 2.2 * rng.standard_normal((n_images, NOISE))])
+                own = np.hstack(
+                    [
+                        rng.uniform(0.9, 1.1) * view(latents, level),
+                        shared,
+                        2.2 * rng.standard_normal((n_images, NOISE)),
+                    ]
+                )
                 if s == "CSI4":
                     writers[s].write(r, make_subset(own[subset]))
                 else:
@@ -131,7 +172,11 @@ def write_deposit(folder: Path, n_images: int = 4916, n_subset: int = 2952, seed
                 done += 1
             mean.write(r, total / 3)
             if progress:
-                print(f"\r{atlas} ROI {r + 1}/{n_rois}, {time.perf_counter() - start:.0f} s", end="", file=sys.stderr)
+                print(
+                    f"\r{atlas} ROI {r + 1}/{n_rois}, {time.perf_counter() - start:.0f} s",
+                    end="",
+                    file=sys.stderr,
+                )
         for writer in [*writers.values(), mean]:
             writer.close()
     study = {

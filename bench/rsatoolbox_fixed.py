@@ -2,6 +2,7 @@
 
 Usage: python -m bench.rsatoolbox_fixed STUDY OUT_CSV
 """
+
 from __future__ import annotations
 
 import sys
@@ -26,23 +27,31 @@ def main(study_path: str, out_csv: str) -> None:
     study = yaml.safe_load(study_path.read_text())
     folder = study_path.parent
     files = {**study["subjects"], **study["networks"]}
-    images = [set(rsatoolbox.rdm.load_rdm(str(folder / f)).pattern_descriptors["image"])
-              for f in files.values()]
+    images = [
+        set(rsatoolbox.rdm.load_rdm(str(folder / f)).pattern_descriptors["image"])
+        for f in files.values()
+    ]
     common = sorted(set.intersection(*images))
     rows = []
     for network, file in study["networks"].items():
         layers = aligned(folder / file, common)
         key = [k for k in layers.rdm_descriptors if k != "index"][0]
-        models = [rsatoolbox.model.ModelFixed(name, layers.subset(key, name))
-                  for name in layers.rdm_descriptors[key]]
+        models = [
+            rsatoolbox.model.ModelFixed(name, layers.subset(key, name))
+            for name in layers.rdm_descriptors[key]
+        ]
         for subject, subject_file in study["subjects"].items():
             data = aligned(folder / subject_file, common)
-            result = rsatoolbox.inference.eval_fixed(models, data, method=study.get("method", "corr"))
+            result = rsatoolbox.inference.eval_fixed(
+                models, data, method=study.get("method", "corr")
+            )
             for m, layer in enumerate(layers.rdm_descriptors[key]):
                 for d, roi in enumerate(data.rdm_descriptors["roi"]):
                     rows.append((subject, roi, network, layer, result.evaluations[0, m, d]))
             del data
-    pd.DataFrame(rows, columns=["subject", "roi", "network", "layer", "r"]).to_csv(out_csv, index=False)
+    pd.DataFrame(rows, columns=["subject", "roi", "network", "layer", "r"]).to_csv(
+        out_csv, index=False
+    )
 
 
 if __name__ == "__main__":

@@ -17,5 +17,7 @@ def identity() -> str:
 
     import pypandoc
 
-    return (f"qmdrender fallback (Jupyter nbclient {version('nbclient')}, "
-            f"pandoc {pypandoc.get_pandoc_version()}, typst {version('typst')})")
+    return (
+        f"qmdrender fallback (Jupyter nbclient {version('nbclient')}, "
+        f"pandoc {pypandoc.get_pandoc_version()}, typst {version('typst')})"
+    )

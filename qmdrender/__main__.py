@@ -13,9 +13,18 @@ from qmdrender.errors import RenderError
 def main(argv: list[str] | None = None) -> int:
     """Render the project; print where the outputs are, or one error line and return 2."""
     parser = argparse.ArgumentParser(prog="python -m qmdrender", description=__doc__)
-    parser.add_argument("--project", type=Path, default=Path("."), help="project directory holding _quarto.yml (default: .)")
-    parser.add_argument("--output-dir", type=Path, default=None,
-                        help="write the outputs here instead of the project's output-dir (as quarto render --output-dir)")
+    parser.add_argument(
+        "--project",
+        type=Path,
+        default=Path("."),
+        help="project directory holding _quarto.yml (default: .)",
+    )
+    parser.add_argument(
+        "--output-dir",
+        type=Path,
+        default=None,
+        help="write the outputs here instead of the project's output-dir (as quarto render --output-dir)",
+    )
     parser.add_argument("--quiet", action="store_true", help="print only the output paths")
     args = parser.parse_args(argv)
     from qmdrender import identity
@@ -33,7 +42,10 @@ def main(argv: list[str] | None = None) -> int:
         print("error: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:  # an unexpected failure still gets one line, not a traceback
-        print(f"error: {args.project}: qmdrender failed unexpectedly: {type(exc).__name__}: {exc}", file=sys.stderr)
+        print(
+            f"error: {args.project}: qmdrender failed unexpectedly: {type(exc).__name__}: {exc}",
+            file=sys.stderr,
+        )
         return 2
     for path in outputs:
         try:

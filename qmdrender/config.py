@@ -17,13 +17,34 @@ EXECUTE_KEYS = {"echo", "eval", "output", "warning", "include"}
 FIGURE_KEYS = {"fig-format", "fig-dpi", "fig-width", "fig-height"}
 COMMON_FORMAT_KEYS = {"toc", "toc-depth", "toc-title", "number-sections"} | FIGURE_KEYS
 FORMAT_KEYS = {
-    "html": COMMON_FORMAT_KEYS | {"embed-resources", "code-fold", "code-summary", "html-math-method", "css",
-             "lightbox", "include-in-header"},
-    "typst": COMMON_FORMAT_KEYS | {"papersize", "margin", "fontsize", "citeproc", "section-numbering"},
+    "html": COMMON_FORMAT_KEYS
+    | {
+        "embed-resources",
+        "code-fold",
+        "code-summary",
+        "html-math-method",
+        "css",
+        "lightbox",
+        "include-in-header",
+    },
+    "typst": COMMON_FORMAT_KEYS
+    | {"papersize", "margin", "fontsize", "citeproc", "section-numbering"},
 }
 DOCUMENT_KEYS = {
-    "title", "subtitle", "author", "date", "abstract", "lang", "bibliography", "csl",
-    "link-citations", "citation", "google-scholar", "execute", "format", "jupyter",
+    "title",
+    "subtitle",
+    "author",
+    "date",
+    "abstract",
+    "lang",
+    "bibliography",
+    "csl",
+    "link-citations",
+    "citation",
+    "google-scholar",
+    "execute",
+    "format",
+    "jupyter",
 }
 #: Format options naming files; in _quarto.yml they are relative to the project, as in Quarto.
 PATH_KEYS = {"css", "include-in-header"}
@@ -94,22 +115,38 @@ def load_project(root: Path) -> Project:
         raise RenderError(config_path, "'project' must be a mapping")
     for key in project:
         if key not in PROJECT_KEYS:
-            raise RenderError(config_path, f"unsupported project option '{key}' (qmdrender supports {', '.join(sorted(PROJECT_KEYS))})")
+            raise RenderError(
+                config_path,
+                f"unsupported project option '{key}' (qmdrender supports {', '.join(sorted(PROJECT_KEYS))})",
+            )
     if project.get("type", "default") != "default":
-        raise RenderError(config_path, f"unsupported project type '{project['type']}' (only 'default')")
+        raise RenderError(
+            config_path, f"unsupported project type '{project['type']}' (only 'default')"
+        )
     execute_dir = project.get("execute-dir", "file")
     if execute_dir not in ("file", "project"):
-        raise RenderError(config_path, f"execute-dir must be 'file' or 'project', not '{execute_dir}'")
+        raise RenderError(
+            config_path, f"execute-dir must be 'file' or 'project', not '{execute_dir}'"
+        )
     inputs = [root / p for p in as_list(project.get("render"))]
     if not inputs:
-        inputs = sorted(p for p in root.rglob("*.qmd") if not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts))
+        inputs = sorted(
+            p
+            for p in root.rglob("*.qmd")
+            if not any(part.startswith(("_", ".")) for part in p.relative_to(root).parts)
+        )
     for path in inputs:
         if path.suffix != ".qmd":
-            raise RenderError(config_path, f"can only render .qmd files, not '{path.relative_to(root)}'")
+            raise RenderError(
+                config_path, f"can only render .qmd files, not '{path.relative_to(root)}'"
+            )
         if not path.is_file():
             raise RenderError(path, "listed in project.render but missing")
     check_document_options(config_path, config)
-    for key in ("bibliography", "csl"):  # project paths are relative to the project, not the document
+    for key in (
+        "bibliography",
+        "csl",
+    ):  # project paths are relative to the project, not the document
         if key in config:
             config[key] = _from_root(root, config[key])
     formats = config.get("format")
@@ -145,7 +182,9 @@ def check_document_options(path: Path, meta: dict[str, Any]) -> None:
         raise RenderError(path, "'format' must be a mapping of format names to options")
     for name, options in formats.items():
         if name not in FORMAT_KEYS:
-            raise RenderError(path, f"unsupported format '{name}' (qmdrender renders {', '.join(FORMAT_KEYS)})")
+            raise RenderError(
+                path, f"unsupported format '{name}' (qmdrender renders {', '.join(FORMAT_KEYS)})"
+            )
         if options in (None, "default"):
             continue
         if not isinstance(options, dict):
@@ -155,11 +194,19 @@ def check_document_options(path: Path, meta: dict[str, Any]) -> None:
                 raise RenderError(path, f"unsupported {name} option '{key}'")
         if name == "html":
             if options.get("embed-resources") is not True:
-                raise RenderError(path, "html needs 'embed-resources: true' (qmdrender writes one self-contained file)")
+                raise RenderError(
+                    path,
+                    "html needs 'embed-resources: true' (qmdrender writes one self-contained file)",
+                )
             if options.get("html-math-method", "mathml") != "mathml":
-                raise RenderError(path, "html-math-method must be 'mathml' (other methods load scripts from a CDN)")
+                raise RenderError(
+                    path,
+                    "html-math-method must be 'mathml' (other methods load scripts from a CDN)",
+                )
         if name == "typst" and options.get("citeproc", True) is not True:
-            raise RenderError(path, "typst needs 'citeproc: true' (qmdrender formats citations with pandoc)")
+            raise RenderError(
+                path, "typst needs 'citeproc: true' (qmdrender formats citations with pandoc)"
+            )
 
 
 def format_options(meta: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -168,4 +215,7 @@ def format_options(meta: dict[str, Any]) -> dict[str, dict[str, Any]]:
     if isinstance(formats, str):
         formats = {formats: {}}
     shared = {k: v for k, v in meta.items() if k in COMMON_FORMAT_KEYS}
-    return {name: deep_merge(shared, opts if isinstance(opts, dict) else {}) for name, opts in formats.items()}
+    return {
+        name: deep_merge(shared, opts if isinstance(opts, dict) else {})
+        for name, opts in formats.items()
+    }

@@ -12,8 +12,8 @@ from typing import Any
 
 import nbformat
 import zmq
-from nbclient import NotebookClient
 from jupyter_client.manager import KernelManager
+from nbclient import NotebookClient
 from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
 
 from qmdrender.errors import RenderError
@@ -31,22 +31,28 @@ def setup_source(fig: dict[str, Any]) -> str:
         raise RenderError("_quarto.yml", f"fig-format '{fmt}' is not supported (png or svg)")
     width, height = fig.get("fig-width", 7), fig.get("fig-height", 5)
     dpi = fig.get("fig-dpi", 96)
-    return "\n".join([
-        "%matplotlib inline",
-        "from matplotlib_inline.backend_inline import set_matplotlib_formats",
-        f"set_matplotlib_formats({fmt!r})",
-        "import matplotlib as _mpl",
-        f"_mpl.rcParams['figure.figsize'] = ({float(width)}, {float(height)})",
-        f"_mpl.rcParams['figure.dpi'] = {float(dpi)}",
-        "del _mpl, set_matplotlib_formats",
-    ])
+    return "\n".join(
+        [
+            "%matplotlib inline",
+            "from matplotlib_inline.backend_inline import set_matplotlib_formats",
+            f"set_matplotlib_formats({fmt!r})",
+            "import matplotlib as _mpl",
+            f"_mpl.rcParams['figure.figsize'] = ({float(width)}, {float(height)})",
+            f"_mpl.rcParams['figure.dpi'] = {float(dpi)}",
+            "del _mpl, set_matplotlib_formats",
+        ]
+    )
 
 
-def run_cells(doc: Document, cwd: Path, env: dict[str, str], fig: dict[str, Any], defaults: dict[str, Any]) -> None:
+def run_cells(
+    doc: Document, cwd: Path, env: dict[str, str], fig: dict[str, Any], defaults: dict[str, Any]
+) -> None:
     """Execute the document's cells in order, storing outputs on each Cell; stop at the first error."""
     cells = [c for c in doc.cells if _option(c, "eval", defaults)]
     nb = nbformat.v4.new_notebook()
-    nb.cells = [nbformat.v4.new_code_cell(setup_source(fig))] + [nbformat.v4.new_code_cell(c.source) for c in cells]
+    nb.cells = [nbformat.v4.new_code_cell(setup_source(fig))] + [
+        nbformat.v4.new_code_cell(c.source) for c in cells
+    ]
     # Local IPC sockets in a private folder (short path: socket names are limited to ~100 bytes)
     # rather than unencrypted TCP ports.
     sockets = Path(tempfile.mkdtemp(prefix="qmdk-", dir="/tmp" if Path("/tmp").is_dir() else None))
@@ -76,7 +82,9 @@ def run_cells(doc: Document, cwd: Path, env: dict[str, str], fig: dict[str, Any]
                     where = cell.where if cell else str(doc.path)
                     raise RenderError(where, f"cell timed out after {CELL_TIMEOUT} s") from None
                 except DeadKernelError:
-                    raise RenderError(cell.where if cell else str(doc.path), "the Jupyter kernel died") from None
+                    raise RenderError(
+                        cell.where if cell else str(doc.path), "the Jupyter kernel died"
+                    ) from None
                 if cell is not None:
                     cell.outputs = list(nb_cell.get("outputs", []))
     except (RuntimeError, OSError, zmq.ZMQError) as exc:  # kernel could not start
@@ -92,7 +100,14 @@ def _option(cell: Cell, key: str, defaults: dict[str, Any]) -> Any:
     return cell.options.get(key, defaults.get(key))
 
 
-def to_markdown(doc: Document, fig_dir: Path, fmt: str, defaults: dict[str, Any], code_fold: bool, code_summary: str) -> str:
+def to_markdown(
+    doc: Document,
+    fig_dir: Path,
+    fmt: str,
+    defaults: dict[str, Any],
+    code_fold: bool,
+    code_summary: str,
+) -> str:
     """The document body as pandoc markdown for one output format, cells replaced by their outputs."""
     parts: list[str] = []
     for chunk in doc.chunks:
@@ -103,7 +118,14 @@ def to_markdown(doc: Document, fig_dir: Path, fmt: str, defaults: dict[str, Any]
     return "\n\n".join(parts) + "\n"
 
 
-def cell_markdown(cell: Cell, fig_dir: Path, fmt: str, defaults: dict[str, Any], code_fold: bool, code_summary: str) -> str:
+def cell_markdown(
+    cell: Cell,
+    fig_dir: Path,
+    fmt: str,
+    defaults: dict[str, Any],
+    code_fold: bool,
+    code_summary: str,
+) -> str:
     """Markdown for one executed cell: optional code, then figures, tables or text."""
     if not _option(cell, "include", defaults):
         return ""
@@ -115,10 +137,20 @@ def cell_markdown(cell: Cell, fig_dir: Path, fmt: str, defaults: dict[str, Any],
         parts.append(code)
     output = _option(cell, "output", defaults)
     if output is not False and _option(cell, "eval", defaults):
-        parts.extend(output_markdown(cell, fig_dir, asis=output == "asis", warnings=bool(_option(cell, "warning", defaults))))
+        parts.extend(
+            output_markdown(
+                cell,
+                fig_dir,
+                asis=output == "asis",
+                warnings=bool(_option(cell, "warning", defaults)),
+            )
+        )
     label = str(cell.options.get("label", ""))
     if cell.options.get("tbl-cap") and not label.startswith("tbl-"):
-        raise RenderError(cell.where, f"cell {cell.name} has tbl-cap but no tbl- label (needed for a numbered table)")
+        raise RenderError(
+            cell.where,
+            f"cell {cell.name} has tbl-cap but no tbl- label (needed for a numbered table)",
+        )
     if label.startswith("tbl-") and any(p.strip() for p in parts):  # a table cell may print nothing
         return "\n\n".join(p for p in parts[:-1] if p) + "\n\n" + caption_table(cell, parts[-1])
     return "\n\n".join(p for p in parts if p)
@@ -135,8 +167,12 @@ def merged_streams(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     merged: list[dict[str, Any]] = []
     for out in outputs:
         previous = merged[-1] if merged else None
-        if (out.get("output_type") == "stream" and previous is not None and previous.get("output_type") == "stream"
-                and previous.get("name") == out.get("name")):
+        if (
+            out.get("output_type") == "stream"
+            and previous is not None
+            and previous.get("output_type") == "stream"
+            and previous.get("name") == out.get("name")
+        ):
             merged[-1] = {**previous, "text": previous.get("text", "") + out.get("text", "")}
         else:
             merged.append(out)
@@ -168,17 +204,27 @@ def output_markdown(cell: Cell, fig_dir: Path, asis: bool, warnings: bool) -> li
             elif "text/markdown" in data:
                 parts.append(str(data["text/markdown"]).strip("\n"))
             elif "text/html" in data and "text/plain" not in data:
-                raise RenderError(cell.where, f"cell {cell.name} shows rich HTML output, which qmdrender cannot put in the PDF")
+                raise RenderError(
+                    cell.where,
+                    f"cell {cell.name} shows rich HTML output, which qmdrender cannot put in the PDF",
+                )
             elif "text/plain" in data:
-                parts.append(str(data["text/plain"]).strip("\n") if asis else fenced(str(data["text/plain"])))
+                parts.append(
+                    str(data["text/plain"]).strip("\n") if asis else fenced(str(data["text/plain"]))
+                )
             else:
-                raise RenderError(cell.where, f"cell {cell.name} shows output of type {', '.join(data)}, which qmdrender does not support")
+                raise RenderError(
+                    cell.where,
+                    f"cell {cell.name} shows output of type {', '.join(data)}, which qmdrender does not support",
+                )
         elif kind == "error":  # only with allow_errors, which qmdrender never sets
             raise RenderError(cell.where, f"cell {cell.name} failed: {out.get('ename')}")
     # A figure cell may draw nothing (a figure the data do not support, as Quarto then shows
     # nothing); a reference to it is then unresolved, which the render refuses.
     if label.startswith("fig-") and images > 1:
-        raise RenderError(cell.where, f"cell {cell.name} must draw at most one figure, it drew {images}")
+        raise RenderError(
+            cell.where, f"cell {cell.name} must draw at most one figure, it drew {images}"
+        )
     return parts
 
 
@@ -202,7 +248,10 @@ def image_markdown(cell: Cell, fig_dir: Path, mime: str, payload: Any, number: i
         attrs = f"#{label}" + (f' fig-alt="{_attr(alt)}"' if alt else "")
         return f"![{caption}]({link}){{{attrs}}}"
     if cell.options.get("fig-cap"):
-        raise RenderError(cell.where, f"cell {cell.name} has fig-cap but no fig- label (needed for a numbered figure)")
+        raise RenderError(
+            cell.where,
+            f"cell {cell.name} has fig-cap but no fig- label (needed for a numbered figure)",
+        )
     return f"![]({link})"
 
 
@@ -217,5 +266,8 @@ def caption_table(cell: Cell, text: str) -> str:
         raise RenderError(cell.where, f"cell {cell.name} has a tbl- label but no tbl-cap")
     rows = [line for line in text.strip().splitlines()]
     if len(rows) < 2 or not all(PIPE_TABLE_ROW.match(r) for r in rows):
-        raise RenderError(cell.where, f"cell {cell.name} must print one markdown pipe table or nothing (with output: asis)")
+        raise RenderError(
+            cell.where,
+            f"cell {cell.name} must print one markdown pipe table or nothing (with output: asis)",
+        )
     return text.strip() + f"\n\n: {caption} {{#{cell.options['label']}}}"

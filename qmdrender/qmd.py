@@ -13,7 +13,17 @@ from qmdrender.config import read_yaml
 from qmdrender.errors import RenderError
 
 #: Cell options qmdrender implements (``#| key: value``).
-CELL_KEYS = {"label", "fig-cap", "fig-alt", "tbl-cap", "echo", "eval", "output", "include", "warning"}
+CELL_KEYS = {
+    "label",
+    "fig-cap",
+    "fig-alt",
+    "tbl-cap",
+    "echo",
+    "eval",
+    "output",
+    "include",
+    "warning",
+}
 
 FENCE = re.compile(r"^(?P<indent> {0,3})(?P<ticks>`{3,}|~{3,})\s*(?P<info>.*?)\s*$")
 CELL_INFO = re.compile(r"^\{(?P<engine>[A-Za-z][\w-]*)(?P<rest>[^}]*)\}$")
@@ -73,11 +83,13 @@ def split_front_matter(path: Path, text: str) -> tuple[dict[str, Any], list[str]
     for i in range(1, len(lines)):
         if lines[i].strip() in ("---", "..."):
             meta = read_yaml(path, "\n".join(lines[1:i]))
-            return meta, lines[i + 1:], i + 2
+            return meta, lines[i + 1 :], i + 2
     raise RenderError(path, "front matter opened with '---' is never closed")
 
 
-def parse_options(cell_path: Path, line: int, source_lines: list[str]) -> tuple[dict[str, Any], str]:
+def parse_options(
+    cell_path: Path, line: int, source_lines: list[str]
+) -> tuple[dict[str, Any], str]:
     """Split the leading ``#|`` option lines off a cell; check every option is supported."""
     option_lines: list[str] = []
     for text in source_lines:
@@ -85,23 +97,32 @@ def parse_options(cell_path: Path, line: int, source_lines: list[str]) -> tuple[
         if not match:
             break
         option_lines.append(match.group("text"))
-    code = "\n".join(source_lines[len(option_lines):])
+    code = "\n".join(source_lines[len(option_lines) :])
     try:
         options = yaml.safe_load("\n".join(option_lines)) if option_lines else {}
     except yaml.YAMLError as exc:
-        raise RenderError(f"{cell_path}:{line}", f"invalid cell options: {getattr(exc, 'problem', exc)}") from None
+        raise RenderError(
+            f"{cell_path}:{line}", f"invalid cell options: {getattr(exc, 'problem', exc)}"
+        ) from None
     if not isinstance(options, dict):
         raise RenderError(f"{cell_path}:{line}", "cell options must be 'key: value' lines")
     for key in options:
         if key not in CELL_KEYS:
-            raise RenderError(f"{cell_path}:{line}", f"unsupported cell option '{key}' (qmdrender supports {', '.join(sorted(CELL_KEYS))})")
+            raise RenderError(
+                f"{cell_path}:{line}",
+                f"unsupported cell option '{key}' (qmdrender supports {', '.join(sorted(CELL_KEYS))})",
+            )
     output = options.get("output", True)
     if output not in (True, False, "asis"):
-        raise RenderError(f"{cell_path}:{line}", f"unsupported value output: {output!r} (true, false or asis)")
+        raise RenderError(
+            f"{cell_path}:{line}", f"unsupported value output: {output!r} (true, false or asis)"
+        )
     return options, code
 
 
-def parse_body(path: Path, lines: list[str], first_line: int, root: Path, seen: tuple[Path, ...]) -> list[Markdown | Cell]:
+def parse_body(
+    path: Path, lines: list[str], first_line: int, root: Path, seen: tuple[Path, ...]
+) -> list[Markdown | Cell]:
     """Turn body lines into chunks, expanding includes and refusing unsupported syntax.
 
     ``path`` is the file as shown in messages; ``seen[-1]`` is its real path (for includes).
@@ -121,10 +142,15 @@ def parse_body(path: Path, lines: list[str], first_line: int, root: Path, seen: 
             if cell:
                 engine = cell.group("engine")
                 if engine != "python" or cell.group("rest").strip():
-                    raise RenderError(f"{path}:{lineno}", f"unsupported executable cell '{{{info[1:-1]}}}' (qmdrender runs plain {{python}} cells)")
+                    raise RenderError(
+                        f"{path}:{lineno}",
+                        f"unsupported executable cell '{{{info[1:-1]}}}' (qmdrender runs plain {{python}} cells)",
+                    )
                 if fence.group("indent"):
-                    raise RenderError(f"{path}:{lineno}", "indented executable cells are not supported")
-                options, code = parse_options(path, lineno, lines[i + 1:end])
+                    raise RenderError(
+                        f"{path}:{lineno}", "indented executable cells are not supported"
+                    )
+                options, code = parse_options(path, lineno, lines[i + 1 : end])
                 if text:
                     chunks.append(Markdown("\n".join(text)))
                     text = []
@@ -132,7 +158,7 @@ def parse_body(path: Path, lines: list[str], first_line: int, root: Path, seen: 
             elif info.startswith("{{"):
                 raise RenderError(f"{path}:{lineno}", f"unsupported code block '{info}'")
             else:
-                text.extend(lines[i:end + 1])
+                text.extend(lines[i : end + 1])
             i = end + 1
             continue
         include = INCLUDE.match(line)
@@ -145,9 +171,14 @@ def parse_body(path: Path, lines: list[str], first_line: int, root: Path, seen: 
             i += 1
             continue
         if SHORTCODE.search(line):
-            raise RenderError(f"{path}:{lineno}", f"unsupported shortcode '{line.strip()}' (qmdrender supports only include)")
+            raise RenderError(
+                f"{path}:{lineno}",
+                f"unsupported shortcode '{line.strip()}' (qmdrender supports only include)",
+            )
         if INLINE_CODE.search(line):
-            raise RenderError(f"{path}:{lineno}", "inline code expressions (`{python} ...`) are not supported")
+            raise RenderError(
+                f"{path}:{lineno}", "inline code expressions (`{python} ...`) are not supported"
+            )
         text.append(line)
         i += 1
     if text:
@@ -163,7 +194,9 @@ def _closing_fence(lines: list[str], start: int, ticks: str) -> int | None:
     return None
 
 
-def include_file(path: Path, real: Path, lineno: int, target: str, root: Path, seen: tuple[Path, ...]) -> list[Markdown | Cell]:
+def include_file(
+    path: Path, real: Path, lineno: int, target: str, root: Path, seen: tuple[Path, ...]
+) -> list[Markdown | Cell]:
     """Expand ``{{< include target >}}`` (relative to the including file, or to the project with '/')."""
     included = (root / target.lstrip("/")) if target.startswith("/") else (real.parent / target)
     included = included.resolve()

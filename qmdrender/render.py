@@ -11,24 +11,25 @@ import shutil
 import subprocess
 import sys
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import yaml
 
+from analysis.errors import AnalysisError
+from analysis.publish import staged_folder
 from qmdrender.config import (
-    as_list,
     DEFAULT_EXECUTE,
     FIGURE_KEYS,
     FORMAT_EXTENSIONS,
     Project,
+    as_list,
     check_document_options,
     deep_merge,
     format_options,
     load_project,
 )
-from analysis.errors import AnalysisError
-from analysis.publish import staged_folder
 from qmdrender.errors import RenderError
 from qmdrender.execute import run_cells, to_markdown
 from qmdrender.qmd import Document, parse_document
@@ -38,7 +39,16 @@ LUA_FILTER = HERE / "quarto.lua"
 ASSETS = HERE / "assets"
 HTML_TEMPLATE = ASSETS / "template.html"
 HTML_CSS = ASSETS / "qmdrender.css"
-PANDOC_ONLY_KEYS = {"title", "subtitle", "author", "date", "abstract", "lang", "link-citations", "toc-title"}
+PANDOC_ONLY_KEYS = {
+    "title",
+    "subtitle",
+    "author",
+    "date",
+    "abstract",
+    "lang",
+    "link-citations",
+    "toc-title",
+}
 TYPST_VARIABLES = {"papersize", "margin", "fontsize"}
 MISSING_CITATION = re.compile(r"Citeproc: citation (\S+) not found")
 
@@ -50,7 +60,9 @@ def pandoc_path() -> str:
     try:
         import pypandoc
     except ImportError:
-        raise RenderError("pypandoc", "pypandoc-binary is not installed (pip install pypandoc-binary)") from None
+        raise RenderError(
+            "pypandoc", "pypandoc-binary is not installed (pip install pypandoc-binary)"
+        ) from None
     return pypandoc.get_pandoc_path()
 
 
@@ -73,7 +85,9 @@ def render_project(root: Path, log: Log = print, output_dir: Path | None = None)
         try:
             with staged_folder(project.output_dir) as out_stage:
                 _render_all(project, out_stage, staging, log)
-                files = sorted(p.relative_to(out_stage) for p in out_stage.rglob("*") if p.is_file())
+                files = sorted(
+                    p.relative_to(out_stage) for p in out_stage.rglob("*") if p.is_file()
+                )
         except AnalysisError as err:
             raise RenderError(err.source, err.problem) from None
         return [project.output_dir / rel for rel in files]
@@ -104,8 +118,11 @@ def render_document(project: Project, source: Path, out_stage: Path, work: Path,
     defaults = deep_merge(DEFAULT_EXECUTE, meta.get("execute", {}) or {})
     figure = figure_options(rel, formats)
     cwd = project.root if project.execute_dir == "project" else source.parent
-    env = {"QUARTO_PROJECT_ROOT": str(project.root), "QUARTO_DOCUMENT_PATH": str(source.parent),
-           "QUARTO_DOCUMENT_FILE": source.name}
+    env = {
+        "QUARTO_PROJECT_ROOT": str(project.root),
+        "QUARTO_DOCUMENT_PATH": str(source.parent),
+        "QUARTO_DOCUMENT_FILE": source.name,
+    }
     work.mkdir(parents=True)
     if doc.cells:
         log(f"  running {len(doc.cells)} cells")
@@ -115,8 +132,14 @@ def render_document(project: Project, source: Path, out_stage: Path, work: Path,
     for name, options in formats.items():
         out = target_dir / f"{source.stem}.{FORMAT_EXTENSIONS[name]}"
         log(f"  writing {name}")
-        body = to_markdown(doc, work / "figures", name, defaults, bool(options.get("code-fold")),
-                           str(options.get("code-summary", "Code")))
+        body = to_markdown(
+            doc,
+            work / "figures",
+            name,
+            defaults,
+            bool(options.get("code-fold")),
+            str(options.get("code-summary", "Code")),
+        )
         if name == "html":
             body += citation_appendix(meta)
         (work / f"{name}.md").write_text(body, encoding="utf-8")
@@ -133,7 +156,10 @@ def figure_options(rel: Path, formats: dict[str, dict[str, Any]]) -> dict[str, A
     for name, options in formats.items():
         for key in FIGURE_KEYS & options.keys():
             if key in merged and merged[key] != options[key]:
-                raise RenderError(rel, f"{key} differs between formats; qmdrender runs the cells once, so set it once")
+                raise RenderError(
+                    rel,
+                    f"{key} differs between formats; qmdrender runs the cells once, so set it once",
+                )
             merged[key] = options[key]
     return merged
 
@@ -165,8 +191,9 @@ def _absolute(paths: Any, base: Path) -> Any:
     return str((base / paths).resolve())
 
 
-def write_metadata(path: Path, meta: dict[str, Any], options: dict[str, Any], doc_dir: Path,
-                   html: bool = False) -> None:
+def write_metadata(
+    path: Path, meta: dict[str, Any], options: dict[str, Any], doc_dir: Path, html: bool = False
+) -> None:
     """The metadata pandoc sees: document fields, bibliography paths made absolute, typst variables."""
     out = {k: v for k, v in meta.items() if k in PANDOC_ONLY_KEYS}
     if "toc-title" in options:
@@ -177,7 +204,9 @@ def write_metadata(path: Path, meta: dict[str, Any], options: dict[str, Any], do
     if isinstance(out.get("author"), list):
         out["author"] = [a.get("name", a) if isinstance(a, dict) else a for a in out["author"]]
     if html:
-        out.setdefault("link-citations", True)  # as Quarto's HTML: citations link to the reference list
+        out.setdefault(
+            "link-citations", True
+        )  # as Quarto's HTML: citations link to the reference list
         out["author-label"] = "Authors" if len(_authors(meta)) > 1 else "Author"
         if "date" in out:
             out["date"] = display_date(out["date"])
@@ -191,10 +220,18 @@ def write_metadata(path: Path, meta: dict[str, Any], options: dict[str, Any], do
 def common_args(work: Path, name: str, options: dict[str, Any], doc_dir: Path) -> list[str]:
     """Pandoc arguments shared by both formats (the filter runs before citeproc)."""
     args = [
-        f"{name}.md", "--from", "markdown", "--standalone", "--wrap=none",  # as Quarto
-        "--lua-filter", str(LUA_FILTER), "--citeproc",
-        "--metadata-file", f"{name}.yaml",
-        "--resource-path", os.pathsep.join([str(work), str(doc_dir)]),
+        f"{name}.md",
+        "--from",
+        "markdown",
+        "--standalone",
+        "--wrap=none",  # as Quarto
+        "--lua-filter",
+        str(LUA_FILTER),
+        "--citeproc",
+        "--metadata-file",
+        f"{name}.yaml",
+        "--resource-path",
+        os.pathsep.join([str(work), str(doc_dir)]),
     ]
     if options.get("toc"):
         args += ["--toc", f"--toc-depth={int(options.get('toc-depth', 3))}"]
@@ -213,21 +250,39 @@ def run_pandoc(rel: Path, work: Path, args: list[str]) -> None:
     for line in lines:
         missing = MISSING_CITATION.search(line)
         if missing:
-            raise RenderError(rel, f"unresolved citation @{missing.group(1)} (not in the bibliography)")
+            raise RenderError(
+                rel, f"unresolved citation @{missing.group(1)} (not in the bibliography)"
+            )
     if proc.returncode != 0:
-        useful = [line for line in lines if not line.startswith(("stack traceback", "[C]", "(...", "Error running filter"))
-                  and not re.match(r"^\S+\.lua:\d+: in ", line)]
-        raise RenderError(rel, f"pandoc failed: {useful[0] if useful else f'exit code {proc.returncode}'}")
+        useful = [
+            line
+            for line in lines
+            if not line.startswith(("stack traceback", "[C]", "(...", "Error running filter"))
+            and not re.match(r"^\S+\.lua:\d+: in ", line)
+        ]
+        raise RenderError(
+            rel, f"pandoc failed: {useful[0] if useful else f'exit code {proc.returncode}'}"
+        )
     warnings = [line for line in lines if line.startswith("[WARNING]")]
     if warnings:
         raise RenderError(rel, f"pandoc: {warnings[0]}")
 
 
-def pandoc_html(rel: Path, work: Path, options: dict[str, Any], meta: dict[str, Any], doc_dir: Path, out: Path) -> None:
+def pandoc_html(
+    rel: Path, work: Path, options: dict[str, Any], meta: dict[str, Any], doc_dir: Path, out: Path
+) -> None:
     """One self-contained HTML file (images, CSS embedded; MathML, so no CDN script)."""
     args = common_args(work, "html", options, doc_dir)
-    args += ["--to", "html5", "--embed-resources", "--mathml", "--template", str(HTML_TEMPLATE),
-             "--css", str(HTML_CSS)]
+    args += [
+        "--to",
+        "html5",
+        "--embed-resources",
+        "--mathml",
+        "--template",
+        str(HTML_TEMPLATE),
+        "--css",
+        str(HTML_CSS),
+    ]
     for css in as_list(options.get("css")):
         args += ["--css", str((doc_dir / css).resolve())]
     header = work / "citation-meta.html"
@@ -247,14 +302,22 @@ def pandoc_typst(rel: Path, work: Path, options: dict[str, Any], doc_dir: Path, 
     try:
         import typst
     except ImportError:
-        raise RenderError("typst", "the typst Python package is not installed (pip install typst)") from None
+        raise RenderError(
+            "typst", "the typst Python package is not installed (pip install typst)"
+        ) from None
     typ = work / "index.typ"
-    run_pandoc(rel, work, common_args(work, "typst", options, doc_dir) + ["--to", "typst", "--output", str(typ)])
+    run_pandoc(
+        rel,
+        work,
+        common_args(work, "typst", options, doc_dir) + ["--to", "typst", "--output", str(typ)],
+    )
     try:
         typst.compile(str(typ), output=str(out), root=str(work))
     except Exception as exc:  # typst reports compile errors as its own exception types
         first = str(exc).strip().splitlines()
-        raise RenderError(rel, f"typst failed: {first[0] if first else type(exc).__name__}") from None
+        raise RenderError(
+            rel, f"typst failed: {first[0] if first else type(exc).__name__}"
+        ) from None
 
 
 def _authors(meta: dict[str, Any]) -> list[str]:
@@ -274,11 +337,19 @@ def citation_meta(meta: dict[str, Any]) -> str:
     issued = citation.get("issued", meta.get("date"))
     if issued:
         tags.append(("citation_publication_date", str(issued)))
-    for key, tag in (("doi", "citation_doi"), ("url", "citation_public_url"), ("publisher", "citation_publisher"),
-                     ("container-title", "citation_journal_title"), ("language", "citation_language")):
+    for key, tag in (
+        ("doi", "citation_doi"),
+        ("url", "citation_public_url"),
+        ("publisher", "citation_publisher"),
+        ("container-title", "citation_journal_title"),
+        ("language", "citation_language"),
+    ):
         if citation.get(key):
             tags.append((tag, str(citation[key])))
-    return "\n".join(f'<meta name="{n}" content="{html.escape(v, quote=True)}">' for n, v in tags if v) + "\n"
+    return (
+        "\n".join(f'<meta name="{n}" content="{html.escape(v, quote=True)}">' for n, v in tags if v)
+        + "\n"
+    )
 
 
 def citation_appendix(meta: dict[str, Any]) -> str:
@@ -294,7 +365,10 @@ def citation_appendix(meta: dict[str, Any]) -> str:
         "url": str(citation.get("url", "")),
         "doi": str(citation.get("doi", "")),
     }
-    key = re.sub(r"\W+", "", (fields["author"].split()[0] if fields["author"] else "report").lower()) + fields["year"]
+    key = (
+        re.sub(r"\W+", "", (fields["author"].split()[0] if fields["author"] else "report").lower())
+        + fields["year"]
+    )
     entry = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields.items() if v)
     kind = "techreport" if citation.get("type", "report") == "report" else "misc"
     return f"\n\n# Citation {{.unnumbered}}\n\nBibTeX citation:\n\n```bibtex\n@{kind}{{{key},\n{entry}\n}}\n```\n"
@@ -305,11 +379,17 @@ def run_post_render(project: Project, out_stage: Path) -> None:
     for script in project.post_render:
         parts = script.split()
         command = [sys.executable, *parts] if parts[0].endswith(".py") else parts
-        env = {**os.environ, "QUARTO_PROJECT_OUTPUT_DIR": str(out_stage), "QUARTO_PROJECT_DIR": str(project.root)}
+        env = {
+            **os.environ,
+            "QUARTO_PROJECT_OUTPUT_DIR": str(out_stage),
+            "QUARTO_PROJECT_DIR": str(project.root),
+        }
         proc = subprocess.run(command, cwd=project.root, env=env, capture_output=True, text=True)
         if proc.returncode != 0:
             lines = [line for line in proc.stderr.splitlines() if line.strip()]
-            raise RenderError(parts[0], f"post-render script failed: {lines[-1] if lines else proc.returncode}")
+            raise RenderError(
+                parts[0], f"post-render script failed: {lines[-1] if lines else proc.returncode}"
+            )
 
 
 def publish_into_root(project: Project, out_stage: Path) -> list[Path]:

@@ -14,14 +14,24 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 
 from .results import Results
-from .style import (NETWORK_PALETTE, PAGE_WIDTH, SEQUENTIAL, colours, fit_tick_labels, legend_below, measure_label,
-                    new_figure, wrap_label)
+from .style import (
+    NETWORK_PALETTE,
+    PAGE_WIDTH,
+    SEQUENTIAL,
+    colours,
+    fit_tick_labels,
+    legend_below,
+    measure_label,
+    new_figure,
+    wrap_label,
+)
 
 #: Row height of one ROI in a heatmap (inches); the page height caps the total.
 ROI_ROW = 0.13
 
 
 # --- shared helpers -----------------------------------------------------------------------------------
+
 
 def network_colours(res: Results) -> dict[str, str]:
     """A fixed colour per network."""
@@ -73,10 +83,21 @@ def _network_spans(res: Results) -> list[tuple[str, int, int]]:
     return spans
 
 
-def _grid_heatmap(ax, matrix: np.ndarray, res: Results, rois: list[str], vmin: float, vmax: float,
-                  cmap: str = SEQUENTIAL, annotate: bool = True, xlabels: bool = True):
+def _grid_heatmap(
+    ax,
+    matrix: np.ndarray,
+    res: Results,
+    rois: list[str],
+    vmin: float,
+    vmax: float,
+    cmap: str = SEQUENTIAL,
+    annotate: bool = True,
+    xlabels: bool = True,
+):
     """ROI × layer heatmap with white lines between networks and network names above."""
-    image = ax.imshow(matrix, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest")
+    image = ax.imshow(
+        matrix, cmap=cmap, vmin=vmin, vmax=vmax, aspect="auto", interpolation="nearest"
+    )
     ax.set_yticks(range(len(rois)), rois)
     if xlabels:
         ax.set_xticks(range(matrix.shape[1]), [layer for _, layer in res.columns], rotation=90)
@@ -87,20 +108,30 @@ def _grid_heatmap(ax, matrix: np.ndarray, res: Results, rois: list[str], vmin: f
         ax.axvline(start - 0.5, color="white", linewidth=2)
     if len(spans) > 1:
         top = ax.secondary_xaxis("top")
-        top.set_xticks([(a + b - 1) / 2 for _, a, b in spans], [wrap_label(n, 14) for n, _, _ in spans])
+        top.set_xticks(
+            [(a + b - 1) / 2 for _, a, b in spans], [wrap_label(n, 14) for n, _, _ in spans]
+        )
         top.tick_params(length=0)
     small = matrix.shape[0] <= 12 and matrix.shape[1] <= 12
     if annotate and small:
         mid = (vmin + vmax) / 2
         for (i, j), v in np.ndenumerate(matrix):
             if np.isfinite(v):
-                ax.text(j, i, f"{0.0 if abs(v) < 0.005 else v:.2f}", ha="center", va="center", fontsize=6,
-                        color="black" if v > mid else "white")
+                ax.text(
+                    j,
+                    i,
+                    f"{0.0 if abs(v) < 0.005 else v:.2f}",
+                    ha="center",
+                    va="center",
+                    fontsize=6,
+                    color="black" if v > mid else "white",
+                )
     ax.spines[:].set_visible(False)
     return image
 
 
 # --- per subject --------------------------------------------------------------------------------------
+
 
 def subject_heatmaps(res: Results) -> Figure:
     """One ROI × layer heatmap of r per subject (one atlas), on a shared colour scale."""
@@ -115,8 +146,15 @@ def subject_heatmaps(res: Results) -> Figure:
     image = None
     for k, (ax, subject) in enumerate(zip(axes, subjects)):
         rows = table[table["subject"] == subject]
-        image = _grid_heatmap(ax, roi_layer_matrix(rows, res, atlas), res, rois, vmin, vmax,
-                              xlabels=k == len(subjects) - 1)
+        image = _grid_heatmap(
+            ax,
+            roi_layer_matrix(rows, res, atlas),
+            res,
+            rois,
+            vmin,
+            vmax,
+            xlabels=k == len(subjects) - 1,
+        )
         ax.set_ylabel(subject)
     fig.colorbar(image, ax=list(axes), label=measure_label(res.method), shrink=0.6)
     return fit_tick_labels(fig)
@@ -125,15 +163,26 @@ def subject_heatmaps(res: Results) -> Figure:
 def _layer_axes(fig: Figure, res: Results, n_rows: int, sharey: bool = True):
     """A grid of panels: one row per atlas (or other facet), one column per network, widths ∝ layer count."""
     widths = [max(len(res.layers(n)), 3) for n in res.networks]
-    return fig.subplots(n_rows, len(res.networks), squeeze=False, sharey=sharey,
-                        gridspec_kw={"width_ratios": widths})
+    return fig.subplots(
+        n_rows,
+        len(res.networks),
+        squeeze=False,
+        sharey=sharey,
+        gridspec_kw={"width_ratios": widths},
+    )
 
 
 def subject_bars(res: Results) -> Figure:
     """Bars: mean r over a group's ROIs and the subjects, per layer; dots: each subject's value."""
     table = res.per_subject.copy()
-    table["group"] = [res.group_of(a).get(r, "ungrouped") for a, r in zip(table["atlas"], table["roi"])]
-    per_subject = table.groupby(["atlas", "group", "network", "layer", "subject"], sort=False)["r"].mean().reset_index()
+    table["group"] = [
+        res.group_of(a).get(r, "ungrouped") for a, r in zip(table["atlas"], table["roi"])
+    ]
+    per_subject = (
+        table.groupby(["atlas", "group", "network", "layer", "subject"], sort=False)["r"]
+        .mean()
+        .reset_index()
+    )
     groups = all_groups(res)
     palette = colours(groups)
     fig = new_figure(PAGE_WIDTH, 1.9 * len(res.atlases) + 1.2)
@@ -141,13 +190,40 @@ def subject_bars(res: Results) -> Figure:
     for i, atlas in enumerate(res.atlases):
         for j, network in enumerate(res.networks):
             ax = axes[i, j]
-            rows = per_subject[(per_subject["atlas"] == atlas) & (per_subject["network"] == network)]
+            rows = per_subject[
+                (per_subject["atlas"] == atlas) & (per_subject["network"] == network)
+            ]
             hue_order = [g for g in groups if g in set(rows["group"])]
-            sns.barplot(rows, x="layer", y="r", hue="group", order=res.layers(network), hue_order=hue_order,
-                        palette=palette, errorbar=None, ax=ax, legend=False, alpha=0.85)
-            sns.stripplot(rows, x="layer", y="r", hue="group", order=res.layers(network), hue_order=hue_order,
-                          dodge=True, palette=palette, size=1.8, color="k", ax=ax, legend=False, jitter=False,
-                          edgecolor="black", linewidth=0.3)
+            sns.barplot(
+                rows,
+                x="layer",
+                y="r",
+                hue="group",
+                order=res.layers(network),
+                hue_order=hue_order,
+                palette=palette,
+                errorbar=None,
+                ax=ax,
+                legend=False,
+                alpha=0.85,
+            )
+            sns.stripplot(
+                rows,
+                x="layer",
+                y="r",
+                hue="group",
+                order=res.layers(network),
+                hue_order=hue_order,
+                dodge=True,
+                palette=palette,
+                size=1.8,
+                color="k",
+                ax=ax,
+                legend=False,
+                jitter=False,
+                edgecolor="black",
+                linewidth=0.3,
+            )
             ax.axhline(0, color="0.3", linewidth=0.6)
             ax.tick_params(axis="x", rotation=90)
             ax.set_xlabel("")
@@ -161,18 +237,30 @@ def subject_bars(res: Results) -> Figure:
 
 # --- subject-averaged RDMs -----------------------------------------------------------------------------
 
-def joint_heatmap(res: Results, table: pd.DataFrame | None = None, label: str | None = None) -> Figure:
+
+def joint_heatmap(
+    res: Results, table: pd.DataFrame | None = None, label: str | None = None
+) -> Figure:
     """ROI × layer heatmap of r for the subject-averaged ROI RDMs, one row of panels per atlas."""
     table = res.joint if table is None else table
     counts = [len(res.rois(a)) for a in res.atlases]
     height = sum(counts) * ROI_ROW + 0.45 * len(counts) + 1.4
     fig = new_figure(PAGE_WIDTH, height)
-    axes = fig.subplots(len(counts), 1, sharex=True, squeeze=False, gridspec_kw={"height_ratios": counts})[:, 0]
+    axes = fig.subplots(
+        len(counts), 1, sharex=True, squeeze=False, gridspec_kw={"height_ratios": counts}
+    )[:, 0]
     vmin, vmax = _limits(table["r"])
     image = None
     for k, (ax, atlas) in enumerate(zip(axes, res.atlases)):
-        image = _grid_heatmap(ax, roi_layer_matrix(table, res, atlas), res, res.rois(atlas), vmin, vmax,
-                              xlabels=k == len(counts) - 1)
+        image = _grid_heatmap(
+            ax,
+            roi_layer_matrix(table, res, atlas),
+            res,
+            res.rois(atlas),
+            vmin,
+            vmax,
+            xlabels=k == len(counts) - 1,
+        )
         if len(res.atlases) > 1:
             ax.set_ylabel(atlas)
     fig.colorbar(image, ax=list(axes), label=label or measure_label(res.method), shrink=0.5)
@@ -189,22 +277,36 @@ def group_lines(res: Results) -> Figure:
         for j, network in enumerate(res.networks):
             ax = axes[i, j]
             layers = res.layers(network)
-            rows = res.by_group[(res.by_group["atlas"] == atlas) & (res.by_group["network"] == network)]
+            rows = res.by_group[
+                (res.by_group["atlas"] == atlas) & (res.by_group["network"] == network)
+            ]
             for group in groups:
                 line = rows[rows["group"] == group].set_index("layer").reindex(layers)
                 if line["mean"].isna().all():
                     continue
                 x = np.arange(len(layers))
-                ax.plot(x, line["mean"], marker="o", markersize=2.5, color=palette[group], linewidth=1.2)
-                ax.fill_between(x, line["mean"] - line["sem"], line["mean"] + line["sem"], color=palette[group],
-                                alpha=0.2, linewidth=0)
+                ax.plot(
+                    x, line["mean"], marker="o", markersize=2.5, color=palette[group], linewidth=1.2
+                )
+                ax.fill_between(
+                    x,
+                    line["mean"] - line["sem"],
+                    line["mean"] + line["sem"],
+                    color=palette[group],
+                    alpha=0.2,
+                    linewidth=0,
+                )
             ax.set_xticks(range(len(layers)), layers, rotation=90)
-            ax.set_ylabel(f"{wrap_label(atlas, 14)}\nmean {measure_label(res.method)}" if j == 0 else "")
+            ax.set_ylabel(
+                f"{wrap_label(atlas, 14)}\nmean {measure_label(res.method)}" if j == 0 else ""
+            )
             if i == 0:
                 ax.set_title(wrap_label(network, 16))
             if i < len(res.atlases) - 1:
                 ax.tick_params(axis="x", labelbottom=False)
-    legend_below(fig, [Line2D([], [], color=palette[g], marker="o") for g in groups], groups, "ROI group")
+    legend_below(
+        fig, [Line2D([], [], color=palette[g], marker="o") for g in groups], groups, "ROI group"
+    )
     return fit_tick_labels(fig)
 
 
@@ -229,7 +331,9 @@ def depth_profiles(res: Results) -> Figure:
             for network in res.networks:
                 part = rows[rows["network"] == network]
                 for _, line in part.groupby("roi", sort=False):
-                    ax.plot(line["depth"], line["r"], color=palette[network], linewidth=0.5, alpha=0.45)
+                    ax.plot(
+                        line["depth"], line["r"], color=palette[network], linewidth=0.5, alpha=0.45
+                    )
                 mean = part.groupby("depth")["r"].mean()
                 ax.plot(mean.index, mean.to_numpy(), color=palette[network], linewidth=2.0)
             ax.axhline(0, color="0.5", linewidth=0.5)
@@ -239,8 +343,12 @@ def depth_profiles(res: Results) -> Figure:
                 ax.set_ylabel(f"{wrap_label(atlas, 14)}\n{measure_label(res.method)}")
             if i == len(res.atlases) - 1:
                 ax.set_xlabel("relative depth")
-    legend_below(fig, [Line2D([], [], color=palette[n], linewidth=2) for n in res.networks], res.networks,
-                 "network (bold: group mean; thin: single ROIs)")
+    legend_below(
+        fig,
+        [Line2D([], [], color=palette[n], linewidth=2) for n in res.networks],
+        res.networks,
+        "network (bold: group mean; thin: single ROIs)",
+    )
     return fit_tick_labels(fig)
 
 
@@ -263,19 +371,41 @@ def roi_scatter(res: Results) -> Figure:
             layers = res.layers(network)
             for roi in scatter_rois(res, atlas):
                 group = by_group[roi]
-                rows = res.joint[(res.joint["atlas"] == atlas) & (res.joint["network"] == network)
-                                 & (res.joint["roi"] == roi)].set_index("layer").reindex(layers)
+                rows = (
+                    res.joint[
+                        (res.joint["atlas"] == atlas)
+                        & (res.joint["network"] == network)
+                        & (res.joint["roi"] == roi)
+                    ]
+                    .set_index("layer")
+                    .reindex(layers)
+                )
                 k = groups.index(group) if group in groups else 0
-                ax.plot(range(len(layers)), rows["r"], color=palette.get(group, "0.3"), alpha=0.5, linewidth=0.8)
-                ax.scatter(range(len(layers)), rows["r"], color=palette.get(group, "0.3"), marker=markers[k % 8],
-                           s=12, zorder=3)
+                ax.plot(
+                    range(len(layers)),
+                    rows["r"],
+                    color=palette.get(group, "0.3"),
+                    alpha=0.5,
+                    linewidth=0.8,
+                )
+                ax.scatter(
+                    range(len(layers)),
+                    rows["r"],
+                    color=palette.get(group, "0.3"),
+                    marker=markers[k % 8],
+                    s=12,
+                    zorder=3,
+                )
             ax.set_xticks(range(len(layers)), layers, rotation=90)
             ax.set_ylabel(f"{wrap_label(atlas, 14)}\n{measure_label(res.method)}" if j == 0 else "")
             if i == 0:
                 ax.set_title(wrap_label(network, 16))
             if i < len(res.atlases) - 1:
                 ax.tick_params(axis="x", labelbottom=False)
-    handles = [Line2D([], [], color=palette[g], marker=markers[k % 8], linestyle="none") for k, g in enumerate(groups)]
+    handles = [
+        Line2D([], [], color=palette[g], marker=markers[k % 8], linestyle="none")
+        for k, g in enumerate(groups)
+    ]
     legend_below(fig, handles, [f"first ROI of {g}" for g in groups], "ROI")
     return fit_tick_labels(fig)
 
@@ -299,16 +429,29 @@ def bars_3d(res: Results) -> Figure:
         part = matrix[:, start:end]
         xs, ys = np.meshgrid(np.arange(part.shape[1]), np.arange(part.shape[0]))
         values = np.nan_to_num(part.ravel(), nan=bottom)
-        ax.bar3d(xs.ravel() - 0.35, ys.ravel() - 0.35, np.full(values.size, bottom), 0.7, 0.7, values - bottom,
-                 color=cmap((values - vmin) / (vmax - vmin)), shade=True, linewidth=0)
+        ax.bar3d(
+            xs.ravel() - 0.35,
+            ys.ravel() - 0.35,
+            np.full(values.size, bottom),
+            0.7,
+            0.7,
+            values - bottom,
+            color=cmap((values - vmin) / (vmax - vmin)),
+            shade=True,
+            linewidth=0,
+        )
         ax.set_xticks(range(part.shape[1]), res.layers(network), fontsize=5)
         ax.set_yticks(range(part.shape[0]), rois, fontsize=5)
         ax.tick_params(axis="z", labelsize=5)
         ax.set_zlim(bottom, vmax)
         ax.set_title(network, fontsize=8)
         ax.view_init(elev=32, azim=-60)
-    fig.colorbar(ScalarMappable(norm=Normalize(vmin, vmax), cmap=SEQUENTIAL), ax=fig.axes, shrink=0.5,
-                 label=measure_label(res.method))
+    fig.colorbar(
+        ScalarMappable(norm=Normalize(vmin, vmax), cmap=SEQUENTIAL),
+        ax=fig.axes,
+        shrink=0.5,
+        label=measure_label(res.method),
+    )
     return fit_tick_labels(fig)
 
 

@@ -10,14 +10,22 @@ from matplotlib.lines import Line2D
 
 from .figures import all_groups, network_colours
 from .results import Results
-from .style import (PAGE_WIDTH, SEQUENTIAL, colours, fit_tick_labels, legend_below, new_figure, wrap_label)
+from .style import (
+    PAGE_WIDTH,
+    SEQUENTIAL,
+    colours,
+    fit_tick_labels,
+    legend_below,
+    new_figure,
+    wrap_label,
+)
 
 
 def classical_mds(distances: np.ndarray, dims: int = 2) -> np.ndarray:
     """Classical (Torgerson) MDS: coordinates whose Euclidean distances best match `distances`."""
     n = distances.shape[0]
     centring = np.eye(n) - np.ones((n, n)) / n
-    gram = -0.5 * centring @ (distances ** 2) @ centring
+    gram = -0.5 * centring @ (distances**2) @ centring
     values, vectors = np.linalg.eigh(gram)
     top = np.argsort(values)[::-1][:dims]
     return vectors[:, top] * np.sqrt(np.clip(values[top], 0, None))
@@ -55,18 +63,40 @@ def second_order_map(res: Results) -> Figure:
         coords = classical_mds(1 - similarity)
         position = {item: coords[m] for m, item in enumerate(items)}
         for network in res.networks:
-            path = np.array([position[("layer", network, layer)] for layer in res.layers(network)
-                             if ("layer", network, layer) in position])
+            path = np.array(
+                [
+                    position[("layer", network, layer)]
+                    for layer in res.layers(network)
+                    if ("layer", network, layer) in position
+                ]
+            )
             if len(path):
-                ax.plot(path[:, 0], path[:, 1], color=npal[network], linewidth=1, marker=".", markersize=3)
-                ax.annotate("", xy=path[-1], xytext=path[-2] if len(path) > 1 else path[-1],
-                            arrowprops={"arrowstyle": "->", "color": npal[network]})
+                ax.plot(
+                    path[:, 0],
+                    path[:, 1],
+                    color=npal[network],
+                    linewidth=1,
+                    marker=".",
+                    markersize=3,
+                )
+                ax.annotate(
+                    "",
+                    xy=path[-1],
+                    xytext=path[-2] if len(path) > 1 else path[-1],
+                    arrowprops={"arrowstyle": "->", "color": npal[network]},
+                )
         group_of = res.group_of(atlas)
         rois = [item for item in items if item[0] == "roi"]
         for item in rois:
             xy = position[item]
-            ax.scatter(*xy, color=gpal.get(group_of.get(item[2]), "0.5"), s=18, edgecolor="k", linewidth=0.3,
-                       zorder=3)
+            ax.scatter(
+                *xy,
+                color=gpal.get(group_of.get(item[2]), "0.5"),
+                s=18,
+                edgecolor="k",
+                linewidth=0.3,
+                zorder=3,
+            )
         ax.set_title(atlas if n > 1 else "")
         ax.set_aspect("equal", adjustable="datalim")
         ax.set_xticks([])
@@ -75,10 +105,27 @@ def second_order_map(res: Results) -> Figure:
         ax.set_ylabel("MDS 2")
     for k in range(n, n_rows * n_cols):
         axes[k // n_cols, k % n_cols].axis("off")
-    group_handles = [Line2D([], [], marker="o", color=gpal[g], markeredgecolor="k", linestyle="none") for g in groups]
+    group_handles = [
+        Line2D([], [], marker="o", color=gpal[g], markeredgecolor="k", linestyle="none")
+        for g in groups
+    ]
     network_handles = [Line2D([], [], color=npal[n_], marker=".") for n_ in res.networks]
-    legend_below(fig, group_handles, groups, "ROI group (dots)", ncols=min(len(groups), 4), where="lower left")
-    legend_below(fig, network_handles, res.networks, "network (lines, input → output)", ncols=2, where="lower right")
+    legend_below(
+        fig,
+        group_handles,
+        groups,
+        "ROI group (dots)",
+        ncols=min(len(groups), 4),
+        where="lower left",
+    )
+    legend_below(
+        fig,
+        network_handles,
+        res.networks,
+        "network (lines, input → output)",
+        ncols=2,
+        where="lower right",
+    )
     return fit_tick_labels(fig)
 
 
@@ -99,7 +146,9 @@ def rdm_examples_figure(res: Results) -> Figure:
                 continue
             part = rows[rows["rdm"] == names[j]]
             images = list(dict.fromkeys([*part["image_a"], *part["image_b"]]))
-            source = dict(zip(part["image_a"], part["source_a"])) | dict(zip(part["image_b"], part["source_b"]))
+            source = dict(zip(part["image_a"], part["source_a"])) | dict(
+                zip(part["image_b"], part["source_b"])
+            )
             order = sorted(images, key=lambda im: (source[im], images.index(im)))
             index = {im: k for k, im in enumerate(order)}
             matrix = np.zeros((len(order), len(order)))

@@ -9,10 +9,17 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-from .figures import (ROI_ROW, _layer_axes, detail_atlas, network_colours, scatter_rois)
+from .figures import ROI_ROW, _layer_axes, detail_atlas, network_colours, scatter_rois
 from .results import Results
-from .style import (PAGE_WIDTH, colours, fit_tick_labels, legend_below, measure_label,
-                    new_figure, wrap_label)
+from .style import (
+    PAGE_WIDTH,
+    colours,
+    fit_tick_labels,
+    legend_below,
+    measure_label,
+    new_figure,
+    wrap_label,
+)
 
 #: At most this many ROIs get a bar panel of their own in the inference figure.
 MAX_INFERENCE_ROIS = 12
@@ -40,17 +47,39 @@ def inference_figure(res: Results) -> Figure:
         for j, network in enumerate(res.networks):
             ax = axes[i, j]
             layers = res.layers(network)
-            rows = part[(part["roi"] == roi) & (part["network"] == network)].set_index("layer").reindex(layers)
+            rows = (
+                part[(part["roi"] == roi) & (part["network"] == network)]
+                .set_index("layer")
+                .reindex(layers)
+            )
             x = np.arange(len(layers))
-            ax.add_patch(Rectangle((-0.5, bound["lower"]), len(layers), bound["upper"] - bound["lower"],
-                                   facecolor="0.85", edgecolor="none", zorder=0))
+            ax.add_patch(
+                Rectangle(
+                    (-0.5, bound["lower"]),
+                    len(layers),
+                    bound["upper"] - bound["lower"],
+                    facecolor="0.85",
+                    edgecolor="none",
+                    zorder=0,
+                )
+            )
             r = rows["r"].to_numpy()
-            error = np.clip(np.array([r - rows["ci_low"].to_numpy(), rows["ci_high"].to_numpy() - r]), 0, None)
+            error = np.clip(
+                np.array([r - rows["ci_low"].to_numpy(), rows["ci_high"].to_numpy() - r]), 0, None
+            )
             ax.bar(x, r, color=palette[network], alpha=0.8, zorder=1, width=0.75)
             ax.errorbar(x, r, yerr=error, fmt="none", ecolor="k", linewidth=0.7, zorder=2)
             above = rows["significant_zero"].to_numpy(dtype=bool) & (rows["ci_low"].to_numpy() > 0)
-            ax.plot(x[above], np.zeros(above.sum()), marker="^", color="white", markeredgecolor="k",
-                    linestyle="none", markersize=3, zorder=3)
+            ax.plot(
+                x[above],
+                np.zeros(above.sum()),
+                marker="^",
+                color="white",
+                markeredgecolor="k",
+                linestyle="none",
+                markersize=3,
+                zorder=3,
+            )
             ax.axhline(0, color="k", linewidth=0.5)
             ax.set_xlim(-0.6, len(layers) - 0.4)
             ax.set_xticks(x, layers if i == len(rois) - 1 else [], rotation=90)
@@ -58,10 +87,18 @@ def inference_figure(res: Results) -> Figure:
                 ax.set_ylabel(wrap_label(roi, 12), fontsize=7)
             if i == 0:
                 ax.set_title(wrap_label(network, 16))
-    handles = [Patch(color="0.85"), Line2D([], [], color="k", linewidth=0.7),
-               Line2D([], [], marker="^", color="white", markeredgecolor="k", linestyle="none")]
-    legend_below(fig, handles, ["noise ceiling (lower to upper bound)", "t interval",
-                                "significantly above zero"], "", ncols=3)
+    handles = [
+        Patch(color="0.85"),
+        Line2D([], [], color="k", linewidth=0.7),
+        Line2D([], [], marker="^", color="white", markeredgecolor="k", linestyle="none"),
+    ]
+    legend_below(
+        fig,
+        handles,
+        ["noise ceiling (lower to upper bound)", "t interval", "significantly above zero"],
+        "",
+        ncols=3,
+    )
     fig.supylabel(measure_label(res.method), fontsize=8)
     return fit_tick_labels(fig)
 
@@ -73,8 +110,13 @@ def peak_share(res: Results) -> Figure:
     counts = [len(res.rois(a)) for a in res.atlases]
     fig = new_figure(PAGE_WIDTH, sum(counts) * ROI_ROW + 0.4 * len(counts) + 1.4)
     widths = [max(len(res.layers(n)), 3) for n in res.networks]
-    axes = fig.subplots(len(counts), len(res.networks), squeeze=False, sharey="row",
-                        gridspec_kw={"height_ratios": counts, "width_ratios": widths})
+    axes = fig.subplots(
+        len(counts),
+        len(res.networks),
+        squeeze=False,
+        sharey="row",
+        gridspec_kw={"height_ratios": counts, "width_ratios": widths},
+    )
     image = None
     for i, atlas in enumerate(res.atlases):
         rois = res.rois(atlas)
@@ -82,8 +124,17 @@ def peak_share(res: Results) -> Figure:
             ax = axes[i, j]
             layers = res.layers(network)
             rows = table[(table["atlas"] == atlas) & (table["network"] == network)]
-            grid = rows.pivot_table(index="roi", columns="layer", values="share").reindex(index=rois, columns=layers)
-            image = ax.imshow(grid.to_numpy(), cmap="Greys", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+            grid = rows.pivot_table(index="roi", columns="layer", values="share").reindex(
+                index=rois, columns=layers
+            )
+            image = ax.imshow(
+                grid.to_numpy(),
+                cmap="Greys",
+                vmin=0,
+                vmax=1,
+                aspect="auto",
+                interpolation="nearest",
+            )
             ax.set_yticks(range(len(rois)), rois if j == 0 else [])
             ax.set_xticks(range(len(layers)), layers if i == len(counts) - 1 else [], rotation=90)
             if i == 0:
@@ -103,7 +154,9 @@ def network_comparison_figure(res: Results) -> Figure:
     palette = colours(pairs)
     counts = [len(res.rois(a)) for a in res.atlases]
     fig = new_figure(PAGE_WIDTH, sum(counts) * 0.17 + 0.4 * len(counts) + 1.2)
-    axes = fig.subplots(len(counts), 1, squeeze=False, sharex=True, gridspec_kw={"height_ratios": counts})[:, 0]
+    axes = fig.subplots(
+        len(counts), 1, squeeze=False, sharex=True, gridspec_kw={"height_ratios": counts}
+    )[:, 0]
     offsets = (np.arange(len(pairs)) - (len(pairs) - 1) / 2) * (0.8 / max(len(pairs), 1))
     for ax, atlas in zip(axes, res.atlases):
         rois = res.rois(atlas)
@@ -112,15 +165,32 @@ def network_comparison_figure(res: Results) -> Figure:
         for pair, offset in zip(pairs, offsets):
             part = rows[rows["pair"] == pair]
             y = part["roi"].map(y_of).to_numpy() + offset
-            ax.errorbar(part["difference"], y, xerr=np.abs(np.array([part["difference"] - part["ci_low"],
-                                                                     part["ci_high"] - part["difference"]])),
-                        fmt="o", markersize=2, color=palette[pair], linewidth=0.6)
+            ax.errorbar(
+                part["difference"],
+                y,
+                xerr=np.abs(
+                    np.array(
+                        [part["difference"] - part["ci_low"], part["ci_high"] - part["difference"]]
+                    )
+                ),
+                fmt="o",
+                markersize=2,
+                color=palette[pair],
+                linewidth=0.6,
+            )
         ax.axvline(0, color="0.3", linewidth=0.6)
         ax.set_yticks(range(len(rois)), rois)
         ax.set_ylim(len(rois) - 0.5, -0.5)
         if len(res.atlases) > 1:
             ax.set_ylabel(atlas)
-    axes[-1].set_xlabel(f"difference in {measure_label(res.method)} between the networks' best layers")
-    legend_below(fig, [Line2D([], [], color=palette[p], marker="o") for p in pairs], pairs, "networks A − B",
-                 ncols=min(3, len(pairs)))
+    axes[-1].set_xlabel(
+        f"difference in {measure_label(res.method)} between the networks' best layers"
+    )
+    legend_below(
+        fig,
+        [Line2D([], [], color=palette[p], marker="o") for p in pairs],
+        pairs,
+        "networks A − B",
+        ncols=min(3, len(pairs)),
+    )
     return fit_tick_labels(fig)

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import platform
 from importlib import metadata
+
 import numpy as np
 import pandas as pd
 import yaml
@@ -21,7 +22,7 @@ DATA_LICENCE = "CC0 1.0 (public-domain dedication), Dryad's licence for every de
 MATCH_WORDS = {
     "exact": "Image names were matched exactly. ",
     "stem-casefold": "Image names were matched without folders, file extension and letter case (`images.match: "
-                     "stem-casefold`). ",
+    "stem-casefold`). ",
 }
 
 
@@ -30,12 +31,19 @@ def data_paragraph(res: Results) -> str:
     m = res.manifest
     n_subject_files = sum(1 for i in m["inputs"] if i.get("role") == "subject")
     n_network_files = sum(1 for i in m["inputs"] if i.get("role") == "network")
-    atlases = "" if res.atlases == ["default"] else (
-        f" The ROIs come from {plural(len(res.atlases), 'atlas', 'atlases')} ({join(res.atlases)}), each analysed "
-        "on its own.")
-    source = ("They are synthetic files shaped like the deposit, written by `python -m analysis demo`."
-              if res.synthetic else
-              f"They were downloaded from the Dryad deposit (doi [{DRYAD_DOI}](https://doi.org/{DRYAD_DOI})).")
+    atlases = (
+        ""
+        if res.atlases == ["default"]
+        else (
+            f" The ROIs come from {plural(len(res.atlases), 'atlas', 'atlases')} ({join(res.atlases)}), each analysed "
+            "on its own."
+        )
+    )
+    source = (
+        "They are synthetic files shaped like the deposit, written by `python -m analysis demo`."
+        if res.synthetic
+        else f"They were downloaded from the Dryad deposit (doi [{DRYAD_DOI}](https://doi.org/{DRYAD_DOI}))."
+    )
     return (
         "The RDMs come from the BOLD5000 ROIs and RDMs for neural network research [@pickard2023bold5000], "
         "derived from BOLD5000 [@chang2019bold5000; @chang2021bold5000], in which four participants viewed "
@@ -74,8 +82,11 @@ def alignment_paragraph(res: Results) -> str:
         by_set: dict[str, list[str]] = {}
         for table, images in image_sets.items():
             by_set.setdefault(str(images), []).append(f"`{table}`")
-        text += " Which images each table uses (from the manifest): " + "; ".join(
-            f"{join(tables)}: {images}" for images, tables in by_set.items()) + "."
+        text += (
+            " Which images each table uses (from the manifest): "
+            + "; ".join(f"{join(tables)}: {images}" for images, tables in by_set.items())
+            + "."
+        )
     return text
 
 
@@ -84,12 +95,20 @@ def comparison_paragraph(res: Results) -> str:
     words = METHOD_DESCRIPTIONS.get(res.method, f"rsatoolbox's `{res.method}` comparison")
     group_mean = ""
     if res.table("group_mean") is not None:
-        group_mean = (" The deposit also provides group-mean RDMs per ROI; their comparisons with every layer are in "
-                      "`group_mean.csv`.")
-        agreement = [v for atlas in (res.manifest.get("group_mean_agreement") or {}).values() for v in atlas.values()]
+        group_mean = (
+            " The deposit also provides group-mean RDMs per ROI; their comparisons with every layer are in "
+            "`group_mean.csv`."
+        )
+        agreement = [
+            v
+            for atlas in (res.manifest.get("group_mean_agreement") or {}).values()
+            for v in atlas.values()
+        ]
         if agreement:
-            group_mean += (f" Those group-mean RDMs correlate with our own subject averages at Pearson r = "
-                           f"{min(agreement):.3f}–{max(agreement):.3f} over {len(agreement)} ROIs.")
+            group_mean += (
+                f" Those group-mean RDMs correlate with our own subject averages at Pearson r = "
+                f"{min(agreement):.3f}–{max(agreement):.3f} over {len(agreement)} ROIs."
+            )
     return (
         f"Each ROI RDM was compared with each layer RDM by {words}; the report calls this value "
         f"*{measure_label(res.method)}*. The comparisons reproduce rsatoolbox's `compare` [@vandenbosch2025rsatoolbox] "
@@ -108,20 +127,27 @@ def inference_paragraph(res: Results) -> str:
     correction = CORRECTIONS.get(boot.get("correction", "fdr"), boot.get("correction", "fdr"))
     degrees = dof(res)
     dropped = int(boot.get("samples", 0)) - int(boot.get("valid_samples", boot.get("samples", 0)))
-    usable = (f"All {boot.get('samples')} samples were usable." if dropped == 0 else
-              f"{boot.get('valid_samples')} of {boot.get('samples')} samples were usable: "
-              f"{boot.get('dropped_few_images')} drew fewer than 3 distinct images and "
-              f"{boot.get('dropped_undefined')} gave an undefined similarity, and were left out.")
+    usable = (
+        f"All {boot.get('samples')} samples were usable."
+        if dropped == 0
+        else f"{boot.get('valid_samples')} of {boot.get('samples')} samples were usable: "
+        f"{boot.get('dropped_few_images')} drew fewer than 3 distinct images and "
+        f"{boot.get('dropped_undefined')} gave an undefined similarity, and were left out."
+    )
     extra = []
     if res.table("peak_layer") is not None:
-        extra.append("For each ROI and network, the layer with the highest value was recorded in every bootstrap "
-                     "sample; the share of samples in which a layer is the best (`peak_layer.csv`) says how certain "
-                     "the peak layer is.")
+        extra.append(
+            "For each ROI and network, the layer with the highest value was recorded in every bootstrap "
+            "sample; the share of samples in which a layer is the best (`peak_layer.csv`) says how certain "
+            "the peak layer is."
+        )
     if res.table("network_comparison") is not None:
-        extra.append("Networks are compared through their best layers: in every sample each network's best layer "
-                     "in that sample is taken, so that choosing the layer is part of the uncertainty, and the "
-                     "difference between two networks gets a t interval and test like any other value "
-                     "(`network_comparison.csv`).")
+        extra.append(
+            "Networks are compared through their best layers: in every sample each network's best layer "
+            "in that sample is taken, so that choosing the layer is part of the uncertainty, and the "
+            "difference between two networks gets a t interval and test like any other value "
+            "(`network_comparison.csv`)."
+        )
     return (
         f"Uncertainty comes from a dual bootstrap over images and subjects [@schutt2023statistical] with "
         f"{params.get('samples')} samples (seed {params.get('seed')}), computed exactly as rsatoolbox's "
@@ -142,7 +168,8 @@ def inference_paragraph(res: Results) -> str:
         "subjects: its upper bound is the mean similarity of each subject's RDM with the average of all subjects, "
         "its lower bound the same with the average of the other subjects. Values divided by the lower bound "
         "(*r / lower ceiling*) are given where that bound is positive. "
-        + " ".join(extra) + f" {usable}"
+        + " ".join(extra)
+        + f" {usable}"
     )
 
 
@@ -161,23 +188,29 @@ def coverage(res: Results) -> str:
 
 def absent_paragraph(res: Results) -> str:
     """What the report says when the results folder has no inference tables."""
-    return ("The results folder has no inferential tables (`inference.csv`, `noise_ceiling.csv`, `pairwise.csv`): "
-            f"the analysis ran with {res.manifest.get('parameters', {}).get('samples')} bootstrap samples, so no "
-            "intervals or tests were computed and the findings below describe point estimates only. Run "
-            "`python -m analysis run` with `--samples 1000` (the default) to add them.")
+    return (
+        "The results folder has no inferential tables (`inference.csv`, `noise_ceiling.csv`, `pairwise.csv`): "
+        f"the analysis ran with {res.manifest.get('parameters', {}).get('samples')} bootstrap samples, so no "
+        "intervals or tests were computed and the findings below describe point estimates only. Run "
+        "`python -m analysis run` with `--samples 1000` (the default) to add them."
+    )
 
 
 def figures_paragraph(res: Results) -> str:
     """How the second-order map and the relative-depth axis are made."""
-    text = ("To compare networks of different depth, each layer is placed at its *relative depth*: its position "
-            "in the network divided by the number of layers minus one, 0 for the first layer and 1 for the last. "
-            "Relative depth orders layers; it does not say that two networks compute the same thing at the same "
-            "value.")
+    text = (
+        "To compare networks of different depth, each layer is placed at its *relative depth*: its position "
+        "in the network divided by the number of layers minus one, 0 for the first layer and 1 for the last. "
+        "Relative depth orders layers; it does not say that two networks compute the same thing at the same "
+        "value."
+    )
     if res.table("second_order") is not None:
-        text += (" For the second-order map, every subject-averaged ROI RDM and every layer RDM of an atlas were "
-                 f"compared with each other with the same {measure_label(res.method)} (`second_order.csv`); "
-                 "1 − similarity was embedded in two dimensions by classical multidimensional scaling "
-                 "[@torgerson1952multidimensional], so RDMs that are alike lie close together.")
+        text += (
+            " For the second-order map, every subject-averaged ROI RDM and every layer RDM of an atlas were "
+            f"compared with each other with the same {measure_label(res.method)} (`second_order.csv`); "
+            "1 − similarity was embedded in two dimensions by classical multidimensional scaling "
+            "[@torgerson1952multidimensional], so RDMs that are alike lie close together."
+        )
     return text
 
 
@@ -191,10 +224,12 @@ def software_paragraph(res: Results) -> str:
             report.append(f"{package} {metadata.version(package)}")
         except metadata.PackageNotFoundError:
             continue
-    return (f"The analysis ran with {analysis} [@harris2020numpy; @virtanen2020scipy; @mckinney2010pandas]. "
-            f"This report was rendered with Python {platform.python_version()}, {', '.join(report)} "
-            "[@hunter2007matplotlib; @waskom2021seaborn]. The provenance appendix lists the command, parameters and "
-            "cache keys.")
+    return (
+        f"The analysis ran with {analysis} [@harris2020numpy; @virtanen2020scipy; @mckinney2010pandas]. "
+        f"This report was rendered with Python {platform.python_version()}, {', '.join(report)} "
+        "[@hunter2007matplotlib; @waskom2021seaborn]. The provenance appendix lists the command, parameters and "
+        "cache keys."
+    )
 
 
 def limitations(res: Results) -> list[str]:
@@ -223,14 +258,20 @@ def limitations(res: Results) -> list[str]:
         "networks have seen ImageNet images, some of which may be among the stimuli.",
     ]
     if len(res.atlases) > 1:
-        items.append("**Atlases overlap.** ROIs of different atlases cover overlapping cortex, so results from "
-                     "different atlases are not independent evidence; multiple comparisons are corrected within "
-                     "each ROI, not across atlases or networks.")
+        items.append(
+            "**Atlases overlap.** ROIs of different atlases cover overlapping cortex, so results from "
+            "different atlases are not independent evidence; multiple comparisons are corrected within "
+            "each ROI, not across atlases or networks."
+        )
     if any(int(i.get("images_dropped", 0)) for i in res.manifest.get("inputs", [])):
-        items.append(f"**Only common images are used.** Restricting every file to the {res.manifest.get('n_common_images')} "
-                     "images all files share discards data from the subjects who saw more images.")
-    items.append("**Fixed models.** Each layer's RDM is used as it is, without fitting or weighting features, "
-                 "and relative depth is a position, not a measure of processing stage.")
+        items.append(
+            f"**Only common images are used.** Restricting every file to the {res.manifest.get('n_common_images')} "
+            "images all files share discards data from the subjects who saw more images."
+        )
+    items.append(
+        "**Fixed models.** Each layer's RDM is used as it is, without fitting or weighting features, "
+        "and relative depth is a position, not a measure of processing stage."
+    )
     return items
 
 
@@ -253,11 +294,13 @@ def citation_file() -> dict:
 
 def data_availability(res: Results) -> str:
     """Where the data are, under which licence."""
-    text = (f"The RDM files are openly available on Dryad, doi [{DRYAD_DOI}](https://doi.org/{DRYAD_DOI}) "
-            f"[@pickard2023bold5000], under {DATA_LICENCE}. The underlying BOLD5000 data are described by "
-            "@chang2019bold5000 and released as BOLD5000 Release 2.0 [@chang2021bold5000]. Every result table behind "
-            "this report is in the results folder named in the provenance appendix, and the long ones can be "
-            "downloaded from the HTML version of this report.")
+    text = (
+        f"The RDM files are openly available on Dryad, doi [{DRYAD_DOI}](https://doi.org/{DRYAD_DOI}) "
+        f"[@pickard2023bold5000], under {DATA_LICENCE}. The underlying BOLD5000 data are described by "
+        "@chang2019bold5000 and released as BOLD5000 Release 2.0 [@chang2021bold5000]. Every result table behind "
+        "this report is in the results folder named in the provenance appendix, and the long ones can be "
+        "downloaded from the HTML version of this report."
+    )
     if res.synthetic:
         text += " This build used synthetic demo files instead, regenerated from their seed by `make demo`."
     return text
@@ -270,19 +313,31 @@ def code_availability(res: Results) -> str:
     dirty = " with uncommitted changes" if project.get("git_dirty") else ""
     url = repository_url()
     where = f"the repository at <{url}>" if url else "this project's git repository"
-    return (f"The analysis and this report are open source (MIT licence) in {where}. The results were computed "
-            f"at commit `{commit}`{dirty} (version {project.get('version', 'unknown')}); `make report` rebuilds them "
-            "and this document from the data.")
+    return (
+        f"The analysis and this report are open source (MIT licence) in {where}. The results were computed "
+        f"at commit `{commit}`{dirty} (version {project.get('version', 'unknown')}); `make report` rebuilds them "
+        "and this document from the data."
+    )
 
 
 def bibtex(res: Results) -> str:
     """A BibTeX entry for the report, built from CITATION.cff and the manifest."""
     cff = citation_file()
-    authors = " and ".join(a.get("name") or f"{a.get('family-names', '')}, {a.get('given-names', '')}"
-                           for a in cff.get("authors", [])) or "bold5000-resnet-rsa contributors"
+    authors = (
+        " and ".join(
+            a.get("name") or f"{a.get('family-names', '')}, {a.get('given-names', '')}"
+            for a in cff.get("authors", [])
+        )
+        or "bold5000-resnet-rsa contributors"
+    )
     year = str(cff.get("date-released") or res.manifest.get("computed_at", ""))[:4]
-    fields = {"title": f"{{{cff.get('title', res.manifest.get('title', ''))}}}", "author": f"{{{authors}}}",
-              "year": year, "version": str(cff.get("version", "")), "note": "Software and report"}
+    fields = {
+        "title": f"{{{cff.get('title', res.manifest.get('title', ''))}}}",
+        "author": f"{{{authors}}}",
+        "year": year,
+        "version": str(cff.get("version", "")),
+        "note": "Software and report",
+    }
     if cff.get("doi"):
         fields["doi"] = cff["doi"]
     url = repository_url()
@@ -291,23 +346,29 @@ def bibtex(res: Results) -> str:
     commit = (res.manifest.get("project") or {}).get("git_commit")
     if commit:
         fields["note"] = f"Commit {commit}"
-    body = ",\n".join(f"  {k:<7} = {{{v}}}" if not v.startswith("{") else f"  {k:<7} = {v}"
-                      for k, v in fields.items() if v)
+    body = ",\n".join(
+        f"  {k:<7} = {{{v}}}" if not v.startswith("{") else f"  {k:<7} = {v}"
+        for k, v in fields.items()
+        if v
+    )
     return f"```bibtex\n@software{{bold5000_resnet_rsa_{year},\n{body}\n}}\n```"
 
 
 def how_to_cite(res: Results) -> str:
     """The citation paragraph and the BibTeX entry (same text in HTML and PDF)."""
-    return ("If you use this report or its code, cite it as given in `CITATION.cff` (GitHub shows it under "
-            "'Cite this repository'), together with the data [@pickard2023bold5000; @chang2021bold5000] and the "
-            "methods it builds on [@kriegeskorte2008rsa; @schutt2023statistical; @vandenbosch2025rsatoolbox]. "
-            "In BibTeX:\n\n" + bibtex(res))
+    return (
+        "If you use this report or its code, cite it as given in `CITATION.cff` (GitHub shows it under "
+        "'Cite this repository'), together with the data [@pickard2023bold5000; @chang2021bold5000] and the "
+        "methods it builds on [@kriegeskorte2008rsa; @schutt2023statistical; @vandenbosch2025rsatoolbox]. "
+        "In BibTeX:\n\n" + bibtex(res)
+    )
 
 
 def results_note(res: Results) -> str:
     """The sentence under the Results heading: what bars and intervals are, throughout."""
-    return ("Throughout, bars and points are point estimates; shaded bands in line plots are ±1 standard error of the "
-            "mean across subjects; error bars in the inferential figures are t intervals from the dual "
-            "bootstrap, and grey bands the noise ceiling. Colours stand for ROI groups or networks, never for single "
-            "layers, and every caption names the table it draws.")
-
+    return (
+        "Throughout, bars and points are point estimates; shaded bands in line plots are ±1 standard error of the "
+        "mean across subjects; error bars in the inferential figures are t intervals from the dual "
+        "bootstrap, and grey bands the noise ceiling. Colours stand for ROI groups or networks, never for single "
+        "layers, and every caption names the table it draws."
+    )

@@ -25,7 +25,9 @@ def provenance_table(res: Results) -> str:
     parameters = ", ".join(f"{k} = {v}" for k, v in (m.get("parameters") or {}).items())
     study = m.get("study") or {}
     stages = (m.get("cache") or {}).get("stages") or {}
-    computed = "; ".join(f"{stage}: {record.get('computed_at', '')}" for stage, record in stages.items())
+    computed = "; ".join(
+        f"{stage}: {record.get('computed_at', '')}" for stage, record in stages.items()
+    )
     rows = [
         ("Command", f"`{m.get('command', '')}`"),
         ("Study file", f"`{Path(study.get('path', '')).name}`, sha256 `{study.get('sha256', '')}`"),
@@ -42,19 +44,38 @@ def provenance_table(res: Results) -> str:
 
 def provenance_inputs_table(res: Results) -> str:
     """Every input file with its size and full sha256."""
-    rows = [(f"`{Path(i['path']).name}`", f"{i['size']:,}", f"`{i['sha256']}`")
-            for i in res.manifest.get("inputs", [])]
+    rows = [
+        (f"`{Path(i['path']).name}`", f"{i['size']:,}", f"`{i['sha256']}`")
+        for i in res.manifest.get("inputs", [])
+    ]
     return md_table(["File", "Bytes", "SHA-256"], rows, align=["l", "r", "l"], widths=[30, 12, 58])
 
 
 def provenance_metadata(res: Results) -> str:
     """The provenance facts as a JSON block in the HTML page (machine-readable; ignored in the PDF)."""
     m = res.manifest
-    facts = {key: m.get(key) for key in ("title", "synthetic", "study", "inputs", "n_common_images",
-                                         "parameters", "versions", "project", "command", "computed_at",
-                                         "cache")}
-    facts["inputs"] = [{k: i.get(k) for k in ("role", "name", "path", "size", "sha256")}
-                       for i in m.get("inputs", [])]
+    facts = {
+        key: m.get(key)
+        for key in (
+            "title",
+            "synthetic",
+            "study",
+            "inputs",
+            "n_common_images",
+            "parameters",
+            "versions",
+            "project",
+            "command",
+            "computed_at",
+            "cache",
+        )
+    }
+    facts["inputs"] = [
+        {k: i.get(k) for k in ("role", "name", "path", "size", "sha256")}
+        for i in m.get("inputs", [])
+    ]
     facts["renderer"] = _renderer()
     payload = json.dumps(facts, ensure_ascii=True, sort_keys=True).replace("</", "<\\/")
-    return f'```{{=html}}\n<script type="application/json" id="rsa-provenance">{payload}</script>\n```'
+    return (
+        f'```{{=html}}\n<script type="application/json" id="rsa-provenance">{payload}</script>\n```'
+    )

@@ -25,18 +25,76 @@ OPTIONAL = {
     "images": ["role", "name", "source", "images_in_file", "images_kept", "images_dropped"],
     "second_order": ["kind_a", "network_a", "name_a", "kind_b", "network_b", "name_b", "r"],
     "rdm_examples": ["rdm", "image_a", "image_b", "source_a", "source_b", "dissimilarity"],
-    "inference": ["roi", "network", "layer", "r", "sem", "ci_low", "ci_high", "p_zero", "p_ceiling",
-                  "significant_zero", "significant_ceiling"],
+    "inference": [
+        "roi",
+        "network",
+        "layer",
+        "r",
+        "sem",
+        "ci_low",
+        "ci_high",
+        "p_zero",
+        "p_ceiling",
+        "significant_zero",
+        "significant_ceiling",
+    ],
     "noise_ceiling": ["roi", "lower", "upper", "lower_sem", "upper_sem"],
-    "pairwise": ["roi", "network", "layer_a", "layer_b", "difference", "p", "p_adjusted", "significant"],
+    "pairwise": [
+        "roi",
+        "network",
+        "layer_a",
+        "layer_b",
+        "difference",
+        "p",
+        "p_adjusted",
+        "significant",
+    ],
     "peak_layer": ["roi", "network", "layer", "share"],
-    "network_comparison": ["roi", "network_a", "network_b", "difference", "sem", "ci_low", "ci_high", "p",
-                           "p_adjusted", "significant"],
+    "network_comparison": [
+        "roi",
+        "network_a",
+        "network_b",
+        "difference",
+        "sem",
+        "ci_low",
+        "ci_high",
+        "p",
+        "p_adjusted",
+        "significant",
+    ],
 }
-NUMERIC = {"r", "mean", "sem", "n_subjects", "share", "difference", "ci_low", "ci_high", "lower", "upper",
-           "images_in_file", "images_kept", "images_dropped", "dissimilarity", "p", "p_adjusted", "p_zero",
-           "p_ceiling", "lower_sem", "upper_sem"}
-MANIFEST_KEYS = ["synthetic", "title", "study", "order", "roi_groups", "inputs", "n_common_images", "parameters"]
+NUMERIC = {
+    "r",
+    "mean",
+    "sem",
+    "n_subjects",
+    "share",
+    "difference",
+    "ci_low",
+    "ci_high",
+    "lower",
+    "upper",
+    "images_in_file",
+    "images_kept",
+    "images_dropped",
+    "dissimilarity",
+    "p",
+    "p_adjusted",
+    "p_zero",
+    "p_ceiling",
+    "lower_sem",
+    "upper_sem",
+}
+MANIFEST_KEYS = [
+    "synthetic",
+    "title",
+    "study",
+    "order",
+    "roi_groups",
+    "inputs",
+    "n_common_images",
+    "parameters",
+]
 ORDER_KEYS = ["subjects", "rois", "networks", "layers", "groups"]
 
 
@@ -160,14 +218,31 @@ def _read_csv(path: Path, columns: list[str], allow_empty: bool = False) -> pd.D
         table.insert(0, "atlas", DEFAULT_ATLAS)
     for col in set(table.columns) & NUMERIC:
         values = pd.to_numeric(table[col], errors="coerce")
-        if col in ("r", "mean") and (values.isna() | ~values.map(lambda v: math.isfinite(v) if v == v else False)).any():
+        if (
+            col in ("r", "mean")
+            and (values.isna() | ~values.map(lambda v: math.isfinite(v) if v == v else False)).any()
+        ):
             raise ResultsError(f"{path}: column '{col}' has missing or non-numeric values")
         table[col] = values
     for col in ("significant", "significant_zero", "significant_ceiling"):
         if col in table.columns:
             table[col] = table[col].astype(str).str.lower().isin(["true", "1"])
-    for col in ("atlas", "roi", "subject", "group", "network", "layer", "layer_a", "layer_b", "name_a", "name_b",
-                "network_a", "network_b", "name", "source"):
+    for col in (
+        "atlas",
+        "roi",
+        "subject",
+        "group",
+        "network",
+        "layer",
+        "layer_a",
+        "layer_b",
+        "name_a",
+        "name_b",
+        "network_a",
+        "network_b",
+        "name",
+        "source",
+    ):
         if col in table.columns:
             table[col] = table[col].fillna("").astype(str)
     return table
@@ -176,7 +251,11 @@ def _read_csv(path: Path, columns: list[str], allow_empty: bool = False) -> pd.D
 def _check_labels(path: Path, table: pd.DataFrame, res: Results) -> None:
     """Refuse labels the manifest does not know (a stale or foreign table)."""
     known_layers = set(res.columns)
-    for col, allowed in (("subject", set(res.subjects)), ("network", set(res.networks)), ("atlas", set(res.atlases))):
+    for col, allowed in (
+        ("subject", set(res.subjects)),
+        ("network", set(res.networks)),
+        ("atlas", set(res.atlases)),
+    ):
         if col in table.columns:
             unknown = sorted(set(table[col]) - allowed - {""})
             if unknown:
@@ -187,7 +266,9 @@ def _check_labels(path: Path, table: pd.DataFrame, res: Results) -> None:
             if unknown:
                 raise ResultsError(f"{path}: roi {', '.join(unknown)} not in manifest.json order")
     if {"network", "layer"} <= set(table.columns):
-        unknown = sorted(f"{n}:{layer}" for n, layer in set(zip(table["network"], table["layer"])) - known_layers)
+        unknown = sorted(
+            f"{n}:{layer}" for n, layer in set(zip(table["network"], table["layer"])) - known_layers
+        )
         if unknown:
             raise ResultsError(f"{path}: layer(s) {', '.join(unknown)} not in manifest.json order")
 
@@ -211,7 +292,9 @@ def load_manifest(folder: Path) -> dict[str, Any]:
     """Read and check ``manifest.json``."""
     path = folder / "manifest.json"
     if not folder.is_dir():
-        raise ResultsError(f"{folder}: results folder not found (set RSA_RESULTS or run `python -m analysis run`)")
+        raise ResultsError(
+            f"{folder}: results folder not found (set RSA_RESULTS or run `python -m analysis run`)"
+        )
     if not path.is_file():
         raise ResultsError(f"{path}: missing (the results folder is incomplete)")
     try:
@@ -238,10 +321,17 @@ def load_results(folder: Path | None = None) -> Results:
     for name, columns in REQUIRED.items():
         path = folder / f"{name}.csv"
         if not path.is_file():
-            raise ResultsError(f"{path}: missing (the results folder is incomplete; run `python -m analysis run`)")
+            raise ResultsError(
+                f"{path}: missing (the results folder is incomplete; run `python -m analysis run`)"
+            )
         tables[name] = _read_csv(path, columns)
-    optional = {name: table for name, columns in OPTIONAL.items() if (folder / f"{name}.csv").is_file()
-                for table in [_read_csv(folder / f"{name}.csv", columns, allow_empty=True)] if not table.empty}
+    optional = {
+        name: table
+        for name, columns in OPTIONAL.items()
+        if (folder / f"{name}.csv").is_file()
+        for table in [_read_csv(folder / f"{name}.csv", columns, allow_empty=True)]
+        if not table.empty
+    }
     res = Results(path=folder, manifest=manifest, optional=optional, **tables)
     for name, table in {**tables, **optional}.items():
         _check_labels(folder / f"{name}.csv", table, res)

@@ -13,8 +13,11 @@ from .results import Results
 from .style import measure_label
 from .tables import fmt, interval
 
-CORRECTIONS = {"fdr": "the false discovery rate (Benjamini–Hochberg)", "bonferroni": "Bonferroni's correction",
-               "none": "no correction"}
+CORRECTIONS = {
+    "fdr": "the false discovery rate (Benjamini–Hochberg)",
+    "bonferroni": "Bonferroni's correction",
+    "none": "no correction",
+}
 
 
 def join(items: Iterable[str], word: str = "and") -> str:
@@ -42,14 +45,18 @@ def t_critical(degrees: int, alpha: float = 0.05) -> float:
 
 # --- the logic, on plain tables (unit-tested) ----------------------------------------------------------
 
-def tied_with_top(labels: Sequence[str], means: Sequence[float], sems: Sequence[float],
-                  width: float = 2.0) -> tuple[str, list[str]]:
+
+def tied_with_top(
+    labels: Sequence[str], means: Sequence[float], sems: Sequence[float], width: float = 2.0
+) -> tuple[str, list[str]]:
     """The label with the highest mean and every other label within `width` combined SEM of it
     (sqrt(se_a² + se_b²)): those the data do not separate from the top."""
     means, sems = np.asarray(means, float), np.asarray(sems, float)
     top = int(np.nanargmax(means))
-    spread = width * np.sqrt(sems ** 2 + sems[top] ** 2)
-    tied = [labels[k] for k in range(len(labels)) if k != top and means[top] - means[k] <= spread[k]]
+    spread = width * np.sqrt(sems**2 + sems[top] ** 2)
+    tied = [
+        labels[k] for k in range(len(labels)) if k != top and means[top] - means[k] <= spread[k]
+    ]
     return labels[top], tied
 
 
@@ -65,7 +72,9 @@ def beaten_by(best: str, pairwise: pd.DataFrame) -> list[str]:
     rows = pairwise[(pairwise["layer_a"] == best) | (pairwise["layer_b"] == best)]
     other = np.where(rows["layer_a"] == best, rows["layer_b"], rows["layer_a"])
     better = np.where(rows["layer_a"] == best, rows["difference"] > 0, rows["difference"] < 0)
-    return [str(o) for o, sig, b in zip(other, rows["significant"].astype(bool), better) if sig and b]
+    return [
+        str(o) for o, sig, b in zip(other, rows["significant"].astype(bool), better) if sig and b
+    ]
 
 
 def above_zero(inference: pd.DataFrame) -> pd.Series:
@@ -90,11 +99,15 @@ def peak_summary(peak: pd.DataFrame, threshold: float = 0.5) -> tuple[str, float
 def network_counts(comparison: pd.DataFrame) -> tuple[int, int, int]:
     """(ROIs where network A's best layer is significantly higher, where B's is, where neither is)."""
     sig = comparison["significant"].astype(bool)
-    return (int((sig & (comparison["difference"] > 0)).sum()), int((sig & (comparison["difference"] < 0)).sum()),
-            int((~sig).sum()))
+    return (
+        int((sig & (comparison["difference"] > 0)).sum()),
+        int((sig & (comparison["difference"] < 0)).sum()),
+        int((~sig).sum()),
+    )
 
 
 # --- sentences for the report --------------------------------------------------------------------------
+
 
 def _where(res: Results, atlas: str) -> str:
     return "" if res.atlases == ["default"] else f" ({atlas})"
@@ -109,8 +122,11 @@ def group_peaks(res: Results) -> list[str]:
         for group in res.groups(atlas):
             parts = []
             for network in res.networks:
-                rows = res.by_group[(res.by_group["atlas"] == atlas) & (res.by_group["group"] == group)
-                                    & (res.by_group["network"] == network)]
+                rows = res.by_group[
+                    (res.by_group["atlas"] == atlas)
+                    & (res.by_group["group"] == group)
+                    & (res.by_group["network"] == network)
+                ]
                 if rows.empty:
                     continue
                 top, tied = tied_with_top(list(rows["layer"]), rows["mean"], rows["sem"])
@@ -120,14 +136,22 @@ def group_peaks(res: Results) -> list[str]:
                     text += f", not separated from {join(tied)}"
                 parts.append(text)
             if parts:
-                out.append(f"**{group}**{_where(res, atlas)}: highest mean {label} at " + "; ".join(parts) + ".")
+                out.append(
+                    f"**{group}**{_where(res, atlas)}: highest mean {label} at "
+                    + "; ".join(parts)
+                    + "."
+                )
     return out
 
 
 def roi_peak_sentences(res: Results, atlas: str) -> list[str]:
     """Per ROI of one atlas: each network's peak layer with its bootstrap share, r with interval, the
     normalised value, and the layers the peak is not separated from."""
-    inference, pairwise, peak = res.table("inference"), res.table("pairwise"), res.table("peak_layer")
+    inference, pairwise, peak = (
+        res.table("inference"),
+        res.table("pairwise"),
+        res.table("peak_layer"),
+    )
     ceiling = res.table("noise_ceiling").set_index(["atlas", "roi"])
     out = []
     for roi in res.rois(atlas):
@@ -137,19 +161,32 @@ def roi_peak_sentences(res: Results, atlas: str) -> list[str]:
             if not sel.any():
                 continue
             layer, share, resolved = peak_summary(peak[sel])
-            row = inference[(inference["atlas"] == atlas) & (inference["roi"] == roi)
-                            & (inference["network"] == network) & (inference["layer"] == layer)].iloc[0]
-            pairs = pairwise[(pairwise["atlas"] == atlas) & (pairwise["roi"] == roi) & (pairwise["network"] == network)]
+            row = inference[
+                (inference["atlas"] == atlas)
+                & (inference["roi"] == roi)
+                & (inference["network"] == network)
+                & (inference["layer"] == layer)
+            ].iloc[0]
+            pairs = pairwise[
+                (pairwise["atlas"] == atlas)
+                & (pairwise["roi"] == roi)
+                & (pairwise["network"] == network)
+            ]
             tied = not_separated_from(layer, pairs)
             text = f"{network} {layer} in {100 * share:.0f}% of samples (r = {fmt(row['r'])} {interval(row['ci_low'], row['ci_high'])}"
-            if ceiling.loc[(atlas, roi), "lower"] > 0 and np.isfinite(row.get("r_normalised", np.nan)):
+            if ceiling.loc[(atlas, roi), "lower"] > 0 and np.isfinite(
+                row.get("r_normalised", np.nan)
+            ):
                 text += f", {fmt(row['r_normalised'], 2)} of the lower ceiling"
             text += ")"
             if not (row["significant_zero"] and row["ci_low"] > 0):
                 text += ", not above zero"
             elif tied:
-                text += f", not separated from {join(tied)}" if len(tied) <= 4 else \
-                        f", not separated from {len(tied)} other layers"
+                text += (
+                    f", not separated from {join(tied)}"
+                    if len(tied) <= 4
+                    else f", not separated from {len(tied)} other layers"
+                )
             parts.append(text)
         if parts:
             out.append(f"**{roi}** peaks at " + "; ".join(parts) + ".")
@@ -166,8 +203,12 @@ def silent_rois(res: Results) -> str:
             parts.append(f"{join(silent)}{_where(res, atlas)}")
     if not parts:
         return "Every ROI has at least one layer significantly above zero."
-    return ("In " + "; ".join(parts) + ", no layer of any network is significantly above zero; these ROIs "
-            "are not ranked among themselves, since their values are all zero within noise.")
+    return (
+        "In "
+        + "; ".join(parts)
+        + ", no layer of any network is significantly above zero; these ROIs "
+        "are not ranked among themselves, since their values are all zero within noise."
+    )
 
 
 def ceiling_sentence(res: Results) -> str:
@@ -176,10 +217,12 @@ def ceiling_sentence(res: Results) -> str:
     n = len(inference)
     below = int(inference["significant_ceiling"].astype(bool).sum())
     degrees = dof(res)
-    return (f"{below} of {n} ROI × layer values are significantly below the lower noise ceiling. With "
-            f"{plural(len(res.subjects), 'subject')} the test has {degrees} degrees of freedom, so a value must lie "
-            f"about {t_critical(degrees):.1f} standard errors below the ceiling to be detected: the test has "
-            "little power, and a value that is not significantly below the ceiling has not been shown to reach it.")
+    return (
+        f"{below} of {n} ROI × layer values are significantly below the lower noise ceiling. With "
+        f"{plural(len(res.subjects), 'subject')} the test has {degrees} degrees of freedom, so a value must lie "
+        f"about {t_critical(degrees):.1f} standard errors below the ceiling to be detected: the test has "
+        "little power, and a value that is not significantly below the ceiling has not been shown to reach it."
+    )
 
 
 def network_sentences(res: Results) -> list[str]:
@@ -192,14 +235,18 @@ def network_sentences(res: Results) -> list[str]:
         for (a, b), part in rows.groupby(["network_a", "network_b"], sort=False):
             higher, lower, neither = network_counts(part)
             if higher or lower:
-                parts.append(f"{a} vs {b}: {a} higher in {higher}, {b} higher in {lower}, "
-                             f"not distinguishable in {neither}")
+                parts.append(
+                    f"{a} vs {b}: {a} higher in {higher}, {b} higher in {lower}, "
+                    f"not distinguishable in {neither}"
+                )
         total = rows["roi"].nunique()
         if parts:
             out.append(f"Of {total} ROIs{_where(res, atlas)}, " + "; ".join(parts) + ".")
         elif len(rows):
-            out.append(f"In all {total} ROIs{_where(res, atlas)}, no network's best layer is significantly above "
-                       "another's.")
+            out.append(
+                f"In all {total} ROIs{_where(res, atlas)}, no network's best layer is significantly above "
+                "another's."
+            )
     return out
 
 
@@ -212,14 +259,19 @@ def last_layer_sentences(res: Results) -> list[str]:
         if len(layers) < 2:
             continue
         before, last = layers[-2], layers[-1]
-        rows = pairwise[(pairwise["network"] == network) & (pairwise["layer_a"] == before)
-                        & (pairwise["layer_b"] == last)]
+        rows = pairwise[
+            (pairwise["network"] == network)
+            & (pairwise["layer_a"] == before)
+            & (pairwise["layer_b"] == last)
+        ]
         if rows.empty:
             continue
         drops = int((rows["significant"].astype(bool) & (rows["difference"] > 0)).sum())
         rises = int((rows["significant"].astype(bool) & (rows["difference"] < 0)).sum())
-        out.append(f"From {before} to the last layer of {network}, {last}, r drops significantly in {drops} "
-                   f"and rises significantly in {rises} of {len(rows)} ROIs.")
+        out.append(
+            f"From {before} to the last layer of {network}, {last}, r drops significantly in {drops} "
+            f"and rises significantly in {rises} of {len(rows)} ROIs."
+        )
     return out
 
 
@@ -233,8 +285,9 @@ def depth_sentence(res: Results) -> list[str]:
         parts = []
         for group, rois in res.groups(atlas).items():
             depths, unresolved = [], 0
-            for (roi, network), rows in peak[(peak["atlas"] == atlas) & peak["roi"].isin(rois)].groupby(
-                    ["roi", "network"], sort=False):
+            for (roi, network), rows in peak[
+                (peak["atlas"] == atlas) & peak["roi"].isin(rois)
+            ].groupby(["roi", "network"], sort=False):
                 layer, _share, resolved = peak_summary(rows)
                 if resolved:
                     depths.append(res.depth(network, layer))
@@ -245,13 +298,17 @@ def depth_sentence(res: Results) -> list[str]:
                 if np.isclose(low, high):
                     text = f"{group}: {fmt(low, 2)} ({count}"
                 else:
-                    text = (f"{group}: {fmt(low, 2)}–{fmt(high, 2)} (median {fmt(float(np.median(depths)), 2)}, "
-                            f"{count}")
+                    text = (
+                        f"{group}: {fmt(low, 2)}–{fmt(high, 2)} (median {fmt(float(np.median(depths)), 2)}, "
+                        f"{count}"
+                    )
                 parts.append(text + (f"; {unresolved} unresolved)" if unresolved else ")"))
             elif unresolved:
                 parts.append(f"{group}: no peak resolved")
         if parts:
-            out.append(f"Relative depth of the peak layers{_where(res, atlas)}: " + "; ".join(parts) + ".")
+            out.append(
+                f"Relative depth of the peak layers{_where(res, atlas)}: " + "; ".join(parts) + "."
+            )
     return out
 
 
@@ -272,33 +329,47 @@ def abstract(res: Results) -> str:
     """The abstract: what was compared, how, and what the tables say (with their uncertainty)."""
     m = res.manifest
     n_rois = sum(len(res.rois(a)) for a in res.atlases)
-    atlases = "" if res.atlases == ["default"] else f" from {plural(len(res.atlases), 'atlas', 'atlases')}"
+    atlases = (
+        ""
+        if res.atlases == ["default"]
+        else f" from {plural(len(res.atlases), 'atlas', 'atlases')}"
+    )
     n_layers = sum(len(res.layers(n)) for n in res.networks)
     text = [
-        ("We compared the representational geometry of "
-         f"{plural(n_rois, 'region')} of interest{atlases} in human visual cortex, measured with fMRI in "
-         f"{plural(len(res.subjects), 'subject')} viewing BOLD5000 images, with every layer of "
-         f"{join(res.networks)} ({plural(n_layers, 'layer')} in all), using representational similarity "
-         f"analysis: representational dissimilarity matrices (RDMs) over the {m.get('n_common_images')} images "
-         f"common to all files were compared, with {measure_label(res.method)} as the measure of similarity.")
+        (
+            "We compared the representational geometry of "
+            f"{plural(n_rois, 'region')} of interest{atlases} in human visual cortex, measured with fMRI in "
+            f"{plural(len(res.subjects), 'subject')} viewing BOLD5000 images, with every layer of "
+            f"{join(res.networks)} ({plural(n_layers, 'layer')} in all), using representational similarity "
+            f"analysis: representational dissimilarity matrices (RDMs) over the {m.get('n_common_images')} images "
+            f"common to all files were compared, with {measure_label(res.method)} as the measure of similarity."
+        )
     ]
     if res.has_inference:
         inference = res.table("inference")
         params = m.get("parameters", {})
-        text.append(f"Uncertainty comes from a dual bootstrap over images and subjects ({params.get('samples')} "
-                    f"samples), with t tests on {dof(res)} degrees of freedom.")
-        text.append(f"{int(above_zero(inference).sum())} of {len(inference)} ROI × layer "
-                    "similarities are significantly above zero.")
+        text.append(
+            f"Uncertainty comes from a dual bootstrap over images and subjects ({params.get('samples')} "
+            f"samples), with t tests on {dof(res)} degrees of freedom."
+        )
+        text.append(
+            f"{int(above_zero(inference).sum())} of {len(inference)} ROI × layer "
+            "similarities are significantly above zero."
+        )
         text += depth_sentence(res)[:1]
         silent = silent_rois(res)
         if silent.startswith("In "):
             text.append(silent.split(";")[0] + ".")
         if res.table("network_comparison") is not None:
             text += network_sentences(res)[:1]
-        text.append(f"With {plural(len(res.subjects), 'subject')}, the tests against the noise ceiling have little "
-                    "power; the report lists what the data cannot decide.")
+        text.append(
+            f"With {plural(len(res.subjects), 'subject')}, the tests against the noise ceiling have little "
+            "power; the report lists what the data cannot decide."
+        )
     else:
         text.append("The analysis ran without a bootstrap, so no intervals or tests are reported.")
     if res.synthetic:
-        text.append("These are synthetic data with a planted answer: the numbers test the pipeline, not the brain.")
+        text.append(
+            "These are synthetic data with a planted answer: the numbers test the pipeline, not the brain."
+        )
     return " ".join(text)

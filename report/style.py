@@ -25,20 +25,25 @@ MAX_LEGEND_ENTRIES = 12
 #: Smallest tick-label font before labels are thinned instead.
 MIN_TICK_FONT = 5.0
 
-sns.set_theme(context="paper", style="ticks", font_scale=1.0, rc={
-    "axes.prop_cycle": plt.cycler(color=OKABE_ITO),
-    "axes.spines.top": False,
-    "axes.spines.right": False,
-    "font.size": 8,
-    "axes.titlesize": 8,
-    "axes.labelsize": 8,
-    "xtick.labelsize": 7,
-    "ytick.labelsize": 7,
-    "legend.fontsize": 7,
-    "legend.title_fontsize": 7,
-    "figure.constrained_layout.use": True,
-    "figure.dpi": 100,
-})
+sns.set_theme(
+    context="paper",
+    style="ticks",
+    font_scale=1.0,
+    rc={
+        "axes.prop_cycle": plt.cycler(color=OKABE_ITO),
+        "axes.spines.top": False,
+        "axes.spines.right": False,
+        "font.size": 8,
+        "axes.titlesize": 8,
+        "axes.labelsize": 8,
+        "xtick.labelsize": 7,
+        "ytick.labelsize": 7,
+        "legend.fontsize": 7,
+        "legend.title_fontsize": 7,
+        "figure.constrained_layout.use": True,
+        "figure.dpi": 100,
+    },
+)
 
 
 def measure_label(method: str) -> str:
@@ -66,7 +71,9 @@ def _tick_labels(ax: Axes, which: str) -> list:
     if axis is None:
         return []
     ticks = axis.get_major_ticks()
-    labels = [tick.label1 for tick in ticks if tick.get_visible()] + [tick.label2 for tick in ticks if tick.get_visible()]
+    labels = [tick.label1 for tick in ticks if tick.get_visible()] + [
+        tick.label2 for tick in ticks if tick.get_visible()
+    ]
     return [label for label in labels if label.get_visible() and label.get_text()]
 
 
@@ -98,8 +105,11 @@ def tick_label_boxes(fig: Figure) -> list[tuple[Axes, str, np.ndarray]]:
 def overlapping_tick_labels(fig: Figure) -> list[str]:
     """Descriptions of axes whose tick labels overlap each other (empty when none do)."""
     fig.canvas.draw()
-    return [f"{ax.get_title() or ax.get_label()}: {which} axis" for ax, which, boxes in tick_label_boxes(fig)
-            if _overlapping(boxes)]
+    return [
+        f"{ax.get_title() or ax.get_label()}: {which} axis"
+        for ax, which, boxes in tick_label_boxes(fig)
+        if _overlapping(boxes)
+    ]
 
 
 def _thin_axis(axis) -> None:
@@ -107,7 +117,9 @@ def _thin_axis(axis) -> None:
     labels = [str(t.get_text()) for t in axis.get_ticklabels()]
     shown = [k for k, text in enumerate(labels) if text]
     keep = set(shown[::2])
-    axis.set_ticks(axis.get_ticklocs(), [text if k in keep else "" for k, text in enumerate(labels)])
+    axis.set_ticks(
+        axis.get_ticklocs(), [text if k in keep else "" for k, text in enumerate(labels)]
+    )
 
 
 def fit_tick_labels(fig: Figure, max_rounds: int = 8) -> Figure:
@@ -130,16 +142,28 @@ def fit_tick_labels(fig: Figure, max_rounds: int = 8) -> Figure:
     return fig
 
 
-def legend_below(fig: Figure, handles: list, labels: list[str], title: str, ncols: int | None = None,
-                 where: str = "lower center") -> None:
+def legend_below(
+    fig: Figure,
+    handles: list,
+    labels: list[str],
+    title: str,
+    ncols: int | None = None,
+    where: str = "lower center",
+) -> None:
     """A figure legend under the panels. Past MAX_LEGEND_ENTRIES entries it keeps the first ones and says how
     many more there are (colours then repeat: facet instead)."""
     if len(labels) > MAX_LEGEND_ENTRIES:
         hidden = len(labels) - MAX_LEGEND_ENTRIES + 1
-        handles = [*handles[:MAX_LEGEND_ENTRIES - 1], plt.Line2D([], [], linestyle="none")]
-        labels = [*labels[:MAX_LEGEND_ENTRIES - 1], f"and {hidden} more"]
-    fig.legend(handles, labels, title=title, loc=f"outside {where}", frameon=False,
-               ncols=ncols or min(len(labels), 6))
+        handles = [*handles[: MAX_LEGEND_ENTRIES - 1], plt.Line2D([], [], linestyle="none")]
+        labels = [*labels[: MAX_LEGEND_ENTRIES - 1], f"and {hidden} more"]
+    fig.legend(
+        handles,
+        labels,
+        title=title,
+        loc=f"outside {where}",
+        frameon=False,
+        ncols=ncols or min(len(labels), 6),
+    )
 
 
 def wrap_label(text: str, width: int = 18) -> str:

@@ -24,8 +24,12 @@ def _cell(value: Any) -> str:
     return str(value).replace("|", "\\|").replace("\n", " ")
 
 
-def md_table(header: Sequence[str], rows: Iterable[Sequence[Any]], align: Sequence[str] | None = None,
-             widths: Sequence[int] | None = None) -> str:
+def md_table(
+    header: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    align: Sequence[str] | None = None,
+    widths: Sequence[int] | None = None,
+) -> str:
     """A pandoc pipe table; ``align`` holds 'l' or 'r' per column, ``widths`` relative column widths."""
     align = align or ["l"] * len(header)
     dashes = [max(3, int(w)) for w in widths] if widths else [3] * len(header)
@@ -65,19 +69,34 @@ def atlas_label(res: Results, atlas: str) -> str:
 
 # --- methods tables -----------------------------------------------------------------------------------
 
+
 def latency_table(path: Path = LATENCIES) -> str:
     """Onset latencies from the literature, with the kind of evidence each row rests on."""
     with path.open(newline="", encoding="utf-8") as handle:
         rows = list(csv.DictReader(handle))
-    return md_table(["Area", "Onset latency", "Evidence", "Notes", "Sources"],
-                    [(r["roi"], r["latency"].replace(" ", "\u00a0"), r["evidence"], r["notes"], cite(r["citations"]))
-                     for r in rows], widths=[5, 14, 22, 29, 30])
+    return md_table(
+        ["Area", "Onset latency", "Evidence", "Notes", "Sources"],
+        [
+            (
+                r["roi"],
+                r["latency"].replace(" ", "\u00a0"),
+                r["evidence"],
+                r["notes"],
+                cite(r["citations"]),
+            )
+            for r in rows
+        ],
+        widths=[5, 14, 22, 29, 30],
+    )
 
 
 def groups_table(res: Results) -> str:
     """ROI groups of every atlas in hierarchy order, as the study file defines them."""
-    rows = [(atlas_label(res, atlas) or "–", group, ", ".join(rois)) for atlas in res.atlases
-            for group, rois in res.groups(atlas).items()]
+    rows = [
+        (atlas_label(res, atlas) or "–", group, ", ".join(rois))
+        for atlas in res.atlases
+        for group, rois in res.groups(atlas).items()
+    ]
     return md_table(["Atlas", "Group", "ROIs"], rows, widths=[12, 16, 72])
 
 
@@ -88,7 +107,10 @@ def study_table(res: Results) -> str:
     params = m.get("parameters", {})
     rows = [
         ("Study", m.get("title", "")),
-        ("Study file", f"`{Path(str(study.get('path', ''))).name}` (SHA-256 `{str(study.get('sha256', ''))[:12]}…`)"),
+        (
+            "Study file",
+            f"`{Path(str(study.get('path', ''))).name}` (SHA-256 `{str(study.get('sha256', ''))[:12]}…`)",
+        ),
         ("Synthetic data", "yes" if res.synthetic else "no"),
         ("Subjects", ", ".join(res.subjects)),
         ("Atlases (ROIs)", "; ".join(f"{a} ({len(res.rois(a))})" for a in res.atlases)),
@@ -108,35 +130,81 @@ def inputs_table(res: Results) -> str:
         name = item.get("name", "")
         if item.get("atlas") and res.atlases != ["default"]:
             name = f"{name} ({item['atlas']})"
-        rows.append((name, f"`{Path(str(item.get('path', ''))).name}`", f"`{str(item.get('sha256', ''))[:12]}`",
-                     item.get("images_in_file", ""), item.get("images_kept", ""), item.get("images_dropped", "")))
-    return md_table(["Subject or network", "File", "SHA-256 (first 12)", "Images", "Kept", "Dropped"], rows,
-                    ["l", "l", "l", "r", "r", "r"], widths=[22, 34, 16, 9, 8, 9])
+        rows.append(
+            (
+                name,
+                f"`{Path(str(item.get('path', ''))).name}`",
+                f"`{str(item.get('sha256', ''))[:12]}`",
+                item.get("images_in_file", ""),
+                item.get("images_kept", ""),
+                item.get("images_dropped", ""),
+            )
+        )
+    return md_table(
+        ["Subject or network", "File", "SHA-256 (first 12)", "Images", "Kept", "Dropped"],
+        rows,
+        ["l", "l", "l", "r", "r", "r"],
+        widths=[22, 34, 16, 9, 8, 9],
+    )
 
 
 def images_table(res: Results) -> str:
     """Images kept of those in each file, per image source (what the alignment cost, and where)."""
     images = res.table("images")
     if images is None:
-        return md_table(["Role", "File", "All kept / in file"],
-                        [(i.get("role", ""), i.get("name", ""), f"{i.get('images_kept')} / {i.get('images_in_file')}")
-                         for i in res.manifest["inputs"]], ["l", "l", "r"])
+        return md_table(
+            ["Role", "File", "All kept / in file"],
+            [
+                (
+                    i.get("role", ""),
+                    i.get("name", ""),
+                    f"{i.get('images_kept')} / {i.get('images_in_file')}",
+                )
+                for i in res.manifest["inputs"]
+            ],
+            ["l", "l", "r"],
+        )
     sources = [s for s in dict.fromkeys(images["source"]) if s != "all"]
     rows = []
     for (role, name), part in images.groupby(["role", "name"], sort=False):
         counts = part.drop(columns=["role", "name"])
-        per_atlas = [rows_of.drop(columns="atlas").to_numpy().tolist() for _, rows_of in counts.groupby("atlas", sort=False)]
+        per_atlas = [
+            rows_of.drop(columns="atlas").to_numpy().tolist()
+            for _, rows_of in counts.groupby("atlas", sort=False)
+        ]
         same = all(p == per_atlas[0] for p in per_atlas)
-        for atlas, by_atlas in (counts.groupby("atlas", sort=False) if not same else [("", counts[counts["atlas"] == counts["atlas"].iloc[0]])]):
+        for atlas, by_atlas in (
+            counts.groupby("atlas", sort=False)
+            if not same
+            else [("", counts[counts["atlas"] == counts["atlas"].iloc[0]])]
+        ):
             label = f"{name} ({atlas})" if atlas and res.atlases != ["default"] else name
             by_source = by_atlas.set_index("source")
-            total = by_source.loc["all"] if "all" in by_source.index else by_source.sum(numeric_only=True)
-            cells = [f"{int(by_source.loc[s, 'images_kept'])} / {int(by_source.loc[s, 'images_in_file'])}"
-                     if s in by_source.index else "–" for s in sources]
-            rows.append((role.replace("_", " "), label, *cells,
-                         f"{int(total['images_kept'])} / {int(total['images_in_file'])}"))
-    return md_table(["Role", "File", *[f"{s} kept / in file" for s in sources], "All kept / in file"], rows,
-                    ["l", "l", *["r"] * (len(sources) + 1)], widths=[10, 22, *[14] * (len(sources) + 1)])
+            total = (
+                by_source.loc["all"]
+                if "all" in by_source.index
+                else by_source.sum(numeric_only=True)
+            )
+            cells = [
+                f"{int(by_source.loc[s, 'images_kept'])} / {int(by_source.loc[s, 'images_in_file'])}"
+                if s in by_source.index
+                else "–"
+                for s in sources
+            ]
+            rows.append(
+                (
+                    role.replace("_", " "),
+                    label,
+                    *cells,
+                    f"{int(total['images_kept'])} / {int(total['images_in_file'])}",
+                )
+            )
+    return md_table(
+        ["Role", "File", *[f"{s} kept / in file" for s in sources], "All kept / in file"],
+        rows,
+        ["l", "l", *["r"] * (len(sources) + 1)],
+        widths=[10, 22, *[14] * (len(sources) + 1)],
+    )
 
 
 def peak_rows(res: Results) -> pd.DataFrame:
@@ -162,17 +230,47 @@ def peak_table(res: Results, atlas: str) -> str:
             r = row.iloc[0]
             low = ceiling.loc[(atlas, roi), "lower"]
             normalised = fmt(r["r_normalised"], 2) if "r_normalised" in r and low > 0 else "–"
-            out.append((roi, network, r["layer"], f"{100 * r['share']:.0f}%", fmt(r["r"]),
-                        interval(r["ci_low"], r["ci_high"]), normalised))
-    return md_table(["ROI", "Network", "Peak layer", "Bootstrap share", measure_label(res.method), "Interval",
-                     "r / lower ceiling"], out, ["l", "l", "l", "r", "r", "r", "r"], widths=[14, 18, 14, 10, 10, 20, 12])
+            out.append(
+                (
+                    roi,
+                    network,
+                    r["layer"],
+                    f"{100 * r['share']:.0f}%",
+                    fmt(r["r"]),
+                    interval(r["ci_low"], r["ci_high"]),
+                    normalised,
+                )
+            )
+    return md_table(
+        [
+            "ROI",
+            "Network",
+            "Peak layer",
+            "Bootstrap share",
+            measure_label(res.method),
+            "Interval",
+            "r / lower ceiling",
+        ],
+        out,
+        ["l", "l", "l", "r", "r", "r", "r"],
+        widths=[14, 18, 14, 10, 10, 20, 12],
+    )
 
 
 def ceiling_table(res: Results) -> str:
     """Noise ceiling bounds ± bootstrap SEM per atlas and ROI."""
-    rows = [(atlas_label(res, c["atlas"]) or "–", c["roi"], f"{fmt(c['lower'])} ± {fmt(c['lower_sem'])}",
-             f"{fmt(c['upper'])} ± {fmt(c['upper_sem'])}") for _, c in res.table("noise_ceiling").iterrows()]
-    return md_table(["Atlas", "ROI", "Lower bound ± SEM", "Upper bound ± SEM"], rows, ["l", "l", "r", "r"])
+    rows = [
+        (
+            atlas_label(res, c["atlas"]) or "–",
+            c["roi"],
+            f"{fmt(c['lower'])} ± {fmt(c['lower_sem'])}",
+            f"{fmt(c['upper'])} ± {fmt(c['upper_sem'])}",
+        )
+        for _, c in res.table("noise_ceiling").iterrows()
+    ]
+    return md_table(
+        ["Atlas", "ROI", "Lower bound ± SEM", "Upper bound ± SEM"], rows, ["l", "l", "r", "r"]
+    )
 
 
 def network_summary_table(res: Results) -> str:
@@ -181,11 +279,29 @@ def network_summary_table(res: Results) -> str:
     rows = []
     for (atlas, a, b), part in table.groupby(["atlas", "network_a", "network_b"], sort=False):
         sig = part["significant"].astype(bool)
-        rows.append((atlas_label(res, atlas) or "–", f"{a} − {b}", int((sig & (part["difference"] > 0)).sum()),
-                     int((sig & (part["difference"] < 0)).sum()), int((~sig).sum()),
-                     f"{fmt(part['difference'].median())}"))
-    return md_table(["Atlas", "Networks A − B", "ROIs A > B", "ROIs B > A", "Not distinguishable",
-                     "Median difference"], rows, ["l", "l", "r", "r", "r", "r"], widths=[14, 40, 10, 10, 14, 12])
+        rows.append(
+            (
+                atlas_label(res, atlas) or "–",
+                f"{a} − {b}",
+                int((sig & (part["difference"] > 0)).sum()),
+                int((sig & (part["difference"] < 0)).sum()),
+                int((~sig).sum()),
+                f"{fmt(part['difference'].median())}",
+            )
+        )
+    return md_table(
+        [
+            "Atlas",
+            "Networks A − B",
+            "ROIs A > B",
+            "ROIs B > A",
+            "Not distinguishable",
+            "Median difference",
+        ],
+        rows,
+        ["l", "l", "r", "r", "r", "r"],
+        widths=[14, 40, 10, 10, 14, 12],
+    )
 
 
 def pairwise_summary_table(res: Results) -> str:
@@ -195,25 +311,60 @@ def pairwise_summary_table(res: Results) -> str:
     for (atlas, network), part in table.groupby(["atlas", "network"], sort=False):
         sig = part["significant"].astype(bool)
         per_roi = part.groupby("roi", sort=False)["significant"].mean()
-        rows.append((atlas_label(res, atlas) or "–", network, part["roi"].nunique(), len(part), int(sig.sum()),
-                     f"{100 * sig.mean():.0f}%", f"{100 * per_roi.min():.0f}–{100 * per_roi.max():.0f}%"))
-    return md_table(["Atlas", "Network", "ROIs", "Layer pairs tested", "Significant", "Share",
-                     "Range over ROIs"], rows, ["l", "l", "r", "r", "r", "r", "r"], widths=[14, 22, 8, 14, 12, 10, 14])
+        rows.append(
+            (
+                atlas_label(res, atlas) or "–",
+                network,
+                part["roi"].nunique(),
+                len(part),
+                int(sig.sum()),
+                f"{100 * sig.mean():.0f}%",
+                f"{100 * per_roi.min():.0f}–{100 * per_roi.max():.0f}%",
+            )
+        )
+    return md_table(
+        [
+            "Atlas",
+            "Network",
+            "ROIs",
+            "Layer pairs tested",
+            "Significant",
+            "Share",
+            "Range over ROIs",
+        ],
+        rows,
+        ["l", "l", "r", "r", "r", "r", "r"],
+        widths=[14, 22, 8, 14, 12, 10, 14],
+    )
 
 
 def best_layer_table(res: Results) -> str:
     """Per atlas and ROI: each network's layer with the highest r (subject-averaged RDMs) and that r."""
     joint = res.joint
     best = joint.loc[joint.groupby(["atlas", "roi", "network"], sort=False)["r"].idxmax()]
-    cell = {(a, r, n): f"{layer} ({fmt(v)})" for a, r, n, layer, v in
-            zip(best["atlas"], best["roi"], best["network"], best["layer"], best["r"])}
-    rows = [(atlas_label(res, atlas) or "–", roi, *[cell.get((atlas, roi, n), "–") for n in res.networks])
-            for atlas in res.atlases for roi in res.rois(atlas)]
+    cell = {
+        (a, r, n): f"{layer} ({fmt(v)})"
+        for a, r, n, layer, v in zip(
+            best["atlas"], best["roi"], best["network"], best["layer"], best["r"]
+        )
+    }
+    rows = [
+        (
+            atlas_label(res, atlas) or "–",
+            roi,
+            *[cell.get((atlas, roi, n), "–") for n in res.networks],
+        )
+        for atlas in res.atlases
+        for roi in res.rois(atlas)
+    ]
     width = max(10, 74 // max(len(res.networks), 1))
-    return md_table(["Atlas", "ROI", *res.networks], rows, widths=[12, 14, *[width] * len(res.networks)])
+    return md_table(
+        ["Atlas", "ROI", *res.networks], rows, widths=[12, 14, *[width] * len(res.networks)]
+    )
 
 
 # --- long tables: full in the HTML, downloadable -------------------------------------------------------
+
 
 def csv_data_uri(payload: bytes) -> str:
     """CSV bytes as a data: URI, so the self-contained HTML can offer the file for download."""
@@ -275,20 +426,24 @@ def html_details(payload: bytes, filename: str, summary: str) -> str:
     URI, offered for download and drawn in the page when the reader opens it."""
     n_rows = max(payload.count(b"\n") - 1, 0)
     link = f'<a download="{html.escape(filename)}" href="{csv_data_uri(payload)}">Download {html.escape(filename)}</a>'
-    return (f"```{{=html}}\n<details class=\"rsa-table\"><summary>{html.escape(summary)}</summary>\n"
-            f"<p>{link} ({n_rows:,} rows; the full table appears below)</p>\n"
-            f"<div class=\"rsa-table-body\"></div>\n</details>\n```")
+    return (
+        f'```{{=html}}\n<details class="rsa-table"><summary>{html.escape(summary)}</summary>\n'
+        f"<p>{link} ({n_rows:,} rows; the full table appears below)</p>\n"
+        f'<div class="rsa-table-body"></div>\n</details>\n```'
+    )
 
 
 def appendix_tables(res: Results) -> str:
     """Every long result table, full and downloadable in the HTML (the PDF keeps the summaries)."""
     blocks = [f"```{{=html}}\n{TABLE_SCRIPT}\n```"]
-    for name, what in (("joint", "r of every ROI with every layer, subject-averaged RDMs"),
-                       ("inference", "r with SEM, t interval, normalised value and tests"),
-                       ("pairwise", "every pairwise layer comparison"),
-                       ("peak_layer", "bootstrap share of each layer being the best"),
-                       ("network_comparison", "every network comparison"),
-                       ("noise_ceiling", "noise ceiling bounds")):
+    for name, what in (
+        ("joint", "r of every ROI with every layer, subject-averaged RDMs"),
+        ("inference", "r with SEM, t interval, normalised value and tests"),
+        ("pairwise", "every pairwise layer comparison"),
+        ("peak_layer", "bootstrap share of each layer being the best"),
+        ("network_comparison", "every network comparison"),
+        ("noise_ceiling", "noise ceiling bounds"),
+    ):
         path = res.path / f"{name}.csv"
         if not path.is_file():
             continue
@@ -316,20 +471,32 @@ def interactive_grid(res: Results) -> str:
         rois = res.rois(atlas)
         matrix = roi_layer_matrix(res.joint, res, atlas)
         width, height = left + cell * len(res.columns) + 4, top + cell * len(rois) + 4
-        parts = [f'<svg viewBox="0 0 {width} {height}" width="100%" '
-                 f'role="img" aria-label="{html.escape(atlas)}: {measure_label(res.method)} per ROI and layer" '
-                 'style="max-width:60em;font:8px sans-serif">']
+        parts = [
+            f'<svg viewBox="0 0 {width} {height}" width="100%" '
+            f'role="img" aria-label="{html.escape(atlas)}: {measure_label(res.method)} per ROI and layer" '
+            'style="max-width:60em;font:8px sans-serif">'
+        ]
         for i, roi in enumerate(rois):
             y = top + i * cell
-            parts.append(f'<text x="{left - 3}" y="{y + cell - 3}" text-anchor="end">{html.escape(roi)}</text>')
+            parts.append(
+                f'<text x="{left - 3}" y="{y + cell - 3}" text-anchor="end">{html.escape(roi)}</text>'
+            )
             for j, (network, layer) in enumerate(res.columns):
                 value = matrix[i, j]
                 colour = to_hex(cmap(norm(value))) if np.isfinite(value) else "#ffffff"
-                parts.append(f'<rect x="{left + j * cell}" y="{y}" width="{cell - 1}" height="{cell - 1}" '
-                             f'fill="{colour}"><title>{html.escape(roi)} · {html.escape(network)} '
-                             f'{html.escape(layer)}: {fmt(value)}</title></rect>')
+                parts.append(
+                    f'<rect x="{left + j * cell}" y="{y}" width="{cell - 1}" height="{cell - 1}" '
+                    f'fill="{colour}"><title>{html.escape(roi)} · {html.escape(network)} '
+                    f"{html.escape(layer)}: {fmt(value)}</title></rect>"
+                )
         parts.append("</svg>")
-        label = "" if res.atlases == ["default"] else f"<p><strong>{html.escape(atlas)}</strong></p>"
+        label = (
+            "" if res.atlases == ["default"] else f"<p><strong>{html.escape(atlas)}</strong></p>"
+        )
         blocks.append(label + "".join(parts))
-    return ("```{=html}\n<details class=\"rsa-grid\"><summary>Interactive grid: hover over a cell for its ROI, "
-            f"layer and {html.escape(measure_label(res.method))}</summary>\n" + "\n".join(blocks) + "\n</details>\n```")
+    return (
+        '```{=html}\n<details class="rsa-grid"><summary>Interactive grid: hover over a cell for its ROI, '
+        f"layer and {html.escape(measure_label(res.method))}</summary>\n"
+        + "\n".join(blocks)
+        + "\n</details>\n```"
+    )

@@ -1,4 +1,5 @@
 """Shared fixtures: small demo studies and hand-made rsatoolbox RDM files."""
+
 from __future__ import annotations
 
 import shutil
@@ -7,7 +8,6 @@ from pathlib import Path
 import pytest
 
 from analysis.demo import write_demo
-
 
 SMALL_DEMO_IMAGES = 60
 

@@ -1,5 +1,6 @@
 """Helpers shared by the tests: writing RDM files and study files, random studies, and rsatoolbox's
 own dual bootstrap with the draws it made (the oracle)."""
+
 from __future__ import annotations
 
 import warnings
@@ -14,14 +15,23 @@ import yaml
 from analysis.inference.resampling import Resampling
 
 
-def save_rdms(path: Path, vectors: np.ndarray, images: list[str], names: list[str], key: str = "roi",
-              measure: str = "correlation", image_key: str = "image",
-              extra_rdm_descriptors: dict | None = None) -> Path:
+def save_rdms(
+    path: Path,
+    vectors: np.ndarray,
+    images: list[str],
+    names: list[str],
+    key: str = "roi",
+    measure: str = "correlation",
+    image_key: str = "image",
+    extra_rdm_descriptors: dict | None = None,
+) -> Path:
     """Write RDM vectors with rsatoolbox's own writer, as the real files were written."""
     rdms = rsatoolbox.rdm.RDMs(
-        dissimilarities=np.atleast_2d(vectors), dissimilarity_measure=measure,
+        dissimilarities=np.atleast_2d(vectors),
+        dissimilarity_measure=measure,
         rdm_descriptors={key: list(names), **(extra_rdm_descriptors or {})},
-        pattern_descriptors={image_key: list(images)})
+        pattern_descriptors={image_key: list(images)},
+    )
     rdms.save(str(path), file_type="hdf5", overwrite=True)
     return path
 
@@ -32,8 +42,9 @@ def write_study(path: Path, **fields) -> Path:
     return path
 
 
-def random_study(n_images: int, n_rois: int, n_subjects: int, n_layers: int, seed: int,
-                 tied: bool = False) -> tuple[np.ndarray, np.ndarray]:
+def random_study(
+    n_images: int, n_rois: int, n_subjects: int, n_layers: int, seed: int, tied: bool = False
+) -> tuple[np.ndarray, np.ndarray]:
     rng = np.random.default_rng(seed)
     pairs = n_images * (n_images - 1) // 2
     shared = rng.random(pairs)
@@ -44,8 +55,14 @@ def random_study(n_images: int, n_rois: int, n_subjects: int, n_layers: int, see
     return subjects, models
 
 
-def rsatoolbox_dual_bootstrap(subjects: np.ndarray, models: np.ndarray, method: str, samples: int,
-                              monkeypatch: pytest.MonkeyPatch, seed: int = 0):
+def rsatoolbox_dual_bootstrap(
+    subjects: np.ndarray,
+    models: np.ndarray,
+    method: str,
+    samples: int,
+    monkeypatch: pytest.MonkeyPatch,
+    seed: int = 0,
+):
     """rsatoolbox's eval_dual_bootstrap for one ROI, and the indices it drew, recorded as drawn."""
     drawn = []
     original = rsa_evaluate.bootstrap_sample
@@ -58,27 +75,51 @@ def rsatoolbox_dual_bootstrap(subjects: np.ndarray, models: np.ndarray, method: 
     monkeypatch.setattr(rsa_evaluate, "bootstrap_sample", recording)
     np.random.seed(seed)
     data = rsatoolbox.rdm.RDMs(subjects)
-    fixed = [rsatoolbox.model.ModelFixed(f"layer{i}", rsatoolbox.rdm.RDMs(models[i:i + 1]))
-             for i in range(models.shape[0])]
+    fixed = [
+        rsatoolbox.model.ModelFixed(f"layer{i}", rsatoolbox.rdm.RDMs(models[i : i + 1]))
+        for i in range(models.shape[0])
+    ]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         result = rsa_evaluate.eval_dual_bootstrap(fixed, data, method=method, N=samples)
-    resampling = Resampling(image_indices=np.array([p for _, p in drawn]),
-                                subject_indices=np.array([r for r, _ in drawn]))
+    resampling = Resampling(
+        image_indices=np.array([p for _, p in drawn]),
+        subject_indices=np.array([r for r, _ in drawn]),
+    )
     return result, resampling
 
 
 def report_figure(name: str):
     """The report's figure function called `name`, from whichever figure module defines it."""
     from report import figures, geometry_figures, inference_figures
-    return next(getattr(m, name) for m in (figures, inference_figures, geometry_figures) if hasattr(m, name))
+
+    return next(
+        getattr(m, name) for m in (figures, inference_figures, geometry_figures) if hasattr(m, name)
+    )
 
 
 def analysed(study: Path, out: Path, samples: int) -> Path:
     """Run `python -m analysis run` on a study as a user would (a subprocess from the repository root)."""
     import subprocess
     import sys
+
     root = Path(__file__).resolve().parents[1]
-    subprocess.run([sys.executable, "-m", "analysis", "run", str(study), "--out", str(out), "--samples", str(samples)],
-                   cwd=root, check=True, capture_output=True, text=True, timeout=600)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            "run",
+            str(study),
+            "--out",
+            str(out),
+            "--samples",
+            str(samples),
+        ],
+        cwd=root,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     return out

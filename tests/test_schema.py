@@ -1,4 +1,5 @@
 """The output contract: one definition of every table, used by the analysis, the report and the tests."""
+
 from __future__ import annotations
 
 from analysis import schema
@@ -13,7 +14,9 @@ def test_every_table_has_unique_columns_and_a_stage():
 def test_stage_tables_partition_the_tables_in_contract_order():
     listed = [name for stage in schema.STAGES for name in schema.stage_tables(stage)]
     assert sorted(listed) == sorted(schema.TABLES) and len(listed) == len(set(listed))
-    assert list(schema.stage_tables(schema.POINT)) == [n for n, t in schema.TABLES.items() if t.stage == schema.POINT]
+    assert list(schema.stage_tables(schema.POINT)) == [
+        n for n, t in schema.TABLES.items() if t.stage == schema.POINT
+    ]
 
 
 def test_every_table_carries_the_atlas():
@@ -23,4 +26,6 @@ def test_every_table_carries_the_atlas():
 def test_methods_have_labels_and_a_kind():
     assert set(schema.METHODS) == set(schema.METHOD_LABELS)
     assert set(schema.LINEAR_METHODS) | set(schema.RANK_METHODS) <= set(schema.METHODS)
-    assert schema.method_label("corr") == "Pearson r" and "unknown" in schema.method_label("unknown")
+    assert schema.method_label("corr") == "Pearson r" and "unknown" in schema.method_label(
+        "unknown"
+    )

@@ -14,6 +14,7 @@ reach the report's cells in RSA_RENDERER, for its provenance appendix.
 
 Usage: python tools/render.py --results results/demo [--force] [--renderer auto|quarto|qmdrender]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -31,6 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from analysis.errors import AnalysisError  # noqa: E402  (after the path: runs from a source tree too)
 from analysis.publish import locked, staged_folder  # noqa: E402
+
 OUTPUT = ROOT / "_output"
 KEY_NAME = ".render-key"
 OUTPUTS = ("index.html", "index.pdf")
@@ -67,13 +69,23 @@ def find_renderer(choice: str = "auto") -> Renderer:
     """Quarto when on PATH (unless the fallback is asked for), else qmdrender; with a provenance name."""
     quarto = shutil.which("quarto") if choice != "qmdrender" else None
     if choice == "quarto" and not quarto:
-        raise AnalysisError("quarto", "not found on PATH (install Quarto, or use --renderer qmdrender)")
+        raise AnalysisError(
+            "quarto", "not found on PATH (install Quarto, or use --renderer qmdrender)"
+        )
     if quarto:
-        version = subprocess.run([quarto, "--version"], capture_output=True, text=True).stdout.strip()
-        return Renderer(f"Quarto {version}", [quarto, "render", "--output-dir"],
-                        {"QUARTO_PYTHON": sys.executable})
+        version = subprocess.run(
+            [quarto, "--version"], capture_output=True, text=True
+        ).stdout.strip()
+        return Renderer(
+            f"Quarto {version}",
+            [quarto, "render", "--output-dir"],
+            {"QUARTO_PYTHON": sys.executable},
+        )
     from qmdrender import identity
-    return Renderer(identity(), [sys.executable, "-m", "qmdrender", "--project", str(ROOT), "--output-dir"])
+
+    return Renderer(
+        identity(), [sys.executable, "-m", "qmdrender", "--project", str(ROOT), "--output-dir"]
+    )
 
 
 def _files(path: Path) -> list[Path]:
@@ -86,7 +98,9 @@ def render_key(results: Path, renderer_line: str) -> str:
     """sha256 over everything the rendered report depends on."""
     digest = hashlib.sha256(renderer_line.encode() + b"\0" + str(results).encode() + b"\0")
     for path in [*_files(results), *(f for s in SOURCES for f in _files(ROOT / s))]:
-        digest.update(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path).encode() + b"\0")
+        digest.update(
+            str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path).encode() + b"\0"
+        )
         digest.update(hashlib.sha256(path.read_bytes()).digest())
     return digest.hexdigest()
 
@@ -95,13 +109,19 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Render the report when its inputs changed.")
     parser.add_argument("--results", type=Path, required=True)
     parser.add_argument("--force", action="store_true")
-    parser.add_argument("--renderer", choices=RENDERERS, default="auto",
-                        help="auto: Quarto when on PATH, else the qmdrender fallback (default)")
+    parser.add_argument(
+        "--renderer",
+        choices=RENDERERS,
+        default="auto",
+        help="auto: Quarto when on PATH, else the qmdrender fallback (default)",
+    )
     args = parser.parse_args(argv)
     results = args.results if args.results.is_absolute() else (Path.cwd() / args.results)
     if not (results / "manifest.json").is_file():
-        print(f"error: {args.results}: no results folder (run the analysis first: make analysis)",
-              file=sys.stderr)
+        print(
+            f"error: {args.results}: no results folder (run the analysis first: make analysis)",
+            file=sys.stderr,
+        )
         return 2
     try:
         with locked(OUTPUT, busy="another render is writing the report"):
@@ -132,8 +152,10 @@ def render(results: Path, force: bool, choice: str = "auto") -> int:
             run_fallback(chosen, stage, env)
         missing = [name for name in OUTPUTS if not (stage / name).is_file()]
         if missing:
-            raise AnalysisError(OUTPUT, f"{chosen.name} did not write {', '.join(missing)}; "
-                                        "the previous report was kept")
+            raise AnalysisError(
+                OUTPUT,
+                f"{chosen.name} did not write {', '.join(missing)}; the previous report was kept",
+            )
         (stage / KEY_NAME).write_text(key + "\n")
     for name in OUTPUTS:
         print(f"Output created: {(OUTPUT / name).relative_to(ROOT)}")
@@ -142,7 +164,9 @@ def render(results: Path, force: bool, choice: str = "auto") -> int:
 
 def run_fallback(chosen: Renderer, stage: Path, env: dict[str, str]) -> None:
     """qmdrender into `stage`; it prints its own one-line error."""
-    done = subprocess.run([*chosen.command, str(stage)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL)
+    done = subprocess.run(
+        [*chosen.command, str(stage)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
+    )
     if done.returncode != 0:
         raise RenderFailed(done.returncode)
 
@@ -153,14 +177,21 @@ def run_quarto(chosen: Renderer, stage: Path, env: dict[str, str]) -> None:
     log = Path(tempfile.mkstemp(prefix="quarto-render-", suffix=".log")[1])
     try:
         with open(log, "w", encoding="utf-8") as sink:
-            done = subprocess.run([*chosen.command, str(stage)], cwd=ROOT, env=env, stdout=sink,
-                                  stderr=subprocess.STDOUT)
+            done = subprocess.run(
+                [*chosen.command, str(stage)],
+                cwd=ROOT,
+                env=env,
+                stdout=sink,
+                stderr=subprocess.STDOUT,
+            )
     finally:
         if not had_scratch:
             shutil.rmtree(QUARTO_SCRATCH, ignore_errors=True)
     if done.returncode != 0:
-        print(f"error: {quarto_failure(log.read_text(encoding='utf-8', errors='replace'))} (full log: {log})",
-              file=sys.stderr)
+        print(
+            f"error: {quarto_failure(log.read_text(encoding='utf-8', errors='replace'))} (full log: {log})",
+            file=sys.stderr,
+        )
         raise RenderFailed(2)
     log.unlink()
 
@@ -169,7 +200,9 @@ def quarto_failure(log: str) -> str:
     """One line from Quarto's log: the document, the failing cell and the exception, where it says them."""
     lines = [ANSI.sub("", line).strip() for line in log.splitlines()]
     lines = [line for line in lines if line]
-    documents = [m.group(1) for line in lines if (m := re.match(r"^\[\s*\d+/\d+\]\s+(\S+\.qmd)", line))]
+    documents = [
+        m.group(1) for line in lines if (m := re.match(r"^\[\s*\d+/\d+\]\s+(\S+\.qmd)", line))
+    ]
     document = documents[-1] if documents else _single_input()
     cells = [m.group(1) for line in lines if (m := re.match(r"^Cell \d+/\d+: '([^']*)'", line))]
     errors = [line for line in lines if re.match(r"^[A-Za-z_][\w.]*(Error|Exception)\b:?", line)]
@@ -183,6 +216,7 @@ def quarto_failure(log: str) -> str:
 def _single_input() -> str:
     try:
         from qmdrender.config import load_project
+
         inputs = load_project(ROOT).inputs
     except Exception:  # the message is best effort; the log has the details
         return "_quarto.yml"

@@ -14,6 +14,7 @@
 The counts: tau = (tot - xtie - ytie + ntie - 2 dis) / tot, with tot = P(P-1)/2 pairs, xtie / ytie
 the pairs tied in x / y, ntie those tied in both and dis the discordant pairs (rsatoolbox's names).
 """
+
 from __future__ import annotations
 
 import os
@@ -37,7 +38,10 @@ _TABLE = _LOW + 4096
 @dataclass(frozen=True)
 class Ranked:
     """One vector sorted once: its ascending order, dense ranks, tie groups and tied pairs."""
-    order: np.ndarray  # int32 (P,): indices of the vector in ascending order (P < 2**31, as for dense)
+
+    order: (
+        np.ndarray
+    )  # int32 (P,): indices of the vector in ascending order (P < 2**31, as for dense)
     dense: np.ndarray  # int32 (P,): 0-based dense rank of each entry (equal values share one)
     tie_starts: np.ndarray  # int64: first sorted position of each tie group of two or more
     tie_stops: np.ndarray  # int64: one past its last sorted position
@@ -61,7 +65,9 @@ def _pack(vector: np.ndarray, index_bits: int, packed: np.ndarray) -> None:
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
-def _record_tie_group(starts: np.ndarray, stops: np.ndarray, groups: int, start: int, stop: int) -> tuple[int, int]:
+def _record_tie_group(
+    starts: np.ndarray, stops: np.ndarray, groups: int, start: int, stop: int
+) -> tuple[int, int]:
     """Record sorted positions [start, stop) as tie group `groups` if they are two or more.
 
     Returns (groups recorded, tied pairs added).
@@ -73,8 +79,17 @@ def _record_tie_group(starts: np.ndarray, stops: np.ndarray, groups: int, start:
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
-def _rank_run(vector: np.ndarray, order: np.ndarray, dense: np.ndarray, start: int, stop: int, rank: int,
-              starts: np.ndarray, stops: np.ndarray, groups: int) -> tuple[int, int, int]:
+def _rank_run(
+    vector: np.ndarray,
+    order: np.ndarray,
+    dense: np.ndarray,
+    start: int,
+    stop: int,
+    rank: int,
+    starts: np.ndarray,
+    stops: np.ndarray,
+    groups: int,
+) -> tuple[int, int, int]:
     """Dense ranks of order[start:stop] (one run of equal leading key bits) after re-sorting it by value.
 
     Records the run's tie groups in starts/stops from index `groups`; returns (last rank, groups, tied pairs).
@@ -96,8 +111,9 @@ def _rank_run(vector: np.ndarray, order: np.ndarray, dense: np.ndarray, start: i
 
 
 @numba.njit(nogil=True, cache=True)
-def _ranks_from_packed(vector: np.ndarray, packed: np.ndarray, index_bits: int, order: np.ndarray,
-                       dense: np.ndarray):
+def _ranks_from_packed(
+    vector: np.ndarray, packed: np.ndarray, index_bits: int, order: np.ndarray, dense: np.ndarray
+):
     """Fill `order` and `dense` (dense ranks) of `vector` from its sorted packed words; its tie groups.
 
     Entries whose leading key bits agree are re-sorted by value, so the result is exact.
@@ -119,7 +135,9 @@ def _ranks_from_packed(vector: np.ndarray, packed: np.ndarray, index_bits: int, 
             rank += 1
             dense[order[start]] = rank
         else:  # rare for continuous values, usual for ties
-            rank, groups, run_tied = _rank_run(vector, order, dense, start, stop, rank, starts, stops, groups)
+            rank, groups, run_tied = _rank_run(
+                vector, order, dense, start, stop, rank, starts, stops, groups
+            )
             tied += run_tied
         start = stop
     return starts[:groups], stops[:groups], tied, rank + 1
@@ -176,7 +194,9 @@ def _count_digit(table: np.ndarray, digit: int) -> int:
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
-def _digit_inversions(values: np.ndarray, start: int, stop: int, shift: int, table: np.ndarray) -> int:
+def _digit_inversions(
+    values: np.ndarray, start: int, stop: int, shift: int, table: np.ndarray
+) -> int:
     """Inversions of the 12-bit digits (values >> shift) & 4095 in values[start:stop].
 
     `table` must be all zeros and is zeroed again.
@@ -189,8 +209,15 @@ def _digit_inversions(values: np.ndarray, start: int, stop: int, shift: int, tab
 
 
 @numba.njit(nogil=True, cache=True, inline="always")
-def _digit_inversions_grouped(values: np.ndarray, spare: np.ndarray, start: int, stop: int, shift: int,
-                              table: np.ndarray, counts: np.ndarray) -> int:
+def _digit_inversions_grouped(
+    values: np.ndarray,
+    spare: np.ndarray,
+    start: int,
+    stop: int,
+    shift: int,
+    table: np.ndarray,
+    counts: np.ndarray,
+) -> int:
     """`_digit_inversions`, and values[start:stop] stable-sorted by the digit, in place.
 
     `counts` holds the digit histogram and is left holding each digit's end position. Two passes:
@@ -258,15 +285,26 @@ def _inversions(values: np.ndarray, spare: np.ndarray, bits: int) -> int:
         previous = start
         for d in range(1 << _DIGIT):  # counts[d] is now the end of digit d's bucket
             if counts[d] - previous > 1:
-                seg_start[pending], seg_stop[pending], seg_shift[pending] = previous, counts[d], shift - _DIGIT
+                seg_start[pending], seg_stop[pending], seg_shift[pending] = (
+                    previous,
+                    counts[d],
+                    shift - _DIGIT,
+                )
                 pending += 1
             previous = counts[d]
     return inversions
 
 
 @numba.njit(nogil=True, cache=True)
-def _pair_counts(order: np.ndarray, tie_starts: np.ndarray, tie_stops: np.ndarray, dense: np.ndarray,
-                 bits: int, work: np.ndarray, spare: np.ndarray) -> tuple[int, int]:
+def _pair_counts(
+    order: np.ndarray,
+    tie_starts: np.ndarray,
+    tie_stops: np.ndarray,
+    dense: np.ndarray,
+    bits: int,
+    work: np.ndarray,
+    spare: np.ndarray,
+) -> tuple[int, int]:
     """(discordant pairs, pairs tied in both) of y = `dense` against the x sorted by `order`.
 
     y is gathered into x's order and sorted ascending inside each x tie group, so pairs tied in x
@@ -291,15 +329,18 @@ def _pair_counts(order: np.ndarray, tie_starts: np.ndarray, tie_stops: np.ndarra
 
 def _tau_a(x: Ranked, y: Ranked, work: np.ndarray, spare: np.ndarray) -> float:
     """rsatoolbox's tau-a of two ranked vectors, from exact integer counts."""
-    discordant, joint = _pair_counts(x.order, x.tie_starts, x.tie_stops, y.dense,
-                                     y.bits, work, spare)
+    discordant, joint = _pair_counts(
+        x.order, x.tie_starts, x.tie_stops, y.dense, y.bits, work, spare
+    )
     size = x.order.shape[0]
     total = size * (size - 1) // 2
     tau = (total - x.tie_pairs - y.tie_pairs + int(joint) - 2 * int(discordant)) / total
     return min(1.0, max(-1.0, tau))
 
 
-def _tau_a_pairs(pairs: list[tuple[int, int]], models: list[Ranked], data: list[Ranked]) -> list[float]:
+def _tau_a_pairs(
+    pairs: list[tuple[int, int]], models: list[Ranked], data: list[Ranked]
+) -> list[float]:
     """tau-a of some (model, data) index pairs, with one pair of work buffers for all of them."""
     size = models[0].order.shape[0]
     work, spare = np.empty(size, np.int32), np.empty(size, np.int32)
@@ -309,13 +350,16 @@ def _tau_a_pairs(pairs: list[tuple[int, int]], models: list[Ranked], data: list[
 def _checked_rows(vectors: np.ndarray) -> np.ndarray:
     rows = np.atleast_2d(np.asarray(vectors, dtype=np.float64))
     if np.isnan(rows).any():
-        raise ValueError("tau-a of vectors with NaN is undefined here (rsatoolbox drops NaN entries first)")
+        raise ValueError(
+            "tau-a of vectors with NaN is undefined here (rsatoolbox drops NaN entries first)"
+        )
     return rows
 
 
 @dataclass(frozen=True)
 class RankedRows:
     """Rows sorted once (e.g. a batch of layers), for every later `tau_a_many` with them."""
+
     rows: tuple[Ranked, ...]
 
 
@@ -327,8 +371,12 @@ def rank_rows(vectors: np.ndarray, processes: int | None = None) -> RankedRows:
         return RankedRows(tuple(pool.map(rank_vector, vectors)))
 
 
-def tau_a_many(models: np.ndarray | RankedRows, data: np.ndarray, processes: int | None = None,
-               min_work: float = 5e7) -> np.ndarray:
+def tau_a_many(
+    models: np.ndarray | RankedRows,
+    data: np.ndarray,
+    processes: int | None = None,
+    min_work: float = 5e7,
+) -> np.ndarray:
     """Kendall's tau-a of every model row with every data row (n_models × n_data), as rsatoolbox.
 
     Every row is sorted once (models given as `rank_rows` are not sorted again); each pair then
@@ -344,19 +392,27 @@ def tau_a_many(models: np.ndarray | RankedRows, data: np.ndarray, processes: int
         threads = 1
     pairs = [(m, d) for m in range(n_models) for d in range(data.shape[0])]
     # a few chunks per thread, so that a thread slowed by other work does not hold up the rest
-    chunks = [list(part) for part in np.array_split(np.arange(len(pairs)), 4 * threads) if len(part)]
+    chunks = [
+        list(part) for part in np.array_split(np.arange(len(pairs)), 4 * threads) if len(part)
+    ]
     with ThreadPoolExecutor(threads) as pool:
         if model_rows is None:
             ranked_models, ranked_data = list(models.rows), list(pool.map(rank_vector, data))
         else:
             ranked = list(pool.map(rank_vector, [*model_rows, *data]))
             ranked_models, ranked_data = ranked[:n_models], ranked[n_models:]
-        values = pool.map(_tau_a_pairs, [[pairs[k] for k in chunk] for chunk in chunks],
-                          [ranked_models] * len(chunks), [ranked_data] * len(chunks))
+        values = pool.map(
+            _tau_a_pairs,
+            [[pairs[k] for k in chunk] for chunk in chunks],
+            [ranked_models] * len(chunks),
+            [ranked_data] * len(chunks),
+        )
     return np.array([v for part in values for v in part]).reshape(n_models, data.shape[0])
 
 
-def weighted_tau_a(x: np.ndarray, y: np.ndarray, weights: np.ndarray, block: int = 256) -> np.ndarray:
+def weighted_tau_a(
+    x: np.ndarray, y: np.ndarray, weights: np.ndarray, block: int = 256
+) -> np.ndarray:
     """Kendall's tau-a of resampled vectors, one per row of `weights` (samples,).
 
     x, y: (pairs,) or (samples × pairs); weights: samples × pairs multiplicities. Copies of one
@@ -371,8 +427,9 @@ def weighted_tau_a(x: np.ndarray, y: np.ndarray, weights: np.ndarray, block: int
     numerator = np.zeros(samples)
     for start in range(0, length, block):  # blocks of rows of the pairs × pairs sign kernel
         stop = min(start + block, length)
-        sign = (np.sign(x[:, start:stop, None] - x[:, None, :])
-                * np.sign(y[:, start:stop, None] - y[:, None, :]))
+        sign = np.sign(x[:, start:stop, None] - x[:, None, :]) * np.sign(
+            y[:, start:stop, None] - y[:, None, :]
+        )
         numerator += np.einsum("bp,bpq,bq->b", weights[:, start:stop], sign, weights)
     n = weights.sum(axis=1)
     tau = (numerator / 2.0) / (n * (n - 1) / 2.0)

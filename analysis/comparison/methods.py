@@ -5,6 +5,7 @@ matrix of inner products, so ranks are computed once per RDM, not once per compa
 Inner products use np.einsum without BLAS, like rsatoolbox: the sums do not depend on the
 number of threads, so reruns are byte-identical.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable
@@ -18,6 +19,7 @@ from .whitened import prepare_corr_cov, prepare_cosine_cov
 def rank_vectors(vectors: np.ndarray) -> np.ndarray:
     """Average ranks (1-based, ties share their mean rank) of each row, equal to scipy.stats.rankdata."""
     from .ranks import average_ranks  # one unstable SIMD argsort per row, rows on all cores
+
     return average_ranks(vectors)
 
 
@@ -46,11 +48,12 @@ def _inner_cosine(models: np.ndarray, data: np.ndarray) -> np.ndarray:
 
 def _inner_rho_a(models: np.ndarray, data: np.ndarray) -> np.ndarray:
     n = models.shape[1]
-    return np.einsum("ij,kj->ik", models, data) / (n ** 3 - n) * 12
+    return np.einsum("ij,kj->ik", models, data) / (n**3 - n) * 12
 
 
 def _tau_a_matrix(models: np.ndarray, data: np.ndarray) -> np.ndarray:
     from .kendall import tau_a_many
+
     return tau_a_many(models, data)
 
 

@@ -12,6 +12,7 @@ sorted once:
   over the total weight. Given the sort order (computed once), that is one cumulative sum per
   sample, no new sort.
 """
+
 from __future__ import annotations
 
 import os
@@ -40,7 +41,9 @@ def average_ranks(vectors: np.ndarray, threads: int | None = None) -> np.ndarray
         return np.stack(list(pool.map(_average_ranks_row, vectors)))
 
 
-def midranks_sorted(values_sorted: np.ndarray, weights_sorted: np.ndarray | None = None) -> np.ndarray:
+def midranks_sorted(
+    values_sorted: np.ndarray, weights_sorted: np.ndarray | None = None
+) -> np.ndarray:
     """Mid-ranks of rows that are already sorted ascending, each entry counted `weight` times.
 
     An entry of weight w in a tie group that starts after F units of weight and holds T units
@@ -62,9 +65,12 @@ def midranks_sorted(values_sorted: np.ndarray, weights_sorted: np.ndarray | None
     group_start = np.maximum.accumulate(np.where(new_value, positions, 0), axis=1)
     last_in_group = np.ones((rows, length), dtype=bool)
     last_in_group[:, :-1] = new_value[:, 1:]
-    group_end = np.minimum.accumulate(np.where(last_in_group, positions, length - 1)[:, ::-1], axis=1)[:, ::-1]
-    before = (np.take_along_axis(cumulative, group_start, axis=1)
-              - np.take_along_axis(weights_sorted, group_start, axis=1))
+    group_end = np.minimum.accumulate(
+        np.where(last_in_group, positions, length - 1)[:, ::-1], axis=1
+    )[:, ::-1]
+    before = np.take_along_axis(cumulative, group_start, axis=1) - np.take_along_axis(
+        weights_sorted, group_start, axis=1
+    )
     total = np.take_along_axis(cumulative, group_end, axis=1) - before
     return before + (total + 1.0) / 2.0
 
@@ -93,8 +99,9 @@ def weighted_ranks(order: np.ndarray, values_sorted: np.ndarray, weights: np.nda
 def weighted_ranks_of_rows(vectors: np.ndarray, weights: np.ndarray) -> np.ndarray:
     """Weighted ranks of a different vector in every row (e.g. a pooled RDM per sample): sorts each row."""
     order = np.argsort(vectors, axis=1)
-    ranks_sorted = midranks_sorted(np.take_along_axis(vectors, order, axis=1),
-                                   np.take_along_axis(weights, order, axis=1))
+    ranks_sorted = midranks_sorted(
+        np.take_along_axis(vectors, order, axis=1), np.take_along_axis(weights, order, axis=1)
+    )
     ranks = np.empty_like(ranks_sorted)
     np.put_along_axis(ranks, order, ranks_sorted, axis=1)
     return ranks

@@ -10,6 +10,7 @@ here it is row sums (np.bincount) and a gather: O(pairs) per RDM. `corr_cov` fir
 vector's mean, as rsatoolbox does. The whitening assumes that the noise of the patterns behind the
 RDM is independent and equal across images (sigma_k = identity).
 """
+
 from __future__ import annotations
 
 from functools import lru_cache
@@ -43,7 +44,9 @@ def whitened(vectors: np.ndarray) -> np.ndarray:
         g = -0.5 * vector
         row_means = (np.bincount(rows, g, minlength=n) + np.bincount(cols, g, minlength=n)) / n
         grand = 2.0 * g.sum() / (n * n)
-        out[k, :-n] = (g - row_means[rows] - row_means[cols] + grand) * np.sqrt(2.0)  # B_ij and B_ji
+        out[k, :-n] = (g - row_means[rows] - row_means[cols] + grand) * np.sqrt(
+            2.0
+        )  # B_ij and B_ji
         out[k, -n:] = grand - 2.0 * row_means
     return out
 

@@ -32,6 +32,7 @@ default) within each ROI × network (as plot_model_comparison does for pairs), t
 `significant_*` columns use the corrected values at alpha = 0.05, and each interval's level is
 the one at which it excludes zero exactly when its row is significant.
 """
+
 from __future__ import annotations
 
 import sys
@@ -64,12 +65,13 @@ MIN_VALID_SAMPLES = 2
 @dataclass(frozen=True)
 class DualBootstrap:
     """Everything rsatoolbox's eval_dual_bootstrap computes, for R ROIs and L layers at once."""
-    evaluations: np.ndarray       # B × R × L × 3 (both, rdm, pattern)
-    noise_ceiling: np.ndarray     # B × R × 2 (lower, upper) × 3
-    valid: np.ndarray             # B, bool
-    point: np.ndarray             # R × L, mean over subjects of the full-data similarity
-    point_subject: np.ndarray     # R × S × L
-    point_ceiling: np.ndarray     # R × 2 (lower, upper) on the full data
+
+    evaluations: np.ndarray  # B × R × L × 3 (both, rdm, pattern)
+    noise_ceiling: np.ndarray  # B × R × 2 (lower, upper) × 3
+    valid: np.ndarray  # B, bool
+    point: np.ndarray  # R × L, mean over subjects of the full-data similarity
+    point_subject: np.ndarray  # R × S × L
+    point_ceiling: np.ndarray  # R × 2 (lower, upper) on the full data
     n_subjects: int
     n_images: int
     dropped_few_images: int = 0
@@ -81,12 +83,19 @@ def subject_rows(subjects) -> list[list[np.ndarray]]:
     """rows[r][s] = ROI r of subject s, from an R × S × pairs array or already nested lists (no copy)."""
     if isinstance(subjects, np.ndarray):
         if subjects.ndim != 3:
-            raise AnalysisError("inference", f"subjects must be ROIs × subjects × pairs (got shape {subjects.shape})")
-        return [[subjects[r, s] for s in range(subjects.shape[1])] for r in range(subjects.shape[0])]
+            raise AnalysisError(
+                "inference",
+                f"subjects must be ROIs × subjects × pairs (got shape {subjects.shape})",
+            )
+        return [
+            [subjects[r, s] for s in range(subjects.shape[1])] for r in range(subjects.shape[0])
+        ]
     return [list(roi) for roi in subjects]
 
 
-def check_inputs(rows: list[list[np.ndarray]], model_rows: list[np.ndarray], method: str, samples: int) -> int:
+def check_inputs(
+    rows: list[list[np.ndarray]], model_rows: list[np.ndarray], method: str, samples: int
+) -> int:
     """Refuse what the bootstrap cannot handle, with one clear line (AnalysisError); returns n_images."""
     check_method(method)
     if not rows or not rows[0] or not model_rows:
@@ -94,33 +103,52 @@ def check_inputs(rows: list[list[np.ndarray]], model_rows: list[np.ndarray], met
     vectors = bs.stacked_rows(rows, model_rows)
     lengths = {v.shape for v in vectors}
     if len(lengths) != 1 or len({len(roi) for roi in rows}) != 1:
-        raise AnalysisError("inference", "every RDM must be a vector over the same image pairs, "
-                                         "and every ROI must have the same subjects")
+        raise AnalysisError(
+            "inference",
+            "every RDM must be a vector over the same image pairs, "
+            "and every ROI must have the same subjects",
+        )
     n_images = images_from_pairs(vectors[0].shape[0])
     if n_images < MIN_IMAGES:
-        raise AnalysisError("bootstrap", f"{n_images} images is too few to resample; need at least {MIN_IMAGES}")
+        raise AnalysisError(
+            "bootstrap", f"{n_images} images is too few to resample; need at least {MIN_IMAGES}"
+        )
     if len(rows[0]) < MIN_SUBJECTS:
-        raise AnalysisError("bootstrap", f"{len(rows[0])} subject(s) is too few for a bootstrap over "
-                                         f"subjects and a noise ceiling; need at least {MIN_SUBJECTS}")
+        raise AnalysisError(
+            "bootstrap",
+            f"{len(rows[0])} subject(s) is too few for a bootstrap over "
+            f"subjects and a noise ceiling; need at least {MIN_SUBJECTS}",
+        )
     if samples < MIN_VALID_SAMPLES:
-        raise AnalysisError("--samples", f"{samples} bootstrap sample(s) give no variance; use 0 (no inference) "
-                                         f"or at least {MIN_VALID_SAMPLES}")
+        raise AnalysisError(
+            "--samples",
+            f"{samples} bootstrap sample(s) give no variance; use 0 (no inference) "
+            f"or at least {MIN_VALID_SAMPLES}",
+        )
     for v in vectors:
         if not np.isfinite(v).all():
             raise AnalysisError("inference", "RDMs contain NaN or infinite dissimilarities")
         if undefined_rows(v, method)[0]:
-            raise AnalysisError("inference", f"an RDM is {'all zero' if method == 'cosine' else 'constant'}, "
-                                             f"so {method} is undefined for it")
+            raise AnalysisError(
+                "inference",
+                f"an RDM is {'all zero' if method == 'cosine' else 'constant'}, "
+                f"so {method} is undefined for it",
+            )
     return n_images
 
 
 def check_method(method: str) -> None:
     """Refuse a method the dual bootstrap cannot run, with one clear line (AnalysisError)."""
     if method not in METHODS:
-        raise AnalysisError("method", f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
+        raise AnalysisError(
+            "method", f"unknown method {method!r}; choose one of {', '.join(METHODS)}"
+        )
     if method not in BOOTSTRAP_METHODS:
-        raise AnalysisError(f"method {method}", "the dual bootstrap does not compute this method; use --samples 0 "
-                                                f"for point estimates, or one of {', '.join(BOOTSTRAP_METHODS)}")
+        raise AnalysisError(
+            f"method {method}",
+            "the dual bootstrap does not compute this method; use --samples 0 "
+            f"for point estimates, or one of {', '.join(BOOTSTRAP_METHODS)}",
+        )
 
 
 def images_from_pairs(n_pairs: int) -> int:
@@ -136,8 +164,14 @@ def default_dtype(n_images: int) -> type:
     return np.float32 if n_images >= 1000 else np.float64
 
 
-def dual_bootstrap(subjects, models, resampling: Resampling, method: str,
-                   dtype: type | None = None, progress: bool = False) -> DualBootstrap:
+def dual_bootstrap(
+    subjects,
+    models,
+    resampling: Resampling,
+    method: str,
+    dtype: type | None = None,
+    progress: bool = False,
+) -> DualBootstrap:
     """Evaluations and noise ceilings of every sample, variant, ROI and layer (see module doc).
 
     subjects: R × S × pairs array, or nested lists rows[r][s] of vectors (read in place);
@@ -146,7 +180,9 @@ def dual_bootstrap(subjects, models, resampling: Resampling, method: str,
     products (default: `default_dtype`).
     """
     rows = subject_rows(subjects)
-    model_rows = [m if isinstance(m, StoredRow) else np.asarray(m, dtype=np.float64) for m in models]
+    model_rows = [
+        m if isinstance(m, StoredRow) else np.asarray(m, dtype=np.float64) for m in models
+    ]
     n_subjects = len(rows[0])
     n_images = images_from_pairs(model_rows[0].shape[0])
     dtype = default_dtype(n_images) if dtype is None else dtype
@@ -159,23 +195,37 @@ def dual_bootstrap(subjects, models, resampling: Resampling, method: str,
     elif method != "tau-a":
         parts = _rank_compiled(rows, model_rows, image_counts, subject_counts, method, progress)
     else:
-        subjects_array = np.asarray(subjects, dtype=np.float64) if isinstance(subjects, np.ndarray) \
+        subjects_array = (
+            np.asarray(subjects, dtype=np.float64)
+            if isinstance(subjects, np.ndarray)
             else np.array([[np.asarray(v, dtype=np.float64) for v in roi] for roi in rows])
-        parts = _ranked(subjects_array, np.array(model_rows), image_counts, subject_counts, method, progress)
+        )
+        parts = _ranked(
+            subjects_array, np.array(model_rows), image_counts, subject_counts, method, progress
+        )
     evaluations, ceiling, point_subject, point_ceiling = parts
     few_images = (image_counts > 0).sum(axis=1) < 3  # rsatoolbox: len(unique(pattern_idx)) >= 3
     finite = np.isfinite(evaluations).all(axis=(1, 2, 3)) & np.isfinite(ceiling).all(axis=(1, 2, 3))
     valid = ~few_images & finite
     evaluations[~valid] = np.nan
     ceiling[~valid] = np.nan
-    return DualBootstrap(evaluations=evaluations, noise_ceiling=ceiling, valid=valid,
-                         point=point_subject.mean(axis=1), point_subject=point_subject,
-                         point_ceiling=point_ceiling, n_subjects=n_subjects, n_images=n_images,
-                         dropped_few_images=int(few_images.sum()),
-                         dropped_undefined=int((~few_images & ~finite).sum()))
+    return DualBootstrap(
+        evaluations=evaluations,
+        noise_ceiling=ceiling,
+        valid=valid,
+        point=point_subject.mean(axis=1),
+        point_subject=point_subject,
+        point_ceiling=point_ceiling,
+        n_subjects=n_subjects,
+        n_images=n_images,
+        dropped_few_images=int(few_images.sum()),
+        dropped_undefined=int((~few_images & ~finite).sum()),
+    )
 
 
-def _combine(pattern_sim: np.ndarray, full_sim: np.ndarray, subject_counts: np.ndarray) -> np.ndarray:
+def _combine(
+    pattern_sim: np.ndarray, full_sim: np.ndarray, subject_counts: np.ndarray
+) -> np.ndarray:
     """The three variants' evaluations (B × R × L × 3) from per-subject similarities.
 
     rsatoolbox averages compare() over the sample's RDM rows, i.e. Σ_s k_s r_s / S.
@@ -191,13 +241,15 @@ def _linear(rows, model_rows, image_counts, subject_counts, method, dtype, progr
     """corr / cosine: moments of the samples and of the data by matrix products, one read of the RDMs
     for the standardisation and one for the moments (moments.sample_and_full_moments)."""
     standard = bs.standardisation(bs.stacked_rows(rows, model_rows), method)
-    moments, full = bs.sample_and_full_moments(rows, model_rows, image_counts, method, dtype=dtype,
-                                               progress=progress, standard=standard)
+    moments, full = bs.sample_and_full_moments(
+        rows, model_rows, image_counts, method, dtype=dtype, progress=progress, standard=standard
+    )
     pattern_sim = bs.similarity(moments, method)
     full_sim = bs.similarity(full, method)[0]
     evaluations = _combine(pattern_sim, full_sim, subject_counts)
-    ceiling, point_ceiling = _linear_ceilings(bs.centred_gram(moments, method), bs.centred_gram(full, method),
-                                              subject_counts)
+    ceiling, point_ceiling = _linear_ceilings(
+        bs.centred_gram(moments, method), bs.centred_gram(full, method), subject_counts
+    )
     return evaluations, ceiling, full_sim, point_ceiling
 
 
@@ -205,30 +257,45 @@ def _whitened(rows, model_rows, image_counts, subject_counts, method, dtype, pro
     """corr_cov / cosine_cov: the corr moments plus one product G·c per RDM (whitened_moments.py)."""
     n_images = image_counts.shape[1]
     standard = bs.standardisation(bs.stacked_rows(rows, model_rows), "corr")
-    moments, full_moments = bs.sample_and_full_moments(rows, model_rows, image_counts, "corr", dtype=dtype,
-                                                       progress=progress, standard=standard)
-    sample = wm.whitened_products(rows, model_rows, image_counts, moments, *standard, method, dtype=dtype)
-    full = wm.whitened_products(rows, model_rows, np.ones((1, n_images)), full_moments, *standard, method,
-                                dtype=np.float64)
+    moments, full_moments = bs.sample_and_full_moments(
+        rows, model_rows, image_counts, "corr", dtype=dtype, progress=progress, standard=standard
+    )
+    sample = wm.whitened_products(
+        rows, model_rows, image_counts, moments, *standard, method, dtype=dtype
+    )
+    full = wm.whitened_products(
+        rows, model_rows, np.ones((1, n_images)), full_moments, *standard, method, dtype=np.float64
+    )
     full_sim = wm.whitened_similarity(full)[0]
     evaluations = _combine(wm.whitened_similarity(sample), full_sim, subject_counts)
-    ceiling, point_ceiling = _linear_ceilings(sample.subject_gram, full.subject_gram, subject_counts,
-                                              sample.subject_norm, full.subject_norm)
+    ceiling, point_ceiling = _linear_ceilings(
+        sample.subject_gram,
+        full.subject_gram,
+        subject_counts,
+        sample.subject_norm,
+        full.subject_norm,
+    )
     return evaluations, ceiling, full_sim, point_ceiling
 
 
-def _linear_ceilings(covariance: np.ndarray, full_covariance: np.ndarray, subject_counts: np.ndarray,
-                     norm: np.ndarray | None = None, full_norm: np.ndarray | None = None
-                     ) -> tuple[np.ndarray, np.ndarray]:
+def _linear_ceilings(
+    covariance: np.ndarray,
+    full_covariance: np.ndarray,
+    subject_counts: np.ndarray,
+    norm: np.ndarray | None = None,
+    full_norm: np.ndarray | None = None,
+) -> tuple[np.ndarray, np.ndarray]:
     """Noise ceilings of the three variants (B × R × 2 × 3) and on the full data (R × 2), from
     per-sample and full-data subject Grams (and pool_rdm's normalisers, see pooled_similarity_linear)."""
     samples, n_subjects = subject_counts.shape
     everyone = np.ones((samples, n_subjects))
     full_norm_b = None if full_norm is None else np.broadcast_to(full_norm, norm.shape)
     ceilings = []
-    for cov, counts, scale in ((covariance, subject_counts, norm),
-                               (np.broadcast_to(full_covariance, covariance.shape), subject_counts, full_norm_b),
-                               (covariance, everyone, norm)):
+    for cov, counts, scale in (
+        (covariance, subject_counts, norm),
+        (np.broadcast_to(full_covariance, covariance.shape), subject_counts, full_norm_b),
+        (covariance, everyone, norm),
+    ):
         upper, lower = nc.pooled_similarity_linear(cov, counts, scale)
         ceilings.append(np.stack(nc.ceiling_bounds(upper, lower, counts), axis=-1))
     upper, lower = nc.pooled_similarity_linear(full_covariance, np.ones((1, n_subjects)), full_norm)
@@ -238,15 +305,21 @@ def _linear_ceilings(covariance: np.ndarray, full_covariance: np.ndarray, subjec
 
 def _rank_compiled(rows, model_rows, image_counts, subject_counts, method, progress):
     """spearman / rho-a: compiled weighted ranks and pooled re-ranks (rank_bootstrap.py)."""
-    if (warning := rm.rank_bootstrap_warning(model_rows[0].shape[0], image_counts.shape[0], len(rows),
-                                             method, worker_count())) is not None:
+    if (
+        warning := rm.rank_bootstrap_warning(
+            model_rows[0].shape[0], image_counts.shape[0], len(rows), method, worker_count()
+        )
+    ) is not None:
         print(f"warning: {warning}", file=sys.stderr, flush=True)
     pattern_sim, full_sim, ceiling, point_ceiling = rank_dual_bootstrap(
-        rows, model_rows, image_counts, subject_counts, method, progress)
+        rows, model_rows, image_counts, subject_counts, method, progress
+    )
     return _combine(pattern_sim, full_sim, subject_counts), ceiling, full_sim, point_ceiling
 
 
-def _rank_sim(ranked: rm.RankedRDMs, weights: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
+def _rank_sim(
+    ranked: rm.RankedRDMs, weights: np.ndarray, method: str
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-subject similarities (B, R, S, L) and subject weighted ranks (B, R, S, pairs)."""
     moments, subject_ranks = rm.rank_moments(ranked, weights)
     if method == "tau-a":
@@ -264,8 +337,12 @@ def _ranked(subjects, models, image_counts, subject_counts, method, progress):
     ranked = rm.rank_once(subjects, models)
     ones = np.ones((1, pairs))
     full_sim, full_ranks = _rank_sim(ranked, ones, method)
-    if method == "tau-a":  # point estimates exactly as rsatoolbox's integer counts; each model sorted once
-        full_sim = tau_a_many(models, subjects.reshape(-1, pairs)).T.reshape(n_rois, n_subjects, -1)[None]
+    if (
+        method == "tau-a"
+    ):  # point estimates exactly as rsatoolbox's integer counts; each model sorted once
+        full_sim = tau_a_many(models, subjects.reshape(-1, pairs)).T.reshape(
+            n_rois, n_subjects, -1
+        )[None]
     everyone = np.ones((1, n_subjects))
     upper, lower = nc.pooled_similarity_ranks(full_ranks, subjects, ones, everyone, method)
     point_ceiling = np.stack(nc.ceiling_bounds(upper, lower, everyone), axis=-1)[0]
@@ -282,14 +359,26 @@ def _ranked(subjects, models, image_counts, subject_counts, method, progress):
             pattern_sim, ranks_b = _rank_sim(ranked, weights, method)
             evaluations[rows] = _combine(pattern_sim, full_sim[0], counts)
             size = weights.shape[0]
-            variants = ((ranks_b, weights, counts),
-                        (np.broadcast_to(full_ranks, (size, *full_ranks.shape[1:])),
-                         np.broadcast_to(ones, (size, pairs)), counts),
-                        (ranks_b, weights, np.ones_like(counts)))
+            variants = (
+                (ranks_b, weights, counts),
+                (
+                    np.broadcast_to(full_ranks, (size, *full_ranks.shape[1:])),
+                    np.broadcast_to(ones, (size, pairs)),
+                    counts,
+                ),
+                (ranks_b, weights, np.ones_like(counts)),
+            )
             for v, (variant_ranks, variant_weights, variant_counts) in enumerate(variants):
-                upper, lower = nc.pooled_similarity_ranks(variant_ranks, subjects, np.ascontiguousarray(variant_weights),
-                                                          variant_counts, method)
-                ceiling[rows, :, :, v] = np.stack(nc.ceiling_bounds(upper, lower, variant_counts), axis=-1)
+                upper, lower = nc.pooled_similarity_ranks(
+                    variant_ranks,
+                    subjects,
+                    np.ascontiguousarray(variant_weights),
+                    variant_counts,
+                    method,
+                )
+                ceiling[rows, :, :, v] = np.stack(
+                    nc.ceiling_bounds(upper, lower, variant_counts), axis=-1
+                )
             bar.update(size)
     finally:
         bar.close()

@@ -21,6 +21,7 @@ block by block over the upper triangle (each pair of image blocks once, the diag
 full and halved; inference/strips.py), so the work is ≈ ½ n² B multiply-adds per form, done by BLAS, with no
 resampled RDM, no NaN and no Python loop over samples or pairs.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -31,10 +32,19 @@ from ..executor import current
 from . import strips
 
 
-def pair_sums(rows: list[np.ndarray], left: np.ndarray, right: np.ndarray, counts: np.ndarray,
-              shift: np.ndarray | None = None, scale: np.ndarray | None = None,
-              dtype: type = np.float64, block: int | None = None, sample_chunk: int | None = None,
-              progress: bool = False, full: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+def pair_sums(
+    rows: list[np.ndarray],
+    left: np.ndarray,
+    right: np.ndarray,
+    counts: np.ndarray,
+    shift: np.ndarray | None = None,
+    scale: np.ndarray | None = None,
+    dtype: type = np.float64,
+    block: int | None = None,
+    sample_chunk: int | None = None,
+    progress: bool = False,
+    full: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Σ_{i<j} c_i c_j · z[left[k]]_ij · z[right[k]]_ij for every sample and form k.
 
     rows: V RDM vectors (np.triu_indices order; arrays or rows of the aligned store),
@@ -46,9 +56,20 @@ def pair_sums(rows: list[np.ndarray], left: np.ndarray, right: np.ndarray, count
     the sums on the data as they are (c = 1, float64) from the same reads: (sums, full sums).
     """
     context = current()
-    return strips.pair_sums(rows, left, right, counts, shift, scale, dtype=dtype, block=block,
-                            sample_chunk=sample_chunk, executor=context.executor,
-                            advance=context.advance("bootstrap") if counts.shape[0] > 1 else None, full=full)
+    return strips.pair_sums(
+        rows,
+        left,
+        right,
+        counts,
+        shift,
+        scale,
+        dtype=dtype,
+        block=block,
+        sample_chunk=sample_chunk,
+        executor=context.executor,
+        advance=context.advance("bootstrap") if counts.shape[0] > 1 else None,
+        full=full,
+    )
 
 
 CONSTANT_TOLERANCE = 1e-12  # relative variance below which a resampled RDM counts as constant
@@ -61,6 +82,7 @@ class Moments:
     total W = Σw; model_sum Σw x; model_square Σw x²; subject_sum Σw y; subject_gram Σw y_s y_t;
     cross Σw x y. Shapes: (B,), (B, L), (B, L), (B, R, S), (B, R, S, S), (B, R, S, L).
     """
+
     total: np.ndarray
     model_sum: np.ndarray
     model_square: np.ndarray
@@ -84,7 +106,9 @@ def standardisation(rows: list[np.ndarray], method: str) -> tuple[np.ndarray, np
     return shift, np.where(scale > 0, scale, 1.0)
 
 
-def stacked_rows(subject_rows: list[list[np.ndarray]], model_rows: list[np.ndarray]) -> list[np.ndarray]:
+def stacked_rows(
+    subject_rows: list[list[np.ndarray]], model_rows: list[np.ndarray]
+) -> list[np.ndarray]:
     """Every RDM in the order the moments index them (`form_indices`): models first, then subjects ROI-major."""
     return list(model_rows) + [row for roi in subject_rows for row in roi]
 
@@ -106,9 +130,15 @@ def form_indices(n_models: int, n_rois: int, n_subjects: int) -> dict[str, np.nd
     }
 
 
-def linear_moments(subject_rows: list[list[np.ndarray]], model_rows: list[np.ndarray], counts: np.ndarray,
-                   method: str, dtype: type = np.float64, progress: bool = False,
-                   standard: tuple[np.ndarray, np.ndarray] | None = None) -> Moments:
+def linear_moments(
+    subject_rows: list[list[np.ndarray]],
+    model_rows: list[np.ndarray],
+    counts: np.ndarray,
+    method: str,
+    dtype: type = np.float64,
+    progress: bool = False,
+    standard: tuple[np.ndarray, np.ndarray] | None = None,
+) -> Moments:
     """Weighted moments of every sample for corr/cosine, by `pair_sums` (one pass over the pairs).
 
     subject_rows[r][s]: ROI r of subject s (vectors, read in place); model_rows: L vectors;
@@ -119,9 +149,15 @@ def linear_moments(subject_rows: list[list[np.ndarray]], model_rows: list[np.nda
     return _moments(subject_rows, model_rows, counts, method, dtype, progress, standard, full=False)
 
 
-def sample_and_full_moments(subject_rows: list[list[np.ndarray]], model_rows: list[np.ndarray],
-                            counts: np.ndarray, method: str, dtype: type = np.float64, progress: bool = False,
-                            standard: tuple[np.ndarray, np.ndarray] | None = None) -> tuple[Moments, Moments]:
+def sample_and_full_moments(
+    subject_rows: list[list[np.ndarray]],
+    model_rows: list[np.ndarray],
+    counts: np.ndarray,
+    method: str,
+    dtype: type = np.float64,
+    progress: bool = False,
+    standard: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[Moments, Moments]:
     """`linear_moments` of the samples (in `dtype`) and of the data as they are (float64), from one
     read of every RDM: at the deposit's size the RDMs exceed memory and each read is a read from disk."""
     return _moments(subject_rows, model_rows, counts, method, dtype, progress, standard, full=True)
@@ -134,25 +170,42 @@ def _moments(subject_rows, model_rows, counts, method, dtype, progress, standard
     shift, scale = standardisation(rows, method) if standard is None else standard
     idx = form_indices(n_models, n_rois, n_subjects)
     upper = np.triu_indices(n_subjects)
-    gram_left = idx["subject_gram"][0].reshape(n_rois, n_subjects, n_subjects)[:, upper[0], upper[1]].ravel()
-    gram_right = idx["subject_gram"][1].reshape(n_rois, n_subjects, n_subjects)[:, upper[0], upper[1]].ravel()
+    gram_left = (
+        idx["subject_gram"][0]
+        .reshape(n_rois, n_subjects, n_subjects)[:, upper[0], upper[1]]
+        .ravel()
+    )
+    gram_right = (
+        idx["subject_gram"][1]
+        .reshape(n_rois, n_subjects, n_subjects)[:, upper[0], upper[1]]
+        .ravel()
+    )
     names = ["total", "model_sum", "model_square", "subject_sum", "cross"]
     left = np.concatenate([idx[k][0] for k in names] + [gram_left])
     right = np.concatenate([idx[k][1] for k in names] + [gram_right])
-    sums = pair_sums(rows, left, right, counts, shift, scale, dtype=dtype, progress=progress, full=full)
+    sums = pair_sums(
+        rows, left, right, counts, shift, scale, dtype=dtype, progress=progress, full=full
+    )
     if not full:
         return _unpack(sums, names, idx, n_rois, n_subjects, n_models, upper)
     return tuple(_unpack(part, names, idx, n_rois, n_subjects, n_models, upper) for part in sums)
 
 
-def _unpack(sums: np.ndarray, names: list[str], idx: dict, n_rois: int, n_subjects: int,
-            n_models: int, upper: tuple[np.ndarray, np.ndarray]) -> Moments:
+def _unpack(
+    sums: np.ndarray,
+    names: list[str],
+    idx: dict,
+    n_rois: int,
+    n_subjects: int,
+    n_models: int,
+    upper: tuple[np.ndarray, np.ndarray],
+) -> Moments:
     samples = sums.shape[0]
     parts = {}
     offset = 0
     for name in names:
         width = idx[name][0].size
-        parts[name] = sums[:, offset:offset + width]
+        parts[name] = sums[:, offset : offset + width]
         offset += width
     gram = np.empty((samples, n_rois, n_subjects, n_subjects))
     packed = sums[:, offset:].reshape(samples, n_rois, -1)
@@ -195,14 +248,15 @@ def similarity(moments: Moments, method: str) -> np.ndarray:
             return sxy / np.sqrt(sxx * syy)
         covariance = total * sxy - sx * sy
         if method == "rho-a":
-            return 12.0 * covariance / (total * (total ** 3 - total))
-        variance_x = total * sxx - sx ** 2
-        variance_y = total * syy - sy ** 2
+            return 12.0 * covariance / (total * (total**3 - total))
+        variance_x = total * sxx - sx**2
+        variance_y = total * syy - sy**2
         # A constant resampled RDM leaves rounding noise, not an exact 0, in W·Σwx² − (Σwx)².
         defined_x = variance_x > CONSTANT_TOLERANCE * total * sxx
         defined_y = variance_y > CONSTANT_TOLERANCE * total * syy
-        return covariance / np.sqrt(np.where(defined_x, variance_x, np.nan)
-                                    * np.where(defined_y, variance_y, np.nan))
+        return covariance / np.sqrt(
+            np.where(defined_x, variance_x, np.nan) * np.where(defined_y, variance_y, np.nan)
+        )
 
 
 def pair_weights(counts: np.ndarray) -> np.ndarray:

@@ -20,6 +20,7 @@ the subjects' weighted (co)variance matrix, so it costs nothing per layer and no
 the moments moments.py already computed. For rank methods the pooled RDM (mean of weighted
 ranks) must itself be ranked again under the weights, so each sample sorts each pooled RDM.
 """
+
 from __future__ import annotations
 
 import numpy as np
@@ -28,8 +29,9 @@ from ..comparison import kendall
 from ..comparison import ranks as rk
 
 
-def pooled_similarity_linear(covariance: np.ndarray, subject_counts: np.ndarray, norm: np.ndarray | None = None
-                             ) -> tuple[np.ndarray, np.ndarray]:
+def pooled_similarity_linear(
+    covariance: np.ndarray, subject_counts: np.ndarray, norm: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
     """compare(pool, y_s) for the pool of all subjects and for the pool without s: (B, R, S) each.
 
     covariance: (B, R, S, S) from moments.centred_gram (any positive per-sample factor);
@@ -55,8 +57,13 @@ def pooled_similarity_linear(covariance: np.ndarray, subject_counts: np.ndarray,
     return upper, lower
 
 
-def pooled_similarity_ranks(subject_ranks: np.ndarray, subjects: np.ndarray, weights: np.ndarray,
-                            subject_counts: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
+def pooled_similarity_ranks(
+    subject_ranks: np.ndarray,
+    subjects: np.ndarray,
+    weights: np.ndarray,
+    subject_counts: np.ndarray,
+    method: str,
+) -> tuple[np.ndarray, np.ndarray]:
     """compare(pool, y_s) for rank methods, with the pooled ranks re-ranked per sample: (B, R, S) each.
 
     subject_ranks: (B, R, S, pairs) weighted ranks; subjects: (R, S, pairs) raw vectors (for tau-a);
@@ -75,16 +82,22 @@ def pooled_similarity_ranks(subject_ranks: np.ndarray, subjects: np.ndarray, wei
             if leave_out is not None:
                 pool_counts[:, leave_out] = 0.0
             with np.errstate(divide="ignore", invalid="ignore"):
-                pooled = np.einsum("bs,bsp->bp", pool_counts, ranks_r) / pool_counts.sum(axis=1)[:, None]
+                pooled = (
+                    np.einsum("bs,bsp->bp", pool_counts, ranks_r) / pool_counts.sum(axis=1)[:, None]
+                )
             usable = np.isfinite(pooled).all(axis=1)
             pooled = np.where(usable[:, None], pooled, 0.0)
             targets = range(n_subjects) if leave_out is None else [leave_out]
             if method == "tau-a":
-                values = {s: kendall.weighted_tau_a(pooled, subjects[r, s], weights) for s in targets}
+                values = {
+                    s: kendall.weighted_tau_a(pooled, subjects[r, s], weights) for s in targets
+                }
             else:
                 pooled_ranks = rk.weighted_ranks_of_rows(pooled, weights)
-                values = {s: _rank_correlation(pooled_ranks, ranks_r[:, s], weights, total_weight, method)
-                          for s in targets}
+                values = {
+                    s: _rank_correlation(pooled_ranks, ranks_r[:, s], weights, total_weight, method)
+                    for s in targets
+                }
             for s, value in values.items():
                 value = np.where(usable, value, np.nan)
                 if leave_out is None:
@@ -94,24 +107,26 @@ def pooled_similarity_ranks(subject_ranks: np.ndarray, subjects: np.ndarray, wei
     return upper, lower
 
 
-def _rank_correlation(ranks_a: np.ndarray, ranks_b: np.ndarray, weights: np.ndarray,
-                      total: np.ndarray, method: str) -> np.ndarray:
+def _rank_correlation(
+    ranks_a: np.ndarray, ranks_b: np.ndarray, weights: np.ndarray, total: np.ndarray, method: str
+) -> np.ndarray:
     """Weighted Pearson (spearman) or rho-a between two weighted-rank rows per sample."""
     wa = ranks_a * weights
     sa, sb = wa.sum(axis=1), (ranks_b * weights).sum(axis=1)
     sab = np.einsum("bp,bp->b", wa, ranks_b)
     covariance = total * sab - sa * sb
     if method == "rho-a":
-        return 12.0 * covariance / (total * (total ** 3 - total))
+        return 12.0 * covariance / (total * (total**3 - total))
     saa = np.einsum("bp,bp->b", wa, ranks_a)
     sbb = np.einsum("bp,bp->b", ranks_b * weights, ranks_b)
     with np.errstate(divide="ignore", invalid="ignore"):
-        norm = np.sqrt((total * saa - sa ** 2) * (total * sbb - sb ** 2))
+        norm = np.sqrt((total * saa - sa**2) * (total * sbb - sb**2))
         return np.where(norm > 0, covariance / norm, 0.0)
 
 
-def ceiling_bounds(upper_each: np.ndarray, lower_each: np.ndarray, subject_counts: np.ndarray
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def ceiling_bounds(
+    upper_each: np.ndarray, lower_each: np.ndarray, subject_counts: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """Lower and upper bound per sample and ROI: means over the distinct subjects drawn (B, R) each.
 
     With one distinct subject rsatoolbox uses the full set as both training and test set, so

@@ -9,6 +9,7 @@ weights, so a sample needs at most S + 2 sorts per ROI (the "rdm" variant, on al
 once per distinct subject draw for the whole run). Samples run in parallel threads; ROIs are taken
 in chunks so that memory stays bounded whatever the study's size.
 """
+
 from __future__ import annotations
 
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +33,7 @@ MAX_IMAGES = 1 << 15  # a pair's two images share one int32 word with a tie flag
 class SortedRDM:
     """One RDM's pairs in ascending order of dissimilarity, one int32 word each:
     first image << 16 | second image, negative when the next pair has the same value (a tie)."""
+
     pairs: np.ndarray
 
 
@@ -44,22 +46,26 @@ def _triangle(n_images: int) -> np.ndarray:
 def sort_rdm(vector: np.ndarray, n_images: int) -> SortedRDM:
     """Sort an RDM vector once; every sample's weighted ranks walk this order."""
     if n_images > MAX_IMAGES:
-        raise AnalysisError("bootstrap", f"{n_images} images are too many for the rank bootstrap (at most "
-                                         f"{MAX_IMAGES}); use corr")
+        raise AnalysisError(
+            "bootstrap",
+            f"{n_images} images are too many for the rank bootstrap (at most "
+            f"{MAX_IMAGES}); use corr",
+        )
     vector = np.asarray(vector, dtype=np.float64)
     order = np.argsort(vector)
     pairs = _triangle(n_images)[order]
     values = vector[order]
-    pairs[:-1][values[1:] == values[:-1]] |= np.int32(-2 ** 31)
+    pairs[:-1][values[1:] == values[:-1]] |= np.int32(-(2**31))
     return SortedRDM(pairs)
 
 
 @dataclass(frozen=True)
 class SampleRanks:
     """Doubled weighted ranks of one resampling, over its active pairs."""
+
     weights: np.ndarray
-    ranks: np.ndarray   # RDMs × active pairs
-    sums: np.ndarray    # Σ w·r per RDM
+    ranks: np.ndarray  # RDMs × active pairs
+    sums: np.ndarray  # Σ w·r per RDM
     squares: np.ndarray  # Σ w·r² per RDM
 
     @property
@@ -77,7 +83,7 @@ def sample_ranks(rdms: list[SortedRDM], counts: np.ndarray) -> SampleRanks:
     # pair gets a rank); the last row's is one extra entry. The rows stay C-contiguous for the kernels.
     flat = np.empty(len(rdms) * active + 1, dtype=np.int32)
     for t, rdm in enumerate(rdms):
-        out = flat[t * active:(t + 1) * active + 1]
+        out = flat[t * active : (t + 1) * active + 1]
         kernels.doubled_ranks(rdm.pairs, counts, row, column, out)
     ranks = flat[:-1].reshape(len(rdms), active)
     sums = np.full(len(rdms), kernels.rank_sum(weights))
@@ -92,8 +98,8 @@ def rank_similarity(total, sum_a, sum_b, square_a, square_b, cross, method: str)
     covariance = total * cross - sum_a * sum_b
     with np.errstate(divide="ignore", invalid="ignore"):  # fewer than 3 images drawn: dropped later
         if method == "rho-a":
-            return 12.0 * covariance / 4.0 / np.float64(total * (total ** 3 - total))
-        norm = np.sqrt((total * square_a - sum_a ** 2) * (total * square_b - sum_b ** 2))
+            return 12.0 * covariance / 4.0 / np.float64(total * (total**3 - total))
+        norm = np.sqrt((total * square_a - sum_a**2) * (total * square_b - sum_b**2))
         return np.where(norm > 0, covariance / norm, 0.0)
 
 
@@ -103,7 +109,14 @@ class _RoiPools:
     `pooled_row` is scratch space for one pooled RDM's ranks (active pairs), reused by every pool.
     """
 
-    def __init__(self, ranks: SampleRanks, subjects: slice, gram: np.ndarray, method: str, pooled_row: np.ndarray):
+    def __init__(
+        self,
+        ranks: SampleRanks,
+        subjects: slice,
+        gram: np.ndarray,
+        method: str,
+        pooled_row: np.ndarray,
+    ):
         self.ranks, self.subjects, self.gram, self.method = ranks, subjects, gram, method
         self.pooled_row = pooled_row
         self.cache: dict[tuple, tuple[float, float, np.ndarray]] = {}
@@ -120,12 +133,29 @@ class _RoiPools:
             if key not in self.cache:
                 subject_ranks = self.ranks.ranks[self.subjects]
                 pool_counts = np.asarray(key, dtype=np.int64)
-                kernels.pooled_ranks(subject_ranks, pool_counts, self.ranks.weights, self.pooled_row)
-                cross, pooled_square = kernels.pooled_sums(self.pooled_row, subject_ranks, self.ranks.weights)
-                self.cache[key] = (sums[0], pooled_square, cross)  # every Σ w·r of one sample is the same
+                kernels.pooled_ranks(
+                    subject_ranks, pool_counts, self.ranks.weights, self.pooled_row
+                )
+                cross, pooled_square = kernels.pooled_sums(
+                    self.pooled_row, subject_ranks, self.ranks.weights
+                )
+                self.cache[key] = (
+                    sums[0],
+                    pooled_square,
+                    cross,
+                )  # every Σ w·r of one sample is the same
             pooled = self.cache[key]
-        return float(rank_similarity(self.ranks.total, pooled[0], sums[subject], pooled[1],
-                                     squares[subject], pooled[2][subject], self.method))
+        return float(
+            rank_similarity(
+                self.ranks.total,
+                pooled[0],
+                sums[subject],
+                pooled[1],
+                squares[subject],
+                pooled[2][subject],
+                self.method,
+            )
+        )
 
     def ceiling(self, counts: np.ndarray) -> tuple[float, float]:
         """Lower and upper bound as boot_noise_ceiling gives them for these subject counts."""
@@ -141,8 +171,15 @@ class _RoiPools:
         return float(bounds[0][0, 0]), float(bounds[1][0, 0])
 
 
-def _evaluate(rdms: list[SortedRDM], n_models: int, n_rois: int, n_subjects: int, counts: np.ndarray,
-              ceiling_counts: np.ndarray, method: str) -> tuple[np.ndarray, np.ndarray]:
+def _evaluate(
+    rdms: list[SortedRDM],
+    n_models: int,
+    n_rois: int,
+    n_subjects: int,
+    counts: np.ndarray,
+    ceiling_counts: np.ndarray,
+    method: str,
+) -> tuple[np.ndarray, np.ndarray]:
     """Per-subject similarities (R, S, L) and ceilings (V, R, 2) for one image resampling."""
     ranks = sample_ranks(rdms, counts)
     gram, moments_cross = kernels.roi_cross_sums(ranks.ranks, ranks.weights, n_models, n_subjects)
@@ -154,14 +191,20 @@ def _evaluate(rdms: list[SortedRDM], n_models: int, n_rois: int, n_subjects: int
         for v, subject_counts in enumerate(ceiling_counts):
             ceilings[v, r] = pools.ceiling(subject_counts)
     total = np.array([ranks.total])
-    moments = bs.Moments(total=total, model_sum=ranks.sums[None, :n_models] / 2,
-                         model_square=ranks.squares[None, :n_models] / 4,
-                         subject_sum=ranks.sums[None, n_models:].reshape(1, n_rois, n_subjects) / 2,
-                         subject_gram=gram[None] / 4, cross=moments_cross[None] / 4)
+    moments = bs.Moments(
+        total=total,
+        model_sum=ranks.sums[None, :n_models] / 2,
+        model_square=ranks.squares[None, :n_models] / 4,
+        subject_sum=ranks.sums[None, n_models:].reshape(1, n_rois, n_subjects) / 2,
+        subject_gram=gram[None] / 4,
+        cross=moments_cross[None] / 4,
+    )
     return bs.similarity(moments, method)[0], ceilings
 
 
-def _roi_chunks(n_rois: int, n_subjects: int, n_models: int, n_pairs: int, threads: int) -> list[range]:
+def _roi_chunks(
+    n_rois: int, n_subjects: int, n_models: int, n_pairs: int, threads: int
+) -> list[range]:
     """ROIs per chunk so that sorted RDMs (4 bytes a pair) and every thread's ranks fit CHUNK_BYTES."""
     per_rdm = n_pairs * (4 + 4 * threads)
     per_roi = max(1, int(CHUNK_BYTES // per_rdm) - n_models) // n_subjects
@@ -169,8 +212,14 @@ def _roi_chunks(n_rois: int, n_subjects: int, n_models: int, n_pairs: int, threa
     return [range(start, min(n_rois, start + size)) for start in range(0, n_rois, size)]
 
 
-def rank_dual_bootstrap(rows, model_rows, image_counts: np.ndarray, subject_counts: np.ndarray,
-                        method: str, progress: bool = False):
+def rank_dual_bootstrap(
+    rows,
+    model_rows,
+    image_counts: np.ndarray,
+    subject_counts: np.ndarray,
+    method: str,
+    progress: bool = False,
+):
     """Per-sample similarities and ceilings of the three variants, as dual_bootstrap expects.
 
     rows[r][s]: subject vectors; model_rows: layer vectors. Returns evaluations' inputs
@@ -192,13 +241,17 @@ def rank_dual_bootstrap(rows, model_rows, image_counts: np.ndarray, subject_coun
     bar = progress_bar(samples * n_rois, f"bootstrap ({method})", progress)
     try:
         for chunk in _roi_chunks(n_rois, n_subjects, n_models, n_pairs, threads):
-            rdms = models + [sort_rdm(rows[r][s], n_images) for r in chunk for s in range(n_subjects)]
+            rdms = models + [
+                sort_rdm(rows[r][s], n_images) for r in chunk for s in range(n_subjects)
+            ]
             shape = (n_models, len(chunk), n_subjects)
             full_counts = np.vstack([everyone, draws])
-            sim, full_ceilings = _evaluate(rdms, *shape, np.ones(n_images, np.int64), full_counts, method)
-            full_sim[chunk.start:chunk.stop] = sim
-            point_ceiling[chunk.start:chunk.stop] = full_ceilings[0]
-            ceiling[:, chunk.start:chunk.stop, :, 1] = full_ceilings[1:][draw_of_sample.ravel()]
+            sim, full_ceilings = _evaluate(
+                rdms, *shape, np.ones(n_images, np.int64), full_counts, method
+            )
+            full_sim[chunk.start : chunk.stop] = sim
+            point_ceiling[chunk.start : chunk.stop] = full_ceilings[0]
+            ceiling[:, chunk.start : chunk.stop, :, 1] = full_ceilings[1:][draw_of_sample.ravel()]
 
             def one(b: int, rdms=rdms, shape=shape):
                 counts = np.vstack([subject_counts[b], everyone])
@@ -206,9 +259,9 @@ def rank_dual_bootstrap(rows, model_rows, image_counts: np.ndarray, subject_coun
 
             with ThreadPoolExecutor(threads) as pool:
                 for b, (sim, ceilings) in enumerate(pool.map(one, range(samples))):
-                    pattern_sim[b, chunk.start:chunk.stop] = sim
-                    ceiling[b, chunk.start:chunk.stop, :, 0] = ceilings[0]
-                    ceiling[b, chunk.start:chunk.stop, :, 2] = ceilings[1]
+                    pattern_sim[b, chunk.start : chunk.stop] = sim
+                    ceiling[b, chunk.start : chunk.stop, :, 0] = ceilings[0]
+                    ceiling[b, chunk.start : chunk.stop, :, 2] = ceilings[1]
                     bar.update(len(chunk))
     finally:
         bar.close()

@@ -11,6 +11,7 @@ drawn) without Python loops. The time goes into those scattered writes and into 
 the pooled keys; everything else is vectorised passes over 1-d rows.
 The compiled kernels release the GIL, so samples run in parallel threads.
 """
+
 from __future__ import annotations
 
 import numba as nb
@@ -61,8 +62,9 @@ def active_weights(counts: np.ndarray, drawn: int) -> np.ndarray:
 
 
 @nb.njit(cache=True, nogil=True)
-def doubled_ranks(pairs: np.ndarray, counts: np.ndarray, row: np.ndarray, column: np.ndarray,
-                  out: np.ndarray) -> None:
+def doubled_ranks(
+    pairs: np.ndarray, counts: np.ndarray, row: np.ndarray, column: np.ndarray, out: np.ndarray
+) -> None:
     """2 × the weighted mid-rank of every active pair, written to `out` (active order, plus one
     spare last slot that absorbs the writes of pairs not drawn; see slot_tables).
 
@@ -123,8 +125,9 @@ def _dot(x: np.ndarray, y: np.ndarray, size: int) -> float:
 
 
 @nb.njit(cache=True, nogil=True, fastmath=True)
-def roi_cross_sums(ranks: np.ndarray, weights: np.ndarray, n_models: int, n_subjects: int
-                   ) -> tuple[np.ndarray, np.ndarray]:
+def roi_cross_sums(
+    ranks: np.ndarray, weights: np.ndarray, n_models: int, n_subjects: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Σ w·r·r' of doubled ranks (models first, then subjects ROI by ROI) within each ROI's subjects
     (R × S × S) and of each subject with each model (R × S × L).
 
@@ -139,9 +142,12 @@ def roi_cross_sums(ranks: np.ndarray, weights: np.ndarray, n_models: int, n_subj
     weighted = np.empty(CHUNK)
     for start in range(0, ranks.shape[1], CHUNK):
         size = min(CHUNK, ranks.shape[1] - start)
-        weight = weights[start:start + size]
+        weight = weights[start : start + size]
         for q in range(rows):
-            source, target = ranks[q, start:start + size], block[q]  # 1-d rows: these loops vectorise
+            source, target = (
+                ranks[q, start : start + size],
+                block[q],
+            )  # 1-d rows: these loops vectorise
             for a in range(size):
                 target[a] = float(source[a])
         for r in range(n_rois):
@@ -169,16 +175,20 @@ def pooled_ranks(ranks: np.ndarray, pool: np.ndarray, weights: np.ndarray, out: 
     weight_bits = max(1, int(weights.max(initial=0)).bit_length())
     key_bits = (int(pool.sum()) * int(ranks.max(initial=0))).bit_length()
     if key_bits + weight_bits + index_bits > 63:
-        raise AnalysisError("bootstrap", f"{ranks.shape[1]} image pairs are too many for the rank bootstrap's "
-                                         "packed 64-bit sort of pooled ranks; use corr")
+        raise AnalysisError(
+            "bootstrap",
+            f"{ranks.shape[1]} image pairs are too many for the rank bootstrap's "
+            "packed 64-bit sort of pooled ranks; use corr",
+        )
     packed = _packed_keys(ranks, pool, weights, index_bits, weight_bits)
     packed.sort()
     _ranks_of_sorted(packed, index_bits, weight_bits, out)
 
 
 @nb.njit(cache=True, nogil=True)
-def _packed_keys(ranks: np.ndarray, pool: np.ndarray, weights: np.ndarray, index_bits: int,
-                 weight_bits: int) -> np.ndarray:
+def _packed_keys(
+    ranks: np.ndarray, pool: np.ndarray, weights: np.ndarray, index_bits: int, weight_bits: int
+) -> np.ndarray:
     """(Σ_t pool_t · ranks_t) << (weight_bits + index_bits) | weight << index_bits | pair, per active pair.
 
     In chunks of pairs, one row at a time, so that each inner loop is a plain vectorisable pass.
@@ -190,17 +200,19 @@ def _packed_keys(ranks: np.ndarray, pool: np.ndarray, weights: np.ndarray, index
         key[:] = 0
         for t in range(ranks.shape[0]):
             if pool[t]:
-                row, times = ranks[t, start:start + size], pool[t]
+                row, times = ranks[t, start : start + size], pool[t]
                 for a in range(size):
                     key[a] += times * row[a]
-        out, weight = packed[start:start + size], weights[start:start + size]
+        out, weight = packed[start : start + size], weights[start : start + size]
         for a in range(size):
             out[a] = (((key[a] << weight_bits) | weight[a]) << index_bits) | (start + a)
     return packed
 
 
 @nb.njit(cache=True, nogil=True)
-def _ranks_of_sorted(packed: np.ndarray, index_bits: int, weight_bits: int, out: np.ndarray) -> None:
+def _ranks_of_sorted(
+    packed: np.ndarray, index_bits: int, weight_bits: int, out: np.ndarray
+) -> None:
     """Doubled weighted mid-ranks along sorted packed keys, written to each pair's slot."""
     active = packed.shape[0]
     index_mask = (1 << index_bits) - 1
@@ -223,7 +235,9 @@ def _ranks_of_sorted(packed: np.ndarray, index_bits: int, weight_bits: int, out:
 
 
 @nb.njit(cache=True, nogil=True, fastmath=True)
-def pooled_sums(pooled: np.ndarray, ranks: np.ndarray, weights: np.ndarray) -> tuple[np.ndarray, float]:
+def pooled_sums(
+    pooled: np.ndarray, ranks: np.ndarray, weights: np.ndarray
+) -> tuple[np.ndarray, float]:
     """Σ w·p·r of one pooled row of doubled ranks with every row of `ranks`, and Σ w·p², in
     chunks that read each row once; fastmath lets the float sums vectorise."""
     out = np.zeros(ranks.shape[0])
@@ -231,12 +245,12 @@ def pooled_sums(pooled: np.ndarray, ranks: np.ndarray, weights: np.ndarray) -> t
     weighted = np.empty(CHUNK)
     for start in range(0, pooled.shape[0], CHUNK):
         size = min(CHUNK, pooled.shape[0] - start)
-        pool, weight = pooled[start:start + size], weights[start:start + size]
+        pool, weight = pooled[start : start + size], weights[start : start + size]
         for a in range(size):
             weighted[a] = float(weight[a]) * float(pool[a])
             square += weighted[a] * float(pool[a])
         for t in range(ranks.shape[0]):
-            row = ranks[t, start:start + size]
+            row = ranks[t, start : start + size]
             total = 0.0
             for a in range(size):
                 total += weighted[a] * float(row[a])

@@ -1,4 +1,5 @@
 """Bootstrap draws of images and subjects, shared by every ROI, network and method."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -9,7 +10,8 @@ import numpy as np
 @dataclass(frozen=True)
 class Resampling:
     """The drawn samples: indices as drawn, and how often each image / subject was drawn."""
-    image_indices: np.ndarray    # B × n_images
+
+    image_indices: np.ndarray  # B × n_images
     subject_indices: np.ndarray  # B × n_subjects
     seed: int | None = None
 

@@ -23,6 +23,7 @@ Intervals and tests mean the same thing:
   row is significant. Without correction, or when every test of a family rejects under FDR,
   that is the plain (1 − alpha) interval.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -47,29 +48,38 @@ def dual_variance(variances: np.ndarray, n_rdm: int, n_pattern: int) -> np.ndarr
     both, rdm, pattern = variances[0], variances[1], variances[2]
     rdm_scaled = n_rdm / (n_rdm - 1) * rdm
     pattern_scaled = n_pattern / (n_pattern - 1) * pattern
-    combined = (rdm_scaled + pattern_scaled
-                - n_pattern * n_rdm / (n_pattern - 1) / (n_rdm - 1) * (both - rdm - pattern))
+    combined = (
+        rdm_scaled
+        + pattern_scaled
+        - n_pattern * n_rdm / (n_pattern - 1) / (n_rdm - 1) * (both - rdm - pattern)
+    )
     return np.minimum(np.maximum(np.maximum(combined, rdm_scaled), pattern_scaled), both)
 
 
 @dataclass(frozen=True)
 class ModelStatistics:
     """What rsatoolbox's Result reports for one ROI and one set of models (layers)."""
-    means: np.ndarray           # M, bootstrap mean (over samples and variants)
-    model_var: np.ndarray       # M
-    diff_var: np.ndarray        # M(M-1)/2
-    ceiling_var: np.ndarray     # M × 2 (difference from lower, upper)
-    bound_var: np.ndarray       # 2, variance of the lower and upper bound themselves
-    ceiling_mean: np.ndarray    # 2, mean over samples and variants
-    p_zero: np.ndarray          # one-sided, as rsatoolbox's test_zero
-    p_ceiling: np.ndarray       # two-sided
-    p_pairwise: np.ndarray      # M(M-1)/2, two-sided
-    ci: np.ndarray              # 2 × M, get_ci(ci_percent) with rsatoolbox's default t method
+
+    means: np.ndarray  # M, bootstrap mean (over samples and variants)
+    model_var: np.ndarray  # M
+    diff_var: np.ndarray  # M(M-1)/2
+    ceiling_var: np.ndarray  # M × 2 (difference from lower, upper)
+    bound_var: np.ndarray  # 2, variance of the lower and upper bound themselves
+    ceiling_mean: np.ndarray  # 2, mean over samples and variants
+    p_zero: np.ndarray  # one-sided, as rsatoolbox's test_zero
+    p_ceiling: np.ndarray  # two-sided
+    p_pairwise: np.ndarray  # M(M-1)/2, two-sided
+    ci: np.ndarray  # 2 × M, get_ci(ci_percent) with rsatoolbox's default t method
     dof: int
 
 
-def model_statistics(evaluations: np.ndarray, ceiling: np.ndarray, n_rdm: int, n_pattern: int,
-                     ci_percent: float = 0.95) -> ModelStatistics:
+def model_statistics(
+    evaluations: np.ndarray,
+    ceiling: np.ndarray,
+    n_rdm: int,
+    n_pattern: int,
+    ci_percent: float = 0.95,
+) -> ModelStatistics:
     """Result(…, cv_method='dual_bootstrap') statistics from valid samples only.
 
     evaluations: N × M × 3; ceiling: N × 2 × 3 (no NaN rows). Every field equals rsatoolbox's
@@ -81,11 +91,15 @@ def model_statistics(evaluations: np.ndarray, ceiling: np.ndarray, n_rdm: int, n
     variances = np.einsum("ijk,ilk->kjl", matrix, matrix) / (samples - 1)  # 3 × (M+2) × (M+2)
     diagonal = np.einsum("kjj->kj", variances)
     model_var = dual_variance(diagonal[:, :-2], n_rdm, n_pattern)
-    ceiling_var = dual_variance(diagonal[:, :-2, None] - 2 * variances[:, :-2, -2:]
-                                + diagonal[:, None, -2:], n_rdm, n_pattern)
+    ceiling_var = dual_variance(
+        diagonal[:, :-2, None] - 2 * variances[:, :-2, -2:] + diagonal[:, None, -2:],
+        n_rdm,
+        n_pattern,
+    )
     left, right = pair_list(n_models)
-    diff_var = dual_variance(diagonal[:, left] + diagonal[:, right] - 2 * variances[:, left, right],
-                             n_rdm, n_pattern)
+    diff_var = dual_variance(
+        diagonal[:, left] + diagonal[:, right] - 2 * variances[:, left, right], n_rdm, n_pattern
+    )
     bound_var = dual_variance(diagonal[:, -2:], n_rdm, n_pattern)
     dof = degrees_of_freedom(n_rdm, n_pattern)
     means = evaluations.mean(axis=0).mean(axis=-1)
@@ -94,8 +108,19 @@ def model_statistics(evaluations: np.ndarray, ceiling: np.ndarray, n_rdm: int, n
     p_ceiling = two_sided_p(means - ceiling_mean[0], ceiling_var[:, 0], dof)
     p_pairwise = two_sided_p(means[left] - means[right], diff_var, dof)
     ci = np.array(t_interval(means, model_var, dof, 1 - ci_percent))
-    return ModelStatistics(means, model_var, diff_var, ceiling_var, bound_var, ceiling_mean,
-                           p_zero, p_ceiling, p_pairwise, ci, dof)
+    return ModelStatistics(
+        means,
+        model_var,
+        diff_var,
+        ceiling_var,
+        bound_var,
+        ceiling_mean,
+        p_zero,
+        p_ceiling,
+        p_pairwise,
+        ci,
+        dof,
+    )
 
 
 def variant_variances(values: np.ndarray) -> np.ndarray:
@@ -118,8 +143,9 @@ def two_sided_p(estimate: np.ndarray, variance: np.ndarray, dof: int) -> np.ndar
     return 2 * scipy.stats.t.sf(np.abs(estimate / standard_error(variance)), dof)
 
 
-def t_interval(estimate: np.ndarray, variance: np.ndarray, dof: int,
-               level: float | np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def t_interval(
+    estimate: np.ndarray, variance: np.ndarray, dof: int, level: float | np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
     """estimate ± t_{1−level/2, dof} · se: rsatoolbox's get_ci(1 − level); excludes 0 iff p < level."""
     half = scipy.stats.t.isf(np.asarray(level) / 2, dof) * standard_error(variance)
     return estimate - half, estimate + half
@@ -129,7 +155,10 @@ def adjust(p: np.ndarray, correction: str) -> np.ndarray:
     """Adjusted p-values: Benjamini-Hochberg ('fdr'), Bonferroni, or none."""
     p = np.asarray(p, dtype=np.float64)
     if correction not in CORRECTIONS:
-        raise AnalysisError("correction", f"unknown correction {correction!r}; choose one of {', '.join(CORRECTIONS)}")
+        raise AnalysisError(
+            "correction",
+            f"unknown correction {correction!r}; choose one of {', '.join(CORRECTIONS)}",
+        )
     if p.size == 0 or correction == "none":
         return p.copy()
     if correction == "bonferroni":
@@ -148,21 +177,30 @@ def per_test_level(p: np.ndarray, correction: str, alpha: float) -> float:
     return max(rejected, 1) * alpha / p.size
 
 
-def family_tests(estimate: np.ndarray, variance: np.ndarray, dof: int, correction: str,
-                 alpha: float) -> dict[str, np.ndarray]:
+def family_tests(
+    estimate: np.ndarray, variance: np.ndarray, dof: int, correction: str, alpha: float
+) -> dict[str, np.ndarray]:
     """One family of two-sided t-tests: p, adjusted p, significance and the interval that agrees with
     it, with that interval's coverage (`ci_level`, 1 − the per-test level)."""
     p = two_sided_p(estimate, variance, dof)
     p_adjusted = adjust(p, correction)
     level = per_test_level(p, correction, alpha)
     low, high = t_interval(estimate, variance, dof, level)
-    return {"p": p, "p_adjusted": p_adjusted, "significant": p_adjusted < alpha, "ci_low": low, "ci_high": high,
-            "ci_level": np.full(np.shape(p), 1.0 - level)}
+    return {
+        "p": p,
+        "p_adjusted": p_adjusted,
+        "significant": p_adjusted < alpha,
+        "ci_low": low,
+        "ci_high": high,
+        "ci_level": np.full(np.shape(p), 1.0 - level),
+    }
 
 
 def normalised(r: np.ndarray, lower_ceiling: np.ndarray | float) -> np.ndarray:
     """r / lower noise-ceiling bound; NaN where the bound is ≤ 0, a ceiling that bounds nothing."""
-    r, lower = np.broadcast_arrays(np.asarray(r, dtype=np.float64), np.asarray(lower_ceiling, dtype=np.float64))
+    r, lower = np.broadcast_arrays(
+        np.asarray(r, dtype=np.float64), np.asarray(lower_ceiling, dtype=np.float64)
+    )
     out = np.full(r.shape, np.nan)
     np.divide(r, lower, out=out, where=lower > 0)
     return out
@@ -208,6 +246,10 @@ def network_differences(evaluations: np.ndarray, spans: list[slice]) -> np.ndarr
     return best[:, left] - best[:, right]
 
 
-def difference_statistics(differences: np.ndarray, n_rdm: int, n_pattern: int) -> tuple[np.ndarray, np.ndarray]:
+def difference_statistics(
+    differences: np.ndarray, n_rdm: int, n_pattern: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Bootstrap mean (over samples and variants) and corrected dual-bootstrap variance of N × K × 3 values."""
-    return differences.mean(axis=(0, 2)), dual_variance(variant_variances(differences), n_rdm, n_pattern)
+    return differences.mean(axis=(0, 2)), dual_variance(
+        variant_variances(differences), n_rdm, n_pattern
+    )

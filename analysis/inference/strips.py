@@ -13,6 +13,7 @@ the products are never all in memory. Block, group and sample-chunk sizes follow
 budgets, so memory per task stays bounded however many forms (ROIs × subjects × layers) there
 are. With `full`, the same read also gives the sums on the data as they are, in float64.
 """
+
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
@@ -23,11 +24,13 @@ from ..executor import Executor, LocalExecutor
 from ..reading.align import condensed_index
 from ..reading.store import row_range
 
-STRIP_BYTES = 8e8      # one task's standardised strip of every row (measured best at the deposit's size)
-GATHER_BYTES = 6.4e7   # one block pair's gathered values, (V+1)·|a|·|b|
-GROUP_BYTES = 1e6      # one group of products z_left·z_right: stays in a core's L2 cache
-FULL_COLUMNS = 65536   # pairs read and standardised at a time (in float64)
-CHUNK_BYTES = 256e6    # one group's (forms × |a| × samples) product
+STRIP_BYTES = (
+    8e8  # one task's standardised strip of every row (measured best at the deposit's size)
+)
+GATHER_BYTES = 6.4e7  # one block pair's gathered values, (V+1)·|a|·|b|
+GROUP_BYTES = 1e6  # one group of products z_left·z_right: stays in a core's L2 cache
+FULL_COLUMNS = 65536  # pairs read and standardised at a time (in float64)
+CHUNK_BYTES = 256e6  # one group's (forms × |a| × samples) product
 MAX_BLOCK = 320
 
 
@@ -56,8 +59,15 @@ def strip_bounds(a: tuple[int, int], n: int) -> tuple[int, int]:
     return a[0] * (2 * n - a[0] - 1) // 2, a[1] * (2 * n - a[1] - 1) // 2
 
 
-def strip_values(rows: Sequence, shift: np.ndarray, scale: np.ndarray, n: int, a: tuple[int, int],
-                 dtype: type, full: bool = False) -> tuple[np.ndarray, int, np.ndarray | None]:
+def strip_values(
+    rows: Sequence,
+    shift: np.ndarray,
+    scale: np.ndarray,
+    n: int,
+    a: tuple[int, int],
+    dtype: type,
+    full: bool = False,
+) -> tuple[np.ndarray, int, np.ndarray | None]:
     """(V+1) × strip standardised values of every row (row V is the constant 1), the strip's
     start and, if `full`, the float64 Gram Σ_strip z_u z_v of the rows ((V+1) × (V+1)): every
     pair of the strip once, i.e. the sums of the data as they are, from the same read."""
@@ -71,13 +81,15 @@ def strip_values(rows: Sequence, shift: np.ndarray, scale: np.ndarray, n: int, a
         for v, row in enumerate(rows):
             chunk[v] = (row_range(row, first, last) - shift[v]) / scale[v]
         chunk[-1] = 1.0
-        values[:-1, first - start:last - start] = chunk[:-1]
+        values[:-1, first - start : last - start] = chunk[:-1]
         if gram is not None:
             gram += chunk @ chunk.T
     return values, start, gram
 
 
-def block_index(a: tuple[int, int], b: tuple[int, int], n: int, start: int) -> tuple[np.ndarray, np.ndarray]:
+def block_index(
+    a: tuple[int, int], b: tuple[int, int], n: int, start: int
+) -> tuple[np.ndarray, np.ndarray]:
     """Positions within a strip of the pairs (i in a, j in b), both triangles for a == b, and the diagonal."""
     image_rows = np.arange(*a)[:, None]
     image_cols = np.arange(*b)[None, :]
@@ -88,10 +100,20 @@ def block_index(a: tuple[int, int], b: tuple[int, int], n: int, start: int) -> t
     return index, diagonal
 
 
-def strip_sums(strip: int, *, rows: Sequence, blocks: list[tuple[int, int]], left: np.ndarray,
-               right: np.ndarray, counts: np.ndarray, shift: np.ndarray, scale: np.ndarray,
-               dtype: type, sample_chunk: int | None = None, full: bool = False
-               ) -> tuple[np.ndarray, np.ndarray | None]:
+def strip_sums(
+    strip: int,
+    *,
+    rows: Sequence,
+    blocks: list[tuple[int, int]],
+    left: np.ndarray,
+    right: np.ndarray,
+    counts: np.ndarray,
+    shift: np.ndarray,
+    scale: np.ndarray,
+    dtype: type,
+    sample_chunk: int | None = None,
+    full: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None]:
     """Σ over the block pairs (blocks[strip], b) with b ≥ blocks[strip] of Σ_{i<j} c_i c_j z_left z_right
     (B × K), and with `full` the same sums on the data as they are (K, float64) from the same read.
 
@@ -106,39 +128,60 @@ def strip_sums(strip: int, *, rows: Sequence, blocks: list[tuple[int, int]], lef
     sums = np.zeros((samples, forms))
     width = max(b[1] - b[0] for b in blocks[strip:])
     group = group_size(a[1] - a[0], width, np.dtype(dtype).itemsize)
-    chunk = sample_chunk or int(np.clip(CHUNK_BYTES // (group * (a[1] - a[0]) * np.dtype(dtype).itemsize),
-                                        1, samples))
+    chunk = sample_chunk or int(
+        np.clip(CHUNK_BYTES // (group * (a[1] - a[0]) * np.dtype(dtype).itemsize), 1, samples)
+    )
     first = np.empty(group * (a[1] - a[0]) * width, dtype=dtype)
     second = np.empty_like(first)
     gathered = np.empty(values.shape[0] * (a[1] - a[0]) * width, dtype=dtype)
-    counts_a = np.ascontiguousarray(counts_t[:, a[0]:a[1]].T)  # |a| × B: einsum's fast layout
+    counts_a = np.ascontiguousarray(counts_t[:, a[0] : a[1]].T)  # |a| × B: einsum's fast layout
     for b in blocks[strip:]:
         index, diagonal = block_index(a, b, n, start)
-        block = np.take(values, index, axis=1, mode="clip",  # (V+1) × |a| × |b|, C order
-                        out=gathered[:values.shape[0] * index.size].reshape(values.shape[0], *index.shape))
+        block = np.take(
+            values,
+            index,
+            axis=1,
+            mode="clip",  # (V+1) × |a| × |b|, C order
+            out=gathered[: values.shape[0] * index.size].reshape(values.shape[0], *index.shape),
+        )
         if a == b:
             block[:, diagonal] = 0.0
-        counts_b = np.ascontiguousarray(counts_t[:, b[0]:b[1]].T)
+        counts_b = np.ascontiguousarray(counts_t[:, b[0] : b[1]].T)
         for g in range(0, forms, group):
             k = slice(g, min(forms, g + group))
             shape = (k.stop - k.start, a[1] - a[0], b[1] - b[0])
-            products = np.take(block, left[k], axis=0, out=first[:np.prod(shape)].reshape(shape), mode="clip")
-            products *= np.take(block, right[k], axis=0, out=second[:np.prod(shape)].reshape(shape), mode="clip")
+            products = np.take(
+                block, left[k], axis=0, out=first[: np.prod(shape)].reshape(shape), mode="clip"
+            )
+            products *= np.take(
+                block, right[k], axis=0, out=second[: np.prod(shape)].reshape(shape), mode="clip"
+            )
             if a == b:
                 products *= 0.5  # the full square counts each pair twice
             flat = products.reshape(-1, shape[2])  # (G·|a|) × |b|
             for s in range(0, samples, chunk):
                 part = slice(s, s + chunk)
                 by_b = flat @ counts_b[:, part]  # (G·|a|) × Bc
-                sums[part, k] += np.einsum("kib,ib->bk", by_b.reshape(shape[0], shape[1], -1), counts_a[:, part])
+                sums[part, k] += np.einsum(
+                    "kib,ib->bk", by_b.reshape(shape[0], shape[1], -1), counts_a[:, part]
+                )
     return sums, (None if gram is None else gram[left, right])
 
 
-def pair_sums(rows: Sequence, left: np.ndarray, right: np.ndarray, counts: np.ndarray,
-              shift: np.ndarray | None = None, scale: np.ndarray | None = None,
-              dtype: type = np.float64, block: int | None = None, sample_chunk: int | None = None,
-              executor: Executor | None = None, advance: Callable[[float], None] | None = None,
-              full: bool = False) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+def pair_sums(
+    rows: Sequence,
+    left: np.ndarray,
+    right: np.ndarray,
+    counts: np.ndarray,
+    shift: np.ndarray | None = None,
+    scale: np.ndarray | None = None,
+    dtype: type = np.float64,
+    block: int | None = None,
+    sample_chunk: int | None = None,
+    executor: Executor | None = None,
+    advance: Callable[[float], None] | None = None,
+    full: bool = False,
+) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Σ_{i<j} c_i c_j · z[left[k]]_ij · z[right[k]]_ij for every sample and form k (B × K, float64).
 
     rows: V RDM vectors (arrays, or stored rows read a strip at a time), z_v = (rows[v] − shift_v)
@@ -153,15 +196,30 @@ def pair_sums(rows: Sequence, left: np.ndarray, right: np.ndarray, counts: np.nd
     scale = np.ones(len(rows)) if scale is None else np.asarray(scale, dtype=np.float64)
     block = block or block_size(len(rows) + 1, n, np.dtype(dtype).itemsize)
     blocks = image_blocks(n, block)
-    whole = np.array_equal(counts, np.round(counts)) and np.all(np.abs(counts) <= np.iinfo(np.int16).max)
-    counts_sent = np.asarray(counts, dtype=np.int16 if whole else np.float64)  # small to send to workers
+    whole = np.array_equal(counts, np.round(counts)) and np.all(
+        np.abs(counts) <= np.iinfo(np.int16).max
+    )
+    counts_sent = np.asarray(
+        counts, dtype=np.int16 if whole else np.float64
+    )  # small to send to workers
     totals = np.zeros((counts.shape[0], left.size))
     full_totals = np.zeros((1, left.size))
     work = np.array([(n - a[0]) * (a[1] - a[0]) for a in blocks], dtype=float)
     executor = executor or LocalExecutor()
-    results = executor.map(strip_sums, list(range(len(blocks))), rows=list(rows), blocks=blocks, left=left,
-                           right=right, counts=counts_sent, shift=shift, scale=scale, dtype=dtype,
-                           sample_chunk=sample_chunk, full=full)
+    results = executor.map(
+        strip_sums,
+        list(range(len(blocks))),
+        rows=list(rows),
+        blocks=blocks,
+        left=left,
+        right=right,
+        counts=counts_sent,
+        shift=shift,
+        scale=scale,
+        dtype=dtype,
+        sample_chunk=sample_chunk,
+        full=full,
+    )
     for strip, (sums, full_sums) in enumerate(results):
         totals += sums
         if full:

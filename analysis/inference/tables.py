@@ -1,5 +1,6 @@
 """The inference tables of a study from one dual bootstrap: inference, noise_ceiling, pairwise,
 peak_layer and network_comparison (analysis/schema.py; the statistics in statistics.py)."""
+
 from __future__ import annotations
 
 import sys
@@ -35,10 +36,20 @@ def roi_columns(name: str) -> list[str]:
     return [c for c in columns(name) if c != "atlas"]
 
 
-def inference_arrays(subjects: np.ndarray, models: dict[str, np.ndarray], rois: list[str],
-                     layers: dict[str, list[str]], method: str, samples: int, seed: int,
-                     correction: str = "fdr", alpha: float = 0.05, dtype: type | None = None,
-                     progress: bool = True, resampling: Resampling | None = None) -> InferenceOutput:
+def inference_arrays(
+    subjects: np.ndarray,
+    models: dict[str, np.ndarray],
+    rois: list[str],
+    layers: dict[str, list[str]],
+    method: str,
+    samples: int,
+    seed: int,
+    correction: str = "fdr",
+    alpha: float = 0.05,
+    dtype: type | None = None,
+    progress: bool = True,
+    resampling: Resampling | None = None,
+) -> InferenceOutput:
     """The inference tables from plain arrays (all ROIs at once).
 
     subjects: R × S × pairs array, or rows[r][s] vectors (no copy), each ROI's subject RDMs over
@@ -48,11 +59,17 @@ def inference_arrays(subjects: np.ndarray, models: dict[str, np.ndarray], rois: 
     {samples, seed, valid_samples, dropped_few_images, dropped_undefined, correction, alpha}.
     """
     if correction not in CORRECTIONS:
-        raise AnalysisError("correction", f"unknown correction {correction!r}; choose one of {', '.join(CORRECTIONS)}")
+        raise AnalysisError(
+            "correction",
+            f"unknown correction {correction!r}; choose one of {', '.join(CORRECTIONS)}",
+        )
     rows = subject_rows(subjects)
     networks = list(models)
-    model_rows = [row for n in networks  # stored layers stay on disk, read a strip at a time
-                  for row in (models[n] if isinstance(models[n], StoredMatrix) else np.atleast_2d(models[n]))]
+    model_rows = [
+        row
+        for n in networks  # stored layers stay on disk, read a strip at a time
+        for row in (models[n] if isinstance(models[n], StoredMatrix) else np.atleast_2d(models[n]))
+    ]
     n_images = check_inputs(rows, model_rows, method, samples)
     if resampling is None:
         resampling = draw_resampling(n_images, len(rows[0]), samples, seed)
@@ -60,14 +77,19 @@ def inference_arrays(subjects: np.ndarray, models: dict[str, np.ndarray], rois: 
     n_valid = int(result.valid.sum())
     dropped = resampling.samples - n_valid
     if n_valid < MIN_VALID_SAMPLES:
-        raise AnalysisError("bootstrap", f"only {n_valid} of {resampling.samples} samples are usable "
-                                         f"({result.dropped_few_images} with fewer than 3 distinct images, "
-                                         f"{result.dropped_undefined} with an undefined {method}); "
-                                         "too few images or subjects for a bootstrap")
+        raise AnalysisError(
+            "bootstrap",
+            f"only {n_valid} of {resampling.samples} samples are usable "
+            f"({result.dropped_few_images} with fewer than 3 distinct images, "
+            f"{result.dropped_undefined} with an undefined {method}); "
+            "too few images or subjects for a bootstrap",
+        )
     if dropped and progress:
-        print(f"bootstrap: dropped {dropped} of {resampling.samples} samples ({result.dropped_few_images} with "
-              f"fewer than 3 distinct images, {result.dropped_undefined} with an undefined {method})",
-              file=sys.stderr)
+        print(
+            f"bootstrap: dropped {dropped} of {resampling.samples} samples ({result.dropped_few_images} with "
+            f"fewer than 3 distinct images, {result.dropped_undefined} with an undefined {method})",
+            file=sys.stderr,
+        )
     evaluations = result.evaluations[result.valid]
     ceiling = result.noise_ceiling[result.valid]
     spans = st.network_spans([len(layers[network]) for network in networks])
@@ -77,7 +99,9 @@ def inference_arrays(subjects: np.ndarray, models: dict[str, np.ndarray], rois: 
         bound_var = None
         for network, span in zip(networks, spans):
             names = list(layers[network])
-            stats = model_statistics(evaluations[:, r, span], ceiling[:, r], result.n_subjects, n_images)
+            stats = model_statistics(
+                evaluations[:, r, span], ceiling[:, r], result.n_subjects, n_images
+            )
             bound_var = stats.bound_var
             point = result.point[r, span]
             zero = st.family_tests(stats.means, stats.model_var, dof, correction, alpha)
@@ -85,33 +109,98 @@ def inference_arrays(subjects: np.ndarray, models: dict[str, np.ndarray], rois: 
             r_normalised = st.normalised(point, result.point_ceiling[r, 0])
             sem = np.sqrt(np.maximum(stats.model_var, 0.0))
             inference_rows.extend(
-                (roi, network, layer, method, point[m], r_normalised[m], sem[m], zero["ci_low"][m],
-                 zero["ci_high"][m], zero["ci_level"][m], zero["p"][m], stats.p_ceiling[m], bool(zero["significant"][m]),
-                 bool(significant_ceiling[m]))
-                for m, layer in enumerate(names))
+                (
+                    roi,
+                    network,
+                    layer,
+                    method,
+                    point[m],
+                    r_normalised[m],
+                    sem[m],
+                    zero["ci_low"][m],
+                    zero["ci_high"][m],
+                    zero["ci_level"][m],
+                    zero["p"][m],
+                    stats.p_ceiling[m],
+                    bool(zero["significant"][m]),
+                    bool(significant_ceiling[m]),
+                )
+                for m, layer in enumerate(names)
+            )
             left, right = pair_list(len(names))
             p_adj = adjust(stats.p_pairwise, correction)
-            pair_rows.extend((roi, network, names[i], names[j], point[i] - point[j], stats.p_pairwise[k],
-                              p_adj[k], bool(p_adj[k] < alpha)) for k, (i, j) in enumerate(zip(left, right)))
+            pair_rows.extend(
+                (
+                    roi,
+                    network,
+                    names[i],
+                    names[j],
+                    point[i] - point[j],
+                    stats.p_pairwise[k],
+                    p_adj[k],
+                    bool(p_adj[k] < alpha),
+                )
+                for k, (i, j) in enumerate(zip(left, right))
+            )
             shares = st.peak_shares(evaluations[:, r, span].mean(axis=-1))
             peak_rows.extend((roi, network, layer, share) for layer, share in zip(names, shares))
-        network_rows.extend(network_comparison_rows(roi, networks, spans, evaluations[:, r], result.point[r],
-                                                    result.n_subjects, n_images, correction, alpha))
+        network_rows.extend(
+            network_comparison_rows(
+                roi,
+                networks,
+                spans,
+                evaluations[:, r],
+                result.point[r],
+                result.n_subjects,
+                n_images,
+                correction,
+                alpha,
+            )
+        )
         bound_sem = np.sqrt(np.maximum(bound_var, 0.0))
-        ceiling_rows.append((roi, method, result.point_ceiling[r, 0], result.point_ceiling[r, 1],
-                             bound_sem[0], bound_sem[1]))
-    tables = {name: pd.DataFrame(rows, columns=roi_columns(name)) for name, rows in (
-        ("inference", inference_rows), ("noise_ceiling", ceiling_rows), ("pairwise", pair_rows),
-        ("peak_layer", peak_rows), ("network_comparison", network_rows))}
-    facts = {"samples": resampling.samples, "seed": seed, "valid_samples": n_valid,
-             "dropped_few_images": result.dropped_few_images,
-             "dropped_undefined": result.dropped_undefined, "correction": correction, "alpha": alpha}
+        ceiling_rows.append(
+            (
+                roi,
+                method,
+                result.point_ceiling[r, 0],
+                result.point_ceiling[r, 1],
+                bound_sem[0],
+                bound_sem[1],
+            )
+        )
+    tables = {
+        name: pd.DataFrame(rows, columns=roi_columns(name))
+        for name, rows in (
+            ("inference", inference_rows),
+            ("noise_ceiling", ceiling_rows),
+            ("pairwise", pair_rows),
+            ("peak_layer", peak_rows),
+            ("network_comparison", network_rows),
+        )
+    }
+    facts = {
+        "samples": resampling.samples,
+        "seed": seed,
+        "valid_samples": n_valid,
+        "dropped_few_images": result.dropped_few_images,
+        "dropped_undefined": result.dropped_undefined,
+        "correction": correction,
+        "alpha": alpha,
+    }
     return InferenceOutput(tables, facts)
 
 
-def network_comparison_rows(roi: str, networks: list[str], spans: list[slice], evaluations: np.ndarray,
-                            point: np.ndarray, n_rdm: int, n_pattern: int, correction: str,
-                            alpha: float) -> list[tuple]:
+def network_comparison_rows(
+    roi: str,
+    networks: list[str],
+    spans: list[slice],
+    evaluations: np.ndarray,
+    point: np.ndarray,
+    n_rdm: int,
+    n_pattern: int,
+    correction: str,
+    alpha: float,
+) -> list[tuple]:
     """network_comparison rows of one ROI (none with fewer than two networks): one family of tests.
 
     evaluations: N × M × 3 valid samples of every layer of every network; point: M full-data r.
@@ -122,37 +211,75 @@ def network_comparison_rows(roi: str, networks: list[str], spans: list[slice], e
     """
     if len(networks) < 2:
         return []
-    mean, variance = st.difference_statistics(st.network_differences(evaluations, spans), n_rdm, n_pattern)
-    tests = st.family_tests(mean, variance, st.degrees_of_freedom(n_rdm, n_pattern), correction, alpha)
+    mean, variance = st.difference_statistics(
+        st.network_differences(evaluations, spans), n_rdm, n_pattern
+    )
+    tests = st.family_tests(
+        mean, variance, st.degrees_of_freedom(n_rdm, n_pattern), correction, alpha
+    )
     best_point = np.array([point[span].max() for span in spans])
     sem = np.sqrt(np.maximum(variance, 0.0))
     left, right = st.network_pairs(len(networks))
-    return [(roi, networks[a], networks[b], best_point[a] - best_point[b], sem[k], tests["ci_low"][k],
-             tests["ci_high"][k], tests["ci_level"][k], tests["p"][k], tests["p_adjusted"][k], bool(tests["significant"][k]))
-            for k, (a, b) in enumerate(zip(left, right))]
+    return [
+        (
+            roi,
+            networks[a],
+            networks[b],
+            best_point[a] - best_point[b],
+            sem[k],
+            tests["ci_low"][k],
+            tests["ci_high"][k],
+            tests["ci_level"][k],
+            tests["p"][k],
+            tests["p_adjusted"][k],
+            bool(tests["significant"][k]),
+        )
+        for k, (a, b) in enumerate(zip(left, right))
+    ]
 
 
-def inference_tables(aligned: AlignedStudy, method: str, samples: int, seed: int,
-                     correction: str = "fdr", alpha: float = 0.05, dtype: type | None = None,
-                     progress: bool = True) -> InferenceOutput:
+def inference_tables(
+    aligned: AlignedStudy,
+    method: str,
+    samples: int,
+    seed: int,
+    correction: str = "fdr",
+    alpha: float = 0.05,
+    dtype: type | None = None,
+    progress: bool = True,
+) -> InferenceOutput:
     """The inference tables of a study (analysis/schema.py), in manifest order.
 
     Subjects' RDMs are stacked ROI-major over every atlas (atlases, then ROIs in aligned.rois
     order; subjects in aligned.subjects order); all ROIs and networks share one set of draws.
     """
     keys = [(atlas, roi) for atlas in aligned.atlases for roi in aligned.rois[atlas]]
-    subjects = [[atlases[atlas].row(roi) for atlases in aligned.subjects.values()]
-                for atlas, roi in keys]  # views, no copy
+    subjects = [
+        [atlases[atlas].row(roi) for atlases in aligned.subjects.values()] for atlas, roi in keys
+    ]  # views, no copy
     models = {network: rdms.dissimilarities for network, rdms in aligned.networks.items()}
     layers = {network: list(rdms.names) for network, rdms in aligned.networks.items()}
     labels = [f"{i}" for i in range(len(keys))]
     # Single-threaded BLAS everywhere (pair_sums parallelises itself in a fixed order), so the
     # tables are byte-identical whatever the number of threads.
     with threadpool_limits(limits=1, user_api="blas"):
-        output = inference_arrays(subjects, models, labels, layers, method, samples, seed,
-                                  correction=correction, alpha=alpha, dtype=dtype, progress=progress)
-    return InferenceOutput({name: with_atlas(table, keys, name) for name, table in output.tables.items()},
-                           output.bootstrap)
+        output = inference_arrays(
+            subjects,
+            models,
+            labels,
+            layers,
+            method,
+            samples,
+            seed,
+            correction=correction,
+            alpha=alpha,
+            dtype=dtype,
+            progress=progress,
+        )
+    return InferenceOutput(
+        {name: with_atlas(table, keys, name) for name, table in output.tables.items()},
+        output.bootstrap,
+    )
 
 
 def with_atlas(table: pd.DataFrame, keys: list[tuple[str, str]], table_name: str) -> pd.DataFrame:

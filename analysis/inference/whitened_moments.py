@@ -30,6 +30,7 @@ Vectors are written in the basis [z_v = (x_v − mean_v) / sd_v, 1] (well condit
 corr_cov compares z − (weighted mean of z)·1, cosine_cov compares z + (mean_v / sd_v)·1, so
 P is needed among the z's and with the constant RDM 1 (u_1 = −½ (n − c)).
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -42,12 +43,15 @@ from scipy.spatial.distance import squareform
 from ..executor import current
 from .moments import CONSTANT_TOLERANCE, Moments, stacked_rows
 
-U_BYTES = 4e8  # float64 G·c vectors held at once (layers + one ROI), which sets the samples per chunk
+U_BYTES = (
+    4e8  # float64 G·c vectors held at once (layers + one ROI), which sets the samples per chunk
+)
 
 
 @dataclass(frozen=True)
 class Weights:
     """Per-sample quantities of M: ρ (B × n), γ = 1/(1 + Σρ) (B), pivot image with d = 0 or −1 (B)."""
+
     rho: np.ndarray
     gamma: np.ndarray
     pivot: np.ndarray
@@ -58,6 +62,7 @@ class Whitened:
     """Whitened inner products of one method: layer norms² (B, L), subject Gram (B, R, S, S),
     layer × subject (B, R, S, L); and Σ_{i<j} w·x² of each compared vector x, layers (B, L) and
     subjects (B, R, S): pool_rdm's normaliser, and the scale against which a norm counts as zero."""
+
     model_square: np.ndarray
     subject_gram: np.ndarray
     cross: np.ndarray
@@ -81,7 +86,9 @@ def weights(counts: np.ndarray) -> Weights:
 def reduce(u: np.ndarray, w: Weights) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(ũ, ρᵀũ, e) with uᵀMw = Σρ ũ w̃ − γ (ρᵀũ)(ρᵀw̃) + e_u e_w; u: B × ... × n."""
     has_pivot = w.pivot >= 0
-    pivot_value = np.take_along_axis(u, np.maximum(w.pivot, 0).reshape(-1, *([1] * (u.ndim - 1))), axis=-1)[..., 0]
+    pivot_value = np.take_along_axis(
+        u, np.maximum(w.pivot, 0).reshape(-1, *([1] * (u.ndim - 1))), axis=-1
+    )[..., 0]
     extra = np.where(has_pivot.reshape(-1, *([1] * (u.ndim - 2))), pivot_value, 0.0)
     reduced = u - extra[..., None]
     rho = w.rho.reshape(w.rho.shape[0], *([1] * (u.ndim - 2)), -1)
@@ -92,33 +99,65 @@ def bilinear(a: tuple, b: tuple, w: Weights) -> np.ndarray:
     """aᵀ M b for reduced stacks a (B × p × n) and b (B × q × n): B × p × q."""
     (ua, sa, ea), (ub, sb, eb) = a, b
     products = np.matmul(ua * w.rho[:, None, :], np.swapaxes(ub, 1, 2))
-    return products - w.gamma[:, None, None] * sa[:, :, None] * sb[:, None, :] + ea[:, :, None] * eb[:, None, :]
+    return (
+        products
+        - w.gamma[:, None, None] * sa[:, :, None] * sb[:, None, :]
+        + ea[:, :, None] * eb[:, None, :]
+    )
 
 
-def row_sums(v: int, *, rows: list, shift: np.ndarray, scale: np.ndarray, counts: np.ndarray,
-             dtype: type) -> np.ndarray:
+def row_sums(
+    v: int, *, rows: list, shift: np.ndarray, scale: np.ndarray, counts: np.ndarray, dtype: type
+) -> np.ndarray:
     """G c = −½ Z c for RDM v (z standardised, zero diagonal) and every sample: B × n, float64."""
     z = ((np.asarray(rows[v], dtype=np.float64) - shift[v]) / scale[v]).astype(dtype)
     return -0.5 * (np.asarray(counts, dtype=dtype) @ squareform(z, checks=False)).astype(np.float64)
 
 
-def _forms(rows: list, n_models: int, n_rois: int, n_subjects: int, counts: np.ndarray, shift: np.ndarray,
-           scale: np.ndarray, dtype: type, advance: Callable[[float], None]) -> tuple[np.ndarray, ...]:
+def _forms(
+    rows: list,
+    n_models: int,
+    n_rois: int,
+    n_subjects: int,
+    counts: np.ndarray,
+    shift: np.ndarray,
+    scale: np.ndarray,
+    dtype: type,
+    advance: Callable[[float], None],
+) -> tuple[np.ndarray, ...]:
     """uᵀMw for layer self, layer·1, 1·1, subject·1, subject Gram and subject × layer (B leading).
 
     G·c runs one task per RDM on the run's executor (results in order, so the bytes do not depend
     on threads or workers); only the layers' and the current ROI's vectors are held at once.
     """
     w = weights(counts)
-    sent = np.asarray(counts, dtype=np.int16 if counts.max() < 2 ** 15 else np.float64)  # small to send
-    results = current().executor.map(row_sums, list(range(len(rows))), rows=list(rows), shift=shift,
-                                     scale=scale, counts=sent, dtype=dtype)
+    sent = np.asarray(
+        counts, dtype=np.int16 if counts.max() < 2**15 else np.float64
+    )  # small to send
+    results = current().executor.map(
+        row_sums,
+        list(range(len(rows))),
+        rows=list(rows),
+        shift=shift,
+        scale=scale,
+        counts=sent,
+        dtype=dtype,
+    )
     with contextlib.closing(results):
-        return _reduce_in_order(results, w, n_models, n_rois, n_subjects, counts, lambda k: advance(k / len(rows)))
+        return _reduce_in_order(
+            results, w, n_models, n_rois, n_subjects, counts, lambda k: advance(k / len(rows))
+        )
 
 
-def _reduce_in_order(results: Iterator[np.ndarray], w: Weights, n_models: int, n_rois: int, n_subjects: int,
-                     counts: np.ndarray, advance: Callable[[float], None]) -> tuple[np.ndarray, ...]:
+def _reduce_in_order(
+    results: Iterator[np.ndarray],
+    w: Weights,
+    n_models: int,
+    n_rois: int,
+    n_subjects: int,
+    counts: np.ndarray,
+    advance: Callable[[float], None],
+) -> tuple[np.ndarray, ...]:
     """The forms from the G·c of the layers, then of each ROI's subjects, as they arrive."""
     samples, n = counts.shape
     one = -0.5 * (n - np.asarray(counts, dtype=np.float64))
@@ -136,13 +175,26 @@ def _reduce_in_order(results: Iterator[np.ndarray], w: Weights, n_models: int, n
         cross[:, r], subject_one[:, r] = with_models[..., :-1], with_models[..., -1]
         advance(n_subjects)
     diagonal = np.arange(n_models)
-    return (model_forms[:, diagonal, diagonal], model_forms[:, :-1, -1], model_forms[:, -1, -1],
-            subject_one, gram, cross)
+    return (
+        model_forms[:, diagonal, diagonal],
+        model_forms[:, :-1, -1],
+        model_forms[:, -1, -1],
+        subject_one,
+        gram,
+        cross,
+    )
 
 
-def whitened_products(subject_rows: list[list[np.ndarray]], model_rows: list[np.ndarray], counts: np.ndarray,
-                      moments: Moments, shift: np.ndarray, scale: np.ndarray, method: str,
-                      dtype: type = np.float64) -> Whitened:
+def whitened_products(
+    subject_rows: list[list[np.ndarray]],
+    model_rows: list[np.ndarray],
+    counts: np.ndarray,
+    moments: Moments,
+    shift: np.ndarray,
+    scale: np.ndarray,
+    method: str,
+    dtype: type = np.float64,
+) -> Whitened:
     """The inner products of the whitened vectors of every sample (see module doc).
 
     moments: moments.linear_moments(..., 'corr') of the same rows and counts, computed with this
@@ -154,10 +206,23 @@ def whitened_products(subject_rows: list[list[np.ndarray]], model_rows: list[np.
     samples = counts.shape[0]
     chunk = int(max(1, U_BYTES // (8 * counts.shape[1] * (n_models + 1 + 2 * n_subjects))))
     progress = current().advance("whitening") if samples > 1 else (lambda _: None)
-    parts = [_forms(rows, n_models, n_rois, n_subjects, counts[s:s + chunk], shift, scale, dtype,
-                    lambda fraction, size=min(chunk, samples - s): progress(fraction * size / samples))
-             for s in range(0, samples, chunk)]
-    f_model, f_model_one, f_one, f_subject_one, f_gram, f_cross = (np.concatenate(p) for p in zip(*parts))
+    parts = [
+        _forms(
+            rows,
+            n_models,
+            n_rois,
+            n_subjects,
+            counts[s : s + chunk],
+            shift,
+            scale,
+            dtype,
+            lambda fraction, size=min(chunk, samples - s): progress(fraction * size / samples),
+        )
+        for s in range(0, samples, chunk)
+    ]
+    f_model, f_model_one, f_one, f_subject_one, f_gram, f_cross = (
+        np.concatenate(p) for p in zip(*parts)
+    )
     # P = Q − 2 uᵀMw with Q = ½ Σ_{i<j} w z z' (the moments' sums)
     total = moments.total
     p_one = 0.5 * total - 2 * f_one
@@ -173,22 +238,39 @@ def whitened_products(subject_rows: list[list[np.ndarray]], model_rows: list[np.
     elif method == "cosine_cov":
         ratio = shift / scale
         a_model = np.broadcast_to(ratio[:n_models], moments.model_sum.shape)
-        a_subject = np.broadcast_to(ratio[n_models:].reshape(n_rois, n_subjects), moments.subject_sum.shape)
+        a_subject = np.broadcast_to(
+            ratio[n_models:].reshape(n_rois, n_subjects), moments.subject_sum.shape
+        )
     else:
         raise ValueError(f"not a whitened method: {method!r}")
     one = p_one[:, None, None, None]
-    model_square = p_model + 2 * a_model * p_model_one + a_model ** 2 * p_one[:, None]
-    gram = (p_gram + a_subject[..., :, None] * p_subject_one[..., None, :]
-            + a_subject[..., None, :] * p_subject_one[..., :, None]
-            + a_subject[..., :, None] * a_subject[..., None, :] * one)
-    cross = (p_cross + a_model[:, None, None, :] * p_subject_one[..., None]
-             + a_subject[..., None] * p_model_one[:, None, None, :]
-             + a_subject[..., None] * a_model[:, None, None, :] * one)
+    model_square = p_model + 2 * a_model * p_model_one + a_model**2 * p_one[:, None]
+    gram = (
+        p_gram
+        + a_subject[..., :, None] * p_subject_one[..., None, :]
+        + a_subject[..., None, :] * p_subject_one[..., :, None]
+        + a_subject[..., :, None] * a_subject[..., None, :] * one
+    )
+    cross = (
+        p_cross
+        + a_model[:, None, None, :] * p_subject_one[..., None]
+        + a_subject[..., None] * p_model_one[:, None, None, :]
+        + a_subject[..., None] * a_model[:, None, None, :] * one
+    )
     subject_square = np.diagonal(moments.subject_gram, axis1=2, axis2=3)
-    subject_norm = subject_square + 2 * a_subject * moments.subject_sum + a_subject ** 2 * total[:, None, None]
-    model_norm = moments.model_square + 2 * a_model * moments.model_sum + a_model ** 2 * total[:, None]
-    return Whitened(model_square=model_square, subject_gram=gram, cross=cross, model_norm=model_norm,
-                    subject_norm=subject_norm)
+    subject_norm = (
+        subject_square + 2 * a_subject * moments.subject_sum + a_subject**2 * total[:, None, None]
+    )
+    model_norm = (
+        moments.model_square + 2 * a_model * moments.model_sum + a_model**2 * total[:, None]
+    )
+    return Whitened(
+        model_square=model_square,
+        subject_gram=gram,
+        cross=cross,
+        model_norm=model_norm,
+        subject_norm=subject_norm,
+    )
 
 
 def whitened_similarity(products: Whitened) -> np.ndarray:
@@ -199,7 +281,8 @@ def whitened_similarity(products: Whitened) -> np.ndarray:
     """
     model = products.model_square[:, None, None, :]
     subject = np.diagonal(products.subject_gram, axis1=2, axis2=3)[..., None]
-    defined = ((model > CONSTANT_TOLERANCE * products.model_norm[:, None, None, :])
-               & (subject > CONSTANT_TOLERANCE * products.subject_norm[..., None]))
+    defined = (model > CONSTANT_TOLERANCE * products.model_norm[:, None, None, :]) & (
+        subject > CONSTANT_TOLERANCE * products.subject_norm[..., None]
+    )
     with np.errstate(divide="ignore", invalid="ignore"):
         return np.where(defined, products.cross / np.sqrt(np.abs(model * subject)), np.nan)

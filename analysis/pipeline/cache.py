@@ -6,6 +6,7 @@ subpackages, see stages.STAGE_CODE) and the versions of its dependencies. Hashin
 hashes are memoised by (size, mtime, inode); an entry is trusted only when the file had been
 unchanged for a while when it was hashed (git's "racily clean" rule), and `verify` rehashes all.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -44,8 +45,11 @@ class HashCache:
         stat = file.stat()
         signature = {"size": stat.st_size, "mtime_ns": stat.st_mtime_ns, "inode": stat.st_ino}
         entry = self.entries.get(str(file))
-        if (entry is not None and all(entry.get(k) == v for k, v in signature.items())
-                and entry.get("hashed_at_ns", 0) - stat.st_mtime_ns > RACY_WINDOW_NS):
+        if (
+            entry is not None
+            and all(entry.get(k) == v for k, v in signature.items())
+            and entry.get("hashed_at_ns", 0) - stat.st_mtime_ns > RACY_WINDOW_NS
+        ):
             return entry["sha256"]
         hashed_at = time.time_ns()
         digest = sha256_file(file)
@@ -58,7 +62,9 @@ class HashCache:
         try:
             self.path.parent.mkdir(parents=True, exist_ok=True)
             temporary = self.path.with_suffix(f".tmp-{os.getpid()}")
-            temporary.write_text(json.dumps(self.entries, indent=1, sort_keys=True), encoding="utf-8")
+            temporary.write_text(
+                json.dumps(self.entries, indent=1, sort_keys=True), encoding="utf-8"
+            )
             os.replace(temporary, self.path)
         except OSError:
             pass
@@ -85,7 +91,9 @@ def code_fingerprint(parts: tuple[str, ...], root: Path | None = None) -> str:
     return digest.hexdigest()
 
 
-def stage_key(stage: str, inputs: dict[str, str], parameters: dict[str, Any], code: tuple[str, ...]) -> str:
+def stage_key(
+    stage: str, inputs: dict[str, str], parameters: dict[str, Any], code: tuple[str, ...]
+) -> str:
     """The cache key of one stage: a sha256 of everything its tables depend on (`code`: its parts
     of the package, as in stages.STAGE_CODE)."""
     material = {

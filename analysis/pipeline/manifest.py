@@ -1,4 +1,5 @@
 """manifest.json: everything needed to trace a number in the tables back to its inputs."""
+
 from __future__ import annotations
 
 from typing import Any
@@ -15,12 +16,22 @@ def input_id(role: str, name: str, atlas: str) -> str:
     return f"{role}:{name}:{atlas}" if atlas else f"{role}:{name}"
 
 
-def manifest(aligned: AlignedStudy, inputs: dict[str, dict[str, Any]], parameters: dict[str, Any],
-             command: str, cache: dict[str, Any]) -> dict[str, Any]:
+def manifest(
+    aligned: AlignedStudy,
+    inputs: dict[str, dict[str, Any]],
+    parameters: dict[str, Any],
+    command: str,
+    cache: dict[str, Any],
+) -> dict[str, Any]:
     """Everything needed to trace a number in the tables back to its inputs."""
     study = aligned.study
-    groups = {atlas: {g: [r for r in rois if r in aligned.rois[atlas]] for g, rois in study.roi_groups.get(atlas, {}).items()}
-              for atlas in aligned.atlases}
+    groups = {
+        atlas: {
+            g: [r for r in rois if r in aligned.rois[atlas]]
+            for g, rois in study.roi_groups.get(atlas, {}).items()
+        }
+        for atlas in aligned.atlases
+    }
     stages = cache["stages"]
     return {
         "synthetic": aligned.synthetic,
@@ -40,7 +51,9 @@ def manifest(aligned: AlignedStudy, inputs: dict[str, dict[str, Any]], parameter
         "image_sets": image_sets(aligned, stages),
         "group_mean_agreement": stages.get(POINT, {}).get("group_mean_agreement", {}),
         "parameters": parameters,
-        "bootstrap": {k: v for k, v in stages.get(INFERENCE, {}).items() if k not in STAGE_RECORD_KEYS},
+        "bootstrap": {
+            k: v for k, v in stages.get(INFERENCE, {}).items() if k not in STAGE_RECORD_KEYS
+        },
         "versions": versions(),
         "project": git_state(),
         "command": command,
@@ -52,10 +65,18 @@ def manifest(aligned: AlignedStudy, inputs: dict[str, dict[str, Any]], parameter
 def image_sets(aligned: AlignedStudy, stages: dict[str, Any]) -> dict[str, str]:
     """Which images each table used, in words."""
     common = f"the {len(aligned.images)} images common to every file"
-    per_subject = ("per subject, the images its files share with every network (n_images column)"
-                   if aligned.study.images.align == "per-subject" else common)
-    sets = {"per_subject": per_subject, "joint": common, "group_mean": common, "by_group": common,
-            "images": "counts against " + common}
+    per_subject = (
+        "per subject, the images its files share with every network (n_images column)"
+        if aligned.study.images.align == "per-subject"
+        else common
+    )
+    sets = {
+        "per_subject": per_subject,
+        "joint": common,
+        "group_mean": common,
+        "by_group": common,
+        "images": "counts against " + common,
+    }
     if INFERENCE in stages:
         sets.update(inference=common, noise_ceiling=common, pairwise=common)
     return sets

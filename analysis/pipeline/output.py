@@ -1,4 +1,5 @@
 """Write a results folder: every table as NAME.csv and the manifest, published atomically."""
+
 from __future__ import annotations
 
 import json
@@ -22,8 +23,12 @@ def write_json(data: Any, path: Path) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
-def write_results(out: Path, tables: dict[str, pd.DataFrame], manifest: dict[str, Any],
-                  carried: dict[str, Path] | None = None) -> None:
+def write_results(
+    out: Path,
+    tables: dict[str, pd.DataFrame],
+    manifest: dict[str, Any],
+    carried: dict[str, Path] | None = None,
+) -> None:
     """Write every table as NAME.csv (or copy `carried` ones byte for byte) and the manifest,
     replacing `out` atomically. Tables must be in the contract (analysis.schema.TABLES)."""
     unknown = sorted(set(tables) - set(TABLES))

@@ -1,5 +1,6 @@
 """The point-estimate tables: per_subject, joint, group_mean, by_group, images, second_order and rdm_examples,
 as tidy DataFrames."""
+
 from __future__ import annotations
 
 from collections.abc import Iterator
@@ -8,8 +9,12 @@ import numpy as np
 import pandas as pd
 
 from ..comparison.methods import compare_prepared, prepare, undefined_rows
-from ..comparison.second_order import (rdm_examples_table, second_order_frame, second_order_table,
-                                       streamed_similarity)
+from ..comparison.second_order import (
+    rdm_examples_table,
+    second_order_frame,
+    second_order_table,
+    streamed_similarity,
+)
 from ..errors import AnalysisError
 from ..reading.images import source_of
 from ..reading.loading import AlignedStudy, RDMSet, aligned_set, subject_images
@@ -23,30 +28,50 @@ def check_defined(rdms: RDMSet, method: str) -> None:
     if bad.any():
         names = ", ".join(np.asarray(rdms.names)[bad])
         kind = "all zero" if method == "cosine" else "constant"
-        raise AnalysisError(rdms.source, f"RDM {names} is {kind} over the common images, "
-                                         f"so r ({method}) is undefined")
+        raise AnalysisError(
+            rdms.source,
+            f"RDM {names} is {kind} over the common images, so r ({method}) is undefined",
+        )
 
 
-def _long(similarity: np.ndarray, rois: tuple[str, ...], network: str,
-          layers: tuple[str, ...], method: str) -> pd.DataFrame:
+def _long(
+    similarity: np.ndarray,
+    rois: tuple[str, ...],
+    network: str,
+    layers: tuple[str, ...],
+    method: str,
+) -> pd.DataFrame:
     """Tidy rows (roi, network, layer, method, r) from a layers × ROIs similarity matrix."""
-    return pd.DataFrame({
-        "roi": np.repeat(rois, len(layers)),
-        "network": network,
-        "layer": np.tile(layers, len(rois)),
-        "method": method,
-        "r": similarity.T.reshape(-1),
-    })
+    return pd.DataFrame(
+        {
+            "roi": np.repeat(rois, len(layers)),
+            "network": network,
+            "layer": np.tile(layers, len(rois)),
+            "method": method,
+            "r": similarity.T.reshape(-1),
+        }
+    )
 
 
-def compare_sets(models: dict[str, np.ndarray], layers: dict[str, tuple[str, ...]], data: RDMSet,
-                 method: str) -> pd.DataFrame:
+def compare_sets(
+    models: dict[str, np.ndarray], layers: dict[str, tuple[str, ...]], data: RDMSet, method: str
+) -> pd.DataFrame:
     """r of every RDM in `data` with every prepared layer of every network, as tidy rows."""
     check_defined(data, method)
     prepared = prepare(data.dissimilarities, method)
-    return pd.concat([_long(compare_prepared(layer_vectors, prepared, method), data.names, network,
-                            layers[network], method)
-                      for network, layer_vectors in models.items()], ignore_index=True)
+    return pd.concat(
+        [
+            _long(
+                compare_prepared(layer_vectors, prepared, method),
+                data.names,
+                network,
+                layers[network],
+                method,
+            )
+            for network, layer_vectors in models.items()
+        ],
+        ignore_index=True,
+    )
 
 
 def prepared_models(networks: dict[str, RDMSet], method: str) -> dict[str, np.ndarray]:
@@ -62,49 +87,67 @@ def _with(frame: pd.DataFrame, **columns_first: object) -> pd.DataFrame:
     return frame
 
 
-def per_subject_common(study: AlignedStudy, method: str,
-                       models: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+def per_subject_common(
+    study: AlignedStudy, method: str, models: dict[str, np.ndarray] | None = None
+) -> pd.DataFrame:
     """r for every subject × atlas × ROI × network × layer, on the images common to every file."""
     models = prepared_models(study.networks, method) if models is None else models
-    frames = [_with(compare_sets(models, study.layers, rdms, method), subject=subject, atlas=atlas)
-              .assign(n_images=len(study.images))
-              for subject, atlases in study.subjects.items() for atlas, rdms in atlases.items()]
+    frames = [
+        _with(
+            compare_sets(models, study.layers, rdms, method), subject=subject, atlas=atlas
+        ).assign(n_images=len(study.images))
+        for subject, atlases in study.subjects.items()
+        for atlas, rdms in atlases.items()
+    ]
     return pd.concat(frames, ignore_index=True)[columns("per_subject")]
 
 
 def per_subject_own_images(study: AlignedStudy, method: str) -> pd.DataFrame:
     """r per subject on the images that subject's files share with every network
     (images.align: per-subject): each subject is aligned, compared and released in turn."""
-    return pd.concat(list(_per_subject_frames(study, method)), ignore_index=True)[columns("per_subject")]
+    return pd.concat(list(_per_subject_frames(study, method)), ignore_index=True)[
+        columns("per_subject")
+    ]
 
 
 def _per_subject_frames(study: AlignedStudy, method: str) -> Iterator[pd.DataFrame]:
     files = study.files
     for subject, atlases in files.subjects.items():
         images = subject_images(study, subject)
-        networks = {n: aligned_set(files, f, list(f.names), images) for n, f in files.networks.items()}
+        networks = {
+            n: aligned_set(files, f, list(f.names), images) for n, f in files.networks.items()
+        }
         models = prepared_models(networks, method)
         for atlas, rdm_file in atlases.items():
             rdms = aligned_set(files, rdm_file, list(study.rois[atlas]), images)
-            yield _with(compare_sets(models, study.layers, rdms, method), subject=subject,
-                        atlas=atlas).assign(n_images=len(images))
+            yield _with(
+                compare_sets(models, study.layers, rdms, method), subject=subject, atlas=atlas
+            ).assign(n_images=len(images))
 
 
-def joint(study: AlignedStudy, method: str, models: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+def joint(
+    study: AlignedStudy, method: str, models: dict[str, np.ndarray] | None = None
+) -> pd.DataFrame:
     """r of each ROI's subject-averaged RDM with every layer, per atlas."""
     models = prepared_models(study.networks, method) if models is None else models
-    frames = [_with(compare_sets(models, study.layers, study.joint(atlas), method), atlas=atlas)
-              for atlas in study.atlases]
+    frames = [
+        _with(compare_sets(models, study.layers, study.joint(atlas), method), atlas=atlas)
+        for atlas in study.atlases
+    ]
     return pd.concat(frames, ignore_index=True)[columns("joint")]
 
 
-def group_mean(study: AlignedStudy, method: str, models: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+def group_mean(
+    study: AlignedStudy, method: str, models: dict[str, np.ndarray] | None = None
+) -> pd.DataFrame:
     """r of every ROI RDM of the group-mean files with every layer (no rows without such files)."""
     if not study.group_means:
         return pd.DataFrame(columns=columns("group_mean"))
     models = prepared_models(study.networks, method) if models is None else models
-    frames = [_with(compare_sets(models, study.layers, rdms, method), atlas=atlas)
-              for atlas, rdms in study.group_means.items()]
+    frames = [
+        _with(compare_sets(models, study.layers, rdms, method), atlas=atlas)
+        for atlas, rdms in study.group_means.items()
+    ]
     return pd.concat(frames, ignore_index=True)[columns("group_mean")]
 
 
@@ -115,27 +158,43 @@ def group_mean_agreement(study: AlignedStudy) -> dict[str, dict[str, float]]:
     for atlas, rdms in study.group_means.items():
         ours = prepare(study.joint(atlas).dissimilarities, "corr")
         theirs = prepare(rdms.dissimilarities, "corr")
-        r = np.einsum("ij,ij->i", ours, theirs) / np.sqrt(np.einsum("ij,ij->i", ours, ours)
-                                                          * np.einsum("ij,ij->i", theirs, theirs))
+        r = np.einsum("ij,ij->i", ours, theirs) / np.sqrt(
+            np.einsum("ij,ij->i", ours, ours) * np.einsum("ij,ij->i", theirs, theirs)
+        )
         agreement[atlas] = {roi: float(value) for roi, value in zip(rdms.names, r)}
     return agreement
 
 
-def by_group(per_subject_table: pd.DataFrame, roi_groups: dict[str, dict[str, list[str]]]) -> pd.DataFrame:
+def by_group(
+    per_subject_table: pd.DataFrame, roi_groups: dict[str, dict[str, list[str]]]
+) -> pd.DataFrame:
     """Per subject, mean r over each group's ROIs; then mean and SEM (ddof=1) across subjects."""
-    group_of = {(atlas, roi): group for atlas, groups in roi_groups.items()
-                for group, rois in groups.items() for roi in rois}
+    group_of = {
+        (atlas, roi): group
+        for atlas, groups in roi_groups.items()
+        for group, rois in groups.items()
+        for roi in rois
+    }
     if not group_of:
         return pd.DataFrame(columns=columns("by_group"))
     keys = list(zip(per_subject_table["atlas"], per_subject_table["roi"]))
     table = per_subject_table.assign(group=[group_of.get(k) for k in keys]).dropna(subset=["group"])
     by = ["atlas", "group", "network", "layer", "method"]
     per_subject_means = table.groupby([*by, "subject"], sort=False)["r"].mean().reset_index()
-    summary = per_subject_means.groupby(by, sort=False)["r"].agg(
-        mean="mean", sem=lambda r: r.std(ddof=1) / np.sqrt(len(r)), n_subjects="size").reset_index()
-    order = {(atlas, group): i for i, (atlas, group) in enumerate(
-        (atlas, group) for atlas, groups in roi_groups.items() for group in groups)}
-    rank = pd.Series([order[k] for k in zip(summary["atlas"], summary["group"])], index=summary.index)
+    summary = (
+        per_subject_means.groupby(by, sort=False)["r"]
+        .agg(mean="mean", sem=lambda r: r.std(ddof=1) / np.sqrt(len(r)), n_subjects="size")
+        .reset_index()
+    )
+    order = {
+        (atlas, group): i
+        for i, (atlas, group) in enumerate(
+            (atlas, group) for atlas, groups in roi_groups.items() for group in groups
+        )
+    }
+    rank = pd.Series(
+        [order[k] for k in zip(summary["atlas"], summary["group"])], index=summary.index
+    )
     summary = summary.loc[rank.sort_values(kind="stable").index]
     return summary.reset_index(drop=True)[columns("by_group")]
 
@@ -145,30 +204,51 @@ def images_table(study: AlignedStudy) -> pd.DataFrame:
     rows = []
     for record in study.alignment:
         tally = record.images
-        rows.append((record.role, record.name, record.atlas, ALL_SOURCES, tally.images_in_file,
-                     tally.images_kept, tally.images_dropped))
+        rows.append(
+            (
+                record.role,
+                record.name,
+                record.atlas,
+                ALL_SOURCES,
+                tally.images_in_file,
+                tally.images_kept,
+                tally.images_dropped,
+            )
+        )
         for source in sorted(set(tally.kept_by_source) | set(tally.dropped_by_source)):
             kept = tally.kept_by_source.get(source, 0)
             dropped = tally.dropped_by_source.get(source, 0)
-            rows.append((record.role, record.name, record.atlas, source, kept + dropped, kept, dropped))
+            rows.append(
+                (record.role, record.name, record.atlas, source, kept + dropped, kept, dropped)
+            )
     return pd.DataFrame(rows, columns=columns("images"))
 
 
-def second_order(study: AlignedStudy, method: str, models: dict[str, np.ndarray] | None = None) -> pd.DataFrame:
+def second_order(
+    study: AlignedStudy, method: str, models: dict[str, np.ndarray] | None = None
+) -> pd.DataFrame:
     """Per atlas, similarities between every subject-averaged ROI RDM and every layer RDM, all pairs (for the
     second-order map). corr and cosine stream the vectors in chunks of pairs (bounded memory, in memory or
     from the aligned store); the rank methods rank whole vectors, so they hold the atlas in memory."""
     frames = []
     for atlas in study.atlases:
         if method in LINEAR_METHODS:
-            similarity = streamed_similarity(_joint_readers(study, atlas) + _layer_readers(study),
-                                             len(study.images) * (len(study.images) - 1) // 2, method)
+            similarity = streamed_similarity(
+                _joint_readers(study, atlas) + _layer_readers(study),
+                len(study.images) * (len(study.images) - 1) // 2,
+                method,
+            )
             table = second_order_frame(study.rois[atlas], study.layers, similarity, method)
         else:
             models = prepared_models(study.networks, method) if models is None else models
             averaged = study.joint(atlas)
-            table = second_order_table(averaged.names, prepare(averaged.dissimilarities, method), study.layers,
-                                       models, method)
+            table = second_order_table(
+                averaged.names,
+                prepare(averaged.dissimilarities, method),
+                study.layers,
+                models,
+                method,
+            )
         frames.append(_with(table, atlas=atlas))
     return pd.concat(frames, ignore_index=True)[columns("second_order")]
 
@@ -179,13 +259,16 @@ def _joint_readers(study: AlignedStudy, atlas: str) -> list:
 
     def reader(roi: str):
         return lambda start, stop: sum(row_range(s.row(roi), start, stop) for s in sets) / len(sets)
+
     return [reader(roi) for roi in study.rois[atlas]]
 
 
 def _layer_readers(study: AlignedStudy) -> list:
     """Per layer of every network, in order, a reader of pairs [start, stop) of its RDM."""
+
     def reader(rdms: RDMSet, layer: str):
         return lambda start, stop: row_range(rdms.row(layer), start, stop)
+
     return [reader(rdms, layer) for rdms in study.networks.values() for layer in rdms.names]
 
 
@@ -194,15 +277,23 @@ def example_rdms(study: AlignedStudy, n_images: int = 48) -> pd.DataFrame:
     the first ROI of the first and of the last ROI group, and the first and last layer of the first network."""
     sources = [source_of(name, study.study.images.sources) for name in study.images]
     network, layers = next(iter(study.networks.items()))
-    layer_vectors = {f"{network}: {layer}": layers.row(layer)
-                     for layer in dict.fromkeys((layers.names[0], layers.names[-1]))}
+    layer_vectors = {
+        f"{network}: {layer}": layers.row(layer)
+        for layer in dict.fromkeys((layers.names[0], layers.names[-1]))
+    }
     frames = []
     for atlas in study.atlases:
         names = study.rois[atlas]
-        groups = [rois for rois in study.study.roi_groups.get(atlas, {}).values() if rois] or [list(names)]
+        groups = [rois for rois in study.study.roi_groups.get(atlas, {}).values() if rois] or [
+            list(names)
+        ]
         rois = list(dict.fromkeys(r for r in (groups[0][0], groups[-1][0]) if r in names))
         sets = [atlases[atlas] for atlases in study.subjects.values()]
-        vectors = {roi: sum(np.asarray(s.row(roi), dtype=np.float64) for s in sets) / len(sets)
-                   for roi in rois} | layer_vectors
-        frames.append(_with(rdm_examples_table(study.images, sources, vectors, n_images), atlas=atlas))
+        vectors = {
+            roi: sum(np.asarray(s.row(roi), dtype=np.float64) for s in sets) / len(sets)
+            for roi in rois
+        } | layer_vectors
+        frames.append(
+            _with(rdm_examples_table(study.images, sources, vectors, n_images), atlas=atlas)
+        )
     return pd.concat(frames, ignore_index=True)[columns("rdm_examples")]

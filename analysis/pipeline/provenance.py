@@ -1,4 +1,5 @@
 """Provenance: checksums of inputs, versions, the project's git state, the command line."""
+
 from __future__ import annotations
 
 import hashlib
@@ -36,18 +37,27 @@ def versions() -> dict[str, str]:
 
 def git_state(root: Path = PROJECT_ROOT) -> dict[str, object]:
     """The project's git commit and whether the work tree differs from it (None outside git)."""
+
     def git(*args: str) -> str | None:
         try:
-            done = subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True,
-                                  timeout=20, check=True)
+            done = subprocess.run(
+                ["git", "-C", str(root), *args],
+                capture_output=True,
+                text=True,
+                timeout=20,
+                check=True,
+            )
         except (OSError, subprocess.SubprocessError):
             return None
         return done.stdout.strip()
 
     commit = git("rev-parse", "HEAD")
     status = git("status", "--porcelain", "--untracked-files=no") if commit else None
-    return {"version": __version__, "git_commit": commit,
-            "git_dirty": None if status is None else bool(status)}
+    return {
+        "version": __version__,
+        "git_commit": commit,
+        "git_dirty": None if status is None else bool(status),
+    }
 
 
 def now_utc() -> str:

@@ -4,11 +4,12 @@ The run has two stages, point estimates and inference (stages.py), each cached b
 (cache.py). A stage whose key matches the one in the existing results folder is not recomputed:
 its tables are carried over byte for byte.
 """
+
 from __future__ import annotations
 
 import hashlib
-import sys
 import json
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,10 +46,15 @@ def settings(study: Study, samples: int | None, seed: int | None) -> Bootstrap:
         raise AnalysisError("--samples", "must be a whole number ≥ 0")
     if seed is not None and seed < 0:
         raise AnalysisError("--seed", "must be a whole number ≥ 0")
-    bootstrap = Bootstrap(samples=study.bootstrap.samples if samples is None else samples,
-                          seed=study.bootstrap.seed if seed is None else seed)
+    bootstrap = Bootstrap(
+        samples=study.bootstrap.samples if samples is None else samples,
+        seed=study.bootstrap.seed if seed is None else seed,
+    )
     if bootstrap.samples > 0:  # before any file is read: a bootstrap this method cannot have
-        from ..inference.dual_bootstrap import check_method  # only runs that infer load the inference code
+        from ..inference.dual_bootstrap import (
+            check_method,
+        )  # only runs that infer load the inference code
+
         check_method(study.method)
     return bootstrap
 
@@ -60,29 +66,47 @@ def input_hashes(study: Study, hashes: HashCache) -> dict[str, dict[str, Any]]:
         if not path.is_file():
             raise AnalysisError(path, "file not found")
         try:
-            records[input_id(role, name, atlas)] = {"size": path.stat().st_size, "sha256": hashes.sha256(path)}
+            records[input_id(role, name, atlas)] = {
+                "size": path.stat().st_size,
+                "sha256": hashes.sha256(path),
+            }
         except OSError as err:
             raise AnalysisError(path, f"cannot read ({err.strerror})") from None
     return records
 
 
-def stage_keys(study: Study, inputs: dict[str, dict[str, Any]], bootstrap: Bootstrap,
-               allow_mixed_measures: bool) -> dict[str, str]:
+def stage_keys(
+    study: Study,
+    inputs: dict[str, dict[str, Any]],
+    bootstrap: Bootstrap,
+    allow_mixed_measures: bool,
+) -> dict[str, str]:
     """The cache key of each stage this run needs."""
     content = {k: v["sha256"] for k, v in inputs.items()}
-    analysed = {"roi_groups": study.roi_groups, "rois": study.rois, "method": study.method,
-                "descriptors": study.descriptors, "images": study.images.as_dict(),
-                "allow_mixed_measures": allow_mixed_measures}
+    analysed = {
+        "roi_groups": study.roi_groups,
+        "rois": study.rois,
+        "method": study.method,
+        "descriptors": study.descriptors,
+        "images": study.images.as_dict(),
+        "allow_mixed_measures": allow_mixed_measures,
+    }
     keys = {POINT: stage_key(POINT, content, analysed, STAGE_CODE[POINT])}
     if bootstrap.samples > 0:
-        keys[INFERENCE] = stage_key(INFERENCE, content, {
-            **analysed, "samples": bootstrap.samples, "seed": bootstrap.seed}, STAGE_CODE[INFERENCE])
+        keys[INFERENCE] = stage_key(
+            INFERENCE,
+            content,
+            {**analysed, "samples": bootstrap.samples, "seed": bootstrap.seed},
+            STAGE_CODE[INFERENCE],
+        )
     return keys
 
 
 def run_key(study: Study, keys: dict[str, str]) -> str:
     """The key of the whole results folder: its stages plus the study file itself (title etc.)."""
-    return hashlib.sha256(json.dumps({"study": study.sha256, **keys}, sort_keys=True).encode()).hexdigest()
+    return hashlib.sha256(
+        json.dumps({"study": study.sha256, **keys}, sort_keys=True).encode()
+    ).hexdigest()
 
 
 def previous_stages(out: Path) -> tuple[str, dict[str, dict[str, Any]]]:
@@ -90,17 +114,29 @@ def previous_stages(out: Path) -> tuple[str, dict[str, dict[str, Any]]]:
     try:
         manifest = json.loads((out / "manifest.json").read_text(encoding="utf-8"))
         stages = manifest["cache"]["stages"]
-        complete = {s: r for s, r in stages.items()
-                    if all((out / TABLES[t].file).is_file() for t in stage_tables(s))}
+        complete = {
+            s: r
+            for s, r in stages.items()
+            if all((out / TABLES[t].file).is_file() for t in stage_tables(s))
+        }
         return manifest["cache"]["key"], complete
     except (OSError, ValueError, KeyError, TypeError):
         return "", {}
 
 
-def run(study_path: str | Path, out: str | Path, samples: int | None = None, seed: int | None = None,
-        allow_mixed_measures: bool = False, command: str = "", verify: bool = False,
-        force: bool = False, scheduler: str | None = None, store: Path | None = None,
-        progress: bool | None = None) -> Outcome:
+def run(
+    study_path: str | Path,
+    out: str | Path,
+    samples: int | None = None,
+    seed: int | None = None,
+    allow_mixed_measures: bool = False,
+    command: str = "",
+    verify: bool = False,
+    force: bool = False,
+    scheduler: str | None = None,
+    store: Path | None = None,
+    progress: bool | None = None,
+) -> Outcome:
     """Analyse a study into a results folder, recomputing only stages whose inputs changed.
 
     scheduler: a Dask scheduler address for the bootstrap's tasks; store: the folder for aligned
@@ -120,8 +156,15 @@ def run(study_path: str | Path, out: str | Path, samples: int | None = None, see
         rehashed = tuple(hashes.hashed)
         if old_key == key and reusable == set(keys):
             return Outcome(out, key, (), tuple(keys), rehashed)
-        with scaled(study, inputs, out, scheduler, store,
-                    bootstrap.samples if INFERENCE in keys and INFERENCE not in reusable else 0, progress):
+        with scaled(
+            study,
+            inputs,
+            out,
+            scheduler,
+            store,
+            bootstrap.samples if INFERENCE in keys and INFERENCE not in reusable else 0,
+            progress,
+        ):
             aligned = load_aligned(study, allow_mixed_measures)
             for line in loss_lines(aligned):
                 print(f"warning: {line}", file=sys.stderr, flush=True)
@@ -138,4 +181,6 @@ def run(study_path: str | Path, out: str | Path, samples: int | None = None, see
         parameters = {"method": study.method, "samples": bootstrap.samples, "seed": bootstrap.seed}
         record = manifest(aligned, inputs, parameters, command, {"key": key, "stages": stages})
         write_results(out, computed, record, carried)
-    return Outcome(out, key, tuple(s for s in keys if s not in reusable), tuple(sorted(reusable)), rehashed)
+    return Outcome(
+        out, key, tuple(s for s in keys if s not in reusable), tuple(sorted(reusable)), rehashed
+    )

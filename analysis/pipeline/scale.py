@@ -7,6 +7,7 @@ strip of images at a time (inference/strips.py), so memory stays bounded whateve
 With `--scheduler ADDRESS` the bootstrap's strips run as tasks on that Dask cluster; the store
 must then be on a path every worker can read.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -23,7 +24,9 @@ from ..reading.study import Study
 from ..schema import WHITENED_METHODS
 from .manifest import input_id
 
-STORE_THRESHOLD = 4e9  # input bytes above which aligned RDMs go to disk (RSA_STORE_THRESHOLD overrides)
+STORE_THRESHOLD = (
+    4e9  # input bytes above which aligned RDMs go to disk (RSA_STORE_THRESHOLD overrides)
+)
 READ_BYTES_PER_SECOND = 4e8  # rough speeds for the progress bar's first estimate of the time left
 COMPARE_PER_SECOND = 1.5e9
 BOOTSTRAP_PER_SECOND = 8e10  # forms × pairs × samples per second: the deposit-size run on 2 cores
@@ -31,31 +34,46 @@ BOOTSTRAP_PER_SECOND = 8e10  # forms × pairs × samples per second: the deposit
 
 def store_threshold() -> float:
     value = os.environ.get("RSA_STORE_THRESHOLD", "")
-    return float(value) if value.replace(".", "", 1).replace("e", "", 1).isdigit() else STORE_THRESHOLD
+    return (
+        float(value) if value.replace(".", "", 1).replace("e", "", 1).isdigit() else STORE_THRESHOLD
+    )
 
 
 def phase_costs(study: Study, samples: int) -> dict[str, float]:
     """Rough seconds of each phase, from the files' descriptors, for the progress bar."""
-    opened = [(role, open_rdm_file(path, "layer" if role == "network" else "roi"))
-              for role, _, _, path in study.files()]
+    opened = [
+        (role, open_rdm_file(path, "layer" if role == "network" else "roi"))
+        for role, _, _, path in study.files()
+    ]
     n = min(f.n_images for _, f in opened)
     pairs = n * (n - 1) / 2
     subject_rows = sum(len(f.names) for role, f in opened if role != "network")
     layers = sum(len(f.names) for role, f in opened if role == "network")
     size = sum(path.stat().st_size for *_, path in study.files())
-    costs = {"align": size / READ_BYTES_PER_SECOND,
-             "point": subject_rows * layers * pairs / COMPARE_PER_SECOND}
+    costs = {
+        "align": size / READ_BYTES_PER_SECOND,
+        "point": subject_rows * layers * pairs / COMPARE_PER_SECOND,
+    }
     if samples > 0:
         forms = subject_rows * (layers + len(study.subjects) + 2) + 2 * layers
         costs["bootstrap"] = samples * pairs * forms / BOOTSTRAP_PER_SECOND
         if study.method in WHITENED_METHODS:  # one product G·c (n² per sample) per RDM
-            costs["whitening"] = samples * 2 * pairs * (subject_rows + layers) / BOOTSTRAP_PER_SECOND
+            costs["whitening"] = (
+                samples * 2 * pairs * (subject_rows + layers) / BOOTSTRAP_PER_SECOND
+            )
     return costs
 
 
 @contextlib.contextmanager
-def scaled(study: Study, inputs: dict[str, dict[str, Any]], out: Path, scheduler: str | None = None,
-           store: Path | None = None, samples: int = 0, progress: bool | None = None) -> Iterator[RunContext]:
+def scaled(
+    study: Study,
+    inputs: dict[str, dict[str, Any]],
+    out: Path,
+    scheduler: str | None = None,
+    store: Path | None = None,
+    samples: int = 0,
+    progress: bool | None = None,
+) -> Iterator[RunContext]:
     """Within this block, loading, point estimates and the bootstrap run as the study's size needs."""
     paths = {input_id(role, name, atlas): path for role, name, atlas, path in study.files()}
     size = sum(inputs[k]["size"] for k in paths)
@@ -63,7 +81,9 @@ def scaled(study: Study, inputs: dict[str, dict[str, Any]], out: Path, scheduler
     aligned_store = None
     if use_store:
         digests = {str(Path(p).resolve()): inputs[k]["sha256"] for k, p in paths.items()}
-        aligned_store = AlignedStore(Path(store) if store is not None else out.parent / ".rsa-store", digests)
+        aligned_store = AlignedStore(
+            Path(store) if store is not None else out.parent / ".rsa-store", digests
+        )
     show = sys.stderr.isatty() if progress is None else progress
     bar = RunProgress(phase_costs(study, samples), enabled=show) if show else None
     executor = make_executor(scheduler)

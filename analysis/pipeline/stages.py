@@ -4,6 +4,7 @@ A stage's facts (e.g. how many bootstrap samples were usable) travel beside its 
 cache record and the manifest; tables carry no hidden attributes. `STAGE_CODE` names the code
 each stage runs, for its cache key (pipeline/cache.py).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -11,17 +12,26 @@ from typing import Any
 
 import pandas as pd
 
+from ..executor import current
 from ..reading.loading import AlignedStudy
 from ..reading.study import Bootstrap
 from ..schema import INFERENCE, POINT
-from ..executor import current
 from . import point, streaming
 
 #: Parts of the package whose source keys each stage's cache: whole subpackages and modules, so
 #: a module added to any of them is covered without being listed (tests/pipeline/test_cache.py
 #: checks that every module a stage imports is covered).
-COMMON_CODE = ("__init__.py", "errors.py", "schema.py", "publish.py", "runtime.py", "executor.py",
-               "reading", "comparison", "pipeline")
+COMMON_CODE = (
+    "__init__.py",
+    "errors.py",
+    "schema.py",
+    "publish.py",
+    "runtime.py",
+    "executor.py",
+    "reading",
+    "comparison",
+    "pipeline",
+)
 STAGE_CODE: dict[str, tuple[str, ...]] = {
     POINT: COMMON_CODE,
     INFERENCE: (*COMMON_CODE, "inference"),
@@ -45,8 +55,9 @@ def point_stage(aligned: AlignedStudy, method: str) -> StageOutput:
     on disk and on threads or Dask workers: the same operations, so the same bytes.
     """
     context = current()
-    tables, agreement = streaming.point_tables(aligned, method, executor=context.executor,
-                                               advance=context.advance("point"))
+    tables, agreement = streaming.point_tables(
+        aligned, method, executor=context.executor, advance=context.advance("point")
+    )
     if aligned.study.images.align == "per-subject":
         tables["per_subject"] = point.per_subject_own_images(aligned, method)
     tables["images"] = point.images_table(aligned)
@@ -58,7 +69,10 @@ def point_stage(aligned: AlignedStudy, method: str) -> StageOutput:
 def inference_stage(aligned: AlignedStudy, method: str, bootstrap: Bootstrap) -> StageOutput:
     """The inference tables (analysis.schema, stage "inference") from the dual bootstrap."""
     from ..inference.tables import inference_tables
-    output = inference_tables(aligned, method=method, samples=bootstrap.samples, seed=bootstrap.seed)
+
+    output = inference_tables(
+        aligned, method=method, samples=bootstrap.samples, seed=bootstrap.seed
+    )
     return StageOutput(output.tables, output.bootstrap)
 
 

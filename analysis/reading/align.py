@@ -4,6 +4,7 @@ An RDM vector stores the upper triangle in `np.triu_indices(n, 1)` order. Aligni
 picking, for every canonical pair of images, the position of that pair in the file's vector:
 one integer gather per RDM, with no n×n matrix.
 """
+
 from __future__ import annotations
 
 from collections.abc import Sequence

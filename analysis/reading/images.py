@@ -6,6 +6,7 @@ that image without a word. `image_keys` maps names to the keys files are matched
 `account` says, per file, how many images alignment keeps and drops, from which sources, and how
 many dropped names would have matched under `stem-casefold`.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,8 +36,11 @@ def image_keys(names: Sequence[str], match: str, path: Path | str) -> list[str]:
     first: dict[str, str] = {}
     for key, name in zip(keys, names):
         if key in first:
-            raise AnalysisError(path, f"images {first[key]!r} and {name!r} become the same image "
-                                      f"{key!r} under images.match: {match}")
+            raise AnalysisError(
+                path,
+                f"images {first[key]!r} and {name!r} become the same image "
+                f"{key!r} under images.match: {match}",
+            )
         first[key] = name
     return keys
 
@@ -65,8 +69,13 @@ class ImageAccount:
         return self.images_in_file - self.images_kept
 
 
-def account(names: Sequence[str], keys: Sequence[str], kept: set[str], sources: dict[str, str],
-            near: set[str] | None) -> ImageAccount:
+def account(
+    names: Sequence[str],
+    keys: Sequence[str],
+    kept: set[str],
+    sources: dict[str, str],
+    near: set[str] | None,
+) -> ImageAccount:
     """Kept and dropped images of one file; `near`: the stem-casefold keys every file shares
     (None when files are already matched that way), to count dropped names that would match."""
     dropped = [name for name, key in zip(names, keys) if key not in kept]
@@ -74,10 +83,14 @@ def account(names: Sequence[str], keys: Sequence[str], kept: set[str], sources: 
     by_source = Counter(source_of(name, sources) for name in dropped) if sources else Counter()
     kept_source = Counter(source_of(name, sources) for name in kept_names) if sources else Counter()
     near_matches = 0 if near is None else sum(stem_casefold(name) in near for name in dropped)
-    return ImageAccount(images_in_file=len(names), images_kept=len(kept_names),
-                        dropped_by_source=dict(sorted(by_source.items())),
-                        kept_by_source=dict(sorted(kept_source.items())),
-                        near_matches=near_matches, dropped_examples=tuple(sorted(dropped)[:EXAMPLES]))
+    return ImageAccount(
+        images_in_file=len(names),
+        images_kept=len(kept_names),
+        dropped_by_source=dict(sorted(by_source.items())),
+        kept_by_source=dict(sorted(kept_source.items())),
+        near_matches=near_matches,
+        dropped_examples=tuple(sorted(dropped)[:EXAMPLES]),
+    )
 
 
 def loss_line(tally: ImageAccount, match: str) -> str:
@@ -86,8 +99,10 @@ def loss_line(tally: ImageAccount, match: str) -> str:
     if tally.dropped_by_source:
         line += " (" + ", ".join(f"{s} {n}" for s, n in tally.dropped_by_source.items()) + ")"
     if tally.near_matches:
-        line += (f"; {tally.near_matches} of them would match under images.match: stem-casefold "
-                 "(the same name but for folder, extension or letter case)")
+        line += (
+            f"; {tally.near_matches} of them would match under images.match: stem-casefold "
+            "(the same name but for folder, extension or letter case)"
+        )
     elif match == "stem-casefold":
         line += " after matching names by stem, ignoring case"
     return line

@@ -6,6 +6,7 @@ networks), matches image names as the study says, reads one vector at a time and
 into the canonical order of the images every file holds. What that costs each file is printed
 and recorded; losing more than half of a file's images needs the study's explicit consent.
 """
+
 from __future__ import annotations
 
 import warnings
@@ -77,9 +78,15 @@ class StudyFiles:
 
     def all(self) -> list[tuple[str, str, str, RDMFile]]:
         """(role, name, atlas, file) of every file, subjects first, then group means and networks."""
-        return ([("subject", s, a, f) for s, atlases in self.subjects.items() for a, f in atlases.items()]
-                + [("group_mean", "MEAN", a, f) for a, f in self.group_means.items()]
-                + [("network", n, "", f) for n, f in self.networks.items()])
+        return (
+            [
+                ("subject", s, a, f)
+                for s, atlases in self.subjects.items()
+                for a, f in atlases.items()
+            ]
+            + [("group_mean", "MEAN", a, f) for a, f in self.group_means.items()]
+            + [("network", n, "", f) for n, f in self.networks.items()]
+        )
 
 
 @dataclass(frozen=True)
@@ -111,7 +118,9 @@ class AlignedStudy:
         total = np.zeros_like(sets[0].dissimilarities)
         for rdms in sets:
             total += rdms.dissimilarities
-        return RDMSet(total / len(sets), self.rois[atlas], self.images, sets[0].measure, self.study.path)
+        return RDMSet(
+            total / len(sets), self.rois[atlas], self.images, sets[0].measure, self.study.path
+        )
 
 
 def open_study_files(study: Study) -> StudyFiles:
@@ -121,13 +130,21 @@ def open_study_files(study: Study) -> StudyFiles:
     def opened(path: Path, role: str) -> RDMFile:
         return open_rdm_file(path, role, keys.get(role), keys.get("image"))
 
-    opened_files = {path: opened(path, "layer" if role == "network" else "roi")
-                    for role, _, _, path in study.files()}
+    opened_files = {
+        path: opened(path, "layer" if role == "network" else "roi")
+        for role, _, _, path in study.files()
+    }
     return StudyFiles(
-        subjects={s: {a: opened_files[p] for a, p in atlases.items()} for s, atlases in study.subjects.items()},
+        subjects={
+            s: {a: opened_files[p] for a, p in atlases.items()}
+            for s, atlases in study.subjects.items()
+        },
         group_means={a: opened_files[p] for a, p in study.group_mean.items()},
         networks={n: opened_files[p] for n, p in study.networks.items()},
-        keys={path: image_keys(f.images, study.images.match, path) for path, f in opened_files.items()})
+        keys={
+            path: image_keys(f.images, study.images.match, path) for path, f in opened_files.items()
+        },
+    )
 
 
 def choose_rois(study: Study, files: StudyFiles) -> dict[str, tuple[str, ...]]:
@@ -141,8 +158,10 @@ def choose_rois(study: Study, files: StudyFiles) -> dict[str, tuple[str, ...]]:
         for group, rois in groups.items():
             for roi in rois:
                 if roi not in present:
-                    raise AnalysisError(study.path, f"ROI {roi} in roi_groups {group!r} (atlas {atlas}) "
-                                                    "is in no subject file")
+                    raise AnalysisError(
+                        study.path,
+                        f"ROI {roi} in roi_groups {group!r} (atlas {atlas}) is in no subject file",
+                    )
         if atlas in study.rois:
             wanted = list(study.rois[atlas])
         else:
@@ -152,19 +171,30 @@ def choose_rois(study: Study, files: StudyFiles) -> dict[str, tuple[str, ...]]:
         for rdm_file in subject_files.values():
             missing = [roi for roi in wanted if roi not in rdm_file.names]
             if missing:
-                raise AnalysisError(rdm_file.path, f"ROI {', '.join(missing)} missing in this subject "
-                                                   f"(it has {', '.join(rdm_file.names)})")
+                raise AnalysisError(
+                    rdm_file.path,
+                    f"ROI {', '.join(missing)} missing in this subject "
+                    f"(it has {', '.join(rdm_file.names)})",
+                )
         if atlas in files.group_means:
             mean_file = files.group_means[atlas]
             expected = set(next(iter(subject_files.values())).names)
             if set(mean_file.names) != expected:
                 extra = sorted(set(mean_file.names) - expected)
                 missing = sorted(expected - set(mean_file.names))
-                raise AnalysisError(mean_file.path, "group-mean ROIs do not match the subjects' "
-                                    f"atlas {atlas}: " + "; ".join(
-                                        part for part in (f"not in the subjects: {', '.join(extra)}" if extra else "",
-                                                          f"missing: {', '.join(missing)}" if missing else "")
-                                        if part))
+                raise AnalysisError(
+                    mean_file.path,
+                    "group-mean ROIs do not match the subjects' "
+                    f"atlas {atlas}: "
+                    + "; ".join(
+                        part
+                        for part in (
+                            f"not in the subjects: {', '.join(extra)}" if extra else "",
+                            f"missing: {', '.join(missing)}" if missing else "",
+                        )
+                        if part
+                    ),
+                )
         chosen[atlas] = tuple(wanted)
     return chosen
 
@@ -174,10 +204,14 @@ def check_measures(files: list[RDMFile], allow_mixed: bool) -> str:
     reference = files[0]
     for rdm_file in files[1:]:
         if rdm_file.measure != reference.measure:
-            message = (f"dissimilarity measure {rdm_file.measure!r} differs from "
-                       f"{reference.measure!r} in {reference.path}")
+            message = (
+                f"dissimilarity measure {rdm_file.measure!r} differs from "
+                f"{reference.measure!r} in {reference.path}"
+            )
             if not allow_mixed:
-                raise AnalysisError(rdm_file.path, message + " (pass --allow-mixed-measures to compare anyway)")
+                raise AnalysisError(
+                    rdm_file.path, message + " (pass --allow-mixed-measures to compare anyway)"
+                )
             warnings.warn(f"{rdm_file.path}: {message}", stacklevel=2)
     return reference.measure
 
@@ -186,12 +220,15 @@ def shared_images(files: StudyFiles, paths: list[Path], where: Path | str) -> tu
     """The image keys every one of the given files holds, sorted; too few is an error."""
     images = common_images([files.keys[p] for p in paths])
     if len(images) < MIN_IMAGES:
-        raise AnalysisError(where, f"only {len(images)} image(s) common to all files; "
-                                   f"need at least {MIN_IMAGES}")
+        raise AnalysisError(
+            where, f"only {len(images)} image(s) common to all files; need at least {MIN_IMAGES}"
+        )
     return images
 
 
-def account_images(study: Study, files: StudyFiles, images: tuple[str, ...]) -> tuple[Alignment, ...]:
+def account_images(
+    study: Study, files: StudyFiles, images: tuple[str, ...]
+) -> tuple[Alignment, ...]:
     """Per file, what aligning to `images` keeps and drops (`loss_lines` says it in words); refuses
     to drop more than half of a file's images unless the study allows it."""
     kept = set(images)
@@ -200,22 +237,39 @@ def account_images(study: Study, files: StudyFiles, images: tuple[str, ...]) -> 
         near = set(common_images([[stem_casefold(n) for n in f.images] for *_, f in files.all()]))
     records = []
     for role, name, atlas, rdm_file in files.all():
-        tally = account(rdm_file.images, files.keys[rdm_file.path], kept, study.images.sources, near)
+        tally = account(
+            rdm_file.images, files.keys[rdm_file.path], kept, study.images.sources, near
+        )
         consent = study.images.explicit or study.images.allow_image_loss
         if 2 * tally.images_dropped > tally.images_in_file and not consent:
-            raise AnalysisError(rdm_file.path, loss_line(tally, study.images.match) + "; that is more than "
-                                "half of this file: set images.match or images.allow_image_loss: true in the "
-                                "study file to go on")
-        records.append(Alignment(role=role, name=name, atlas=atlas, path=rdm_file.path,
-                                 descriptor=rdm_file.name_key, measure=rdm_file.measure,
-                                 rdm_names=rdm_file.names, images=tally))
+            raise AnalysisError(
+                rdm_file.path,
+                loss_line(tally, study.images.match) + "; that is more than "
+                "half of this file: set images.match or images.allow_image_loss: true in the "
+                "study file to go on",
+            )
+        records.append(
+            Alignment(
+                role=role,
+                name=name,
+                atlas=atlas,
+                path=rdm_file.path,
+                descriptor=rdm_file.name_key,
+                measure=rdm_file.measure,
+                rdm_names=rdm_file.names,
+                images=tally,
+            )
+        )
     return tuple(records)
 
 
 def loss_lines(aligned: AlignedStudy) -> list[str]:
     """One line per file that alignment took images from: which file, how many, from which sources."""
-    return [f"{record.path}: {loss_line(record.images, aligned.study.images.match)}"
-            for record in aligned.alignment if record.images_dropped]
+    return [
+        f"{record.path}: {loss_line(record.images, aligned.study.images.match)}"
+        for record in aligned.alignment
+        if record.images_dropped
+    ]
 
 
 def load_aligned(study: Study, allow_mixed_measures: bool = False) -> AlignedStudy:
@@ -227,24 +281,42 @@ def load_aligned(study: Study, allow_mixed_measures: bool = False) -> AlignedStu
     images = shared_images(files, [f.path for f in every], study.path)
     alignment = account_images(study, files, images)
     return AlignedStudy(
-        study=study, images=images, atlases=study.atlases, rois=rois,
-        subjects={s: {a: aligned_set(files, f, list(rois[a]), images) for a, f in atlases.items()}
-                  for s, atlases in files.subjects.items()},
-        networks={n: aligned_set(files, f, list(f.names), images) for n, f in files.networks.items()},
-        group_means={a: aligned_set(files, f, list(rois[a]), images) for a, f in files.group_means.items()},
-        alignment=alignment, synthetic=any(f.synthetic for f in every), files=files)
+        study=study,
+        images=images,
+        atlases=study.atlases,
+        rois=rois,
+        subjects={
+            s: {a: aligned_set(files, f, list(rois[a]), images) for a, f in atlases.items()}
+            for s, atlases in files.subjects.items()
+        },
+        networks={
+            n: aligned_set(files, f, list(f.names), images) for n, f in files.networks.items()
+        },
+        group_means={
+            a: aligned_set(files, f, list(rois[a]), images) for a, f in files.group_means.items()
+        },
+        alignment=alignment,
+        synthetic=any(f.synthetic for f in every),
+        files=files,
+    )
 
 
 def subject_images(aligned: AlignedStudy, subject: str) -> tuple[str, ...]:
     """The images one subject's files share with every network (for images.align: per-subject)."""
     files = aligned.files
-    paths = [f.path for f in files.subjects[subject].values()] + [f.path for f in files.networks.values()]
+    paths = [f.path for f in files.subjects[subject].values()] + [
+        f.path for f in files.networks.values()
+    ]
     return shared_images(files, paths, files.subjects[subject][aligned.atlases[0]].path)
 
 
-def aligned_set(files: StudyFiles, rdm_file: RDMFile, names: list[str], images: tuple[str, ...]) -> RDMSet:
+def aligned_set(
+    files: StudyFiles, rdm_file: RDMFile, names: list[str], images: tuple[str, ...]
+) -> RDMSet:
     """The named RDMs of a file, gathered into the order of `images` (keys)."""
     index = pair_index(positions(files.keys[rdm_file.path], images), rdm_file.n_images)
     rows = [rdm_file.names.index(name) for name in names]
-    vectors = aligned_vectors(rdm_file, rows, index, len(images) * (len(images) - 1) // 2)  # memory or store
+    vectors = aligned_vectors(
+        rdm_file, rows, index, len(images) * (len(images) - 1) // 2
+    )  # memory or store
     return RDMSet(vectors, tuple(names), images, rdm_file.measure, rdm_file.path)

@@ -3,6 +3,7 @@
 rsatoolbox's own reader loads every RDM of a file at once (about 1 GB for a BOLD5000 subject);
 reading rows with h5py keeps memory at one vector per file.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -53,8 +54,9 @@ def _row(dataset: h5py.Dataset, row: int) -> np.ndarray:
     return np.asarray(dataset[row], dtype=np.float64)
 
 
-def open_rdm_file(path: str | Path, name_role: str, name_key: str | None = None,
-                  image_key: str | None = None) -> RDMFile:
+def open_rdm_file(
+    path: str | Path, name_role: str, name_key: str | None = None, image_key: str | None = None
+) -> RDMFile:
     """Open an RDM file and check its layout; `name_role` ('roi' or 'layer') is used in messages.
 
     The RDM name key (ROI or layer) is detected as the one rdm descriptor besides `index` whose
@@ -70,14 +72,18 @@ def open_rdm_file(path: str | Path, name_role: str, name_key: str | None = None,
         raise AnalysisError(path, "not an HDF5 file, or truncated") from None
 
 
-def _describe(file: h5py.File, path: Path, name_role: str, name_key: str | None,
-              image_key: str | None) -> RDMFile:
+def _describe(
+    file: h5py.File, path: Path, name_role: str, name_key: str | None, image_key: str | None
+) -> RDMFile:
     if "dissimilarities" not in file or not isinstance(file["dissimilarities"], h5py.Dataset):
         raise AnalysisError(path, "no 'dissimilarities' dataset: not an rsatoolbox RDM file")
     dataset = file["dissimilarities"]
     if dataset.ndim not in (1, 2) or not np.issubdtype(dataset.dtype, np.number):
-        raise AnalysisError(path, f"'dissimilarities' must be a 2-D numeric array, found shape "
-                                  f"{dataset.shape} of {dataset.dtype}")
+        raise AnalysisError(
+            path,
+            f"'dissimilarities' must be a 2-D numeric array, found shape "
+            f"{dataset.shape} of {dataset.dtype}",
+        )
     n_rdm = 1 if dataset.ndim == 1 else dataset.shape[0]
     n_pairs = dataset.shape[-1]
     patterns = _read_descriptors(file.get("pattern_descriptors"))
@@ -85,19 +91,28 @@ def _describe(file: h5py.File, path: Path, name_role: str, name_key: str | None,
     image_key = _pick_key(patterns, None, image_key, path, "image", "pattern_descriptors")
     images = patterns[image_key]
     if repeated := _duplicates(images):
-        raise AnalysisError(path, f"duplicate image names in pattern_descriptors/{image_key}: "
-                                  f"{', '.join(repeated[:5])}")
+        raise AnalysisError(
+            path,
+            f"duplicate image names in pattern_descriptors/{image_key}: {', '.join(repeated[:5])}",
+        )
     expected = len(images) * (len(images) - 1) // 2
     if n_pairs != expected:
-        raise AnalysisError(path, f"wrong vector length: {n_pairs} dissimilarities per RDM, but "
-                                  f"{len(images)} images need {expected}")
+        raise AnalysisError(
+            path,
+            f"wrong vector length: {n_pairs} dissimilarities per RDM, but "
+            f"{len(images)} images need {expected}",
+        )
     name_key = _pick_key(rdm_descriptors, n_rdm, name_key, path, name_role, "rdm_descriptors")
     names = rdm_descriptors[name_key]
     if len(names) != n_rdm:
-        raise AnalysisError(path, f"rdm_descriptors/{name_key} has {len(names)} names for {n_rdm} RDMs")
+        raise AnalysisError(
+            path, f"rdm_descriptors/{name_key} has {len(names)} names for {n_rdm} RDMs"
+        )
     if repeated := _duplicates(names):
-        raise AnalysisError(path, f"duplicate {name_role} names in rdm_descriptors/{name_key}: "
-                                  f"{', '.join(repeated[:5])}")
+        raise AnalysisError(
+            path,
+            f"duplicate {name_role} names in rdm_descriptors/{name_key}: {', '.join(repeated[:5])}",
+        )
     descriptors = _read_descriptors(file.get("descriptors"))
     return RDMFile(
         path=path,
@@ -111,27 +126,47 @@ def _describe(file: h5py.File, path: Path, name_role: str, name_key: str | None,
     )
 
 
-def _pick_key(descriptors: dict[str, Any], n_expected: int | None, key: str | None, path: Path,
-              role: str, group: str) -> str:
+def _pick_key(
+    descriptors: dict[str, Any],
+    n_expected: int | None,
+    key: str | None,
+    path: Path,
+    role: str,
+    group: str,
+) -> str:
     """The descriptor that names each entry uniquely, as configured or detected."""
     if key is not None:
         if key not in descriptors:
-            raise AnalysisError(path, f"no {group}/{key} (the study's descriptors.{role}); "
-                                      f"found: {', '.join(sorted(descriptors)) or 'none'}")
+            raise AnalysisError(
+                path,
+                f"no {group}/{key} (the study's descriptors.{role}); "
+                f"found: {', '.join(sorted(descriptors)) or 'none'}",
+            )
         return key
-    named = [k for k, v in descriptors.items()
-             if k != "index" and _is_names(v) and (n_expected is None or len(v) == n_expected)]
+    named = [
+        k
+        for k, v in descriptors.items()
+        if k != "index" and _is_names(v) and (n_expected is None or len(v) == n_expected)
+    ]
     unique = [k for k in named if len(set(descriptors[k])) == len(descriptors[k])]
     if len(unique) == 1:
         return unique[0]
     if len(unique) > 1:
-        raise AnalysisError(path, f"several {group} entries could name the {role}s "
-                                  f"({', '.join(sorted(unique))}); set descriptors.{role} in the study file")
-    if len(named) == 1:  # the only naming entry repeats a name: reported as duplicates by the caller
+        raise AnalysisError(
+            path,
+            f"several {group} entries could name the {role}s "
+            f"({', '.join(sorted(unique))}); set descriptors.{role} in the study file",
+        )
+    if (
+        len(named) == 1
+    ):  # the only naming entry repeats a name: reported as duplicates by the caller
         return named[0]
-    raise AnalysisError(path, f"no {group} entry names each {role} uniquely "
-                              f"(found: {', '.join(sorted(descriptors)) or 'none'}); "
-                              f"set descriptors.{role} in the study file")
+    raise AnalysisError(
+        path,
+        f"no {group} entry names each {role} uniquely "
+        f"(found: {', '.join(sorted(descriptors)) or 'none'}); "
+        f"set descriptors.{role} in the study file",
+    )
 
 
 def _is_names(values: Any) -> bool:

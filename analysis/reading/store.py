@@ -12,6 +12,7 @@ Rows are read with explicit reads (os.preadv), never memory maps: pages of a map
 as the process's resident memory, reads into a buffer the process frees do not. Workers of a
 Dask cluster read the same files, so the store must lie on a path they share.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -75,10 +76,14 @@ class StoredRow:
                 while done < buffer.nbytes:
                     got = os.preadv(handle.fileno(), [buffer[done:]], position + done)
                     if got == 0:
-                        raise AnalysisError(self.path, "aligned RDM store file is truncated; delete it and rerun")
+                        raise AnalysisError(
+                            self.path, "aligned RDM store file is truncated; delete it and rerun"
+                        )
                     done += got
         except OSError as err:
-            raise AnalysisError(self.path, f"cannot read the aligned RDM store ({err.strerror})") from None
+            raise AnalysisError(
+                self.path, f"cannot read the aligned RDM store ({err.strerror})"
+            ) from None
         return values
 
 
@@ -133,15 +138,20 @@ class AlignedStore:
         self.reused_bytes = 0
         self.advance: Callable[[int], None] | None = None  # told the bytes of each row handled
 
-    def vectors(self, rdm_file: RDMFile, rows: list[int], index: np.ndarray | None,
-                n_pairs: int) -> StoredMatrix:
+    def vectors(
+        self, rdm_file: RDMFile, rows: list[int], index: np.ndarray | None, n_pairs: int
+    ) -> StoredMatrix:
         """The file's `rows`, gathered by `index` (None: already aligned), on disk."""
         digest = self.sha256.get(str(Path(rdm_file.path).resolve()))
         if digest is None:
-            raise AnalysisError(rdm_file.path, "no sha256 for this file: cannot key its aligned store entries")
+            raise AnalysisError(
+                rdm_file.path, "no sha256 for this file: cannot key its aligned store entries"
+            )
         alignment = hashlib.sha256(b"identity" if index is None else index.tobytes()).hexdigest()
-        keys = [hashlib.sha256(f"{digest}\0{row}\0{alignment}\0{n_pairs}".encode()).hexdigest()[:40]
-                for row in rows]
+        keys = [
+            hashlib.sha256(f"{digest}\0{row}\0{alignment}\0{n_pairs}".encode()).hexdigest()[:40]
+            for row in rows
+        ]
         direct = contiguous_rows(rdm_file.path) if index is None else None
         stored = {row: self._existing(key, n_pairs) for row, key in zip(rows, keys)}
         missing = [(row, key) for row, key in zip(rows, keys) if stored[row] is None]
@@ -152,11 +162,20 @@ class AlignedStore:
         if missing:
             self.folder.mkdir(parents=True, exist_ok=True)
             if direct is None:
-                check_free(self.folder, len(missing) * n_pairs * FLOAT.itemsize, "the aligned RDM store")
+                check_free(
+                    self.folder, len(missing) * n_pairs * FLOAT.itemsize, "the aligned RDM store"
+                )
             # One task per row (read, check, gather, write): threads here, or Dask workers that
             # share these paths.
-            results = current().executor.map(store_row, missing, rdm_file=rdm_file, index=index,
-                                              folder=str(self.folder), direct=direct, n_pairs=n_pairs)
+            results = current().executor.map(
+                store_row,
+                missing,
+                rdm_file=rdm_file,
+                index=index,
+                folder=str(self.folder),
+                direct=direct,
+                n_pairs=n_pairs,
+            )
             for (row, _), entry in zip(missing, results):
                 stored[row] = entry
                 if direct is None:
@@ -189,18 +208,29 @@ def write_vector(path: Path, vector: np.ndarray) -> StoredRow:
         os.replace(temporary, path)
     except OSError as err:
         temporary.unlink(missing_ok=True)
-        raise AnalysisError(path.parent, f"cannot write the aligned RDM store ({err.strerror})") from None
+        raise AnalysisError(
+            path.parent, f"cannot write the aligned RDM store ({err.strerror})"
+        ) from None
     return npy_row(path)
 
 
-def store_row(task: tuple[int, str], *, rdm_file: RDMFile, index: np.ndarray | None, folder: str,
-              direct: list[int] | None, n_pairs: int) -> StoredRow:
+def store_row(
+    task: tuple[int, str],
+    *,
+    rdm_file: RDMFile,
+    index: np.ndarray | None,
+    folder: str,
+    direct: list[int] | None,
+    n_pairs: int,
+) -> StoredRow:
     """Read one row of a file (checked finite), gather it and write it to the store; a row that
     can be read in place is only checked and recorded."""
     row, key = task
     vector = rdm_file.read([row])[0]
     if direct is not None:
-        return write_reference(Path(folder) / f"{key}.ref", StoredRow(str(rdm_file.path), direct[row], n_pairs))
+        return write_reference(
+            Path(folder) / f"{key}.ref", StoredRow(str(rdm_file.path), direct[row], n_pairs)
+        )
     return write_vector(Path(folder) / f"{key}.npy", vector if index is None else vector[index])
 
 
@@ -213,7 +243,9 @@ def write_reference(path: Path, row: StoredRow) -> StoredRow:
         os.replace(temporary, path)
     except OSError as err:
         temporary.unlink(missing_ok=True)
-        raise AnalysisError(path.parent, f"cannot write the aligned RDM store ({err.strerror})") from None
+        raise AnalysisError(
+            path.parent, f"cannot write the aligned RDM store ({err.strerror})"
+        ) from None
     return row
 
 
@@ -222,9 +254,13 @@ def npy_row(path: Path) -> StoredRow:
     try:
         mapped = np.load(path, mmap_mode="r")  # reads only the header; no page of data is touched
     except (OSError, ValueError) as err:
-        raise AnalysisError(path, f"unreadable aligned RDM store file ({err}); delete it and rerun") from None
+        raise AnalysisError(
+            path, f"unreadable aligned RDM store file ({err}); delete it and rerun"
+        ) from None
     if mapped.dtype != FLOAT or mapped.ndim != 1:
-        raise AnalysisError(path, "not an aligned RDM store file (1-D float64 expected); delete it and rerun")
+        raise AnalysisError(
+            path, "not an aligned RDM store file (1-D float64 expected); delete it and rerun"
+        )
     return StoredRow(str(path), int(mapped.offset), int(mapped.shape[0]))
 
 
@@ -246,11 +282,16 @@ def check_free(folder: Path, needed: int, what: str) -> None:
     """Refuse to start writing `needed` bytes into `folder` when the disk cannot take them."""
     free = shutil.disk_usage(folder).free
     if needed * HEADROOM > free:
-        raise AnalysisError(folder, f"{what} needs {needed / 1e9:.1f} GB and only {free / 1e9:.1f} GB "
-                                    "are free there; free some space or choose another folder with --store")
+        raise AnalysisError(
+            folder,
+            f"{what} needs {needed / 1e9:.1f} GB and only {free / 1e9:.1f} GB "
+            "are free there; free some space or choose another folder with --store",
+        )
 
 
-_ACTIVE: contextvars.ContextVar[AlignedStore | None] = contextvars.ContextVar("aligned_store", default=None)
+_ACTIVE: contextvars.ContextVar[AlignedStore | None] = contextvars.ContextVar(
+    "aligned_store", default=None
+)
 
 
 @contextlib.contextmanager
@@ -263,8 +304,9 @@ def storing(store: AlignedStore | None) -> Iterator[AlignedStore | None]:
         _ACTIVE.reset(token)
 
 
-def aligned_vectors(rdm_file: RDMFile, rows: list[int], index: np.ndarray | None,
-                    n_pairs: int) -> np.ndarray | StoredMatrix:
+def aligned_vectors(
+    rdm_file: RDMFile, rows: list[int], index: np.ndarray | None, n_pairs: int
+) -> np.ndarray | StoredMatrix:
     """The file's `rows` gathered by `index`: in memory, or in the active store (see `storing`)."""
     store = _ACTIVE.get()
     if store is not None:

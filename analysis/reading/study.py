@@ -5,6 +5,7 @@ A study is a YAML file; paths in it are relative to the file's folder. A subject
 file (one atlas, named `DEFAULT_ATLAS`) or to {atlas: file}; `roi_groups` and `rois` are lists
 for a one-atlas study or {atlas: ...} for several.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -22,8 +23,18 @@ DESCRIPTOR_KEYS = ("image", "roi", "layer")
 DEFAULT_ATLAS = "default"
 MATCHES = ("exact", "stem-casefold")
 ALIGNMENTS = ("common", "per-subject")
-_KNOWN_KEYS = {"title", "subjects", "group_mean", "networks", "roi_groups", "rois", "method",
-               "descriptors", "bootstrap", "images"}
+_KNOWN_KEYS = {
+    "title",
+    "subjects",
+    "group_mean",
+    "networks",
+    "roi_groups",
+    "rois",
+    "method",
+    "descriptors",
+    "bootstrap",
+    "images",
+}
 _IMAGE_KEYS = {"match", "align", "sources", "allow_image_loss"}
 
 
@@ -53,8 +64,12 @@ class Images:
     explicit: bool = False
 
     def as_dict(self) -> dict[str, Any]:
-        return {"match": self.match, "align": self.align, "sources": self.sources,
-                "allow_image_loss": self.allow_image_loss}
+        return {
+            "match": self.match,
+            "align": self.align,
+            "sources": self.sources,
+            "allow_image_loss": self.allow_image_loss,
+        }
 
 
 @dataclass(frozen=True)
@@ -85,9 +100,15 @@ class Study:
 
     def files(self) -> list[tuple[str, str, str, Path]]:
         """Every input file as (role, name, atlas, path): subjects, group means, networks."""
-        return ([("subject", s, a, p) for s, atlases in self.subjects.items() for a, p in atlases.items()]
-                + [("group_mean", "MEAN", a, p) for a, p in self.group_mean.items()]
-                + [("network", n, "", p) for n, p in self.networks.items()])
+        return (
+            [
+                ("subject", s, a, p)
+                for s, atlases in self.subjects.items()
+                for a, p in atlases.items()
+            ]
+            + [("group_mean", "MEAN", a, p) for a, p in self.group_mean.items()]
+            + [("network", n, "", p) for n, p in self.networks.items()]
+        )
 
     def as_dict(self) -> dict[str, Any]:
         """The study as plain JSON-ready data (paths as given, relative to the study file)."""
@@ -96,8 +117,10 @@ class Study:
             "path": str(self.path),
             "sha256": self.sha256,
             "title": self.title,
-            "subjects": {s: {a: _relative(p, folder) for a, p in atlases.items()}
-                         for s, atlases in self.subjects.items()},
+            "subjects": {
+                s: {a: _relative(p, folder) for a, p in atlases.items()}
+                for s, atlases in self.subjects.items()
+            },
             "group_mean": {a: _relative(p, folder) for a, p in self.group_mean.items()},
             "networks": {k: _relative(v, folder) for k, v in self.networks.items()},
             "roi_groups": self.roi_groups,
@@ -132,11 +155,16 @@ def load_study(path: str | Path) -> Study:
         where = f" at line {mark.line + 1}" if mark is not None else ""
         raise AnalysisError(path, f"malformed study file: not valid YAML{where}") from None
     if not isinstance(raw, dict):
-        raise AnalysisError(path, "malformed study file: expected a mapping with 'subjects' and 'networks'")
+        raise AnalysisError(
+            path, "malformed study file: expected a mapping with 'subjects' and 'networks'"
+        )
     unknown = sorted(set(map(str, raw)) - _KNOWN_KEYS)
     if unknown:
-        raise AnalysisError(path, f"malformed study file: unknown key(s) {', '.join(unknown)}; "
-                                  f"allowed: {', '.join(sorted(_KNOWN_KEYS))}")
+        raise AnalysisError(
+            path,
+            f"malformed study file: unknown key(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(sorted(_KNOWN_KEYS))}",
+        )
     folder = path.parent
     subjects = _subjects(raw, path, folder)
     atlases = tuple(next(iter(subjects.values())))
@@ -172,18 +200,27 @@ def _subjects(raw: dict, path: Path, folder: Path) -> dict[str, dict[str, Path]]
     subjects = {}
     for name, entry in value.items():
         if isinstance(entry, dict):
-            subjects[str(name)] = _file_mapping({f"subjects.{name}": entry}, f"subjects.{name}", path, folder)
+            subjects[str(name)] = _file_mapping(
+                {f"subjects.{name}": entry}, f"subjects.{name}", path, folder
+            )
         else:
-            subjects[str(name)] = {DEFAULT_ATLAS: _file_path(entry, f"subjects.{name}", path, folder)}
+            subjects[str(name)] = {
+                DEFAULT_ATLAS: _file_path(entry, f"subjects.{name}", path, folder)
+            }
     atlases = {s: list(a) for s, a in subjects.items()}
     first, expected = next(iter(atlases.items()))
     for subject, names in atlases.items():
         missing = [a for a in expected if a not in names]
         extra = [a for a in names if a not in expected]
         if missing or extra:
-            which = (f"has no file for atlas {', '.join(missing)}" if missing
-                     else f"has atlas {', '.join(extra)}, which {first} does not have")
-            raise AnalysisError(path, f"subject {subject} {which}: every subject needs the same atlases")
+            which = (
+                f"has no file for atlas {', '.join(missing)}"
+                if missing
+                else f"has atlas {', '.join(extra)}, which {first} does not have"
+            )
+            raise AnalysisError(
+                path, f"subject {subject} {which}: every subject needs the same atlases"
+            )
     return subjects
 
 
@@ -201,8 +238,11 @@ def _group_mean(value: Any, atlases: tuple[str, ...], path: Path, folder: Path) 
     files = _file_mapping({"group_mean": value}, "group_mean", path, folder)
     unknown = [a for a in files if a not in atlases]
     if unknown:
-        raise AnalysisError(path, f"group_mean names atlas {', '.join(unknown)}, which no subject has "
-                                  f"(atlases: {', '.join(atlases)})")
+        raise AnalysisError(
+            path,
+            f"group_mean names atlas {', '.join(unknown)}, which no subject has "
+            f"(atlases: {', '.join(atlases)})",
+        )
     return files
 
 
@@ -210,18 +250,30 @@ def _per_atlas(value: Any, key: str, atlases: tuple[str, ...], path: Path, parse
     """{atlas: parsed} from either {atlas: value} or, for a one-atlas study, the value itself."""
     if value is None:
         return {}
-    per_atlas = (isinstance(value, dict) and value
-                 and all(isinstance(v, dict if key == "roi_groups" else list) for v in value.values())
-                 and (key != "roi_groups" or all(isinstance(g, list) for v in value.values() for g in v.values())))
+    per_atlas = (
+        isinstance(value, dict)
+        and value
+        and all(isinstance(v, dict if key == "roi_groups" else list) for v in value.values())
+        and (
+            key != "roi_groups"
+            or all(isinstance(g, list) for v in value.values() for g in v.values())
+        )
+    )
     if not per_atlas:
         if len(atlases) != 1:
-            raise AnalysisError(path, f"malformed study file: with several atlases, '{key}' must map "
-                                      f"each atlas to its {key.replace('_', ' ')}")
+            raise AnalysisError(
+                path,
+                f"malformed study file: with several atlases, '{key}' must map "
+                f"each atlas to its {key.replace('_', ' ')}",
+            )
         return {atlases[0]: parse(value, key, path)}
     unknown = [a for a in value if a not in atlases]
     if unknown:
-        raise AnalysisError(path, f"{key} names atlas {', '.join(map(str, unknown))}, which no subject has "
-                                  f"(atlases: {', '.join(atlases)})")
+        raise AnalysisError(
+            path,
+            f"{key} names atlas {', '.join(map(str, unknown))}, which no subject has "
+            f"(atlases: {', '.join(atlases)})",
+        )
     return {str(a): parse(v, f"{key}.{a}", path) for a, v in value.items()}
 
 
@@ -229,12 +281,16 @@ def _file_mapping(raw: dict, key: str, path: Path, folder: Path) -> dict[str, Pa
     value = raw.get(key)
     if not isinstance(value, dict) or not value:
         raise AnalysisError(path, f"malformed study file: '{key}' must map names to RDM files")
-    return {str(name): _file_path(file, f"{key}.{name}", path, folder) for name, file in value.items()}
+    return {
+        str(name): _file_path(file, f"{key}.{name}", path, folder) for name, file in value.items()
+    }
 
 
 def _string_list(value: Any, key: str, path: Path) -> list[str]:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
-        raise AnalysisError(path, f"malformed study file: '{key}' must be a non-empty list of names")
+        raise AnalysisError(
+            path, f"malformed study file: '{key}' must be a non-empty list of names"
+        )
     if len(set(value)) != len(value):
         raise AnalysisError(path, f"malformed study file: '{key}' lists a name twice")
     return list(value)
@@ -242,14 +298,21 @@ def _string_list(value: Any, key: str, path: Path) -> list[str]:
 
 def _roi_groups(value: Any, key: str, path: Path) -> dict[str, list[str]]:
     if not isinstance(value, dict) or not value:
-        raise AnalysisError(path, f"malformed study file: '{key}' must map group names to ROI lists")
-    groups = {str(group): _string_list(rois, f"{key}.{group}", path) for group, rois in value.items()}
+        raise AnalysisError(
+            path, f"malformed study file: '{key}' must map group names to ROI lists"
+        )
+    groups = {
+        str(group): _string_list(rois, f"{key}.{group}", path) for group, rois in value.items()
+    }
     seen: dict[str, str] = {}
     for group, rois in groups.items():
         for roi in rois:
             if roi in seen:
-                raise AnalysisError(path, f"malformed study file: ROI {roi} is in groups "
-                                          f"{seen[roi]!r} and {group!r} of {key}")
+                raise AnalysisError(
+                    path,
+                    f"malformed study file: ROI {roi} is in groups "
+                    f"{seen[roi]!r} and {group!r} of {key}",
+                )
             seen[roi] = group
     return groups
 
@@ -264,11 +327,16 @@ def _descriptors(value: Any, path: Path) -> dict[str, str]:
     if value is None:
         return {}
     if not isinstance(value, dict) or not all(isinstance(v, str) for v in value.values()):
-        raise AnalysisError(path, "malformed study file: 'descriptors' must map image/roi/layer to names")
+        raise AnalysisError(
+            path, "malformed study file: 'descriptors' must map image/roi/layer to names"
+        )
     unknown = sorted(set(value) - set(DESCRIPTOR_KEYS))
     if unknown:
-        raise AnalysisError(path, f"malformed study file: unknown descriptor key(s) {', '.join(unknown)}; "
-                                  f"allowed: {', '.join(DESCRIPTOR_KEYS)}")
+        raise AnalysisError(
+            path,
+            f"malformed study file: unknown descriptor key(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(DESCRIPTOR_KEYS)}",
+        )
     return dict(value)
 
 
@@ -276,38 +344,58 @@ def _images(value: Any, path: Path) -> Images:
     if value is None:
         return Images()
     if not isinstance(value, dict) or set(map(str, value)) - _IMAGE_KEYS:
-        raise AnalysisError(path, "malformed study file: 'images' takes only "
-                                  f"{', '.join(sorted(_IMAGE_KEYS))}")
+        raise AnalysisError(
+            path, f"malformed study file: 'images' takes only {', '.join(sorted(_IMAGE_KEYS))}"
+        )
     match = value.get("match", "exact")
     if match not in MATCHES:
-        raise AnalysisError(path, f"unknown images.match {match!r}; choose one of {', '.join(MATCHES)}")
+        raise AnalysisError(
+            path, f"unknown images.match {match!r}; choose one of {', '.join(MATCHES)}"
+        )
     align = value.get("align", "common")
     if align not in ALIGNMENTS:
-        raise AnalysisError(path, f"unknown images.align {align!r}; choose one of {', '.join(ALIGNMENTS)}")
+        raise AnalysisError(
+            path, f"unknown images.align {align!r}; choose one of {', '.join(ALIGNMENTS)}"
+        )
     sources = value.get("sources") or {}
     if not isinstance(sources, dict) or not all(isinstance(p, str) for p in sources.values()):
-        raise AnalysisError(path, "malformed study file: images.sources must map source names to patterns")
+        raise AnalysisError(
+            path, "malformed study file: images.sources must map source names to patterns"
+        )
     for name, pattern in sources.items():
         try:
             re.compile(pattern)
         except re.error as err:
-            raise AnalysisError(path, f"images.sources.{name}: not a regular expression ({err})") from None
+            raise AnalysisError(
+                path, f"images.sources.{name}: not a regular expression ({err})"
+            ) from None
     allow = value.get("allow_image_loss", False)
     if not isinstance(allow, bool):
-        raise AnalysisError(path, "malformed study file: images.allow_image_loss must be true or false")
-    return Images(match=match, align=align, sources={str(k): v for k, v in sources.items()},
-                  allow_image_loss=allow, explicit="match" in value)
+        raise AnalysisError(
+            path, "malformed study file: images.allow_image_loss must be true or false"
+        )
+    return Images(
+        match=match,
+        align=align,
+        sources={str(k): v for k, v in sources.items()},
+        allow_image_loss=allow,
+        explicit="match" in value,
+    )
 
 
 def _bootstrap(value: Any, path: Path) -> Bootstrap:
     if value is None:
         return Bootstrap()
     if not isinstance(value, dict) or set(value) - {"samples", "seed"}:
-        raise AnalysisError(path, "malformed study file: 'bootstrap' takes only 'samples' and 'seed'")
+        raise AnalysisError(
+            path, "malformed study file: 'bootstrap' takes only 'samples' and 'seed'"
+        )
     samples = value.get("samples", Bootstrap.samples)
     seed = value.get("seed", Bootstrap.seed)
     if not _is_int(samples) or samples < 0:
-        raise AnalysisError(path, "malformed study file: bootstrap.samples must be a whole number ≥ 0")
+        raise AnalysisError(
+            path, "malformed study file: bootstrap.samples must be a whole number ≥ 0"
+        )
     if not _is_int(seed) or seed < 0:
         raise AnalysisError(path, "malformed study file: bootstrap.seed must be a whole number ≥ 0")
     return Bootstrap(samples=samples, seed=seed)

@@ -1,4 +1,5 @@
 """tau-a's compiled counts against brute force, rsatoolbox and scipy, with every kind of tie."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -13,7 +14,7 @@ def _brute_inversions(values: np.ndarray, block: int = 1000) -> int:
     """Pairs i < j with values[i] > values[j], by comparing every pair (in row blocks)."""
     total = 0
     for start in range(0, values.size, block):
-        rows = values[start:start + block, None] > values[None, :]
+        rows = values[start : start + block, None] > values[None, :]
         total += int(np.triu(rows, start + 1).sum())  # column j > row i = start + r
     return total
 
@@ -28,9 +29,20 @@ def _scipy_tau_a(x: np.ndarray, y: np.ndarray) -> float:
 
 # one digit (ties, short and long segments); two digits with long or only short second-level
 # segments; three digits (a scattered middle level)
-@pytest.mark.parametrize(("levels", "size"), [(2, 1500), (7, 1500), (300, 40), (300, 1500), (5000, 1500),
-                                              (1 << 20, 1500), (1 << 14, 9000), (1 << 18, 9000),
-                                              (1 << 26, 9000)])
+@pytest.mark.parametrize(
+    ("levels", "size"),
+    [
+        (2, 1500),
+        (7, 1500),
+        (300, 40),
+        (300, 1500),
+        (5000, 1500),
+        (1 << 20, 1500),
+        (1 << 14, 9000),
+        (1 << 18, 9000),
+        (1 << 26, 9000),
+    ],
+)
 def test_inversions_equal_brute_force(levels: int, size: int) -> None:
     rng = np.random.default_rng(levels + size)
     values = rng.integers(0, levels, size).astype(np.int32)
@@ -105,16 +117,26 @@ def test_nan_is_refused() -> None:
 
 def test_rows_ranked_once_give_the_same_tau_a_as_plain_rows() -> None:
     import rsatoolbox
+
     from analysis.comparison.kendall import rank_rows
     from analysis.comparison.methods import compare_prepared
     from analysis.pipeline.streaming import prepared_batch, release_prepared
+
     rng = np.random.default_rng(11)
     models = np.round(rng.standard_normal((3, 300)), 1)
     data = np.round(rng.standard_normal((2, 300)), 1) + models[:2]
-    expected = rsatoolbox.rdm.compare(rsatoolbox.rdm.RDMs(models), rsatoolbox.rdm.RDMs(data), "tau-a")
-    np.testing.assert_allclose(kendall.tau_a_many(rank_rows(models), data), expected, rtol=0, atol=1e-12)
-    batch = prepared_batch("test-token", {"net": (list(models), ("a", "b", "c"), "net.h5")}, "tau-a")
+    expected = rsatoolbox.rdm.compare(
+        rsatoolbox.rdm.RDMs(models), rsatoolbox.rdm.RDMs(data), "tau-a"
+    )
+    np.testing.assert_allclose(
+        kendall.tau_a_many(rank_rows(models), data), expected, rtol=0, atol=1e-12
+    )
+    batch = prepared_batch(
+        "test-token", {"net": (list(models), ("a", "b", "c"), "net.h5")}, "tau-a"
+    )
     try:
-        np.testing.assert_allclose(compare_prepared(batch["net"], data, "tau-a"), expected, rtol=0, atol=1e-12)
+        np.testing.assert_allclose(
+            compare_prepared(batch["net"], data, "tau-a"), expected, rtol=0, atol=1e-12
+        )
     finally:
         release_prepared()

@@ -1,4 +1,5 @@
 """Rank-once machinery against scipy and rsatoolbox on small vectors (with ties)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -17,7 +18,9 @@ def _with_ties(rng: np.random.Generator, size: int) -> np.ndarray:
 def test_average_ranks_equal_rankdata(tied: bool) -> None:
     rng = np.random.default_rng(0)
     vectors = np.stack([_with_ties(rng, 300) if tied else rng.random(300) for _ in range(4)])
-    np.testing.assert_array_equal(ranks.average_ranks(vectors), scipy.stats.rankdata(vectors, axis=1))
+    np.testing.assert_array_equal(
+        ranks.average_ranks(vectors), scipy.stats.rankdata(vectors, axis=1)
+    )
 
 
 @pytest.mark.parametrize("tied", [False, True])
@@ -50,7 +53,9 @@ def test_tau_a_many_equals_rsatoolbox(tied: bool) -> None:
 def test_tau_a_many_matches_public_scipy_route() -> None:
     rng = np.random.default_rng(3)
     x, y = _with_ties(rng, 300), _with_ties(rng, 300)
-    assert kendall.tau_a_many(x, y)[0, 0] == pytest.approx(kendall.tau_a_scipy_free(x, y), abs=1e-12)
+    assert kendall.tau_a_many(x, y)[0, 0] == pytest.approx(
+        kendall.tau_a_scipy_free(x, y), abs=1e-12
+    )
 
 
 def test_weighted_tau_a_equals_tau_a_of_the_repeated_vectors() -> None:
@@ -66,5 +71,7 @@ def test_weighted_tau_a_equals_tau_a_of_the_repeated_vectors() -> None:
 def test_tau_a_many_in_worker_processes_equals_one_process() -> None:
     rng = np.random.default_rng(5)
     models, data = _with_ties(rng, 500)[None] + rng.random((3, 500)), rng.random((4, 500))
-    np.testing.assert_array_equal(kendall.tau_a_many(models, data, processes=2, min_work=0),
-                                  kendall.tau_a_many(models, data, processes=1))
+    np.testing.assert_array_equal(
+        kendall.tau_a_many(models, data, processes=2, min_work=0),
+        kendall.tau_a_many(models, data, processes=1),
+    )

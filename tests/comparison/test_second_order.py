@@ -1,5 +1,6 @@
 """Second-order comparisons agree with rsatoolbox.rdm.compare on every pair of RDMs, and the RDM
 examples are the right entries of the right RDMs on a source-balanced subsample."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -8,8 +9,12 @@ import rsatoolbox
 from scipy.spatial.distance import squareform
 
 from analysis.comparison.methods import prepare
-from analysis.comparison.second_order import (rdm_examples_table, second_order_table, stratified_images,
-                                              streamed_similarity)
+from analysis.comparison.second_order import (
+    rdm_examples_table,
+    second_order_table,
+    stratified_images,
+    streamed_similarity,
+)
 from analysis.reading.images import source_of
 
 SOURCES = {"COCO": r"^COCO_", "ImageNet": r"^n\d{8}_"}
@@ -26,35 +31,58 @@ def test_second_order_equals_rsatoolbox_for_every_pair(method):
     rois = rng.random((3, n_pairs))
     layers = {"net A": rng.random((2, n_pairs)), "net B": rng.random((4, n_pairs))}
     names = {"net A": ("a1", "a2"), "net B": ("b1", "b2", "b3", "b4")}
-    table = second_order_table(("V1", "V2", "LOC"), prepare(rois, method), names,
-                               {n: prepare(v, method) for n, v in layers.items()}, method)
+    table = second_order_table(
+        ("V1", "V2", "LOC"),
+        prepare(rois, method),
+        names,
+        {n: prepare(v, method) for n, v in layers.items()},
+        method,
+    )
     everything = np.vstack([rois, *layers.values()])
-    expected = rsatoolbox.rdm.compare(rsatoolbox.rdm.RDMs(everything), rsatoolbox.rdm.RDMs(everything), method)
+    expected = rsatoolbox.rdm.compare(
+        rsatoolbox.rdm.RDMs(everything), rsatoolbox.rdm.RDMs(everything), method
+    )
     n = len(everything)
     assert len(table) == n * (n - 1) // 2
     i, j = np.triu_indices(n, 1)
     assert np.allclose(table["r"], expected[i, j], atol=1e-9)
-    assert list(table.iloc[0][["kind_a", "network_a", "name_a", "kind_b", "network_b", "name_b"]]) == \
-        ["roi", "", "V1", "roi", "", "V2"]
+    assert list(
+        table.iloc[0][["kind_a", "network_a", "name_a", "kind_b", "network_b", "name_b"]]
+    ) == ["roi", "", "V1", "roi", "", "V2"]
     last = table.iloc[-1]
-    assert (last["network_a"], last["name_a"], last["network_b"], last["name_b"]) == ("net B", "b3", "net B", "b4")
+    assert (last["network_a"], last["name_a"], last["network_b"], last["name_b"]) == (
+        "net B",
+        "b3",
+        "net B",
+        "b4",
+    )
     assert set(table["kind_a"]) == {"roi", "layer"} and (table["method"] == method).all()
 
 
 def test_stratified_subsample_balances_sources_and_orders_by_source():
-    images = sorted([f"COCO_{i:03d}.jpg" for i in range(50)] + [f"n{i:08d}_1.JPEG" for i in range(30)]
-                    + [f"scene{i}.jpg" for i in range(5)])
+    images = sorted(
+        [f"COCO_{i:03d}.jpg" for i in range(50)]
+        + [f"n{i:08d}_1.JPEG" for i in range(30)]
+        + [f"scene{i}.jpg" for i in range(5)]
+    )
     picked = stratified_images(sources_of(images), 30)
     sources = [sources_of(images)[k] for k in picked]
-    assert sources.count("COCO") == 10 and sources.count("ImageNet") == 10 and sources.count("other") == 5
+    assert (
+        sources.count("COCO") == 10
+        and sources.count("ImageNet") == 10
+        and sources.count("other") == 5
+    )
     assert sources == sorted(sources)
     assert len(set(picked)) == len(picked)
 
 
 def test_rdm_examples_are_entries_of_the_full_rdm():
     rng = np.random.default_rng(0)
-    images = sorted([f"COCO_{i:03d}.jpg" for i in range(12)] + [f"n{i:08d}_1.JPEG" for i in range(9)]
-                    + [f"scene{i}.jpg" for i in range(7)])
+    images = sorted(
+        [f"COCO_{i:03d}.jpg" for i in range(12)]
+        + [f"n{i:08d}_1.JPEG" for i in range(9)]
+        + [f"scene{i}.jpg" for i in range(7)]
+    )
     n = len(images)
     vector = rng.random(n * (n - 1) // 2)
     table = rdm_examples_table(images, sources_of(images), {"V1": vector}, n_images=12)
@@ -63,7 +91,14 @@ def test_rdm_examples_are_entries_of_the_full_rdm():
     expected = [square[where[a], where[b]] for a, b in zip(table["image_a"], table["image_b"])]
     assert np.allclose(table["dissimilarity"], expected)
     assert len(table) == 12 * 11 // 2
-    assert list(table.columns) == ["rdm", "image_a", "image_b", "source_a", "source_b", "dissimilarity"]
+    assert list(table.columns) == [
+        "rdm",
+        "image_a",
+        "image_b",
+        "source_a",
+        "source_b",
+        "dissimilarity",
+    ]
 
 
 @pytest.mark.parametrize("method", ["corr", "cosine"])
@@ -71,6 +106,8 @@ def test_streamed_similarity_in_small_chunks_equals_rsatoolbox(method):
     rng = np.random.default_rng(5)
     vectors = rng.random((7, 190)) + 3.0  # a large mean: centring must not lose the small spread
     readers = [lambda start, stop, v=v: v[start:stop] for v in vectors]
-    similarity = streamed_similarity(readers, vectors.shape[1], method, budget=8 * 7 * 13)  # 13 pairs a chunk
+    similarity = streamed_similarity(
+        readers, vectors.shape[1], method, budget=8 * 7 * 13
+    )  # 13 pairs a chunk
     rdms = rsatoolbox.rdm.RDMs(vectors)
     assert np.allclose(similarity, rsatoolbox.rdm.compare(rdms, rdms, method), atol=1e-9, rtol=0)

@@ -4,6 +4,7 @@ Chromium's window cannot be narrower than 500 CSS pixels, so the page is loaded 
 wanted width inside a host page; a probe script in the page posts its measurements to the host,
 whose DOM Chromium dumps. No network: every host name resolves to nothing.
 """
+
 from __future__ import annotations
 
 import json
@@ -75,9 +76,18 @@ HOST = """<!DOCTYPE html><html><head><meta charset="utf-8"><style>body{{margin:0
 <script>window.addEventListener('message', function (e) {{ document.getElementById('facts').textContent = e.data; }});</script>
 </body></html>"""
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--hide-scrollbars", "--host-resolver-rules=MAP * ~NOTFOUND"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--hide-scrollbars",
+    "--host-resolver-rules=MAP * ~NOTFOUND",
+]
 
 
 def chromium() -> str:
@@ -91,13 +101,26 @@ def layout_facts(page: Path, width: int, workdir: Path, height: int = 900) -> di
     """What PROBE measures on `page` laid out `width` CSS pixels wide."""
     workdir.mkdir(parents=True, exist_ok=True)
     probed = workdir / f"{page.stem}-probed-{width}.html"
-    probed.write_text(page.read_text(encoding="utf-8").replace("<head>", "<head>\n" + PROBE, 1), encoding="utf-8")
+    probed.write_text(
+        page.read_text(encoding="utf-8").replace("<head>", "<head>\n" + PROBE, 1), encoding="utf-8"
+    )
     host = workdir / f"{page.stem}-host-{width}.html"
     host.write_text(HOST.format(src=probed.name, width=width, height=height), encoding="utf-8")
     profile = tempfile.mkdtemp(dir=workdir)
-    proc = subprocess.run([chromium(), *FLAGS, f"--user-data-dir={profile}", f"--window-size={max(width, 500) + 20},{height}",
-                           "--virtual-time-budget=20000", "--dump-dom", host.as_uri()],
-                          capture_output=True, text=True, timeout=180)
+    proc = subprocess.run(
+        [
+            chromium(),
+            *FLAGS,
+            f"--user-data-dir={profile}",
+            f"--window-size={max(width, 500) + 20},{height}",
+            "--virtual-time-budget=20000",
+            "--dump-dom",
+            host.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     match = re.search(r'<pre id="facts">(.+?)</pre>', proc.stdout, re.S)
     assert match, f"the page did not finish loading at width {width}: {proc.stderr[-1500:]}"
     return json.loads(unescape(match.group(1)))
@@ -106,9 +129,22 @@ def layout_facts(page: Path, width: int, workdir: Path, height: int = 900) -> di
 def screenshot(page: Path, width: int, out: Path, height: int = 2400) -> Path:
     """A PNG of the first `height` pixels of `page` laid out `width` CSS pixels wide (for people to look at)."""
     host = out.with_suffix(".host.html")
-    host.write_text(HOST.format(src=page.resolve().as_uri(), width=width, height=height), encoding="utf-8")
+    host.write_text(
+        HOST.format(src=page.resolve().as_uri(), width=width, height=height), encoding="utf-8"
+    )
     profile = tempfile.mkdtemp(dir=out.parent)
-    subprocess.run([chromium(), *FLAGS, f"--user-data-dir={profile}", f"--window-size={max(width, 500)},{height}",
-                    "--virtual-time-budget=5000", f"--screenshot={out}", host.as_uri()],
-                   capture_output=True, text=True, timeout=180)
+    subprocess.run(
+        [
+            chromium(),
+            *FLAGS,
+            f"--user-data-dir={profile}",
+            f"--window-size={max(width, 500)},{height}",
+            "--virtual-time-budget=5000",
+            f"--screenshot={out}",
+            host.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=180,
+    )
     return out

@@ -1,5 +1,6 @@
 """What a reader sees in a rendered report, independent of the renderer's markup: section headings,
 figures, tables with their numbers, and captions. Quarto and qmdrender must agree on all of it."""
+
 from __future__ import annotations
 
 import re
@@ -9,7 +10,21 @@ from html.parser import HTMLParser
 NUMBER = re.compile(r"[−-]?\d+(?:[.,]\d+)*(?:e[−-]?\d+)?")
 #: Headings that belong to the page's furniture, not to the document's sections.
 FURNITURE = {"toc-title"}
-VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+VOID = {
+    "area",
+    "base",
+    "br",
+    "col",
+    "embed",
+    "hr",
+    "img",
+    "input",
+    "link",
+    "meta",
+    "source",
+    "track",
+    "wbr",
+}
 
 
 def _words(text: str) -> str:
@@ -27,8 +42,10 @@ class Structure:
 
     def table_numbers(self) -> list[list[str]]:
         """Every number in every table cell, table by table, as printed."""
-        return [[n.replace("−", "-") for row in table for cell in row for n in NUMBER.findall(cell)]
-                for table in self.tables]
+        return [
+            [n.replace("−", "-") for row in table for cell in row for n in NUMBER.findall(cell)]
+            for table in self.tables
+        ]
 
 
 class _Parser(HTMLParser):
@@ -38,16 +55,22 @@ class _Parser(HTMLParser):
         self.stack: list[tuple[str, dict[str, str]]] = []
         self.heading: list[str] | None = None
         self.caption: list[str] | None = None
-        self.skip = 0          # inside <nav>, <script>, <style>, <header>, section-number spans, hidden templates
+        self.skip = (
+            0  # inside <nav>, <script>, <style>, <header>, section-number spans, hidden templates
+        )
         self.cell: list[str] | None = None
         self.row: list[str] | None = None
         self.table: list[list[str]] | None = None
 
     def _ignored(self, tag: str, attrs: dict[str, str]) -> bool:
         classes = attrs.get("class", "").split()
-        return (tag in ("nav", "script", "style", "header", "template", "button")
-                or "header-section-number" in classes or "hidden" in attrs
-                or "quarto-alternate-formats" in classes or attrs.get("id") == "quarto-margin-sidebar")
+        return (
+            tag in ("nav", "script", "style", "header", "template", "button")
+            or "header-section-number" in classes
+            or "hidden" in attrs
+            or "quarto-alternate-formats" in classes
+            or attrs.get("id") == "quarto-margin-sidebar"
+        )
 
     def handle_starttag(self, tag: str, raw: list[tuple[str, str | None]]) -> None:
         attrs = {k: v or "" for k, v in raw}
@@ -62,8 +85,11 @@ class _Parser(HTMLParser):
             return
         if self.skip:
             return
-        if re.fullmatch(r"h[1-6]", tag) and "title" not in attrs.get("class", "").split() \
-                and attrs.get("id") not in FURNITURE:
+        if (
+            re.fullmatch(r"h[1-6]", tag)
+            and "title" not in attrs.get("class", "").split()
+            and attrs.get("id") not in FURNITURE
+        ):
             self.heading = []
         elif tag in ("figcaption", "caption"):
             self.caption = []

@@ -1,5 +1,6 @@
 """The deposit-shaped demo end to end: every atlas, network and subject, group means, per-subject
 image sets, and the planted answer recovered."""
+
 from __future__ import annotations
 
 import json
@@ -8,8 +9,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from analysis.deposit_demo import ATLASES, NETWORKS, SUBJECTS
-from analysis.deposit_demo import write_deposit_demo
+from analysis.deposit_demo import ATLASES, NETWORKS, SUBJECTS, write_deposit_demo
 from analysis.pipeline.run import run
 
 
@@ -24,13 +24,19 @@ def deposit(tmp_path_factory):
 def test_every_atlas_network_and_subject_is_in_the_tables(deposit):
     _, out = deposit
     per_subject = pd.read_csv(out / "per_subject.csv")
-    expected = sum(len(rois) for rois in ATLASES.values()) * sum(len(layers) for _, layers in NETWORKS.values())
+    expected = sum(len(rois) for rois in ATLASES.values()) * sum(
+        len(layers) for _, layers in NETWORKS.values()
+    )
     assert len(per_subject) == len(SUBJECTS) * expected
-    assert set(per_subject["atlas"]) == set(ATLASES) and set(per_subject["subject"]) == set(SUBJECTS)
+    assert set(per_subject["atlas"]) == set(ATLASES) and set(per_subject["subject"]) == set(
+        SUBJECTS
+    )
     assert len(pd.read_csv(out / "joint.csv")) == expected
     assert len(pd.read_csv(out / "group_mean.csv")) == expected
     by_group = pd.read_csv(out / "by_group.csv")
-    assert set(by_group["atlas"]) == set(ATLASES) and (by_group["n_subjects"] == len(SUBJECTS)).all()
+    assert (
+        set(by_group["atlas"]) == set(ATLASES) and (by_group["n_subjects"] == len(SUBJECTS)).all()
+    )
 
 
 def test_group_means_agree_with_our_subject_average_and_are_not_subjects(deposit):
@@ -40,7 +46,11 @@ def test_group_means_agree_with_our_subject_average_and_are_not_subjects(deposit
     agreement = manifest["group_mean_agreement"]
     assert set(agreement) == set(ATLASES)
     values = [r for rois in agreement.values() for r in rois.values()]
-    assert len(values) == sum(len(r) for r in ATLASES.values()) and 0.5 < min(values) and max(values) < 1
+    assert (
+        len(values) == sum(len(r) for r in ATLASES.values())
+        and 0.5 < min(values)
+        and max(values) < 1
+    )
     roles = {(i["role"], i["atlas"]) for i in manifest["inputs"]}
     assert {("group_mean", atlas) for atlas in ATLASES} <= roles
 
@@ -50,11 +60,17 @@ def test_images_table_counts_every_file_and_source(deposit):
     images = pd.read_csv(out / "images.csv", keep_default_na=False)  # networks have no atlas: ""
     totals = images[images["source"] == "all"]
     assert len(totals) == len(SUBJECTS) * len(ATLASES) + len(ATLASES) + len(NETWORKS)
-    assert (totals["images_kept"] == json.loads((out / "manifest.json").read_text())["n_common_images"]).all()
+    assert (
+        totals["images_kept"] == json.loads((out / "manifest.json").read_text())["n_common_images"]
+    ).all()
     by_source = images[images["source"] != "all"].groupby(["role", "name", "atlas"], dropna=False)
     summed = by_source[["images_in_file", "images_kept", "images_dropped"]].sum()
-    assert (summed.to_numpy() == totals.set_index(["role", "name", "atlas"]).loc[summed.index][
-        ["images_in_file", "images_kept", "images_dropped"]].to_numpy()).all()
+    assert (
+        summed.to_numpy()
+        == totals.set_index(["role", "name", "atlas"])
+        .loc[summed.index][["images_in_file", "images_kept", "images_dropped"]]
+        .to_numpy()
+    ).all()
     assert set(images["source"]) == {"all", "COCO", "ImageNet", "Scene"}
 
 
@@ -92,5 +108,7 @@ def test_per_subject_alignment_keeps_each_subjects_own_images(deposit, tmp_path)
     assert sizes["CSI4"] < sizes["CSI1"] and sizes.min() >= common
     # joint and by_group stay on the common images: identical to the common-alignment run
     for table in ("joint", "by_group", "group_mean"):
-        assert (tmp_path / "per-subject" / f"{table}.csv").read_bytes() == (out / f"{table}.csv").read_bytes()
+        assert (tmp_path / "per-subject" / f"{table}.csv").read_bytes() == (
+            out / f"{table}.csv"
+        ).read_bytes()
     assert not per_subject.equals(pd.read_csv(out / "per_subject.csv"))

@@ -1,4 +1,5 @@
 """Inference inside `python -m analysis run`: planted answer, caching, determinism, bad input."""
+
 from __future__ import annotations
 
 import json
@@ -42,21 +43,36 @@ def default_demo(tmp_path_factory) -> Path:
 
 def test_inference_tables_and_manifest(inferred):
     inference = pd.read_csv(inferred / "inference.csv")
-    assert set(INFERENCE_TABLES) >= {"inference.csv", "noise_ceiling.csv", "pairwise.csv", "peak_layer.csv",
-                                     "network_comparison.csv"}
+    assert set(INFERENCE_TABLES) >= {
+        "inference.csv",
+        "noise_ceiling.csv",
+        "pairwise.csv",
+        "peak_layer.csv",
+        "network_comparison.csv",
+    }
     for file in INFERENCE_TABLES:
-        assert list(pd.read_csv(inferred / file).columns) == columns(file.removesuffix(".csv")), file
+        assert list(pd.read_csv(inferred / file).columns) == columns(file.removesuffix(".csv")), (
+            file
+        )
     assert len(inference) == 50 and len(pd.read_csv(inferred / "pairwise.csv")) == 10 * 10
     assert len(pd.read_csv(inferred / "peak_layer.csv")) == 50
     assert pd.read_csv(inferred / "network_comparison.csv").empty, "one network: nothing to compare"
-    joint_mean = pd.read_csv(inferred / "per_subject.csv").groupby(["roi", "layer"], sort=False)["r"].mean()
+    joint_mean = (
+        pd.read_csv(inferred / "per_subject.csv").groupby(["roi", "layer"], sort=False)["r"].mean()
+    )
     merged = inference.set_index(["roi", "layer"])["r"]
-    assert (merged - joint_mean.loc[merged.index]).abs().max() < 1e-12, "r is the mean over subjects"
+    assert (merged - joint_mean.loc[merged.index]).abs().max() < 1e-12, (
+        "r is the mean over subjects"
+    )
     manifest = json.loads((inferred / "manifest.json").read_text())
     assert manifest["parameters"] == {"method": "corr", "samples": 200, "seed": 7}
     assert manifest["bootstrap"]["samples"] == 200 and manifest["bootstrap"]["seed"] == 7
-    assert manifest["bootstrap"]["valid_samples"] + manifest["bootstrap"]["dropped_few_images"] \
-        + manifest["bootstrap"]["dropped_undefined"] == 200
+    assert (
+        manifest["bootstrap"]["valid_samples"]
+        + manifest["bootstrap"]["dropped_few_images"]
+        + manifest["bootstrap"]["dropped_undefined"]
+        == 200
+    )
 
 
 def test_planted_answer_is_significant_where_planted(default_demo):
@@ -76,8 +92,12 @@ def test_planted_answer_is_significant_where_planted(default_demo):
         assert rows["r"].idxmax() == layer, roi
         assert rows.loc[layer, "significant_zero"], roi
         assert rows.loc[layer, "ci_low"] > 0, roi
-        assert shares[(roi, layer)] > 0.9, f"{roi}: {layer} should be the best layer in almost every sample"
-        against = pairwise[(pairwise.roi == roi) & ((pairwise.layer_a == layer) | (pairwise.layer_b == layer))]
+        assert shares[(roi, layer)] > 0.9, (
+            f"{roi}: {layer} should be the best layer in almost every sample"
+        )
+        against = pairwise[
+            (pairwise.roi == roi) & ((pairwise.layer_a == layer) | (pairwise.layer_b == layer))
+        ]
         assert against["significant"].all(), f"{roi}: {layer} should differ from every other layer"
 
 
@@ -117,10 +137,19 @@ def test_inference_is_byte_identical_whatever_the_threads(demo_200, tmp_path, dt
     for threads in ("1", "2", "3"):
         out = tmp_path / threads
         out.mkdir()
-        env = {**os.environ, "RSA_THREADS": threads, "OPENBLAS_NUM_THREADS": threads,
-               "OMP_NUM_THREADS": threads}
-        subprocess.run([sys.executable, "-c", DETERMINISM_SCRIPT, str(demo_200), str(out), dtype],
-                       cwd=ROOT, env=env, check=True, capture_output=True)
+        env = {
+            **os.environ,
+            "RSA_THREADS": threads,
+            "OPENBLAS_NUM_THREADS": threads,
+            "OMP_NUM_THREADS": threads,
+        }
+        subprocess.run(
+            [sys.executable, "-c", DETERMINISM_SCRIPT, str(demo_200), str(out), dtype],
+            cwd=ROOT,
+            env=env,
+            check=True,
+            capture_output=True,
+        )
         outputs.append({t: (out / t).read_bytes() for t in INFERENCE_TABLES})
     assert outputs[0] == outputs[1] == outputs[2]
 
@@ -132,7 +161,11 @@ def test_bootstrap_with_one_subject_is_refused(demo_200, tmp_path, capsys):
     path = tmp_path / "one.yml"
     path.write_text(yaml.safe_dump(study))
     code = main(["run", str(path), "--out", str(tmp_path / "out"), "--samples", "50"])
-    err = [line for line in capsys.readouterr().err.strip().splitlines() if not line.startswith("warning: ")]
+    err = [
+        line
+        for line in capsys.readouterr().err.strip().splitlines()
+        if not line.startswith("warning: ")
+    ]
     assert code == 2 and len(err) == 1 and err[0].startswith("error: ")
     assert "subject" in err[0]
     assert not (tmp_path / "out").exists()
@@ -146,12 +179,17 @@ def test_two_networks_are_compared_by_their_best_layers(demo_200, tmp_path):
     study = yaml.safe_load(demo_200.read_text())
     resnet = rsatoolbox.rdm.load_rdm(str(demo_200.parent / study["networks"]["ResNet-50"]))
     noise = np.random.default_rng(0).random((3, resnet.dissimilarities.shape[1]))
-    rsatoolbox.rdm.RDMs(noise, dissimilarity_measure="correlation", rdm_descriptors={"layer": ["n1", "n2", "n3"]},
-                        pattern_descriptors={"image": list(resnet.pattern_descriptors["image"])}
-                        ).save(str(tmp_path / "noise.h5"), file_type="hdf5")
+    rsatoolbox.rdm.RDMs(
+        noise,
+        dissimilarity_measure="correlation",
+        rdm_descriptors={"layer": ["n1", "n2", "n3"]},
+        pattern_descriptors={"image": list(resnet.pattern_descriptors["image"])},
+    ).save(str(tmp_path / "noise.h5"), file_type="hdf5")
     study["subjects"] = {k: str(demo_200.parent / v) for k, v in study["subjects"].items()}
-    study["networks"] = {"ResNet-50": str(demo_200.parent / study["networks"]["ResNet-50"]),
-                         "Noise": str(tmp_path / "noise.h5")}
+    study["networks"] = {
+        "ResNet-50": str(demo_200.parent / study["networks"]["ResNet-50"]),
+        "Noise": str(tmp_path / "noise.h5"),
+    }
     path = tmp_path / "two.yml"
     path.write_text(yaml.safe_dump(study, allow_unicode=True))
     run(path, tmp_path / "out", samples=200, seed=7)

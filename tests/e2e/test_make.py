@@ -1,4 +1,5 @@
 """The Makefile: `make clean` removes what the build made, and nothing else."""
+
 from __future__ import annotations
 
 import shutil
@@ -6,10 +7,23 @@ import subprocess
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
-BUILT = ["results/demo/joint.csv", "results/.demo.lock", "_output/index.html", "data/demo/study.yml", "._output.lock",
-         ".pytest_cache/README.md", ".quarto/idx/report/index.qmd.json"]
-KEPT = ["data/bold5000/study.yml", "data/bold5000/CSI1_BOLD5000_CORR_RDMs.h5", "notes.txt",
-        "report/index.qmd", ".venv/bin/python", "_bench/study-4916/study.yml"]
+BUILT = [
+    "results/demo/joint.csv",
+    "results/.demo.lock",
+    "_output/index.html",
+    "data/demo/study.yml",
+    "._output.lock",
+    ".pytest_cache/README.md",
+    ".quarto/idx/report/index.qmd.json",
+]
+KEPT = [
+    "data/bold5000/study.yml",
+    "data/bold5000/CSI1_BOLD5000_CORR_RDMs.h5",
+    "notes.txt",
+    "report/index.qmd",
+    ".venv/bin/python",
+    "_bench/study-4916/study.yml",
+]
 
 
 def test_make_clean_removes_build_outputs_only(tmp_path):

@@ -1,4 +1,5 @@
 """`tools/render.py`: a second render with nothing changed is skipped; any change re-renders."""
+
 from __future__ import annotations
 
 import shutil
@@ -20,15 +21,40 @@ def _project(target: Path) -> Path:
 
 
 def _render(project: Path, results: Path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, str(project / "tools" / "render.py"), "--results", str(results),
-                           "--renderer", "qmdrender"],  # the fallback also where Quarto is installed
-                          cwd=project, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [
+            sys.executable,
+            str(project / "tools" / "render.py"),
+            "--results",
+            str(results),
+            "--renderer",
+            "qmdrender",
+        ],  # the fallback also where Quarto is installed
+        cwd=project,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def test_render_is_cached_by_content(demo_master, tmp_path):
     results = tmp_path / "results"
-    subprocess.run([sys.executable, "-m", "analysis", "run", str(demo_master / "study.yml"), "--out",
-                    str(results), "--samples", "0"], cwd=ROOT, check=True, capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            "run",
+            str(demo_master / "study.yml"),
+            "--out",
+            str(results),
+            "--samples",
+            "0",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+    )
     project = _project(tmp_path / "project")
     first = _render(project, results)
     assert first.returncode == 0, first.stderr
@@ -48,7 +74,8 @@ def test_render_is_cached_by_content(demo_master, tmp_path):
     assert "0.988" in html.read_text(encoding="utf-8")
 
     (project / "report" / "index.qmd").write_text(
-        (project / "report" / "index.qmd").read_text() + "\nAn added closing sentence.\n")
+        (project / "report" / "index.qmd").read_text() + "\nAn added closing sentence.\n"
+    )
     fourth = _render(project, results)
     assert "rendering with" in fourth.stdout
     assert "An added closing sentence." in html.read_text(encoding="utf-8")
@@ -64,6 +91,7 @@ def test_render_without_results_gives_one_line(tmp_path):
 
 def test_second_render_at_once_is_refused(tmp_path):
     import fcntl
+
     project = _project(tmp_path / "project")
     results = tmp_path / "results"
     results.mkdir()
@@ -72,5 +100,8 @@ def test_second_render_at_once_is_refused(tmp_path):
         fcntl.flock(lock, fcntl.LOCK_EX | fcntl.LOCK_NB)
         done = _render(project, results)
     assert done.returncode == 2
-    assert done.stderr.strip() == f"error: {project / '_output'}: another render is writing the report; " \
-                                  "wait for it to finish"
+    assert (
+        done.stderr.strip()
+        == f"error: {project / '_output'}: another render is writing the report; "
+        "wait for it to finish"
+    )

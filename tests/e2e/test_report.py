@@ -1,4 +1,5 @@
 """The report rendered from real demo results through the fallback renderer, checked in a real browser."""
+
 from __future__ import annotations
 
 import base64
@@ -23,13 +24,25 @@ ROOT = Path(__file__).resolve().parents[2]
 PROJECT_FILES = ["_quarto.yml", "references.bib", "report"]
 #: Elements and attributes that make a browser fetch something (plain <a href> links do not).
 RESOURCE_ATTRS = {
-    "img": ["src", "srcset"], "script": ["src"], "link": ["href"], "iframe": ["src"], "source": ["src", "srcset"],
-    "video": ["src", "poster"], "audio": ["src"], "embed": ["src"], "object": ["data"], "track": ["src"],
-    "input": ["src"], "image": ["href", "xlink:href"], "use": ["href", "xlink:href"],
+    "img": ["src", "srcset"],
+    "script": ["src"],
+    "link": ["href"],
+    "iframe": ["src"],
+    "source": ["src", "srcset"],
+    "video": ["src", "poster"],
+    "audio": ["src"],
+    "embed": ["src"],
+    "object": ["data"],
+    "track": ["src"],
+    "input": ["src"],
+    "image": ["href", "xlink:href"],
+    "use": ["href", "xlink:href"],
 }
 REMOTE = re.compile(r"^\s*(https?:)?//", re.I)
 #: Every figure cell of the report draws one figure when the results have the tables it needs.
-FIGURES = sum(p.read_text(encoding="utf-8").count("#| label: fig-") for p in (ROOT / "report").glob("*.qmd"))
+FIGURES = sum(
+    p.read_text(encoding="utf-8").count("#| label: fig-") for p in (ROOT / "report").glob("*.qmd")
+)
 TITLE = "Deep network layers and human visual cortex"
 
 
@@ -43,6 +56,8 @@ def expected_figures(results: Path) -> int:
     if not (results / "peak_layer.csv").is_file():
         missing += 1
     return FIGURES - missing
+
+
 CSS_REMOTE = re.compile(r"(url\(\s*['\"]?\s*(https?:)?//|@import\s+['\"]?(https?:)?//)", re.I)
 
 
@@ -61,29 +76,42 @@ def copy_project(target: Path) -> Path:
 def render(project: Path, results: Path | str) -> subprocess.CompletedProcess:
     """``RSA_RESULTS=results python -m qmdrender --project project``."""
     env = {**os.environ, "RSA_RESULTS": str(results)}
-    return subprocess.run([sys.executable, "-m", "qmdrender", "--project", str(project)],
-                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=600)
+    return subprocess.run(
+        [sys.executable, "-m", "qmdrender", "--project", str(project)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
 
 
 def pdf_text(path: Path, first: int | None = None, last: int | None = None) -> str:
     """Text of a PDF (or some of its pages) through poppler's pdftotext."""
     pages = (["-f", str(first)] if first else []) + (["-l", str(last)] if last else [])
-    return subprocess.run(["pdftotext", "-layout", *pages, str(path), "-"], capture_output=True, text=True,
-                          check=True).stdout
+    return subprocess.run(
+        ["pdftotext", "-layout", *pages, str(path), "-"], capture_output=True, text=True, check=True
+    ).stdout
 
 
 def visible_text(page: str) -> str:
     """The body text of an HTML page, tags removed and whitespace collapsed."""
     body = page.split("<body", 1)[1]
     body = re.sub(r"<(style|script)\b.*?</\1>", " ", body, flags=re.S)
-    body = re.sub(r"</?(p|div|li|ul|ol|td|th|tr|h\d|br|figure|figcaption|caption|table|pre|nav|section)\b[^>]*>", " ", body)
+    body = re.sub(
+        r"</?(p|div|li|ul|ol|td|th|tr|h\d|br|figure|figcaption|caption|table|pre|nav|section)\b[^>]*>",
+        " ",
+        body,
+    )
     return " ".join(unescape(re.sub(r"<[^>]+>", "", body)).split())
 
 
 @pytest.fixture(scope="module")
 def demo_results(demo_master, tmp_path_factory) -> Path:
     """Results of the real analysis on the small demo study, with a small bootstrap."""
-    return analysed(demo_master / "study.yml", tmp_path_factory.mktemp("results") / "demo", samples=60)
+    return analysed(
+        demo_master / "study.yml", tmp_path_factory.mktemp("results") / "demo", samples=60
+    )
 
 
 @pytest.fixture(scope="module")
@@ -145,13 +173,17 @@ def test_html_loads_nothing_from_other_hosts(page, demo_results):
     assert not remote, remote
     assert not [css for css in parser.css if CSS_REMOTE.search(css)]
     images = [url for tag, url in parser.urls if tag == "img"]
-    assert len(images) == expected_figures(demo_results) and all(url.startswith("data:image/") for url in images)
+    assert len(images) == expected_figures(demo_results) and all(
+        url.startswith("data:image/") for url in images
+    )
 
 
 def test_html_citations_and_crossrefs_resolved(page):
     text = visible_text(page)
     assert "???" not in text
-    keys = re.findall(r"^@\w+\{([^,]+),", (ROOT / "references.bib").read_text(encoding="utf-8"), re.M)
+    keys = re.findall(
+        r"^@\w+\{([^,]+),", (ROOT / "references.bib").read_text(encoding="utf-8"), re.M
+    )
     assert not [k for k in keys if f"@{k}" in text], "raw citation keys in the page"
     assert not re.search(r"@(fig|tbl)-", text)
     assert not re.search(r"\(\w+\?\)", text), "citeproc placeholder for a missing reference"
@@ -177,7 +209,10 @@ def test_html_content_comes_from_tables(page, demo_results):
     by_group = pd.read_csv(demo_results / "by_group.csv")
     for group, rows in by_group.groupby("group"):
         best = rows.loc[rows["mean"].idxmax()]
-        assert f"{group}: highest mean Pearson r at ResNet-50 {best['layer']} ({best['mean']:.3f}" in text
+        assert (
+            f"{group}: highest mean Pearson r at ResNet-50 {best['layer']} ({best['mean']:.3f}"
+            in text
+        )
     assert f'<meta name="citation_title" content="{TITLE}">' in page
 
 
@@ -185,8 +220,14 @@ def test_pdf_has_title_latencies_references_and_synthetic_notice(report):
     pdf = report / "_output" / "index.pdf"
     text = " ".join(pdf_text(pdf).split())
     assert TITLE in text
-    for area, latency in [("V1", "~30–60 ms"), ("V2", "~30–70 ms"), ("LOC", "~160–300 ms"), ("PPA", "~80–170 ms"),
-                          ("OPA", "~240–300 ms"), ("RSC", ">400 ms")]:
+    for area, latency in [
+        ("V1", "~30–60 ms"),
+        ("V2", "~30–70 ms"),
+        ("LOC", "~160–300 ms"),
+        ("PPA", "~80–170 ms"),
+        ("OPA", "~240–300 ms"),
+        ("RSC", ">400 ms"),
+    ]:
         assert area in text and latency in text
     assert "References" in text and "Representational Similarity Analysis" in text
     assert "Foxe and Simpson 2002" in text
@@ -220,11 +261,28 @@ def test_html_in_headless_chromium(page, demo_results, tmp_path):
     checked.write_text(page.replace("<head>", "<head>\n" + CHECK_SCRIPT, 1), encoding="utf-8")
     profile = tempfile.mkdtemp(dir=tmp_path)
     proc = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--host-resolver-rules=MAP * ~NOTFOUND", f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
-         "--virtual-time-budget=15000", "--dump-dom", checked.as_uri()],
-        capture_output=True, text=True, timeout=120)
+        [
+            chromium,
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+            "--host-resolver-rules=MAP * ~NOTFOUND",
+            f"--user-data-dir={profile}",
+            "--enable-logging=stderr",
+            "--v=0",
+            "--virtual-time-budget=15000",
+            "--dump-dom",
+            checked.as_uri(),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     match = re.search(r'<pre id="qmd-check">(.*?)</pre>', proc.stdout, re.S)
     assert match, f"page did not finish loading: {proc.stderr[-2000:]}"
     result = json.loads(unescape(match.group(1)))
@@ -232,7 +290,9 @@ def test_html_in_headless_chromium(page, demo_results, tmp_path):
     assert result["remote"] == []
     figures = expected_figures(demo_results)
     assert result["images"] == figures and result["decoded"] == figures
-    console = [line for line in proc.stderr.splitlines() if "CONSOLE" in line and checked.name in line]
+    console = [
+        line for line in proc.stderr.splitlines() if "CONSOLE" in line and checked.name in line
+    ]
     assert console == [], console
 
 
@@ -264,14 +324,30 @@ def test_missing_results_folder_fails_cleanly(tmp_path):
     assert not (project / "_output").exists()
 
 
-@pytest.mark.parametrize("damage, message", [
-    (lambda d: (d / "by_group.csv").unlink(), "by_group.csv: missing"),
-    (lambda d: (d / "manifest.json").write_text("{", encoding="utf-8"), "manifest.json: not valid JSON"),
-    (lambda d: pd.read_csv(d / "joint.csv").drop(columns="r").to_csv(d / "joint.csv", index=False),
-     "joint.csv: missing column(s) r"),
-    (lambda d: pd.read_csv(d / "per_subject.csv").assign(roi="V9").to_csv(d / "per_subject.csv", index=False),
-     "roi V9 not in manifest.json order"),
-])
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda d: (d / "by_group.csv").unlink(), "by_group.csv: missing"),
+        (
+            lambda d: (d / "manifest.json").write_text("{", encoding="utf-8"),
+            "manifest.json: not valid JSON",
+        ),
+        (
+            lambda d: (
+                pd.read_csv(d / "joint.csv").drop(columns="r").to_csv(d / "joint.csv", index=False)
+            ),
+            "joint.csv: missing column(s) r",
+        ),
+        (
+            lambda d: (
+                pd.read_csv(d / "per_subject.csv")
+                .assign(roi="V9")
+                .to_csv(d / "per_subject.csv", index=False)
+            ),
+            "roi V9 not in manifest.json order",
+        ),
+    ],
+)
 def test_incomplete_results_fail_cleanly(demo_results, tmp_path, damage, message):
     results = Path(shutil.copytree(demo_results, tmp_path / "results"))
     damage(results)
@@ -279,13 +355,19 @@ def test_incomplete_results_fail_cleanly(demo_results, tmp_path, damage, message
     (project / "_output").mkdir()
     (project / "_output" / "index.html").write_text("previous", encoding="utf-8")
     line = _error_line(render(project, results))
-    assert "report/index.qmd:" in line and "cell setup failed: ResultsError" in line and message in line
+    assert (
+        "report/index.qmd:" in line
+        and "cell setup failed: ResultsError" in line
+        and message in line
+    )
     assert (project / "_output" / "index.html").read_text(encoding="utf-8") == "previous"
 
 
 def test_html_carries_provenance_metadata(page, demo_results):
     manifest = json.loads((demo_results / "manifest.json").read_text())
-    block = re.search(r'<script type="application/json" id="rsa-provenance">(.*?)</script>', page, re.S)
+    block = re.search(
+        r'<script type="application/json" id="rsa-provenance">(.*?)</script>', page, re.S
+    )
     assert block, "no provenance block in the HTML"
     facts = json.loads(block.group(1))
     assert {i["sha256"] for i in facts["inputs"]} == {i["sha256"] for i in manifest["inputs"]}
@@ -305,22 +387,47 @@ def test_inference_section_comes_from_the_tables(page, demo_results):
     assert "60 samples (seed 0)" in text
     manifest = json.loads((demo_results / "manifest.json").read_text())
     dropped = manifest["bootstrap"]["samples"] - manifest["bootstrap"]["valid_samples"]
-    assert ("All 60 samples were usable." if dropped == 0 else f"{60 - dropped} of 60 samples were usable") in text
+    assert (
+        "All 60 samples were usable."
+        if dropped == 0
+        else f"{60 - dropped} of 60 samples were usable"
+    ) in text
     pairwise = pd.read_csv(demo_results / "pairwise.csv")
-    link = re.search(r'<a download="pairwise.csv" href="data:text/csv;charset=utf-8;base64,([^"]+)"', page)
+    link = re.search(
+        r'<a download="pairwise.csv" href="data:text/csv;charset=utf-8;base64,([^"]+)"', page
+    )
     assert link, "the full pairwise table is not downloadable from the page"
     shipped = pd.read_csv(io.BytesIO(base64.b64decode(link.group(1))))
     pd.testing.assert_frame_equal(shipped, pairwise)
     significant = int(pairwise["significant"].sum())
     assert f"ResNet-50 10 {len(pairwise)} {significant}" in text
     below = int(inference["significant_ceiling"].sum())
-    assert f"{below} of {len(inference)} ROI × layer values are significantly below the lower noise ceiling" in text
+    assert (
+        f"{below} of {len(inference)} ROI × layer values are significantly below the lower noise ceiling"
+        in text
+    )
 
 
 def test_report_without_inference_says_so(demo_master, tmp_path):
     out = tmp_path / "results"
-    subprocess.run([sys.executable, "-m", "analysis", "run", str(demo_master / "study.yml"), "--out", str(out),
-                    "--samples", "0"], cwd=ROOT, check=True, capture_output=True, text=True, timeout=600)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "analysis",
+            "run",
+            str(demo_master / "study.yml"),
+            "--out",
+            str(out),
+            "--samples",
+            "0",
+        ],
+        cwd=ROOT,
+        check=True,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
     project = copy_project(tmp_path / "project")
     proc = render(project, out)
     assert proc.returncode == 0, proc.stderr

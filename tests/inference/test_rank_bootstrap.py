@@ -1,4 +1,5 @@
 """The compiled rank bootstrap (spearman, rho-a) against rsatoolbox and against the plain numpy path."""
+
 from __future__ import annotations
 
 import importlib
@@ -8,11 +9,11 @@ import numpy as np
 import pytest
 
 from analysis import inference as inf
+from analysis.comparison import ranks as rk
+from analysis.errors import AnalysisError
 from analysis.inference import rank_bootstrap as rb
 from analysis.inference import rank_kernels as kernels
 from analysis.inference.resampling import draw_resampling
-from analysis.comparison import ranks as rk
-from analysis.errors import AnalysisError
 from analysis.reading.align import condensed_index
 from tests.helpers import random_study, rsatoolbox_dual_bootstrap
 
@@ -21,9 +22,13 @@ dual = importlib.import_module("analysis.inference.dual_bootstrap")
 
 @pytest.mark.parametrize("method", ["spearman", "rho-a"])
 @pytest.mark.parametrize("n_subjects", [2, 4])
-def test_equals_rsatoolbox_with_ties_and_other_subject_counts(method: str, n_subjects: int, monkeypatch) -> None:
+def test_equals_rsatoolbox_with_ties_and_other_subject_counts(
+    method: str, n_subjects: int, monkeypatch
+) -> None:
     subjects, models = random_study(16, 1, n_subjects, 2, seed=n_subjects, tied=True)
-    reference, resampling = rsatoolbox_dual_bootstrap(subjects[0], models, method, 10, monkeypatch, seed=3)
+    reference, resampling = rsatoolbox_dual_bootstrap(
+        subjects[0], models, method, 10, monkeypatch, seed=3
+    )
     ours = inf.dual_bootstrap(subjects, models, resampling, method, dtype=np.float64)
     expected_evals = reference.evaluations[:, :, 0, 0, :]
     expected_ceiling = reference.noise_ceiling[:, :, 0, :].transpose(1, 0, 2)
@@ -34,13 +39,18 @@ def test_equals_rsatoolbox_with_ties_and_other_subject_counts(method: str, n_sub
 
 
 @pytest.mark.parametrize("method", ["spearman", "rho-a"])
-@pytest.mark.parametrize(("n_images", "n_subjects", "tied"), [(30, 3, False), (26, 3, True), (24, 5, True)])
-def test_compiled_path_equals_the_numpy_path(method: str, n_images: int, n_subjects: int, tied: bool) -> None:
+@pytest.mark.parametrize(
+    ("n_images", "n_subjects", "tied"), [(30, 3, False), (26, 3, True), (24, 5, True)]
+)
+def test_compiled_path_equals_the_numpy_path(
+    method: str, n_images: int, n_subjects: int, tied: bool
+) -> None:
     subjects, models = random_study(n_images, 3, n_subjects, 3, seed=n_images, tied=tied)
     resampling = draw_resampling(n_images, n_subjects, 40, seed=1)
     image_counts, subject_counts = resampling.image_counts, resampling.subject_counts.astype(float)
-    compiled = dual._rank_compiled(dual.subject_rows(subjects), list(models), image_counts, subject_counts,
-                                   method, False)
+    compiled = dual._rank_compiled(
+        dual.subject_rows(subjects), list(models), image_counts, subject_counts, method, False
+    )
     numpy_path = dual._ranked(subjects, models, image_counts, subject_counts, method, False)
     for ours, expected in zip(compiled, numpy_path):
         np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-12)
@@ -49,8 +59,13 @@ def test_compiled_path_equals_the_numpy_path(method: str, n_images: int, n_subje
 def test_rois_in_several_chunks_equal_one_chunk(monkeypatch) -> None:
     subjects, models = random_study(20, 4, 3, 2, seed=9)
     resampling = draw_resampling(20, 3, 12, seed=2)
-    args = (dual.subject_rows(subjects), list(models), resampling.image_counts, resampling.subject_counts,
-            "spearman")
+    args = (
+        dual.subject_rows(subjects),
+        list(models),
+        resampling.image_counts,
+        resampling.subject_counts,
+        "spearman",
+    )
     whole = rb.rank_dual_bootstrap(*args)
     monkeypatch.setattr(rb, "CHUNK_BYTES", 1.0)  # one ROI per chunk
     assert len(rb._roi_chunks(4, 3, 2, 190, 2)) == 4
@@ -95,7 +110,9 @@ def test_pooled_ranks_rank_the_weighted_sum_with_its_ties() -> None:
     pool = np.array([2, 0, 1])
     out = np.empty(200, np.int32)
     kernels.pooled_ranks(ranks, pool, weights, out)
-    expected = rk.weighted_ranks_of_rows((pool @ ranks)[None].astype(float), weights[None].astype(float))[0]
+    expected = rk.weighted_ranks_of_rows(
+        (pool @ ranks)[None].astype(float), weights[None].astype(float)
+    )[0]
     np.testing.assert_array_equal(out, 2 * expected)
     assert kernels.rank_sum(weights) == (weights * out).sum()
     cross, square = kernels.pooled_sums(out, ranks, weights)
@@ -109,6 +126,8 @@ def test_samples_with_fewer_than_three_images_are_dropped_quietly(method: str) -
     images = np.array([[0] * 8, [0, 0, 1, 1, 1, 1, 1, 1], [0, 0, 1, 1, 2, 2, 2, 2], list(range(8))])
     with warnings.catch_warnings():  # any floating-point warning (in any thread) fails the test
         warnings.simplefilter("error")
-        result = inf.dual_bootstrap(subjects, models, inf.Resampling(images, np.tile([0, 1, 2], (4, 1))), method)
+        result = inf.dual_bootstrap(
+            subjects, models, inf.Resampling(images, np.tile([0, 1, 2], (4, 1))), method
+        )
     assert list(result.valid) == [False, False, True, True]
     assert result.dropped_few_images == 2 and result.dropped_undefined == 0

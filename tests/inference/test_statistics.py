@@ -1,5 +1,6 @@
 """Intervals that agree with the tests, peak-layer shares and network comparisons, against
 rsatoolbox's Result and brute-force loops."""
+
 from __future__ import annotations
 
 import itertools
@@ -28,19 +29,34 @@ def _result_of(values: np.ndarray, n_rdm: int, n_pattern: int) -> Result:
     """An rsatoolbox Result whose 'models' are the N × K × 3 values, variances as eval_dual_bootstrap."""
     centred = values - values.mean(axis=0, keepdims=True)
     variances = np.einsum("ijk,ilk->kjl", centred, centred) / (values.shape[0] - 1)
-    return Result(_models(values.shape[1]), values, "corr", "dual_bootstrap", np.zeros((2, values.shape[0], 3)),
-                  variances=variances, dof=min(n_rdm, n_pattern) - 1, n_rdm=n_rdm, n_pattern=n_pattern)
+    return Result(
+        _models(values.shape[1]),
+        values,
+        "corr",
+        "dual_bootstrap",
+        np.zeros((2, values.shape[0], 3)),
+        variances=variances,
+        dof=min(n_rdm, n_pattern) - 1,
+        n_rdm=n_rdm,
+        n_pattern=n_pattern,
+    )
 
 
 @pytest.fixture(scope="module")
 def reference():
     monkeypatch = pytest.MonkeyPatch()
     subjects, models = random_study(16, 1, 3, 4, seed=11)
-    result, resampling = rsatoolbox_dual_bootstrap(subjects[0], models, "corr", 60, monkeypatch, seed=2)
+    result, resampling = rsatoolbox_dual_bootstrap(
+        subjects[0], models, "corr", 60, monkeypatch, seed=2
+    )
     monkeypatch.undo()
     ours = inf.dual_bootstrap(subjects, models, resampling, "corr", dtype=np.float64)
-    stats = inf.model_statistics(ours.evaluations[ours.valid][:, 0], ours.noise_ceiling[ours.valid][:, 0],
-                                 n_rdm=3, n_pattern=16)
+    stats = inf.model_statistics(
+        ours.evaluations[ours.valid][:, 0],
+        ours.noise_ceiling[ours.valid][:, 0],
+        n_rdm=3,
+        n_pattern=16,
+    )
     return result, stats
 
 
@@ -58,8 +74,11 @@ def test_two_sided_p_is_twice_rsatoolbox_one_sided(reference) -> None:
     result, stats = reference
     one_sided = result.test_zero()
     np.testing.assert_allclose(stats.p_zero, one_sided, **CLOSE)
-    np.testing.assert_allclose(st.two_sided_p(stats.means, stats.model_var, stats.dof),
-                               2 * np.minimum(one_sided, 1 - one_sided), **CLOSE)
+    np.testing.assert_allclose(
+        st.two_sided_p(stats.means, stats.model_var, stats.dof),
+        2 * np.minimum(one_sided, 1 - one_sided),
+        **CLOSE,
+    )
 
 
 @pytest.mark.parametrize("correction", CORRECTIONS)
@@ -70,7 +89,9 @@ def test_interval_excludes_zero_exactly_when_the_corrected_test_rejects(correcti
         size = int(rng.integers(1, 20))
         estimate = rng.normal(0, 1, size) * rng.choice([0.0, 0.5, 3.0], size)
         variance = rng.uniform(0.01, 0.3, size) ** 2
-        tests = st.family_tests(estimate, variance, dof=int(rng.integers(1, 10)), correction=correction, alpha=0.05)
+        tests = st.family_tests(
+            estimate, variance, dof=int(rng.integers(1, 10)), correction=correction, alpha=0.05
+        )
         excludes = (tests["ci_low"] > 0) | (tests["ci_high"] < 0)
         np.testing.assert_array_equal(excludes, tests["significant"])
         np.testing.assert_array_equal(tests["significant"], tests["p_adjusted"] < 0.05)
@@ -102,15 +123,14 @@ def test_normalised_is_nan_where_the_ceiling_bounds_nothing() -> None:
 
 
 def test_peak_shares_count_best_layers_and_split_ties() -> None:
-    per_sample = np.array([[0.1, 0.3, 0.2],
-                           [0.4, 0.3, 0.2],
-                           [0.1, 0.3, 0.3],
-                           [0.0, 0.5, 0.1]])
+    per_sample = np.array([[0.1, 0.3, 0.2], [0.4, 0.3, 0.2], [0.1, 0.3, 0.3], [0.0, 0.5, 0.1]])
     np.testing.assert_allclose(st.peak_shares(per_sample), [0.25, 0.5 + 0.125, 0.125])
     rng = np.random.default_rng(1)
     values = rng.normal(size=(500, 7))
     shares = st.peak_shares(values)
-    brute = np.array([sum(int(np.argmax(row) == layer) for row in values) for layer in range(7)]) / 500
+    brute = (
+        np.array([sum(int(np.argmax(row) == layer) for row in values) for layer in range(7)]) / 500
+    )
     np.testing.assert_allclose(shares, brute)
     assert shares.sum() == pytest.approx(1.0)
 
@@ -124,8 +144,9 @@ def _brute_force_network_comparison(evaluations, sizes, n_rdm, n_pattern):
         diff = np.empty(evaluations.shape[0:1] + (3,))
         for i in range(evaluations.shape[0]):
             for v in range(3):
-                diff[i, v] = max(evaluations[i, edges[a]:edges[a + 1], v]) \
-                    - max(evaluations[i, edges[b]:edges[b + 1], v])
+                diff[i, v] = max(evaluations[i, edges[a] : edges[a + 1], v]) - max(
+                    evaluations[i, edges[b] : edges[b + 1], v]
+                )
         variances = [np.var(diff[:, v], ddof=1) for v in range(3)]
         variance = st.dual_variance(np.array(variances), n_rdm, n_pattern)
         mean = diff.mean()
@@ -137,7 +158,9 @@ def _brute_force_network_comparison(evaluations, sizes, n_rdm, n_pattern):
 def test_network_comparison_equals_a_brute_force_loop_and_rsatoolbox() -> None:
     rng = np.random.default_rng(3)
     sizes = [2, 4, 3]
-    evaluations = rng.normal(0.2, 0.05, (50, sum(sizes), 3)) + np.linspace(0, 0.05, sum(sizes))[None, :, None]
+    evaluations = (
+        rng.normal(0.2, 0.05, (50, sum(sizes), 3)) + np.linspace(0, 0.05, sum(sizes))[None, :, None]
+    )
     spans = st.network_spans(sizes)
     differences = st.network_differences(evaluations, spans)
     mean, variance = st.difference_statistics(differences, n_rdm=4, n_pattern=30)
@@ -152,8 +175,9 @@ def test_network_comparison_equals_a_brute_force_loop_and_rsatoolbox() -> None:
     # and with the differences as 'models': the interval is its get_ci
     as_models = _result_of(differences, n_rdm=4, n_pattern=30)
     np.testing.assert_allclose(as_models.get_means(), mean, **CLOSE)
-    np.testing.assert_allclose(np.array(as_models.get_ci(0.95)),
-                               np.array(st.t_interval(mean, variance, 3, 0.05)), **CLOSE)
+    np.testing.assert_allclose(
+        np.array(as_models.get_ci(0.95)), np.array(st.t_interval(mean, variance, 3, 0.05)), **CLOSE
+    )
 
 
 def test_choice_of_layer_adds_uncertainty() -> None:
@@ -182,8 +206,17 @@ def _planted(n_networks: int):
 @pytest.mark.parametrize("correction", CORRECTIONS)
 def test_tables_intervals_agree_with_significance_on_every_row(correction: str) -> None:
     subjects, models, rois, layers = _planted(2)
-    tables = inf.inference_arrays(subjects, models, rois, layers, "corr", samples=120, seed=3,
-                                  correction=correction, progress=False).tables
+    tables = inf.inference_arrays(
+        subjects,
+        models,
+        rois,
+        layers,
+        "corr",
+        samples=120,
+        seed=3,
+        correction=correction,
+        progress=False,
+    ).tables
     inference, networks = tables["inference"], tables["network_comparison"]
     for table, flag in ((inference, "significant_zero"), (networks, "significant")):
         excludes = (table.ci_low > 0) | (table.ci_high < 0)
@@ -193,10 +226,14 @@ def test_tables_intervals_agree_with_significance_on_every_row(correction: str) 
         half = scipy.stats.t.isf((1 - table.ci_level) / 2, dof) * table["sem"]
         np.testing.assert_allclose((table.ci_high - table.ci_low) / 2, half, rtol=1e-9)
         expected = {"none": 0.95, "bonferroni": None, "fdr": None}[correction]
-        assert (table.ci_level >= 0.95 - 1e-12).all() and (expected is None or (table.ci_level == expected).all())
+        assert (table.ci_level >= 0.95 - 1e-12).all() and (
+            expected is None or (table.ci_level == expected).all()
+        )
     assert inference.significant_zero.any() and not inference.significant_zero.all()
     ceiling = tables["noise_ceiling"].set_index("roi")["lower"]
-    np.testing.assert_allclose(inference.r_normalised, inference.r / inference.roi.map(ceiling).to_numpy())
+    np.testing.assert_allclose(
+        inference.r_normalised, inference.r / inference.roi.map(ceiling).to_numpy()
+    )
     assert list(tables["peak_layer"].columns) == columns("peak_layer")
     np.testing.assert_allclose(tables["peak_layer"].groupby(["roi", "network"])["share"].sum(), 1.0)
     assert list(networks.columns) == columns("network_comparison") and len(networks) == 2
@@ -209,7 +246,9 @@ def test_tables_intervals_agree_with_significance_on_every_row(correction: str) 
 
 def test_one_network_gives_an_empty_comparison_with_columns() -> None:
     subjects, models, rois, layers = _planted(1)
-    tables = inf.inference_arrays(subjects, models, rois, layers, "corr", samples=40, seed=3, progress=False).tables
+    tables = inf.inference_arrays(
+        subjects, models, rois, layers, "corr", samples=40, seed=3, progress=False
+    ).tables
     assert tables["network_comparison"].empty
     assert list(tables["network_comparison"].columns) == columns("network_comparison")
     assert len(tables["peak_layer"]) == 10

@@ -1,4 +1,5 @@
 """Result statistics against rsatoolbox's Result, seeded draws, the inference tables and bad input."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -15,10 +16,16 @@ from tests.helpers import random_study, rsatoolbox_dual_bootstrap
 @pytest.mark.parametrize("method", ["corr", "spearman"])
 def test_statistics_equal_rsatoolbox_result(method: str, monkeypatch) -> None:
     subjects, models = random_study(16, 1, 3, 4, seed=11)
-    reference, resampling = rsatoolbox_dual_bootstrap(subjects[0], models, method, 60, monkeypatch, seed=2)
+    reference, resampling = rsatoolbox_dual_bootstrap(
+        subjects[0], models, method, 60, monkeypatch, seed=2
+    )
     ours = inf.dual_bootstrap(subjects, models, resampling, method, dtype=np.float64)
-    stats = inf.model_statistics(ours.evaluations[ours.valid][:, 0], ours.noise_ceiling[ours.valid][:, 0],
-                                 n_rdm=3, n_pattern=16)
+    stats = inf.model_statistics(
+        ours.evaluations[ours.valid][:, 0],
+        ours.noise_ceiling[ours.valid][:, 0],
+        n_rdm=3,
+        n_pattern=16,
+    )
     left, right = np.triu_indices(4, 1)
     close = dict(atol=1e-9, rtol=0)
     np.testing.assert_allclose(stats.means, reference.get_means(), **close)
@@ -29,7 +36,9 @@ def test_statistics_equal_rsatoolbox_result(method: str, monkeypatch) -> None:
     np.testing.assert_allclose(stats.p_zero, reference.test_zero(), **close)
     np.testing.assert_allclose(stats.p_ceiling, reference.test_noise(), **close)
     np.testing.assert_allclose(stats.p_pairwise, reference.test_pairwise()[left, right], **close)
-    np.testing.assert_allclose(stats.ci, np.array(reference.get_ci(0.95)), **close)  # t method, its default
+    np.testing.assert_allclose(
+        stats.ci, np.array(reference.get_ci(0.95)), **close
+    )  # t method, its default
     assert stats.dof == reference.dof == 2
 
 
@@ -63,7 +72,9 @@ def _planted(n_images: int = 40, seed: int = 0):
 
 def test_tables_have_the_contract_columns_and_find_the_planted_layer() -> None:
     subjects, models, rois, layers = _planted()
-    output = inf.inference_arrays(subjects, models, rois, layers, "corr", samples=200, seed=0, progress=False)
+    output = inf.inference_arrays(
+        subjects, models, rois, layers, "corr", samples=200, seed=0, progress=False
+    )
     tables = output.tables
     inference, ceiling, pairwise = tables["inference"], tables["noise_ceiling"], tables["pairwise"]
     assert list(inference.columns) == roi_columns("inference") and len(inference) == 6
@@ -78,27 +89,35 @@ def test_tables_have_the_contract_columns_and_find_the_planted_layer() -> None:
     mid_vs_noise = pairwise[(pairwise.layer_a == "mid") & (pairwise.layer_b == "noise")]
     assert mid_vs_noise.significant.all() and (mid_vs_noise.difference > 0).all()
     assert (ceiling.lower <= ceiling.upper).all() and (ceiling.lower_sem > 0).all()
-    again = inf.inference_arrays(subjects, models, rois, layers, "corr", samples=200, seed=0, progress=False)
+    again = inf.inference_arrays(
+        subjects, models, rois, layers, "corr", samples=200, seed=0, progress=False
+    )
     pd.testing.assert_frame_equal(again.tables["inference"], inference)
 
 
 @pytest.mark.parametrize("method", ["cosine", "spearman", "rho-a", "tau-a"])
 def test_every_method_runs_end_to_end(method: str) -> None:
     subjects, models, rois, layers = _planted(n_images=20)
-    tables = inf.inference_arrays(subjects, models, rois, layers, method, samples=40, seed=1,
-                                  progress=False).tables
+    tables = inf.inference_arrays(
+        subjects, models, rois, layers, method, samples=40, seed=1, progress=False
+    ).tables
     assert tables["inference"].method.eq(method).all()
-    assert np.isfinite(tables["inference"][["r", "sem", "ci_low", "ci_high", "p_zero"]].to_numpy()).all()
+    assert np.isfinite(
+        tables["inference"][["r", "sem", "ci_low", "ci_high", "p_zero"]].to_numpy()
+    ).all()
 
 
-@pytest.mark.parametrize("change, message", [
-    (dict(method="pearson"), "unknown method"),
-    (dict(samples=1), "give no variance"),
-    (dict(n_images=3), "too few to resample"),
-    (dict(n_subjects=1), "too few for a bootstrap over subjects"),
-    (dict(nan=True), "NaN"),
-    (dict(constant=True), "constant"),
-])
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (dict(method="pearson"), "unknown method"),
+        (dict(samples=1), "give no variance"),
+        (dict(n_images=3), "too few to resample"),
+        (dict(n_subjects=1), "too few for a bootstrap over subjects"),
+        (dict(nan=True), "NaN"),
+        (dict(constant=True), "constant"),
+    ],
+)
 def test_bad_input_is_one_clear_error(change: dict, message: str) -> None:
     n_images = change.get("n_images", 12)
     subjects, models = random_study(n_images, 1, change.get("n_subjects", 3), 2, seed=3)
@@ -107,9 +126,16 @@ def test_bad_input_is_one_clear_error(change: dict, message: str) -> None:
     if change.get("constant"):
         models[1] = 0.5
     with pytest.raises(AnalysisError, match=message):
-        inf.inference_arrays(subjects, {"net": models}, ["V1"], {"net": ["a", "b"]},
-                             change.get("method", "corr"), samples=change.get("samples", 10), seed=0,
-                             progress=False)
+        inf.inference_arrays(
+            subjects,
+            {"net": models},
+            ["V1"],
+            {"net": ["a", "b"]},
+            change.get("method", "corr"),
+            samples=change.get("samples", 10),
+            seed=0,
+            progress=False,
+        )
 
 
 def test_too_few_usable_samples_is_an_error_not_a_table() -> None:
@@ -117,14 +143,25 @@ def test_too_few_usable_samples_is_an_error_not_a_table() -> None:
     images = np.array([[0, 0, 1, 1], [2, 2, 2, 3], [1, 1, 1, 1]])  # all have < 3 distinct images
     resampling = inf.Resampling(images, np.array([[0, 1]] * 3))
     with pytest.raises(AnalysisError, match="usable"):
-        inf.inference_arrays(subjects, {"net": models}, ["V1"], {"net": ["a", "b"]}, "corr", samples=3,
-                             seed=0, progress=False, resampling=resampling)
+        inf.inference_arrays(
+            subjects,
+            {"net": models},
+            ["V1"],
+            {"net": ["a", "b"]},
+            "corr",
+            samples=3,
+            seed=0,
+            progress=False,
+            resampling=resampling,
+        )
 
 
 @pytest.mark.parametrize("method", ["corr_cov", "cosine_cov"])
 def test_whitened_methods_find_the_planted_layer(method) -> None:
     subjects, models, rois, layers = _planted()
-    output = inf.inference_arrays(subjects, models, rois, layers, method, samples=100, seed=0, progress=False)
+    output = inf.inference_arrays(
+        subjects, models, rois, layers, method, samples=100, seed=0, progress=False
+    )
     inference = output.tables["inference"]
     assert set(inference.method) == {method} and output.bootstrap["valid_samples"] == 100
     assert inference[inference.layer == "mid"].significant_zero.all()
@@ -134,4 +171,6 @@ def test_whitened_methods_find_the_planted_layer(method) -> None:
 def test_an_unknown_method_is_refused_by_the_bootstrap() -> None:
     subjects, models, rois, layers = _planted(n_images=12)
     with pytest.raises(AnalysisError, match="unknown method 'kendall'"):
-        inf.inference_arrays(subjects, models, rois, layers, "kendall", samples=10, seed=0, progress=False)
+        inf.inference_arrays(
+            subjects, models, rois, layers, "kendall", samples=10, seed=0, progress=False
+        )

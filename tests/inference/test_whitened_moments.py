@@ -1,5 +1,6 @@
 """The whitened bootstrap's algebra: the closed form against whitened vectors built by hand, the
 limit form at d = 0, chunks of samples, and threads (rsatoolbox itself: tests/oracle)."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -38,7 +39,9 @@ def _by_hand(vector: np.ndarray, pattern_idx: np.ndarray) -> np.ndarray:
     return np.concatenate([np.sqrt(2) * residual[upper][keep], -2 * b])
 
 
-@pytest.mark.parametrize("pattern_idx", [[0, 0, 1, 2, 3, 3, 3, 5, 6, 7], [4, 4, 4, 4, 4, 4, 0, 1, 2, 3]])
+@pytest.mark.parametrize(
+    "pattern_idx", [[0, 0, 1, 2, 3, 3, 3, 5, 6, 7], [4, 4, 4, 4, 4, 4, 0, 1, 2, 3]]
+)
 def test_closed_form_equals_the_whitened_vectors_built_by_hand(pattern_idx) -> None:
     subjects, models = random_study(10, 1, 2, 1, seed=21)
     pattern_idx = np.array(pattern_idx)
@@ -60,8 +63,11 @@ def test_limit_form_is_the_limit() -> None:
     rng = np.random.default_rng(23)
     u, v = rng.normal(size=(2, 1, 6))
     counts = np.array([[4.0, 1, 1, 0, 0, 0]])  # n = 6: d_0 = 0
-    exact = wm.bilinear(wm.reduce(u[:, None], wm.weights(counts)), wm.reduce(v[:, None], wm.weights(counts)),
-                        wm.weights(counts))[0, 0, 0]
+    exact = wm.bilinear(
+        wm.reduce(u[:, None], wm.weights(counts)),
+        wm.reduce(v[:, None], wm.weights(counts)),
+        wm.weights(counts),
+    )[0, 0, 0]
     near = counts.copy()
     near[0, 0] = 4.0 - 1e-7  # d_0 = 2e-7, general form (Σc changes by 1e-7 too, negligibly)
     w = wm.weights(near)

@@ -1,4 +1,5 @@
 """Our vectorised comparisons agree with rsatoolbox.rdm.compare for every method."""
+
 from __future__ import annotations
 
 import numpy as np
@@ -20,7 +21,9 @@ def test_compare_matches_rsatoolbox(method, ties):
     rng = np.random.default_rng(3)
     models = _vectors(rng, 4, 190, ties)
     data = _vectors(rng, 3, 190, ties) + 0.5 * models[:3]
-    expected = rsatoolbox.rdm.compare(rsatoolbox.rdm.RDMs(models), rsatoolbox.rdm.RDMs(data), method)
+    expected = rsatoolbox.rdm.compare(
+        rsatoolbox.rdm.RDMs(models), rsatoolbox.rdm.RDMs(data), method
+    )
     ours = compare(models, data, method)
     assert ours.shape == (4, 3)
     np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-12)

@@ -1,5 +1,6 @@
 """A deposit-shaped study (atlases, a subject with fewer images, a group-mean file, a network whose
 image names differ in case and extension) against rsatoolbox's eval_fixed on the same files."""
+
 from __future__ import annotations
 
 import warnings
@@ -45,24 +46,39 @@ def deposit(tmp_path):
         subjects[subject] = {}
         for atlas, rois in ATLASES.items():
             order = rng.permutation(kept)
-            vectors = _subset(brain[atlas][k * len(rois):(k + 1) * len(rois)], N_IMAGES, order)
+            vectors = _subset(brain[atlas][k * len(rois) : (k + 1) * len(rois)], N_IMAGES, order)
             name = f"{subject}_{atlas}.h5"
             save_rdms(tmp_path / name, vectors, list(images[order]), rois)
             subjects[subject][atlas] = name
     mean_order = rng.permutation(N_IMAGES)
-    save_rdms(tmp_path / "MEAN_A.h5", _subset(_vectors(rng, 3, N_IMAGES), N_IMAGES, mean_order),
-              list(images[mean_order]), ATLASES["A"])
+    save_rdms(
+        tmp_path / "MEAN_A.h5",
+        _subset(_vectors(rng, 3, N_IMAGES), N_IMAGES, mean_order),
+        list(images[mean_order]),
+        ATLASES["A"],
+    )
     net_order = rng.permutation(N_IMAGES)
-    shouted = [name.upper().replace(".JPG", ".png") if i < 24 else name
-               for i, name in zip(net_order, images[net_order])]
-    save_rdms(tmp_path / "net.h5", _subset(_vectors(rng, 3, N_IMAGES), N_IMAGES, net_order), shouted,
-              LAYERS, key="layer")
+    shouted = [
+        name.upper().replace(".JPG", ".png") if i < 24 else name
+        for i, name in zip(net_order, images[net_order])
+    ]
+    save_rdms(
+        tmp_path / "net.h5",
+        _subset(_vectors(rng, 3, N_IMAGES), N_IMAGES, net_order),
+        shouted,
+        LAYERS,
+        key="layer",
+    )
     return tmp_path, subjects
 
 
 def _study(folder, subjects, match: str | None):
-    fields = dict(subjects=subjects, group_mean={"A": "MEAN_A.h5"}, networks={"net": "net.h5"},
-                  roi_groups={"A": {"early": ["V1", "V2"], "late": ["LO"]}})
+    fields = dict(
+        subjects=subjects,
+        group_mean={"A": "MEAN_A.h5"},
+        networks={"net": "net.h5"},
+        roi_groups={"A": {"early": ["V1", "V2"], "late": ["LO"]}},
+    )
     if match:
         fields["images"] = {"match": match, "align": "common"}
     return write_study(folder / "study.yml", **fields)
@@ -94,19 +110,27 @@ def test_atlases_and_group_mean_equal_rsatoolbox_eval_fixed(deposit, capsys):
     keys = sorted(_stem(f"img_{i:03d}.jpg") for i in range(N_IMAGES - 12))
     assert (per_subject["n_images"] == len(keys)).all()
     network = _reference(folder / "net.h5", keys, _stem)
-    models = [rsatoolbox.model.ModelFixed(layer, network.subset("layer", layer)) for layer in LAYERS]
+    models = [
+        rsatoolbox.model.ModelFixed(layer, network.subset("layer", layer)) for layer in LAYERS
+    ]
     for atlas, rois in ATLASES.items():
-        references = {s: _reference(folder / files[atlas], keys, _stem) for s, files in subjects.items()}
+        references = {
+            s: _reference(folder / files[atlas], keys, _stem) for s, files in subjects.items()
+        }
         for subject, rdms in references.items():
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                expected = rsatoolbox.inference.eval_fixed(models, rdms, method="corr").evaluations[0]
+                expected = rsatoolbox.inference.eval_fixed(models, rdms, method="corr").evaluations[
+                    0
+                ]
             ours = per_subject.query("subject == @subject and atlas == @atlas")
             for m, layer in enumerate(LAYERS):
                 for d, roi in enumerate(rdms.rdm_descriptors["roi"]):
                     value = ours.query("roi == @roi and layer == @layer")["r"]
                     assert len(value) == 1 and abs(value.iloc[0] - expected[m, d]) < 1e-9
-        averaged = rsatoolbox.rdm.RDMs(np.mean([r.get_vectors() for r in references.values()], axis=0))
+        averaged = rsatoolbox.rdm.RDMs(
+            np.mean([r.get_vectors() for r in references.values()], axis=0)
+        )
         expected = rsatoolbox.rdm.compare(network, averaged, "corr")
         for m, layer in enumerate(LAYERS):
             for d, roi in enumerate(rois):
@@ -135,15 +159,26 @@ def test_exact_matching_with_consent_warns_per_file(deposit, capsys, tmp_path):
     folder, subjects = deposit
     names = [f"img_{i:03d}.jpg" for i in range(N_IMAGES)]
     rng = np.random.default_rng(3)
-    save_rdms(folder / "net.h5", _vectors(rng, 3, N_IMAGES), [n.upper() for n in names[:5]] + names[5:],
-              LAYERS, key="layer")
+    save_rdms(
+        folder / "net.h5",
+        _vectors(rng, 3, N_IMAGES),
+        [n.upper() for n in names[:5]] + names[5:],
+        LAYERS,
+        key="layer",
+    )
     study = _study(folder, subjects, "exact")
     assert main(["run", str(study), "--out", str(folder / "out"), "--samples", "0"]) == 0
     err = capsys.readouterr().err
     lines = [line for line in err.splitlines() if line.startswith("warning:")]
-    assert len(lines) == 8  # every file loses images: S1, S2, S3 in both atlases, MEAN_A and the network
-    assert any("net.h5: 17 of 40 images" in line and "5 of them would match" in line for line in lines)
-    assert any("S3_A.h5: 5 of 28 images" in line and "5 of them would match" in line for line in lines)
+    assert (
+        len(lines) == 8
+    )  # every file loses images: S1, S2, S3 in both atlases, MEAN_A and the network
+    assert any(
+        "net.h5: 17 of 40 images" in line and "5 of them would match" in line for line in lines
+    )
+    assert any(
+        "S3_A.h5: 5 of 28 images" in line and "5 of them would match" in line for line in lines
+    )
     images = pd.read_csv(folder / "out" / "images.csv")
     row = images.query("name == 'net' and source == 'all'").iloc[0]
     assert (row.images_in_file, row.images_kept, row.images_dropped) == (40, 23, 17)

@@ -1,15 +1,15 @@
 """Resampled comparisons against rsatoolbox on identical samples (small n), and float32 against float64."""
-from __future__ import annotations
 
+from __future__ import annotations
 
 import numpy as np
 import pytest
 import rsatoolbox
 
-from analysis.inference import moments as bs
-from analysis.inference import rank_moments
 from analysis import inference as inf
 from analysis.errors import AnalysisError
+from analysis.inference import moments as bs
+from analysis.inference import rank_moments
 from analysis.inference.dual_bootstrap import subject_rows
 from tests.helpers import random_study, rsatoolbox_dual_bootstrap
 
@@ -21,7 +21,7 @@ def test_dual_bootstrap_equals_rsatoolbox_on_the_same_samples(method: str, monke
     subjects, models = random_study(18, 1, 3, 3, seed=1, tied=method in ("spearman", "tau-a"))
     reference, resampling = rsatoolbox_dual_bootstrap(subjects[0], models, method, 12, monkeypatch)
     ours = inf.dual_bootstrap(subjects, models, resampling, method, dtype=np.float64)
-    expected_evals = reference.evaluations[:, :, 0, 0, :]            # samples × layers × 3
+    expected_evals = reference.evaluations[:, :, 0, 0, :]  # samples × layers × 3
     expected_ceiling = reference.noise_ceiling[:, :, 0, :].transpose(1, 0, 2)  # samples × 2 × 3
     ok = ~np.isnan(expected_evals[:, 0, 0])
     np.testing.assert_array_equal(ours.valid, ok)
@@ -31,9 +31,13 @@ def test_dual_bootstrap_equals_rsatoolbox_on_the_same_samples(method: str, monke
 
 def test_several_rois_share_draws_and_each_equals_rsatoolbox(monkeypatch) -> None:
     subjects, models = random_study(15, 2, 4, 2, seed=2)
-    reference, resampling = rsatoolbox_dual_bootstrap(subjects[1], models, "corr", 10, monkeypatch, seed=5)
+    reference, resampling = rsatoolbox_dual_bootstrap(
+        subjects[1], models, "corr", 10, monkeypatch, seed=5
+    )
     ours = inf.dual_bootstrap(subjects, models, resampling, "corr", dtype=np.float64)
-    np.testing.assert_allclose(ours.evaluations[:, 1], reference.evaluations[:, :, 0, 0, :], atol=1e-9, rtol=0)
+    np.testing.assert_allclose(
+        ours.evaluations[:, 1], reference.evaluations[:, :, 0, 0, :], atol=1e-9, rtol=0
+    )
 
 
 def test_heavily_duplicated_sample_equals_subsample_pattern_and_compare() -> None:
@@ -46,7 +50,9 @@ def test_heavily_duplicated_sample_equals_subsample_pattern_and_compare() -> Non
     for method in ("corr", "cosine"):
         moments = bs.linear_moments(subject_rows(subjects), list(models), counts, method)
         expected = rsatoolbox.rdm.compare(data, layers, method)  # subjects × layers
-        np.testing.assert_allclose(bs.similarity(moments, method)[0, 0], expected, atol=1e-12, rtol=0)
+        np.testing.assert_allclose(
+            bs.similarity(moments, method)[0, 0], expected, atol=1e-12, rtol=0
+        )
 
 
 def test_pair_sums_equal_brute_force() -> None:
@@ -58,7 +64,9 @@ def test_pair_sums_equal_brute_force() -> None:
     weights = counts[:, i] * counts[:, j]
     left, right = np.array([0, 1, 2, 3, 0]), np.array([1, 1, 3, 3, 2])
     extended = rows + [np.ones_like(rows[0])]
-    expected = np.stack([weights @ (extended[a] * extended[b]) for a, b in zip(left, right)], axis=1)
+    expected = np.stack(
+        [weights @ (extended[a] * extended[b]) for a, b in zip(left, right)], axis=1
+    )
     got = bs.pair_sums(rows, left, right, counts, block=5, sample_chunk=2)
     np.testing.assert_allclose(got, expected, rtol=1e-12)
 
@@ -67,6 +75,7 @@ def test_products_in_small_groups_and_the_full_data_sums_from_the_same_read(monk
     """Groups of one form (many products per block) give the brute-force sums, and `full` adds the
     sums on the data as they are (every weight 1) from the same strips."""
     from analysis.inference import strips
+
     rng = np.random.default_rng(5)
     n = 31
     rows = [rng.normal(size=n * (n - 1) // 2) for _ in range(4)]
@@ -97,7 +106,9 @@ def test_samples_with_fewer_than_three_images_are_dropped_and_counted() -> None:
     subjects, models = random_study(10, 1, 3, 2, seed=6)
     images = np.tile(np.arange(10), (4, 1))
     images[1] = [2, 2, 2, 2, 5, 5, 5, 5, 5, 2]  # two distinct images: rsatoolbox makes this NaN
-    result = inf.dual_bootstrap(subjects, models, inf.Resampling(images, np.tile([0, 1, 2], (4, 1))), "corr")
+    result = inf.dual_bootstrap(
+        subjects, models, inf.Resampling(images, np.tile([0, 1, 2], (4, 1))), "corr"
+    )
     assert list(result.valid) == [True, False, True, True]
     assert result.dropped_few_images == 1 and result.dropped_undefined == 0
     assert np.isnan(result.evaluations[1]).all()
@@ -110,7 +121,9 @@ def test_zero_variance_sample_is_dropped_not_crashed() -> None:
     i, j = np.triu_indices(n, 1)
     models[0][(i < 3) & (j < 3)] = 1.0  # pairs among images 0, 1, 2 are all equal
     images = np.array([[0, 0, 1, 1, 2, 2, 0, 1], list(range(8))])
-    result = inf.dual_bootstrap(subjects, models, inf.Resampling(images, np.tile([0, 1, 2], (2, 1))), "corr")
+    result = inf.dual_bootstrap(
+        subjects, models, inf.Resampling(images, np.tile([0, 1, 2], (2, 1))), "corr"
+    )
     assert list(result.valid) == [False, True]
     assert result.dropped_undefined == 1
 
@@ -122,6 +135,7 @@ def test_tau_a_bootstrap_refuses_full_size_with_an_estimate() -> None:
 
 def test_long_rank_bootstrap_is_announced_with_its_duration():
     from analysis.inference.rank_moments import rank_bootstrap_warning
+
     assert rank_bootstrap_warning(1770, 100, 10, "spearman") is None
     message = rank_bootstrap_warning(4_455_000, 1000, 10, "spearman", threads=2)
     assert "about 27 min on 2 core(s)" in message and "corr" in message

@@ -1,4 +1,5 @@
 """Noise ceilings against rsatoolbox's boot_noise_ceiling, on the data and on resampled data."""
+
 from __future__ import annotations
 
 import warnings
@@ -20,14 +21,25 @@ def _subjects(n_images: int, n_subjects: int, seed: int) -> np.ndarray:
     return rng.random(pairs) + rng.normal(0, 0.7, (1, n_subjects, pairs))
 
 
-def _ours(subjects: np.ndarray, image_idx: np.ndarray, subject_idx: np.ndarray, method: str) -> np.ndarray:
-    models = subjects[0, :1] * 0 + np.arange(subjects.shape[2])  # any model; only the ceiling is read
-    result = inf.dual_bootstrap(subjects, models, inf.Resampling(image_idx[None], subject_idx[None]),
-                                method, dtype=np.float64)
+def _ours(
+    subjects: np.ndarray, image_idx: np.ndarray, subject_idx: np.ndarray, method: str
+) -> np.ndarray:
+    models = subjects[0, :1] * 0 + np.arange(
+        subjects.shape[2]
+    )  # any model; only the ceiling is read
+    result = inf.dual_bootstrap(
+        subjects,
+        models,
+        inf.Resampling(image_idx[None], subject_idx[None]),
+        method,
+        dtype=np.float64,
+    )
     return result.noise_ceiling[0, 0, :, 0]  # lower, upper of the "both" variant
 
 
-def _theirs(subjects: np.ndarray, image_idx: np.ndarray, subject_idx: np.ndarray, method: str) -> np.ndarray:
+def _theirs(
+    subjects: np.ndarray, image_idx: np.ndarray, subject_idx: np.ndarray, method: str
+) -> np.ndarray:
     rdms = rsatoolbox.rdm.RDMs(subjects[0]).subsample("index", subject_idx)
     rdms = rdms.subsample_pattern("index", image_idx)
     with warnings.catch_warnings():
@@ -41,8 +53,12 @@ def test_ceiling_on_resampled_images_and_duplicated_subjects(method: str) -> Non
     rng = np.random.default_rng(2)
     image_idx = rng.integers(0, 14, 14)
     subject_idx = np.array([0, 2, 2, 3])  # subject 1 missing, subject 2 twice
-    np.testing.assert_allclose(_ours(subjects, image_idx, subject_idx, method),
-                               _theirs(subjects, image_idx, subject_idx, method), atol=1e-9, rtol=0)
+    np.testing.assert_allclose(
+        _ours(subjects, image_idx, subject_idx, method),
+        _theirs(subjects, image_idx, subject_idx, method),
+        atol=1e-9,
+        rtol=0,
+    )
 
 
 @pytest.mark.parametrize("method", ["corr", "spearman"])
@@ -59,7 +75,9 @@ def test_single_distinct_subject_gives_equal_bounds_as_rsatoolbox(method: str) -
 def test_point_ceiling_equals_boot_noise_ceiling_on_all_data(method: str) -> None:
     subjects = _subjects(16, 3, seed=4)
     models = subjects[0, :2] + 1.0
-    result = inf.dual_bootstrap(subjects, models, inf.draw_resampling(16, 3, 2, 0), method, dtype=np.float64)
+    result = inf.dual_bootstrap(
+        subjects, models, inf.draw_resampling(16, 3, 2, 0), method, dtype=np.float64
+    )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         expected = boot_noise_ceiling(rsatoolbox.rdm.RDMs(subjects[0]), method=method)

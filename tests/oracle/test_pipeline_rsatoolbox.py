@@ -1,4 +1,5 @@
 """End to end: study file → results folder, checked against rsatoolbox on the same files."""
+
 from __future__ import annotations
 
 import json
@@ -41,17 +42,24 @@ def test_per_subject_and_joint_equal_rsatoolbox_eval_fixed(demo, tmp_path, metho
     joint = pd.read_csv(tmp_path / "out" / "joint.csv")
     study = yaml.safe_load(study_path.read_text())
     files = [demo / f for f in [*study["subjects"].values(), *study["networks"].values()]]
-    common = sorted(set.intersection(*(set(rsatoolbox.rdm.load_rdm(str(f)).pattern_descriptors["image"])
-                                       for f in files)))
+    common = sorted(
+        set.intersection(
+            *(set(rsatoolbox.rdm.load_rdm(str(f)).pattern_descriptors["image"]) for f in files)
+        )
+    )
     network = _reference_rdms(demo / study["networks"]["ResNet-50"], common)
-    models = [rsatoolbox.model.ModelFixed(layer, network.subset("layer", layer))
-              for layer in network.rdm_descriptors["layer"]]
+    models = [
+        rsatoolbox.model.ModelFixed(layer, network.subset("layer", layer))
+        for layer in network.rdm_descriptors["layer"]
+    ]
     subjects = {s: _reference_rdms(demo / f, common) for s, f in study["subjects"].items()}
     for subject, rdms in subjects.items():
         result = rsatoolbox.inference.eval_fixed(models, rdms, method=method)
         for m, layer in enumerate(network.rdm_descriptors["layer"]):
             for d, roi in enumerate(rdms.rdm_descriptors["roi"]):
-                ours = per_subject.query("subject == @subject and roi == @roi and layer == @layer")["r"]
+                ours = per_subject.query("subject == @subject and roi == @roi and layer == @layer")[
+                    "r"
+                ]
                 assert len(ours) == 1
                 assert abs(ours.iloc[0] - result.evaluations[0, m, d]) < 1e-9
     averaged = np.mean([r.get_vectors() for r in subjects.values()], axis=0)
@@ -67,13 +75,36 @@ def test_tables_have_stable_columns_and_full_grid(demo, tmp_path):
     assert _run(demo / "study.yml", tmp_path / "out") == 0
     out = tmp_path / "out"
     per_subject = pd.read_csv(out / "per_subject.csv")
-    assert list(per_subject.columns) == ["subject", "atlas", "roi", "network", "layer", "method",
-                                         "n_images", "r"]
+    assert list(per_subject.columns) == [
+        "subject",
+        "atlas",
+        "roi",
+        "network",
+        "layer",
+        "method",
+        "n_images",
+        "r",
+    ]
     assert len(per_subject) == 3 * 10 * 5
-    assert list(pd.read_csv(out / "joint.csv").columns) == ["atlas", "roi", "network", "layer", "method", "r"]
+    assert list(pd.read_csv(out / "joint.csv").columns) == [
+        "atlas",
+        "roi",
+        "network",
+        "layer",
+        "method",
+        "r",
+    ]
     by_group = pd.read_csv(out / "by_group.csv")
-    assert list(by_group.columns) == ["atlas", "group", "network", "layer", "method", "mean", "sem",
-                                       "n_subjects"]
+    assert list(by_group.columns) == [
+        "atlas",
+        "group",
+        "network",
+        "layer",
+        "method",
+        "mean",
+        "sem",
+        "n_subjects",
+    ]
     assert by_group["group"].unique().tolist() == ["Early visual", "Mid-level", "High-level"]
     assert (by_group["n_subjects"] == 3).all()
 
@@ -83,8 +114,12 @@ def test_by_group_is_mean_and_sem_of_subject_means(demo, tmp_path):
     per_subject = pd.read_csv(tmp_path / "out" / "per_subject.csv")
     by_group = pd.read_csv(tmp_path / "out" / "by_group.csv")
     mid = ["LHLOC", "RHLOC", "LHOPA", "RHOPA"]
-    subject_means = (per_subject[per_subject.roi.isin(mid) & (per_subject.layer == "layer3")]
-                     .groupby("subject")["r"].mean().to_numpy())
+    subject_means = (
+        per_subject[per_subject.roi.isin(mid) & (per_subject.layer == "layer3")]
+        .groupby("subject")["r"]
+        .mean()
+        .to_numpy()
+    )
     row = by_group.query("group == 'Mid-level' and layer == 'layer3'").iloc[0]
     assert row["mean"] == pytest.approx(subject_means.mean(), abs=1e-12)
     assert row["sem"] == pytest.approx(subject_means.std(ddof=1) / np.sqrt(3), abs=1e-12)
@@ -108,7 +143,9 @@ def test_manifest_records_inputs_alignment_and_versions(demo, tmp_path):
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert manifest["synthetic"] is True
     assert "SYNTHETIC" in manifest["title"]
-    assert manifest["order"]["layers"] == {"ResNet-50": ["conv1", "layer1", "layer2", "layer3", "layer4"]}
+    assert manifest["order"]["layers"] == {
+        "ResNet-50": ["conv1", "layer1", "layer2", "layer3", "layer4"]
+    }
     assert manifest["order"]["rois"]["default"][:2] == ["LHEarlyVis", "RHEarlyVis"]
     assert manifest["order"]["atlases"] == ["default"]
     inputs = {i["name"]: i for i in manifest["inputs"]}
@@ -132,8 +169,14 @@ def _rewrite(path, transform):
     key = [k for k in rdms.rdm_descriptors if k != "index"][0]
     matrices, images = transform(rdms.get_matrices(), list(rdms.pattern_descriptors["image"]))
     vectors = np.stack([m[np.triu_indices(len(images), 1)] for m in matrices])
-    save_rdms(path, vectors, images, list(rdms.rdm_descriptors[key]), key=key,
-              measure=rdms.dissimilarity_measure)
+    save_rdms(
+        path,
+        vectors,
+        images,
+        list(rdms.rdm_descriptors[key]),
+        key=key,
+        measure=rdms.dissimilarity_measure,
+    )
 
 
 def test_image_order_and_extra_images_change_only_alignment_counts(demo, tmp_path):
@@ -146,9 +189,14 @@ def test_image_order_and_extra_images_change_only_alignment_counts(demo, tmp_pat
 
     _rewrite(demo / "CSI2_BOLD5000_CORR_RDMs.h5", shuffle)
     _rewrite(demo / "ResNet50_CORR_RDMs.h5", shuffle)
-    common = set(rsatoolbox.rdm.load_rdm(str(demo / "CSI1_BOLD5000_CORR_RDMs.h5"))
-                 .pattern_descriptors["image"])
-    network_images = rsatoolbox.rdm.load_rdm(str(demo / "ResNet50_CORR_RDMs.h5")).pattern_descriptors["image"]
+    common = set(
+        rsatoolbox.rdm.load_rdm(str(demo / "CSI1_BOLD5000_CORR_RDMs.h5")).pattern_descriptors[
+            "image"
+        ]
+    )
+    network_images = rsatoolbox.rdm.load_rdm(
+        str(demo / "ResNet50_CORR_RDMs.h5")
+    ).pattern_descriptors["image"]
     outside = [i for i, name in enumerate(network_images) if name not in common]
     assert outside, "the demo drops images from each subject"
 
@@ -162,8 +210,10 @@ def test_image_order_and_extra_images_change_only_alignment_counts(demo, tmp_pat
         before = (tmp_path / "before" / f"{table}.csv").read_bytes()
         after = (tmp_path / "after" / f"{table}.csv").read_bytes()
         assert before == after, table
-    counts = {i["name"]: i["images_in_file"] for i in
-              json.loads((tmp_path / "after" / "manifest.json").read_text())["inputs"]}
+    counts = {
+        i["name"]: i["images_in_file"]
+        for i in json.loads((tmp_path / "after" / "manifest.json").read_text())["inputs"]
+    }
     assert counts["ResNet-50"] == 59
 
 
@@ -173,20 +223,39 @@ def test_other_names_and_descriptor_keys_load_and_run(tmp_path):
     n_pairs = 30 * 29 // 2
     layers = ["stem", "block_a", "block_b"]
     regions = ["V1", "hV4", "FFA", "PPA"]
-    save_rdms(tmp_path / "net.h5", rng.random((3, n_pairs)), images, layers, key="layer_name",
-              extra_rdm_descriptors={"model": ["AlexNet"] * 3})
+    save_rdms(
+        tmp_path / "net.h5",
+        rng.random((3, n_pairs)),
+        images,
+        layers,
+        key="layer_name",
+        extra_rdm_descriptors={"model": ["AlexNet"] * 3},
+    )
     for subject in ("s01", "s02"):
         order = rng.permutation(30)
-        save_rdms(tmp_path / f"{subject}.h5", rng.random((4, n_pairs)), [images[i] for i in order],
-                  regions, key="region", image_key="stimulus")
-    study = write_study(tmp_path / "study.yml", title="Other names",
-                        subjects={"s01": "s01.h5", "s02": "s02.h5"}, networks={"AlexNet": "net.h5"},
-                        roi_groups={"Low": ["V1", "hV4"], "High": ["FFA", "PPA"]})
+        save_rdms(
+            tmp_path / f"{subject}.h5",
+            rng.random((4, n_pairs)),
+            [images[i] for i in order],
+            regions,
+            key="region",
+            image_key="stimulus",
+        )
+    study = write_study(
+        tmp_path / "study.yml",
+        title="Other names",
+        subjects={"s01": "s01.h5", "s02": "s02.h5"},
+        networks={"AlexNet": "net.h5"},
+        roi_groups={"Low": ["V1", "hV4"], "High": ["FFA", "PPA"]},
+    )
     assert _run(study, tmp_path / "out") == 0
     per_subject = pd.read_csv(tmp_path / "out" / "per_subject.csv")
     assert per_subject["layer"].unique().tolist() == layers
     assert per_subject["roi"].unique().tolist() == regions
     manifest = json.loads((tmp_path / "out" / "manifest.json").read_text())
     assert {i["name"]: i["descriptor"] for i in manifest["inputs"]} == {
-        "s01": "region", "s02": "region", "AlexNet": "layer_name"}
+        "s01": "region",
+        "s02": "region",
+        "AlexNet": "layer_name",
+    }
     assert manifest["synthetic"] is False

@@ -5,12 +5,14 @@ indicator matrices (int8) and its missing-values branch fails at `sumI[n_dist:, 
 (rsatoolbox/rdm/compare.py line 493: a float result cannot be cast back to int8). Above that we
 compare with rsatoolbox's own dense code, forced by a monkeypatch.
 """
+
 from __future__ import annotations
+
+import importlib
 
 import numpy as np
 import pytest
 import rsatoolbox
-import importlib
 
 from analysis import inference as inf
 from analysis.comparison.methods import compare
@@ -19,15 +21,19 @@ from analysis.inference import whitened_moments as wm
 from analysis.inference.dual_bootstrap import images_from_pairs, subject_rows
 from tests.helpers import random_study, rsatoolbox_dual_bootstrap
 
-rsa_compare = importlib.import_module("rsatoolbox.rdm.compare")  # the module (rsatoolbox.rdm.compare is the function)
+rsa_compare = importlib.import_module(
+    "rsatoolbox.rdm.compare"
+)  # the module (rsatoolbox.rdm.compare is the function)
 
 METHODS = ["corr_cov", "cosine_cov"]
 
 
 def _assert_equal_to_rsatoolbox(subjects, models, method, samples, monkeypatch, roi=0, seed=0):
-    reference, resampling = rsatoolbox_dual_bootstrap(subjects[roi], models, method, samples, monkeypatch, seed)
+    reference, resampling = rsatoolbox_dual_bootstrap(
+        subjects[roi], models, method, samples, monkeypatch, seed
+    )
     ours = inf.dual_bootstrap(subjects, models, resampling, method, dtype=np.float64)
-    expected_evals = reference.evaluations[:, :, 0, 0, :]                        # samples × layers × 3
+    expected_evals = reference.evaluations[:, :, 0, 0, :]  # samples × layers × 3
     expected_ceiling = reference.noise_ceiling[:, :, 0, :].transpose(1, 0, 2)  # samples × 2 × 3
     ok = ~np.isnan(expected_evals[:, 0, 0])
     assert ok.sum() >= samples - 1
@@ -73,12 +79,15 @@ def _one_sample(subjects, models, pattern_idx, method):
 
 
 @pytest.mark.parametrize("method", METHODS)
-@pytest.mark.parametrize("pattern_idx", [
-    [0, 0, 0, 3, 3, 5, 7, 7, 7, 7, 0, 3],   # few distinct images, many copies
-    [2, 2, 2, 2, 2, 2, 2, 0, 4, 9, 11, 5],  # image 2 drawn n/2 + 1 times: d = 0, the limit form
-    [2, 2, 2, 2, 2, 2, 2, 2, 0, 4, 9, 5],   # drawn more than n/2 + 1 times: d < 0
-    list(range(11, -1, -1)),                 # every image once: rsatoolbox's branch without NaN
-])
+@pytest.mark.parametrize(
+    "pattern_idx",
+    [
+        [0, 0, 0, 3, 3, 5, 7, 7, 7, 7, 0, 3],  # few distinct images, many copies
+        [2, 2, 2, 2, 2, 2, 2, 0, 4, 9, 11, 5],  # image 2 drawn n/2 + 1 times: d = 0, the limit form
+        [2, 2, 2, 2, 2, 2, 2, 2, 0, 4, 9, 5],  # drawn more than n/2 + 1 times: d < 0
+        list(range(11, -1, -1)),  # every image once: rsatoolbox's branch without NaN
+    ],
+)
 def test_one_resampled_rdm_equals_subsample_pattern_and_compare(method, pattern_idx) -> None:
     subjects, models = random_study(12, 1, 3, 2, seed=15)
     pattern_idx = np.array(pattern_idx)
@@ -98,8 +107,9 @@ def test_full_data_values_are_the_point_estimates(method) -> None:
     subjects, models = random_study(30, 2, 3, 2, seed=16)
     result = inf.dual_bootstrap(subjects, models, inf.draw_resampling(30, 3, 3, seed=1), method)
     for r in range(2):
-        np.testing.assert_allclose(result.point_subject[r], compare(models, subjects[r], method).T,
-                                   atol=1e-12, rtol=0)
+        np.testing.assert_allclose(
+            result.point_subject[r], compare(models, subjects[r], method).T, atol=1e-12, rtol=0
+        )
 
 
 @pytest.mark.parametrize("method", METHODS)

@@ -1,4 +1,5 @@
 """Results are cached by content: reruns reuse them, any relevant change recomputes."""
+
 from __future__ import annotations
 
 import os

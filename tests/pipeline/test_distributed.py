@@ -1,4 +1,5 @@
 """A Dask cluster on the loopback address gives the same bytes as a local run, even when a worker dies."""
+
 from __future__ import annotations
 
 import os
@@ -44,19 +45,54 @@ def cluster(tmp_path: Path):
     """A scheduler and two one-thread worker processes, all on 127.0.0.1; stopped afterwards."""
     scheduler_file = tmp_path / "scheduler.json"
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    quiet = {"env": env, "cwd": tmp_path, "stdout": subprocess.DEVNULL, "stderr": subprocess.DEVNULL}
-    procs = [subprocess.Popen(_dask("scheduler", "--host", "127.0.0.1", "--port", "0", "--no-dashboard",
-                                    "--scheduler-file", str(scheduler_file)), **quiet)]
+    quiet = {
+        "env": env,
+        "cwd": tmp_path,
+        "stdout": subprocess.DEVNULL,
+        "stderr": subprocess.DEVNULL,
+    }
+    procs = [
+        subprocess.Popen(
+            _dask(
+                "scheduler",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                "0",
+                "--no-dashboard",
+                "--scheduler-file",
+                str(scheduler_file),
+            ),
+            **quiet,
+        )
+    ]
     try:
         deadline = time.time() + START_SECONDS
         while not scheduler_file.exists() and time.time() < deadline:
             time.sleep(0.1)
         assert scheduler_file.exists(), "the Dask scheduler did not start"
         for i in range(2):
-            procs.append(subprocess.Popen(_dask("worker", "--scheduler-file", str(scheduler_file), "--host",
-                                                "127.0.0.1", "--nthreads", "1", "--no-nanny", "--no-dashboard",
-                                                "--name", f"test-worker-{i}"), **quiet))
-        with distributed.Client(scheduler_file=str(scheduler_file), timeout=START_SECONDS) as client:
+            procs.append(
+                subprocess.Popen(
+                    _dask(
+                        "worker",
+                        "--scheduler-file",
+                        str(scheduler_file),
+                        "--host",
+                        "127.0.0.1",
+                        "--nthreads",
+                        "1",
+                        "--no-nanny",
+                        "--no-dashboard",
+                        "--name",
+                        f"test-worker-{i}",
+                    ),
+                    **quiet,
+                )
+            )
+        with distributed.Client(
+            scheduler_file=str(scheduler_file), timeout=START_SECONDS
+        ) as client:
             client.wait_for_workers(2, timeout=START_SECONDS)
             address = client.scheduler.address
         assert address.startswith("tcp://127.0.0.1:")
@@ -66,13 +102,25 @@ def cluster(tmp_path: Path):
 
 
 @pytest.mark.parametrize("shape", ["resnet", "deposit"])
-def test_run_on_a_cluster_gives_the_same_bytes_as_a_local_run(tmp_path: Path, cluster, shape: str) -> None:
+def test_run_on_a_cluster_gives_the_same_bytes_as_a_local_run(
+    tmp_path: Path, cluster, shape: str
+) -> None:
     address, _ = cluster
-    study = (write_demo(tmp_path / "study", n_images=60, seed=3) if shape == "resnet"
-             else write_deposit_demo(tmp_path / "study", n_images=60, seed=3))  # atlases, group means, CSI4
+    study = (
+        write_demo(tmp_path / "study", n_images=60, seed=3)
+        if shape == "resnet"
+        else write_deposit_demo(tmp_path / "study", n_images=60, seed=3)
+    )  # atlases, group means, CSI4
     local = run(study, tmp_path / "local" / "out", samples=40, seed=1, progress=False)
-    remote = run(study, tmp_path / "remote" / "out", samples=40, seed=1, scheduler=address,
-                 store=tmp_path / "store", progress=False)
+    remote = run(
+        study,
+        tmp_path / "remote" / "out",
+        samples=40,
+        seed=1,
+        scheduler=address,
+        store=tmp_path / "store",
+        progress=False,
+    )
     assert any((tmp_path / "store").iterdir()), "with a scheduler the aligned RDMs go to the store"
     tables = sorted(p.name for p in local.out.glob("*.csv"))
     assert "inference.csv" in tables
@@ -80,16 +128,26 @@ def test_run_on_a_cluster_gives_the_same_bytes_as_a_local_run(tmp_path: Path, cl
         assert (local.out / name).read_bytes() == (remote.out / name).read_bytes(), name
 
 
-def test_whitened_bootstrap_on_a_cluster_from_the_store_gives_the_same_bytes(tmp_path: Path, cluster) -> None:
+def test_whitened_bootstrap_on_a_cluster_from_the_store_gives_the_same_bytes(
+    tmp_path: Path, cluster
+) -> None:
     """corr_cov's G·c tasks read stored rows on the workers; the tables are the local run's bytes."""
     import yaml
+
     address, _ = cluster
     study = write_demo(tmp_path / "study", n_images=60, seed=5)
     fields = yaml.safe_load(study.read_text())
     study.write_text(yaml.safe_dump({**fields, "method": "corr_cov"}, sort_keys=False))
     local = run(study, tmp_path / "local" / "out", samples=30, seed=2, progress=False)
-    remote = run(study, tmp_path / "remote" / "out", samples=30, seed=2, scheduler=address,
-                 store=tmp_path / "store", progress=False)
+    remote = run(
+        study,
+        tmp_path / "remote" / "out",
+        samples=30,
+        seed=2,
+        scheduler=address,
+        store=tmp_path / "store",
+        progress=False,
+    )
     assert "corr_cov" in (local.out / "inference.csv").read_text()
     for name in sorted(p.name for p in local.out.glob("*.csv")):
         assert (local.out / name).read_bytes() == (remote.out / name).read_bytes(), name
@@ -112,8 +170,15 @@ def test_a_worker_killed_mid_run_costs_time_not_results(cluster) -> None:
 
     executor = DaskExecutor(address)
     try:
-        got = strips.pair_sums(vectors, left, right, counts, block=16, executor=executor,
-                               advance=kill_after_first_result)
+        got = strips.pair_sums(
+            vectors,
+            left,
+            right,
+            counts,
+            block=16,
+            executor=executor,
+            advance=kill_after_first_result,
+        )
     finally:
         executor.close()
     assert victim.poll() is not None, "the worker was killed during the run"
@@ -122,5 +187,6 @@ def test_a_worker_killed_mid_run_costs_time_not_results(cluster) -> None:
 
 def test_an_unreachable_scheduler_is_one_clear_error(tmp_path: Path) -> None:
     from analysis.errors import AnalysisError
+
     with pytest.raises(AnalysisError, match="cannot reach a Dask scheduler"):
         DaskExecutor("tcp://127.0.0.1:9", timeout=2)

@@ -1,4 +1,5 @@
 """Writing a results folder: contract tables only, columns in contract order, atomically."""
+
 from __future__ import annotations
 
 import json

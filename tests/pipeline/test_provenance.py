@@ -1,4 +1,5 @@
 """Provenance: checksums of files, versions, and the project's git state."""
+
 from __future__ import annotations
 
 import hashlib

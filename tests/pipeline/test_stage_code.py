@@ -1,4 +1,5 @@
 """Every module a stage runs keys that stage's cache: change any of them and the key changes."""
+
 from __future__ import annotations
 
 import json
@@ -30,8 +31,13 @@ print(json.dumps(sorted({m.__file__ for name, m in sys.modules.items()
 
 def _modules_run_by(stage: str, tmp_path: Path) -> list[Path]:
     """The analysis modules loaded while a stage runs on a tiny study (in a fresh interpreter)."""
-    done = subprocess.run([sys.executable, "-c", IMPORTED, str(tmp_path / "demo"), stage], cwd=ROOT,
-                          capture_output=True, text=True, timeout=300)
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORTED, str(tmp_path / "demo"), stage],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert done.returncode == 0, done.stderr
     return [Path(f) for f in json.loads(done.stdout.strip().splitlines()[-1])]
 
@@ -47,7 +53,11 @@ def test_every_module_a_stage_runs_is_in_its_key(stage, tmp_path):
 
 @pytest.mark.parametrize("stage", [POINT, INFERENCE])
 def test_editing_any_covered_module_changes_the_key(stage, tmp_path):
-    copy = Path(shutil.copytree(PACKAGE_DIR, tmp_path / "analysis", ignore=shutil.ignore_patterns("__pycache__")))
+    copy = Path(
+        shutil.copytree(
+            PACKAGE_DIR, tmp_path / "analysis", ignore=shutil.ignore_patterns("__pycache__")
+        )
+    )
     parts = STAGE_CODE[stage]
     original = code_fingerprint(parts, copy)
     files = code_files(parts, copy)

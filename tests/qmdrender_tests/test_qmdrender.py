@@ -1,4 +1,5 @@
 """The fallback renderer on small projects of its own: real kernel, pandoc and typst."""
+
 from __future__ import annotations
 
 import re
@@ -44,7 +45,7 @@ BIB = """\
 }
 """
 
-DOC = '''\
+DOC = """\
 ---
 title: "Tiny report"
 ---
@@ -78,7 +79,7 @@ Callouts keep their title.
 
 ::: {#refs}
 :::
-'''
+"""
 
 PART = """\
 ## Included part
@@ -90,7 +91,9 @@ print("Printed **markdown** from an included cell.")
 """
 
 
-def make_project(folder: Path, doc: str = DOC, quarto_yml: str = QUARTO_YML, part: str = PART) -> Path:
+def make_project(
+    folder: Path, doc: str = DOC, quarto_yml: str = QUARTO_YML, part: str = PART
+) -> Path:
     """A tiny Quarto project in ``folder``."""
     folder.mkdir(parents=True, exist_ok=True)
     (folder / "_quarto.yml").write_text(quarto_yml, encoding="utf-8")
@@ -102,8 +105,13 @@ def make_project(folder: Path, doc: str = DOC, quarto_yml: str = QUARTO_YML, par
 
 def render(folder: Path) -> subprocess.CompletedProcess:
     """``python -m qmdrender --project folder``."""
-    return subprocess.run([sys.executable, "-m", "qmdrender", "--project", str(folder)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "qmdrender", "--project", str(folder)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 @pytest.fixture(scope="module")
@@ -130,19 +138,27 @@ def test_html_resolves_crossrefs_citations_and_includes(rendered):
     assert "Figure 1: A straight line." in text
     assert "Table 1: Some numbers (Smith 2020)." in text
     assert "Smith (2020)" in text and "A Study of Things" in text
-    assert '(<a href="#ref-smith2020" role="doc-biblioref">Smith 2020</a>)' in page, "citations link to the references"
+    assert '(<a href="#ref-smith2020" role="doc-biblioref">Smith 2020</a>)' in page, (
+        "citations link to the references"
+    )
     assert 'id="ref-smith2020"' in page
     assert "Printed <strong>markdown</strong> from an included cell." in page
     assert "42.5" in page
     assert "???" not in page and "@fig-" not in page and "@smith2020" not in page
     assert "data:image/png;base64," in page
-    assert "<math" in page and not re.search(r"<script[^>]*\bsrc=", page), "MathML, no script from elsewhere"
+    assert "<math" in page and not re.search(r"<script[^>]*\bsrc=", page), (
+        "MathML, no script from elsewhere"
+    )
     assert "qmd-callout-note" in page and "Remember" in page
 
 
 def test_pdf_has_numbered_figure_table_and_references(rendered):
-    text = subprocess.run(["pdftotext", "-layout", str(rendered / "_output" / "doc.pdf"), "-"],
-                          capture_output=True, text=True, check=True).stdout
+    text = subprocess.run(
+        ["pdftotext", "-layout", str(rendered / "_output" / "doc.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert "Tiny report" in text
     assert "Figure 1" in text and "Table 1" in text
     assert "A Study of Things" in text
@@ -157,14 +173,17 @@ def test_parse_reads_cell_options_and_includes(tmp_path):
     assert doc.cells[0].path == Path("_part.qmd")
 
 
-@pytest.mark.parametrize("snippet, message", [
-    ("{{< pagebreak >}}", "unsupported shortcode"),
-    ("```{r}\n1 + 1\n```", "unsupported executable cell"),
-    ("```{python}\n#| fig-width: 3\n1\n```", "unsupported cell option 'fig-width'"),
-    ("```{python}\n#| output: weird\n1\n```", "unsupported value output"),
-    ("Value: `{python} 1 + 1`", "inline code expressions"),
-    ("{{< include missing.qmd >}}", "included file 'missing.qmd' not found"),
-])
+@pytest.mark.parametrize(
+    "snippet, message",
+    [
+        ("{{< pagebreak >}}", "unsupported shortcode"),
+        ("```{r}\n1 + 1\n```", "unsupported executable cell"),
+        ("```{python}\n#| fig-width: 3\n1\n```", "unsupported cell option 'fig-width'"),
+        ("```{python}\n#| output: weird\n1\n```", "unsupported value output"),
+        ("Value: `{python} 1 + 1`", "inline code expressions"),
+        ("{{< include missing.qmd >}}", "included file 'missing.qmd' not found"),
+    ],
+)
 def test_unsupported_source_syntax_fails_before_running(tmp_path, snippet, message):
     folder = make_project(tmp_path, doc=f"---\ntitle: t\n---\n\ntext\n\n{snippet}\n")
     with pytest.raises(RenderError, match=message):
@@ -179,17 +198,28 @@ def _one_error_line(proc: subprocess.CompletedProcess) -> str:
     return errors[0]
 
 
-@pytest.mark.parametrize("doc, message", [
-    ("See @fig-nowhere.\n", "unresolved cross-reference '@fig-nowhere'"),
-    ("See @sec-intro.\n", "unsupported cross-reference '@sec-intro'"),
-    ("As in @nobody2000.\n", "unresolved citation @nobody2000"),
-    ("::: {.panel-tabset}\nx\n:::\n", "unsupported div"),
-    ("```{python}\n#| label: boom\nraise ValueError('bad value')\n```\n", "doc.qmd:4: cell boom failed: ValueError: bad value"),
-    ("```{python}\n#| label: fig-two\n#| fig-cap: two\nimport matplotlib.pyplot as plt\n"
-     "plt.figure(); plt.plot([1]); plt.figure(); plt.plot([2]); plt.show()\n```\n", "must draw at most one figure"),
-    ("```{python}\n#| label: fig-none\n#| fig-cap: nothing\nx = 1\n```\nSee @fig-none.\n",
-     "unresolved cross-reference '@fig-none'"),
-])
+@pytest.mark.parametrize(
+    "doc, message",
+    [
+        ("See @fig-nowhere.\n", "unresolved cross-reference '@fig-nowhere'"),
+        ("See @sec-intro.\n", "unsupported cross-reference '@sec-intro'"),
+        ("As in @nobody2000.\n", "unresolved citation @nobody2000"),
+        ("::: {.panel-tabset}\nx\n:::\n", "unsupported div"),
+        (
+            "```{python}\n#| label: boom\nraise ValueError('bad value')\n```\n",
+            "doc.qmd:4: cell boom failed: ValueError: bad value",
+        ),
+        (
+            "```{python}\n#| label: fig-two\n#| fig-cap: two\nimport matplotlib.pyplot as plt\n"
+            "plt.figure(); plt.plot([1]); plt.figure(); plt.plot([2]); plt.show()\n```\n",
+            "must draw at most one figure",
+        ),
+        (
+            "```{python}\n#| label: fig-none\n#| fig-cap: nothing\nx = 1\n```\nSee @fig-none.\n",
+            "unresolved cross-reference '@fig-none'",
+        ),
+    ],
+)
 def test_render_errors_are_one_line_and_leave_output_alone(tmp_path, doc, message):
     folder = make_project(tmp_path, doc=f"---\ntitle: t\n---\n{doc}")
     (folder / "_output").mkdir()
@@ -197,18 +227,31 @@ def test_render_errors_are_one_line_and_leave_output_alone(tmp_path, doc, messag
     line = _one_error_line(render(folder))
     assert message in line
     assert line.startswith("error: doc.qmd")
-    assert (folder / "_output" / "doc.html").read_text(encoding="utf-8") == "previous complete render"
+    assert (folder / "_output" / "doc.html").read_text(
+        encoding="utf-8"
+    ) == "previous complete render"
     assert sorted(p.name for p in (folder / "_output").iterdir()) == ["doc.html"]
     assert not list(folder.glob(".qmdrender-*"))
 
 
-@pytest.mark.parametrize("config, message", [
-    (QUARTO_YML.replace("    toc: true\n    number-sections: true\n  typst", "    theme: cosmo\n  typst"), "unsupported html option 'theme'"),
-    (QUARTO_YML.replace("    embed-resources: true\n", ""), "embed-resources: true"),
-    (QUARTO_YML + "  docx: default\n", "unsupported format 'docx'"),
-    (QUARTO_YML.replace("type: default", "type: website"), "unsupported project type 'website'"),
-    (QUARTO_YML + "filters:\n  - x.lua\n", "unsupported option 'filters'"),
-])
+@pytest.mark.parametrize(
+    "config, message",
+    [
+        (
+            QUARTO_YML.replace(
+                "    toc: true\n    number-sections: true\n  typst", "    theme: cosmo\n  typst"
+            ),
+            "unsupported html option 'theme'",
+        ),
+        (QUARTO_YML.replace("    embed-resources: true\n", ""), "embed-resources: true"),
+        (QUARTO_YML + "  docx: default\n", "unsupported format 'docx'"),
+        (
+            QUARTO_YML.replace("type: default", "type: website"),
+            "unsupported project type 'website'",
+        ),
+        (QUARTO_YML + "filters:\n  - x.lua\n", "unsupported option 'filters'"),
+    ],
+)
 def test_unsupported_project_options_fail_clearly(tmp_path, config, message):
     folder = make_project(tmp_path, quarto_yml=config)
     line = _one_error_line(render(folder))
@@ -223,16 +266,35 @@ def test_missing_project_file(tmp_path):
 
 def test_page_options_lightbox_includes_css_and_output_dir(tmp_path):
     """lightbox, include-in-header and css (paths relative to the project, as in Quarto), --output-dir."""
-    config = QUARTO_YML.replace("    toc: true\n    number-sections: true\n  typst",
-                                "    toc: true\n    number-sections: true\n    lightbox: true\n"
-                                "    include-in-header: web/head.html\n    css: web/extra.css\n  typst")
+    config = QUARTO_YML.replace(
+        "    toc: true\n    number-sections: true\n  typst",
+        "    toc: true\n    number-sections: true\n    lightbox: true\n"
+        "    include-in-header: web/head.html\n    css: web/extra.css\n  typst",
+    )
     folder = make_project(tmp_path / "project", quarto_yml=config)
     (folder / "web").mkdir()
-    (folder / "web" / "head.html").write_text('<meta name="from-include" content="yes">\n', encoding="utf-8")
-    (folder / "web" / "extra.css").write_text(".from-extra-css { color: teal; }\n", encoding="utf-8")
+    (folder / "web" / "head.html").write_text(
+        '<meta name="from-include" content="yes">\n', encoding="utf-8"
+    )
+    (folder / "web" / "extra.css").write_text(
+        ".from-extra-css { color: teal; }\n", encoding="utf-8"
+    )
     elsewhere = tmp_path / "elsewhere"
-    proc = subprocess.run([sys.executable, "-m", "qmdrender", "--project", str(folder), "--output-dir", str(elsewhere)],
-                          cwd=ROOT, capture_output=True, text=True, timeout=300)
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "qmdrender",
+            "--project",
+            str(folder),
+            "--output-dir",
+            str(elsewhere),
+        ],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
     assert proc.returncode == 0, proc.stderr
     assert sorted(p.name for p in elsewhere.iterdir()) == ["doc.html", "doc.pdf"]
     assert not (folder / "_output").exists()
@@ -248,14 +310,22 @@ def test_without_lightbox_there_is_no_lightbox_script(rendered):
 
 
 def test_date_keywords_as_quarto_shows_them(tmp_path):
-    folder = make_project(tmp_path, doc='---\ntitle: "Dated"\ndate: today\nabstract: "Short **abstract**."\n---\n\n# One\n\nText.\n')
+    folder = make_project(
+        tmp_path,
+        doc='---\ntitle: "Dated"\ndate: today\nabstract: "Short **abstract**."\n---\n\n# One\n\nText.\n',
+    )
     proc = render(folder)
     assert proc.returncode == 0, proc.stderr
     import datetime
+
     today = datetime.date.today()
     page = (folder / "_output" / "doc.html").read_text(encoding="utf-8")
     assert f'<p class="date">{today:%B} {today.day}, {today.year}</p>' in page
     assert "Short <strong>abstract</strong>." in page
-    pdf = subprocess.run(["pdftotext", str(folder / "_output" / "doc.pdf"), "-"], capture_output=True, text=True,
-                         check=True).stdout
+    pdf = subprocess.run(
+        ["pdftotext", str(folder / "_output" / "doc.pdf"), "-"],
+        capture_output=True,
+        text=True,
+        check=True,
+    ).stdout
     assert today.isoformat() in pdf and "Short abstract." in " ".join(pdf.split())

@@ -1,4 +1,5 @@
 """Image names: matching keys, sources, and what alignment costs a file, in numbers and in words."""
+
 from __future__ import annotations
 
 import pytest
@@ -7,8 +8,16 @@ from analysis.errors import AnalysisError
 from analysis.reading.images import account, image_keys, loss_line, source_of, stem_casefold
 
 
-@pytest.mark.parametrize("name, key", [("COCO_1.jpg", "coco_1"), ("a/b/N0001_2.JPEG", "n0001_2"),
-                                       ("scene.1.png", "scene.1"), ("noext", "noext"), (".hidden", ".hidden")])
+@pytest.mark.parametrize(
+    "name, key",
+    [
+        ("COCO_1.jpg", "coco_1"),
+        ("a/b/N0001_2.JPEG", "n0001_2"),
+        ("scene.1.png", "scene.1"),
+        ("noext", "noext"),
+        (".hidden", ".hidden"),
+    ],
+)
 def test_stem_casefold(name, key):
     assert stem_casefold(name) == key
 

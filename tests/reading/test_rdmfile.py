@@ -1,4 +1,5 @@
 """Reading RDM files: rsatoolbox's layout, older layouts, and descriptor detection."""
+
 from __future__ import annotations
 
 import importlib.metadata
@@ -64,14 +65,26 @@ def test_reads_older_layouts(tmp_path, as_attrs):
 
 
 def test_configured_key_wins_and_unknown_key_is_named(tmp_path):
-    path = save_rdms(tmp_path / "a.h5", _vectors(), IMAGES, ROIS, key="roi",
-                     extra_rdm_descriptors={"hemisphere_roi": ["l" + r for r in ROIS]})
+    path = save_rdms(
+        tmp_path / "a.h5",
+        _vectors(),
+        IMAGES,
+        ROIS,
+        key="roi",
+        extra_rdm_descriptors={"hemisphere_roi": ["l" + r for r in ROIS]},
+    )
     assert open_rdm_file(path, "roi", name_key="hemisphere_roi").names[0] == "lV1"
     with pytest.raises(AnalysisError, match="no rdm_descriptors/area"):
         open_rdm_file(path, "roi", name_key="area")
 
 
 def test_non_unique_descriptor_is_not_a_name(tmp_path):
-    path = save_rdms(tmp_path / "a.h5", _vectors(), IMAGES, ROIS, key="roi",
-                     extra_rdm_descriptors={"subject": ["CSI1"] * 3})
+    path = save_rdms(
+        tmp_path / "a.h5",
+        _vectors(),
+        IMAGES,
+        ROIS,
+        key="roi",
+        extra_rdm_descriptors={"subject": ["CSI1"] * 3},
+    )
     assert open_rdm_file(path, "roi").name_key == "roi"

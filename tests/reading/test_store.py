@@ -1,4 +1,5 @@
 """The aligned store: the same vectors as in memory, written once, read in ranges, disk checked."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -19,8 +20,10 @@ from analysis.reading.study import load_study
 def _stored_study(tmp_path: Path, n_images: int = 40):
     study = load_study(write_demo(tmp_path / "study", n_images=n_images, seed=2))
     inputs = input_hashes(study, HashCache(tmp_path / "hashes.json"))
-    digests = {str(path.resolve()): inputs[input_id(role, name, atlas)]["sha256"]
-               for role, name, atlas, path in study.files()}
+    digests = {
+        str(path.resolve()): inputs[input_id(role, name, atlas)]["sha256"]
+        for role, name, atlas, path in study.files()
+    }
     return study, st.AlignedStore(tmp_path / "store", digests)
 
 
@@ -31,7 +34,7 @@ def test_stored_vectors_equal_the_in_memory_ones_and_are_reused(tmp_path: Path) 
         on_disk = load_aligned(study)
     assert st.aligned_on_disk(on_disk) and not st.aligned_on_disk(in_memory)
     for subject, atlases in in_memory.subjects.items():
-        (atlas, rdms), = atlases.items()
+        ((atlas, rdms),) = atlases.items()
         stored = on_disk.subjects[subject][atlas].dissimilarities
         assert isinstance(stored, st.StoredMatrix)
         assert np.array_equal(np.asarray(stored), rdms.dissimilarities)
@@ -48,20 +51,28 @@ def test_stored_vectors_equal_the_in_memory_ones_and_are_reused(tmp_path: Path) 
 def test_files_already_in_canonical_order_are_read_in_place(tmp_path: Path) -> None:
     path = tmp_path / "aligned.h5"
     import rsatoolbox
+
     images = [f"img{i:02d}" for i in range(12)]
     vectors = np.random.default_rng(0).random((2, 66))
-    rsatoolbox.rdm.RDMs(vectors, rdm_descriptors={"roi": ["a", "b"]},
-                        pattern_descriptors={"image": images}).save(str(path), file_type="hdf5")
+    rsatoolbox.rdm.RDMs(
+        vectors, rdm_descriptors={"roi": ["a", "b"]}, pattern_descriptors={"image": images}
+    ).save(str(path), file_type="hdf5")
     offsets = st.contiguous_rows(path)
     assert offsets is not None
     rows = [st.StoredRow(str(path), offset, 66) for offset in offsets]
     assert np.array_equal(np.stack([np.asarray(r) for r in rows]), vectors)
 
 
-def test_too_little_disk_is_one_clear_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_too_little_disk_is_one_clear_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     study, store = _stored_study(tmp_path)
-    monkeypatch.setattr(st.shutil, "disk_usage", lambda _folder: type("Usage", (), {"free": 1000})())
-    with pytest.raises(AnalysisError, match=r"aligned RDM store needs .* GB and only 0\.0 GB are free"):
+    monkeypatch.setattr(
+        st.shutil, "disk_usage", lambda _folder: type("Usage", (), {"free": 1000})()
+    )
+    with pytest.raises(
+        AnalysisError, match=r"aligned RDM store needs .* GB and only 0\.0 GB are free"
+    ):
         with st.storing(store):
             load_aligned(study)
     assert not any(store.folder.glob("*.npy"))
@@ -80,15 +91,23 @@ def test_a_truncated_store_file_is_named(tmp_path: Path) -> None:
 def test_a_study_in_canonical_order_is_not_copied(tmp_path: Path) -> None:
     import rsatoolbox
     import yaml
+
     rng = np.random.default_rng(1)
     images = [f"img{i:02d}" for i in range(14)]
-    files = {"S1": ("roi", ["V1", "V2"]), "S2": ("roi", ["V1", "V2"]), "net": ("layer", ["l1", "l2", "l3"])}
+    files = {
+        "S1": ("roi", ["V1", "V2"]),
+        "S2": ("roi", ["V1", "V2"]),
+        "net": ("layer", ["l1", "l2", "l3"]),
+    }
     for name, (key, names) in files.items():
-        rsatoolbox.rdm.RDMs(rng.random((len(names), 91)), rdm_descriptors={key: names},
-                            pattern_descriptors={"image": images}).save(str(tmp_path / f"{name}.h5"),
-                                                                        file_type="hdf5")
-    (tmp_path / "study.yml").write_text(yaml.safe_dump(
-        {"subjects": {"S1": "S1.h5", "S2": "S2.h5"}, "networks": {"net": "net.h5"}}))
+        rsatoolbox.rdm.RDMs(
+            rng.random((len(names), 91)),
+            rdm_descriptors={key: names},
+            pattern_descriptors={"image": images},
+        ).save(str(tmp_path / f"{name}.h5"), file_type="hdf5")
+    (tmp_path / "study.yml").write_text(
+        yaml.safe_dump({"subjects": {"S1": "S1.h5", "S2": "S2.h5"}, "networks": {"net": "net.h5"}})
+    )
     study = load_study(tmp_path / "study.yml")
     digests = {str((tmp_path / f"{n}.h5").resolve()): n for n in files}
     store = st.AlignedStore(tmp_path / "store", digests)
@@ -96,4 +115,7 @@ def test_a_study_in_canonical_order_is_not_copied(tmp_path: Path) -> None:
         on_disk = load_aligned(study)
     assert store.written_bytes == 0 and not any(store.folder.glob("*.npy"))
     assert len(list(store.folder.glob("*.ref"))) == 7
-    assert np.array_equal(np.asarray(on_disk.networks["net"].dissimilarities), load_aligned(study).networks["net"].dissimilarities)
+    assert np.array_equal(
+        np.asarray(on_disk.networks["net"].dissimilarities),
+        load_aligned(study).networks["net"].dissimilarities,
+    )

@@ -1,5 +1,6 @@
 """Study files: both forms of `subjects`, atlases, group means, image settings, and one clear line
 for each mistake."""
+
 from __future__ import annotations
 
 import pytest
@@ -16,36 +17,78 @@ def _study(tmp_path, **fields):
 
 
 def test_a_plain_subject_file_is_the_default_atlas(tmp_path):
-    study = load_study(_study(tmp_path, subjects={"s1": "a.h5"}, roi_groups={"g": ["V1"]}, rois=["V1"]))
-    assert study.atlases == (DEFAULT_ATLAS,) and study.subjects["s1"] == {DEFAULT_ATLAS: tmp_path / "a.h5"}
-    assert study.roi_groups == {DEFAULT_ATLAS: {"g": ["V1"]}} and study.rois == {DEFAULT_ATLAS: ["V1"]}
+    study = load_study(
+        _study(tmp_path, subjects={"s1": "a.h5"}, roi_groups={"g": ["V1"]}, rois=["V1"])
+    )
+    assert study.atlases == (DEFAULT_ATLAS,) and study.subjects["s1"] == {
+        DEFAULT_ATLAS: tmp_path / "a.h5"
+    }
+    assert study.roi_groups == {DEFAULT_ATLAS: {"g": ["V1"]}} and study.rois == {
+        DEFAULT_ATLAS: ["V1"]
+    }
     assert study.images.match == "exact" and not study.images.explicit
 
 
 def test_atlases_group_means_and_images(tmp_path):
-    study = load_study(_study(
-        tmp_path, subjects={"s1": {"A": "s1a.h5", "B": "s1b.h5"}, "s2": {"A": "s2a.h5", "B": "s2b.h5"}},
-        group_mean={"B": "mb.h5"}, roi_groups={"A": {"g": ["V1"]}},
-        images={"match": "stem-casefold", "align": "per-subject", "sources": {"COCO": "^COCO_"}}))
+    study = load_study(
+        _study(
+            tmp_path,
+            subjects={"s1": {"A": "s1a.h5", "B": "s1b.h5"}, "s2": {"A": "s2a.h5", "B": "s2b.h5"}},
+            group_mean={"B": "mb.h5"},
+            roi_groups={"A": {"g": ["V1"]}},
+            images={
+                "match": "stem-casefold",
+                "align": "per-subject",
+                "sources": {"COCO": "^COCO_"},
+            },
+        )
+    )
     assert study.atlases == ("A", "B") and study.group_mean == {"B": tmp_path / "mb.h5"}
-    assert [f[:3] for f in study.files()] == [("subject", "s1", "A"), ("subject", "s1", "B"), ("subject", "s2", "A"),
-                                              ("subject", "s2", "B"), ("group_mean", "MEAN", "B"), ("network", "n", "")]
+    assert [f[:3] for f in study.files()] == [
+        ("subject", "s1", "A"),
+        ("subject", "s1", "B"),
+        ("subject", "s2", "A"),
+        ("subject", "s2", "B"),
+        ("group_mean", "MEAN", "B"),
+        ("network", "n", ""),
+    ]
     assert study.images.explicit and study.images.align == "per-subject"
     assert study.as_dict()["images"]["sources"] == {"COCO": "^COCO_"}
 
 
-@pytest.mark.parametrize("fields, problem", [
-    (dict(subjects={"s1": {"A": "a.h5"}, "s2": {"B": "b.h5"}}), "subject s2 has no file for atlas A"),
-    (dict(subjects={"s1": {"A": "a.h5"}}, group_mean={"C": "m.h5"}), "group_mean names atlas C"),
-    (dict(subjects={"s1": {"A": "a.h5"}, "s2": {"A": "b.h5"}}, rois={"Z": ["V1"]}), "rois names atlas Z"),
-    (dict(subjects={"s1": {"A": "a.h5", "B": "b.h5"}}, roi_groups={"g": ["V1"]}), "with several atlases"),
-    (dict(subjects={"s1": "a.h5"}, images={"match": "fuzzy"}), "unknown images.match 'fuzzy'"),
-    (dict(subjects={"s1": "a.h5"}, images={"align": "best"}), "unknown images.align 'best'"),
-    (dict(subjects={"s1": "a.h5"}, images={"sources": {"X": "("}}), "images.sources.X: not a regular"),
-    (dict(subjects={"s1": "a.h5"}, images={"allow_image_loss": "yes"}), "allow_image_loss must be true or false"),
-    (dict(subjects={"s1": "a.h5"}, images={"matching": "exact"}), "'images' takes only"),
-    (dict(subjects={"s1": "a.h5"}, method="pearson"), "unknown method 'pearson'"),
-])
+@pytest.mark.parametrize(
+    "fields, problem",
+    [
+        (
+            dict(subjects={"s1": {"A": "a.h5"}, "s2": {"B": "b.h5"}}),
+            "subject s2 has no file for atlas A",
+        ),
+        (
+            dict(subjects={"s1": {"A": "a.h5"}}, group_mean={"C": "m.h5"}),
+            "group_mean names atlas C",
+        ),
+        (
+            dict(subjects={"s1": {"A": "a.h5"}, "s2": {"A": "b.h5"}}, rois={"Z": ["V1"]}),
+            "rois names atlas Z",
+        ),
+        (
+            dict(subjects={"s1": {"A": "a.h5", "B": "b.h5"}}, roi_groups={"g": ["V1"]}),
+            "with several atlases",
+        ),
+        (dict(subjects={"s1": "a.h5"}, images={"match": "fuzzy"}), "unknown images.match 'fuzzy'"),
+        (dict(subjects={"s1": "a.h5"}, images={"align": "best"}), "unknown images.align 'best'"),
+        (
+            dict(subjects={"s1": "a.h5"}, images={"sources": {"X": "("}}),
+            "images.sources.X: not a regular",
+        ),
+        (
+            dict(subjects={"s1": "a.h5"}, images={"allow_image_loss": "yes"}),
+            "allow_image_loss must be true or false",
+        ),
+        (dict(subjects={"s1": "a.h5"}, images={"matching": "exact"}), "'images' takes only"),
+        (dict(subjects={"s1": "a.h5"}, method="pearson"), "unknown method 'pearson'"),
+    ],
+)
 def test_each_mistake_is_one_error_naming_the_file(tmp_path, fields, problem):
     with pytest.raises(AnalysisError, match=problem.replace("(", r"\(")) as caught:
         load_study(_study(tmp_path, **fields))

@@ -1,5 +1,6 @@
 """The logic behind generated sentences, on small hand-made tables: nothing is ranked that the
 uncertainty does not separate."""
+
 from __future__ import annotations
 
 import pandas as pd
@@ -22,7 +23,9 @@ def test_tied_with_top_keeps_values_within_two_combined_sem():
 
 
 def test_best_layer_is_separated_only_by_significant_tests():
-    pairs = pairwise_rows([("l1", "l2", 0.10, True), ("l1", "l3", 0.01, False), ("l2", "l3", -0.09, True)])
+    pairs = pairwise_rows(
+        [("l1", "l2", 0.10, True), ("l1", "l3", 0.01, False), ("l2", "l3", -0.09, True)]
+    )
     assert sentences.not_separated_from("l1", pairs) == ["l3"]
     assert sentences.beaten_by("l1", pairs) == ["l2"]
     # A significant difference in the other direction does not count as beating it.
@@ -30,17 +33,21 @@ def test_best_layer_is_separated_only_by_significant_tests():
 
 
 def test_rois_zero_within_noise_are_listed_not_ranked():
-    inference = pd.DataFrame({
-        "roi": ["A", "A", "B", "B", "C", "C"],
-        "r": [0.001, -0.002, 0.004, 0.0, 0.2, 0.3],
-        "ci_low": [-0.01, -0.02, -0.01, -0.02, 0.1, 0.2],
-        "significant_zero": [False, False, False, False, True, True],
-    })
+    inference = pd.DataFrame(
+        {
+            "roi": ["A", "A", "B", "B", "C", "C"],
+            "r": [0.001, -0.002, 0.004, 0.0, 0.2, 0.3],
+            "ci_low": [-0.01, -0.02, -0.01, -0.02, 0.1, 0.2],
+            "significant_zero": [False, False, False, False, True, True],
+        }
+    )
     assert sentences.rois_without_signal(inference) == ["A", "B"]
 
 
 def test_significant_but_negative_is_not_above_zero():
-    inference = pd.DataFrame({"roi": ["A"], "r": [-0.2], "ci_low": [-0.3], "significant_zero": [True]})
+    inference = pd.DataFrame(
+        {"roi": ["A"], "r": [-0.2], "ci_low": [-0.3], "significant_zero": [True]}
+    )
     assert sentences.rois_without_signal(inference) == ["A"]
 
 
@@ -51,7 +58,9 @@ def test_peak_summary_reports_share_and_resolution():
 
 
 def test_network_counts_split_by_direction():
-    table = pd.DataFrame({"difference": [0.1, -0.2, 0.05, -0.01], "significant": [True, True, False, False]})
+    table = pd.DataFrame(
+        {"difference": [0.1, -0.2, 0.05, -0.01], "significant": [True, True, False, False]}
+    )
     assert sentences.network_counts(table) == (1, 1, 2)
 
 

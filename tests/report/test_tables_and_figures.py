@@ -1,5 +1,6 @@
 """Tables and figures of the report on deposit-sized mock results, without rendering: tables agree
 with their sources, figures stay on the page, tick labels never overlap and legends stay short."""
+
 from __future__ import annotations
 
 import base64
@@ -22,9 +23,20 @@ from tests.helpers import report_figure
 from tests.report.mock_results import write_mock_results
 
 ROOT = Path(__file__).resolve().parents[2]
-FIGURES = ["subject_heatmaps", "subject_bars", "joint_heatmap", "group_lines", "depth_profiles", "roi_scatter",
-           "bars_3d", "inference_figure", "peak_share", "network_comparison_figure", "second_order_map",
-           "rdm_examples_figure"]
+FIGURES = [
+    "subject_heatmaps",
+    "subject_bars",
+    "joint_heatmap",
+    "group_lines",
+    "depth_profiles",
+    "roi_scatter",
+    "bars_3d",
+    "inference_figure",
+    "peak_share",
+    "network_comparison_figure",
+    "second_order_map",
+    "rdm_examples_figure",
+]
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +94,13 @@ def test_pairwise_summary_counts_match_the_table(mock):
     pairwise = mock.table("pairwise")
     assert len(rows) == 3 * 4
     first = pairwise[(pairwise["atlas"] == "streams") & (pairwise["network"] == "ResNet-50")]
-    assert rows[0][:5] == ["streams", "ResNet-50", "10", str(len(first)), str(int(first["significant"].sum()))]
+    assert rows[0][:5] == [
+        "streams",
+        "ResNet-50",
+        "10",
+        str(len(first)),
+        str(int(first["significant"].sum())),
+    ]
 
 
 def test_network_summary_counts_match_the_table(mock):
@@ -97,7 +115,11 @@ def test_peak_table_has_one_row_per_roi_and_network(mock):
     rows = parse_md(tables.peak_table(mock, "streams"))
     assert len(rows) == 10 * 4
     share = mock.table("peak_layer")
-    first = share[(share["atlas"] == "streams") & (share["roi"] == "LHEarlyVis") & (share["network"] == "ResNet-50")]
+    first = share[
+        (share["atlas"] == "streams")
+        & (share["roi"] == "LHEarlyVis")
+        & (share["network"] == "ResNet-50")
+    ]
     assert rows[0][2] == first.loc[first["share"].idxmax(), "layer"]
 
 
@@ -106,8 +128,14 @@ def test_images_table_by_source(mock):
     assert rows[0][:2] == ["subject", "CSI1"], "one row when every atlas kept the same images"
     assert rows[0][-1] == "412 / 784" and rows[0][2] == "169 / 321"
     images = mock.table("images")
-    changed = (images["name"] == "CSI2") & (images["atlas"] == "parcellation") & (images["source"] == "all")
-    mock.optional["images"] = images.assign(images_kept=np.where(changed, 400, images["images_kept"]))
+    changed = (
+        (images["name"] == "CSI2")
+        & (images["atlas"] == "parcellation")
+        & (images["source"] == "all")
+    )
+    mock.optional["images"] = images.assign(
+        images_kept=np.where(changed, 400, images["images_kept"])
+    )
     labels = [row[1] for row in parse_md(tables.images_table(mock))]
     mock.optional["images"] = images
     assert "CSI2 (parcellation)" in labels and "CSI2 (streams)" in labels and "CSI1" in labels
@@ -115,8 +143,15 @@ def test_images_table_by_source(mock):
 
 def test_full_tables_are_downloadable_from_the_page(mock):
     block = tables.appendix_tables(mock)
-    links = re.findall(r'<a download="([^"]+)" href="data:text/csv;charset=utf-8;base64,([^"]+)"', block)
-    assert {name for name, _ in links} >= {"pairwise.csv", "inference.csv", "joint.csv", "network_comparison.csv"}
+    links = re.findall(
+        r'<a download="([^"]+)" href="data:text/csv;charset=utf-8;base64,([^"]+)"', block
+    )
+    assert {name for name, _ in links} >= {
+        "pairwise.csv",
+        "inference.csv",
+        "joint.csv",
+        "network_comparison.csv",
+    }
     payload = dict(links)["pairwise.csv"]
     table = pd.read_csv(io.BytesIO(base64.b64decode(payload)))
     assert len(table) == len(mock.table("pairwise"))
