@@ -106,15 +106,29 @@ TABLES: dict[str, Table] = {
                 "significant_ceiling",
             ),
             INFERENCE,
-            "r, r / lower noise ceiling, dual-bootstrap SEM, t interval and two-sided tests of every ROI × layer; "
+            "r, r / lower noise ceiling (NaN unless the ROI's lower bound is above zero), "
+            "dual-bootstrap SEM, t interval and two-sided tests of every ROI × layer; "
             "the interval (coverage ci_level: 1 − alpha, or wider under a multiple-comparison correction) excludes 0 "
             "exactly when significant_zero",
         ),
         Table(
             "noise_ceiling",
-            ("atlas", "roi", "method", "lower", "upper", "lower_sem", "upper_sem"),
+            (
+                "atlas",
+                "roi",
+                "method",
+                "lower",
+                "upper",
+                "lower_sem",
+                "upper_sem",
+                "p_lower",
+                "lower_above_zero",
+            ),
             INFERENCE,
-            "lower and upper noise-ceiling bounds of every ROI with their bootstrap SEM",
+            "lower and upper noise-ceiling bounds of every ROI with their bootstrap SEM (from the "
+            "samples bootstrap.ceiling_samples names), the one-sided t-test of lower > 0 (p_lower) "
+            "and whether it rejects after the study's correction over all ROIs (lower_above_zero; "
+            "r_normalised is NaN otherwise)",
         ),
         Table(
             "pairwise",
@@ -213,6 +227,16 @@ METHOD_DESCRIPTIONS: dict[str, str] = {
     "the double-centred second-moment matrices, which weights the dissimilarities by their expected "
     "covariance under the assumption that the noise of the patterns behind the RDMs is independent "
     "and equally large for every image",
+}
+
+#: Which bootstrap samples the noise-ceiling statistics (SEM of the bounds, tests against the
+#: lower bound) use; study file `bootstrap.ceiling_samples`.
+CEILING_SAMPLES: dict[str, str] = {
+    "distinct": "the bootstrap samples that drew at least two distinct subjects (a "
+    "leave-one-subject-out bound needs two; with one, rsatoolbox's lower bound equals its upper "
+    "bound)",
+    "rsatoolbox": "every valid bootstrap sample, as rsatoolbox's eval_dual_bootstrap (samples that "
+    "drew a single distinct subject give lower = upper bound)",
 }
 
 #: Multiple-comparison corrections of the inference tables, with their names in prose.

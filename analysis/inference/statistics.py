@@ -143,6 +143,11 @@ def two_sided_p(estimate: np.ndarray, variance: np.ndarray, dof: int) -> np.ndar
     return 2 * scipy.stats.t.sf(np.abs(estimate / standard_error(variance)), dof)
 
 
+def one_sided_p(estimate: np.ndarray, variance: np.ndarray, dof: int) -> np.ndarray:
+    """One-sided t-test of estimate > 0 (rsatoolbox's test_zero): P(T > estimate / se)."""
+    return scipy.stats.t.sf(np.asarray(estimate) / standard_error(variance), dof)
+
+
 def t_interval(
     estimate: np.ndarray, variance: np.ndarray, dof: int, level: float | np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:

@@ -13,7 +13,7 @@ from threadpoolctl import threadpool_limits
 
 from ..errors import AnalysisError
 from ..reading.store import StoredMatrix
-from ..schema import CORRECTIONS, columns
+from ..schema import CEILING_SAMPLES, CORRECTIONS, columns
 from . import statistics as st
 from .dual_bootstrap import MIN_VALID_SAMPLES, check_inputs, dual_bootstrap, subject_rows
 from .resampling import Resampling, draw_resampling
@@ -49,14 +49,19 @@ def inference_arrays(
     dtype: type | None = None,
     progress: bool = True,
     resampling: Resampling | None = None,
+    ceiling_samples: str = "distinct",
 ) -> InferenceOutput:
     """The inference tables from plain arrays (all ROIs at once).
 
     subjects: R × S × pairs array, or rows[r][s] vectors (no copy), each ROI's subject RDMs over
     the common images (np.triu_indices order);
     models: {network: L_n × pairs}; rois: R names; layers: {network: L_n names}.
-    The image and subject draws are shared by every ROI and network. The bootstrap facts are
-    {samples, seed, valid_samples, dropped_few_images, dropped_undefined, correction, alpha}.
+    The image and subject draws are shared by every ROI and network. ceiling_samples
+    (schema.CEILING_SAMPLES): the noise-ceiling statistics (bound SEMs, tests against the lower
+    bound) use the valid samples that drew at least two distinct subjects ('distinct') or every
+    valid sample ('rsatoolbox'); the other statistics use every valid sample. The bootstrap facts
+    are {samples, seed, valid_samples, ceiling_samples, ceiling_valid_samples, dropped_few_images,
+    dropped_undefined, correction, alpha}.
     """
     if correction not in CORRECTIONS:
         raise AnalysisError(
@@ -92,6 +97,13 @@ def inference_arrays(
         )
     evaluations = result.evaluations[result.valid]
     ceiling = result.noise_ceiling[result.valid]
+    for_ceiling = ceiling_sample_mask(resampling.subject_counts[result.valid], ceiling_samples)
+    if for_ceiling.sum() < MIN_VALID_SAMPLES:
+        raise AnalysisError(
+            "bootstrap",
+            f"only {int(for_ceiling.sum())} of {n_valid} usable samples drew two or more distinct "
+            "subjects; too few for noise-ceiling statistics (use more samples)",
+        )
     spans = st.network_spans([len(layers[network]) for network in networks])
     dof = st.degrees_of_freedom(result.n_subjects, n_images)
     inference_rows, ceiling_rows, pair_rows, peak_rows, network_rows = [], [], [], [], []
@@ -102,10 +114,16 @@ def inference_arrays(
             stats = model_statistics(
                 evaluations[:, r, span], ceiling[:, r], result.n_subjects, n_images
             )
-            bound_var = stats.bound_var
+            ceiling_stats = model_statistics(
+                evaluations[for_ceiling, r, span],
+                ceiling[for_ceiling, r],
+                result.n_subjects,
+                n_images,
+            )
+            bound_var, bound_mean = ceiling_stats.bound_var, ceiling_stats.ceiling_mean
             point = result.point[r, span]
             zero = st.family_tests(stats.means, stats.model_var, dof, correction, alpha)
-            significant_ceiling = adjust(stats.p_ceiling, correction) < alpha
+            significant_ceiling = adjust(ceiling_stats.p_ceiling, correction) < alpha
             r_normalised = st.normalised(point, result.point_ceiling[r, 0])
             sem = np.sqrt(np.maximum(stats.model_var, 0.0))
             inference_rows.extend(
@@ -121,7 +139,7 @@ def inference_arrays(
                     zero["ci_high"][m],
                     zero["ci_level"][m],
                     zero["p"][m],
-                    stats.p_ceiling[m],
+                    ceiling_stats.p_ceiling[m],
                     bool(zero["significant"][m]),
                     bool(significant_ceiling[m]),
                 )
@@ -166,8 +184,12 @@ def inference_arrays(
                 result.point_ceiling[r, 1],
                 bound_sem[0],
                 bound_sem[1],
+                st.one_sided_p(bound_mean[0], bound_var[0], dof),
             )
         )
+    ceiling_rows, inference_rows = lower_bound_tests(
+        ceiling_rows, inference_rows, correction, alpha
+    )
     tables = {
         name: pd.DataFrame(rows, columns=roi_columns(name))
         for name, rows in (
@@ -182,12 +204,48 @@ def inference_arrays(
         "samples": resampling.samples,
         "seed": seed,
         "valid_samples": n_valid,
+        "ceiling_samples": ceiling_samples,
+        "ceiling_valid_samples": int(for_ceiling.sum()),
         "dropped_few_images": result.dropped_few_images,
         "dropped_undefined": result.dropped_undefined,
         "correction": correction,
         "alpha": alpha,
     }
     return InferenceOutput(tables, facts)
+
+
+def ceiling_sample_mask(subject_counts: np.ndarray, ceiling_samples: str) -> np.ndarray:
+    """Which samples (rows of N × S subject counts) the noise-ceiling statistics use (bool, N).
+
+    'distinct': those that drew at least two distinct subjects; 'rsatoolbox': all of them.
+    """
+    if ceiling_samples not in CEILING_SAMPLES:
+        raise AnalysisError(
+            "bootstrap.ceiling_samples",
+            f"unknown value {ceiling_samples!r}; choose one of {', '.join(CEILING_SAMPLES)}",
+        )
+    if ceiling_samples == "rsatoolbox":
+        return np.ones(subject_counts.shape[0], dtype=bool)
+    return (np.asarray(subject_counts) > 0).sum(axis=1) >= 2
+
+
+def lower_bound_tests(
+    ceiling_rows: list[tuple], inference_rows: list[tuple], correction: str, alpha: float
+) -> tuple[list[tuple], list[tuple]]:
+    """Add the corrected test of each ROI's lower bound > 0 (one family: every ROI of the study) to
+    the noise_ceiling rows, and blank r_normalised (NaN) in ROIs whose lower bound is not above 0.
+
+    ceiling_rows end with the one-sided p of the lower bound; inference rows are
+    (roi, network, layer, method, r, r_normalised, ...).
+    """
+    p = np.array([row[-1] for row in ceiling_rows], dtype=np.float64)
+    above = adjust(p, correction) < alpha
+    keep = {row[0] for row, ok in zip(ceiling_rows, above, strict=True) if ok}
+    ceiling_rows = [(*row, bool(ok)) for row, ok in zip(ceiling_rows, above, strict=True)]
+    inference_rows = [
+        row if row[0] in keep else (*row[:5], np.nan, *row[6:]) for row in inference_rows
+    ]
+    return ceiling_rows, inference_rows
 
 
 def network_comparison_rows(
@@ -247,6 +305,7 @@ def inference_tables(
     alpha: float = 0.05,
     dtype: type | None = None,
     progress: bool = True,
+    ceiling_samples: str = "distinct",
 ) -> InferenceOutput:
     """The inference tables of a study (analysis/schema.py), in manifest order.
 
@@ -275,6 +334,7 @@ def inference_tables(
             alpha=alpha,
             dtype=dtype,
             progress=progress,
+            ceiling_samples=ceiling_samples,
         )
     return InferenceOutput(
         {name: with_atlas(table, keys, name) for name, table in output.tables.items()},

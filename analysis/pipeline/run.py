@@ -49,6 +49,7 @@ def settings(study: Study, samples: int | None, seed: int | None) -> Bootstrap:
     bootstrap = Bootstrap(
         samples=study.bootstrap.samples if samples is None else samples,
         seed=study.bootstrap.seed if seed is None else seed,
+        ceiling_samples=study.bootstrap.ceiling_samples,
     )
     if bootstrap.samples > 0:  # before any file is read: a bootstrap this method cannot have
         from ..inference.dual_bootstrap import (
@@ -96,7 +97,12 @@ def stage_keys(
         keys[INFERENCE] = stage_key(
             INFERENCE,
             content,
-            {**analysed, "samples": bootstrap.samples, "seed": bootstrap.seed},
+            {
+                **analysed,
+                "samples": bootstrap.samples,
+                "seed": bootstrap.seed,
+                "ceiling_samples": bootstrap.ceiling_samples,
+            },
             STAGE_CODE[INFERENCE],
         )
     return keys

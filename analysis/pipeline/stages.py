@@ -71,7 +71,11 @@ def inference_stage(aligned: AlignedStudy, method: str, bootstrap: Bootstrap) ->
     from ..inference.tables import inference_tables
 
     output = inference_tables(
-        aligned, method=method, samples=bootstrap.samples, seed=bootstrap.seed
+        aligned,
+        method=method,
+        samples=bootstrap.samples,
+        seed=bootstrap.seed,
+        ceiling_samples=bootstrap.ceiling_samples,
     )
     return StageOutput(output.tables, output.bootstrap)
 

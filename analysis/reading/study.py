@@ -17,7 +17,7 @@ from typing import Any
 import yaml
 
 from ..errors import AnalysisError
-from ..schema import METHODS
+from ..schema import CEILING_SAMPLES, METHODS
 
 DESCRIPTOR_KEYS = ("image", "roi", "layer")
 DEFAULT_ATLAS = "default"
@@ -40,10 +40,13 @@ _IMAGE_KEYS = {"match", "align", "sources", "allow_image_loss"}
 
 @dataclass(frozen=True)
 class Bootstrap:
-    """How many bootstrap samples to draw, and from which seed."""
+    """How many bootstrap samples to draw, from which seed, and which samples the noise-ceiling
+    statistics use (schema.CEILING_SAMPLES: 'distinct', at least two distinct subjects, or
+    'rsatoolbox', every valid sample as eval_dual_bootstrap)."""
 
     samples: int = 1000
     seed: int = 0
+    ceiling_samples: str = "distinct"
 
 
 @dataclass(frozen=True)
@@ -127,7 +130,11 @@ class Study:
             "rois": self.rois,
             "method": self.method,
             "descriptors": self.descriptors,
-            "bootstrap": {"samples": self.bootstrap.samples, "seed": self.bootstrap.seed},
+            "bootstrap": {
+                "samples": self.bootstrap.samples,
+                "seed": self.bootstrap.seed,
+                "ceiling_samples": self.bootstrap.ceiling_samples,
+            },
             "images": self.images.as_dict(),
         }
 
@@ -386,9 +393,10 @@ def _images(value: Any, path: Path) -> Images:
 def _bootstrap(value: Any, path: Path) -> Bootstrap:
     if value is None:
         return Bootstrap()
-    if not isinstance(value, dict) or set(value) - {"samples", "seed"}:
+    if not isinstance(value, dict) or set(value) - {"samples", "seed", "ceiling_samples"}:
         raise AnalysisError(
-            path, "malformed study file: 'bootstrap' takes only 'samples' and 'seed'"
+            path,
+            "malformed study file: 'bootstrap' takes only 'samples', 'seed' and 'ceiling_samples'",
         )
     samples = value.get("samples", Bootstrap.samples)
     seed = value.get("seed", Bootstrap.seed)
@@ -398,7 +406,14 @@ def _bootstrap(value: Any, path: Path) -> Bootstrap:
         )
     if not _is_int(seed) or seed < 0:
         raise AnalysisError(path, "malformed study file: bootstrap.seed must be a whole number ≥ 0")
-    return Bootstrap(samples=samples, seed=seed)
+    ceiling_samples = value.get("ceiling_samples", Bootstrap.ceiling_samples)
+    if ceiling_samples not in CEILING_SAMPLES:
+        raise AnalysisError(
+            path,
+            "malformed study file: bootstrap.ceiling_samples must be one of "
+            + ", ".join(CEILING_SAMPLES),
+        )
+    return Bootstrap(samples=samples, seed=seed, ceiling_samples=ceiling_samples)
 
 
 def _is_int(value: Any) -> bool:

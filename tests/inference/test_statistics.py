@@ -230,10 +230,11 @@ def test_tables_intervals_agree_with_significance_on_every_row(correction: str) 
             expected is None or (table.ci_level == expected).all()
         )
     assert inference.significant_zero.any() and not inference.significant_zero.all()
-    ceiling = tables["noise_ceiling"].set_index("roi")["lower"]
-    np.testing.assert_allclose(
-        inference.r_normalised, inference.r / inference.roi.map(ceiling).to_numpy()
-    )
+    ceiling = tables["noise_ceiling"].set_index("roi")
+    above = inference.roi.map(ceiling["lower_above_zero"]).to_numpy(dtype=bool)
+    expected = inference.r / inference.roi.map(ceiling["lower"]).to_numpy()
+    np.testing.assert_allclose(inference.r_normalised[above], expected[above])
+    assert inference.r_normalised[~above].isna().all()
     assert list(tables["peak_layer"].columns) == columns("peak_layer")
     np.testing.assert_allclose(tables["peak_layer"].groupby(["roi", "network"])["share"].sum(), 1.0)
     assert list(networks.columns) == columns("network_comparison") and len(networks) == 2

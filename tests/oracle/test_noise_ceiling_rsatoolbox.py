@@ -104,3 +104,49 @@ def test_linear_pool_matches_explicit_pool() -> None:
     assert upper[0, 0, 2] == pytest.approx(np.corrcoef(pool, y[2])[0, 1], abs=1e-12)
     assert lower[0, 0, 0] == pytest.approx(np.corrcoef(z[2], y[0])[0, 1], abs=1e-12)
     assert METHODS  # module imported for the fixture helpers
+
+
+def _rsatoolbox_bound_sem(reference, keep: np.ndarray, n_rdm: int, n_pattern: int) -> np.ndarray:
+    """SEM of rsatoolbox's lower and upper bound from its own per-sample ceilings (samples `keep`),
+    combined by its own _dual_bootstrap."""
+    from rsatoolbox.util.inference_util import _dual_bootstrap
+
+    bounds = reference.noise_ceiling[:, keep, 0, :]  # 2 × N × 3
+    variances = bounds.var(axis=1, ddof=1).T  # 3 × 2
+    return np.sqrt(np.maximum(_dual_bootstrap(variances, n_rdm, n_pattern), 0))
+
+
+@pytest.mark.parametrize("treatment", ["rsatoolbox", "distinct"])
+def test_ceiling_sem_equals_rsatoolbox_under_its_flag_and_drops_one_subject_samples(
+    treatment: str, monkeypatch
+) -> None:
+    """bootstrap.ceiling_samples: rsatoolbox gives rsatoolbox's bound SEMs on the same draws; the
+    default 'distinct' gives the same computation on the samples with ≥ 2 distinct subjects."""
+    from tests.helpers import random_study, rsatoolbox_dual_bootstrap
+
+    subjects, models = random_study(14, 1, 3, 2, seed=4)
+    reference, resampling = rsatoolbox_dual_bootstrap(subjects[0], models, "corr", 40, monkeypatch)
+    ok = ~np.isnan(reference.evaluations[:, 0, 0, 0, 0])
+    distinct = (resampling.subject_counts > 0).sum(axis=1) >= 2
+    assert (ok & ~distinct).any()  # the draws include single-subject samples
+    keep = ok if treatment == "rsatoolbox" else ok & distinct
+    output = inf.inference_arrays(
+        subjects,
+        {"net": models},
+        ["roi"],
+        {"net": ["a", "b"]},
+        "corr",
+        samples=40,
+        seed=0,
+        progress=False,
+        resampling=resampling,
+        ceiling_samples=treatment,
+    )
+    ceiling = output.tables["noise_ceiling"].iloc[0]
+    np.testing.assert_allclose(
+        [ceiling.lower_sem, ceiling.upper_sem],
+        _rsatoolbox_bound_sem(reference, keep, 3, 14),
+        atol=1e-9,
+        rtol=0,
+    )
+    assert output.bootstrap["ceiling_valid_samples"] == keep.sum()

@@ -122,6 +122,8 @@ def write_mock_results(
         columns=["atlas", "roi", "method", "lower", "upper", "lower_sem", "upper_sem"],
     )
     dof = len(subjects) - 1
+    ceiling["p_lower"] = stats.t.sf(ceiling["lower"] / ceiling["lower_sem"], dof)
+    ceiling["lower_above_zero"] = ceiling["p_lower"] < 0.05
     t = stats.t.ppf(0.975, dof)
     inference = joint.copy()
     inference["sem"] = np.abs(rng.normal(0.03, 0.005, len(inference)))
@@ -131,9 +133,10 @@ def write_mock_results(
     lower = inference.merge(ceiling[["atlas", "roi", "lower"]], on=["atlas", "roi"])[
         "lower"
     ].to_numpy()
-    inference["r_normalised"] = np.where(
-        lower > 0, inference["r"] / np.where(lower > 0, lower, 1), np.nan
-    )
+    above = inference.merge(ceiling[["atlas", "roi", "lower_above_zero"]], on=["atlas", "roi"])[
+        "lower_above_zero"
+    ].to_numpy(dtype=bool)
+    inference["r_normalised"] = np.where(above, inference["r"] / np.where(above, lower, 1), np.nan)
     inference["p_ceiling"] = 2 * stats.t.sf(
         np.abs((lower - inference["r"]) / np.hypot(inference["sem"], 0.03)), dof
     )
