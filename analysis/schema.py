@@ -159,6 +159,8 @@ TABLES: dict[str, Table] = {
                 "roi",
                 "network_a",
                 "network_b",
+                "r_a",
+                "r_b",
                 "difference",
                 "sem",
                 "ci_low",
@@ -169,8 +171,11 @@ TABLES: dict[str, Table] = {
                 "significant",
             ),
             INFERENCE,
-            "best layer of network_a minus best layer of network_b per ROI, the best layer chosen in every "
-            "bootstrap sample; empty with one network",
+            "cross-validated comparison of two networks per ROI (rsatoolbox's ModelSelect + fit_select "
+            "in eval_dual_bootstrap, k_pattern = 2, n_cv = 2): in every bootstrap sample each network's "
+            "layer is chosen on one fold of the images and evaluated on the other; r_a, r_b and "
+            "difference (r_a − r_b) are bootstrap means of these, and the interval is centred on "
+            "difference; empty with one network",
         ),
     )
 }

@@ -233,28 +233,3 @@ def network_spans(sizes: list[int]) -> list[slice]:
 def network_pairs(n_networks: int) -> tuple[np.ndarray, np.ndarray]:
     """Network pairs (a < b) in manifest order."""
     return np.triu_indices(n_networks, 1)
-
-
-def best_layer_values(evaluations: np.ndarray, spans: list[slice]) -> np.ndarray:
-    """N × M × 3 evaluations, networks as column spans → N × networks × 3: each network's best layer.
-
-    Each variant (both, rdm, pattern) is one resampling of the data, so its value is the best
-    layer under that resampling: the choice of layer is part of every variant's variance.
-    """
-    return np.stack([evaluations[:, span].max(axis=1) for span in spans], axis=1)
-
-
-def network_differences(evaluations: np.ndarray, spans: list[slice]) -> np.ndarray:
-    """N × P × 3: best layer of network a minus best layer of network b, per sample and variant."""
-    best = best_layer_values(evaluations, spans)
-    left, right = network_pairs(len(spans))
-    return best[:, left] - best[:, right]
-
-
-def difference_statistics(
-    differences: np.ndarray, n_rdm: int, n_pattern: int
-) -> tuple[np.ndarray, np.ndarray]:
-    """Bootstrap mean (over samples and variants) and corrected dual-bootstrap variance of N × K × 3 values."""
-    return differences.mean(axis=(0, 2)), dual_variance(
-        variant_variances(differences), n_rdm, n_pattern
-    )

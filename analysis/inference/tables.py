@@ -14,8 +14,15 @@ from threadpoolctl import threadpool_limits
 from ..errors import AnalysisError
 from ..reading.store import StoredMatrix
 from ..schema import CEILING_SAMPLES, CORRECTIONS, columns
+from . import crossvalidated as cv
 from . import statistics as st
-from .dual_bootstrap import MIN_VALID_SAMPLES, check_inputs, dual_bootstrap, subject_rows
+from .dual_bootstrap import (
+    MIN_VALID_SAMPLES,
+    check_inputs,
+    default_dtype,
+    dual_bootstrap,
+    subject_rows,
+)
 from .resampling import Resampling, draw_resampling
 from .statistics import adjust, model_statistics, pair_list
 
@@ -106,6 +113,17 @@ def inference_arrays(
         )
     spans = st.network_spans([len(layers[network]) for network in networks])
     dof = st.degrees_of_freedom(result.n_subjects, n_images)
+    selected = None
+    if len(networks) > 1:
+        selected = cv.cross_validated(
+            rows, model_rows, spans, resampling, method, dtype=result_dtype(dtype, n_images)
+        )
+        if selected.valid.sum() < MIN_VALID_SAMPLES:
+            raise AnalysisError(
+                "bootstrap",
+                f"only {int(selected.valid.sum())} samples drew the {3 * cv.K_PATTERN} distinct "
+                "images the cross-validated network comparison needs (use more samples)",
+            )
     inference_rows, ceiling_rows, pair_rows, peak_rows, network_rows = [], [], [], [], []
     for r, roi in enumerate(rois):
         bound_var = None
@@ -162,19 +180,18 @@ def inference_arrays(
             )
             shares = st.peak_shares(evaluations[:, r, span].mean(axis=-1))
             peak_rows.extend((roi, network, layer, share) for layer, share in zip(names, shares))
-        network_rows.extend(
-            network_comparison_rows(
-                roi,
-                networks,
-                spans,
-                evaluations[:, r],
-                result.point[r],
-                result.n_subjects,
-                n_images,
-                correction,
-                alpha,
+        if selected is not None:
+            network_rows.extend(
+                network_comparison_rows(
+                    roi,
+                    networks,
+                    selected.evaluations[selected.valid, r],
+                    result.n_subjects,
+                    n_images,
+                    correction,
+                    alpha,
+                )
             )
-        )
         bound_sem = np.sqrt(np.maximum(bound_var, 0.0))
         ceiling_rows.append(
             (
@@ -206,12 +223,22 @@ def inference_arrays(
         "valid_samples": n_valid,
         "ceiling_samples": ceiling_samples,
         "ceiling_valid_samples": int(for_ceiling.sum()),
+        "network_selection": {
+            "k_pattern": cv.K_PATTERN,
+            "n_cv": cv.N_CV,
+            "valid_samples": None if selected is None else int(selected.valid.sum()),
+        },
         "dropped_few_images": result.dropped_few_images,
         "dropped_undefined": result.dropped_undefined,
         "correction": correction,
         "alpha": alpha,
     }
     return InferenceOutput(tables, facts)
+
+
+def result_dtype(dtype: type | None, n_images: int) -> type:
+    """The dtype of the products: the one asked for, else dual_bootstrap's default."""
+    return default_dtype(n_images) if dtype is None else dtype
 
 
 def ceiling_sample_mask(subject_counts: np.ndarray, ceiling_samples: str) -> np.ndarray:
@@ -251,9 +278,7 @@ def lower_bound_tests(
 def network_comparison_rows(
     roi: str,
     networks: list[str],
-    spans: list[slice],
     evaluations: np.ndarray,
-    point: np.ndarray,
     n_rdm: int,
     n_pattern: int,
     correction: str,
@@ -261,21 +286,17 @@ def network_comparison_rows(
 ) -> list[tuple]:
     """network_comparison rows of one ROI (none with fewer than two networks): one family of tests.
 
-    evaluations: N × M × 3 valid samples of every layer of every network; point: M full-data r.
-    Per sample and variant each network is represented by its best layer in that sample
-    (statistics.best_layer_values), so the choice of layer is part of the uncertainty.
-    `difference` is the full-data best r of network_a minus that of network_b; the test and the
-    interval use the bootstrap mean of the per-sample differences, like every other test here.
+    evaluations: N × networks × k × n_cv × 3, the cross-validated evaluations (crossvalidated.py:
+    each network's layer chosen on the training images of a fold, evaluated on its test images)
+    of the usable samples. r_a, r_b and `difference` are bootstrap means of these; the test and
+    the interval are built around `difference`.
     """
     if len(networks) < 2:
         return []
-    mean, variance = st.difference_statistics(
-        st.network_differences(evaluations, spans), n_rdm, n_pattern
-    )
+    means, _, difference, variance = cv.network_statistics(evaluations, n_rdm, n_pattern)
     tests = st.family_tests(
-        mean, variance, st.degrees_of_freedom(n_rdm, n_pattern), correction, alpha
+        difference, variance, st.degrees_of_freedom(n_rdm, n_pattern), correction, alpha
     )
-    best_point = np.array([point[span].max() for span in spans])
     sem = np.sqrt(np.maximum(variance, 0.0))
     left, right = st.network_pairs(len(networks))
     return [
@@ -283,7 +304,9 @@ def network_comparison_rows(
             roi,
             networks[a],
             networks[b],
-            best_point[a] - best_point[b],
+            means[a],
+            means[b],
+            difference[k],
             sem[k],
             tests["ci_low"][k],
             tests["ci_high"][k],
@@ -292,7 +315,7 @@ def network_comparison_rows(
             tests["p_adjusted"][k],
             bool(tests["significant"][k]),
         )
-        for k, (a, b) in enumerate(zip(left, right))
+        for k, (a, b) in enumerate(zip(left, right, strict=True))
     ]
 
 

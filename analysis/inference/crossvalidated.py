@@ -1,0 +1,208 @@
+"""Network comparison without selection bias: each network as rsatoolbox's `ModelSelect` (its
+layers the candidates, `fit_select` the fitter) evaluated by `eval_dual_bootstrap` with
+cross-validation over images (k_pattern folds, k_rdm = 1, n_cv repetitions and rsatoolbox's
+correction of the variance for the cross-validation).
+
+What rsatoolbox 0.3.2 does in each bootstrap sample and each of its three variants ("both":
+subjects and images resampled, "rdm": subjects only, "pattern": images only), n_cv times:
+
+* `sets_k_fold` shuffles the distinct images present (`np.random.shuffle`) and splits them into
+  k groups of ⌊m/k⌋, the i-th group taking one of the last m mod k images as well
+  (position m − 1 − i). Each group is once the test set; the other images are the training set.
+* `fit_select` picks the layer with the largest mean (over the sample's subject rows, copies
+  included) similarity on the training images (the first on ties); the test evaluation is that
+  layer's mean similarity on the test images. Copies of an image stay together in a fold and
+  pairs between copies are dropped, so a fold's comparison is the weighted comparison with
+  weights c_i c_j over the pairs of the fold's images: another row of image counts for the
+  moments of moments.py (c masked to the fold), at no extra cost per layer.
+* A sample is used when it drew at least 3·k distinct images (and k_rdm = 1 distinct subject).
+
+Statistics (rsatoolbox's `eval_dual_bootstrap` and `Result`): per network the evaluations are
+averaged over folds; with n_cv > 1 the covariance over samples is corrected for the
+cross-validation, V = (n_cv·V_mean − V_1) / (n_cv − 1), V_mean the covariance of the means over
+the n_cv repetitions and V_1 the mean covariance of single repetitions; differences between
+networks then take the dual-bootstrap combination of the three variants (statistics.py). The
+tested value is the bootstrap mean of the cross-validated difference, and the interval is built
+around it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from ..schema import LINEAR_METHODS, WHITENED_METHODS
+from . import moments as bs
+from . import statistics as st
+from . import whitened_moments as wm
+from .resampling import Resampling
+
+K_PATTERN = 2
+N_CV = 2
+#: Bytes of per-fold similarities held at once; samples are processed in chunks below it.
+CHUNK_BYTES = 400e6
+
+
+@dataclass(frozen=True)
+class CrossValidated:
+    """Cross-validated evaluations of every network (ModelSelect over its layers).
+
+    evaluations: B × R × networks × k × n_cv × 3 (folds, repetitions, variants both/rdm/pattern),
+    NaN in samples that are not used; chosen: the layer chosen on the training images, same
+    shape (column index into the network's span); valid: B.
+    """
+
+    evaluations: np.ndarray
+    chosen: np.ndarray
+    valid: np.ndarray
+
+
+def fold_labels(present: np.ndarray, keys: np.ndarray, k: int) -> np.ndarray:
+    """Fold of every image (−1 where absent) as rsatoolbox's sets_k_fold_pattern assigns them.
+
+    present: (..., n) bool, the distinct images of the (sub)sample; keys: (..., n) the random
+    order of the shuffle (smaller first). Positions p < k·⌊m/k⌋ go to fold p // ⌊m/k⌋, the rest
+    (p ≥ k·⌊m/k⌋) to fold m − 1 − p.
+    """
+    keys = np.where(present, keys, np.inf)
+    position = np.argsort(np.argsort(keys, axis=-1, kind="stable"), axis=-1, kind="stable")
+    m = present.sum(axis=-1, keepdims=True)
+    group = np.maximum(m // k, 1)
+    labels = np.where(position < k * group, position // group, m - 1 - position)
+    return np.where(present, labels, -1)
+
+
+def draw_folds(resampling: Resampling, k: int = K_PATTERN, n_cv: int = N_CV) -> np.ndarray:
+    """Seeded random folds for every sample, variant and repetition: B × 3 × n_cv × n labels.
+
+    "both" and "pattern" split the distinct images the sample drew, "rdm" every image; the
+    three are drawn independently, as rsatoolbox's three calls of _internal_cv.
+    """
+    counts = resampling.image_counts
+    samples, n = counts.shape
+    rng = np.random.default_rng([0 if resampling.seed is None else resampling.seed, 19])
+    drawn = counts > 0
+    present = np.stack([drawn, np.ones_like(drawn), drawn], axis=1)[:, :, None, :]
+    present = np.broadcast_to(present, (samples, 3, n_cv, n))
+    return fold_labels(present, rng.random((samples, 3, n_cv, n)), k)
+
+
+def fold_counts(image_counts: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
+    """Image counts of the test and training images of every fold: B × 3 × n_cv × k × 2 × n.
+
+    Index 0 of the fifth axis is the test fold, 1 the training images (the other folds).
+    """
+    base = np.stack([image_counts, np.ones_like(image_counts), image_counts], axis=1)
+    member = labels[:, :, :, None, :] == np.arange(k)[:, None]  # B × 3 × n_cv × k × n
+    inside = (labels >= 0)[:, :, :, None, :]
+    base = base[:, :, None, None, :]
+    return np.stack([base * member, base * (inside & ~member)], axis=4)
+
+
+def subject_similarity(rows, model_rows, counts: np.ndarray, method: str, dtype) -> np.ndarray:
+    """Per-subject similarity of every layer under each row of image counts: (B, R, S, L)."""
+    if method in LINEAR_METHODS:
+        return bs.similarity(bs.linear_moments(rows, model_rows, counts, method, dtype), method)
+    if method in WHITENED_METHODS:
+        standard = bs.standardisation(bs.stacked_rows(rows, model_rows), "corr")
+        moments = bs.linear_moments(rows, model_rows, counts, "corr", dtype, standard=standard)
+        products = wm.whitened_products(
+            rows, model_rows, counts, moments, *standard, method, dtype=dtype
+        )
+        return wm.whitened_similarity(products)
+    if method == "tau-a":
+        from . import rank_moments as rm
+
+        subjects = np.array([[np.asarray(v, dtype=np.float64) for v in roi] for roi in rows])
+        ranked = rm.rank_once(subjects, np.array([np.asarray(m) for m in model_rows]))
+        return rm.tau_a_similarity(ranked, bs.pair_weights(counts))
+    from .rank_bootstrap import rank_dual_bootstrap
+
+    everyone = np.ones((counts.shape[0], len(rows[0])))
+    return rank_dual_bootstrap(rows, model_rows, counts.astype(np.int64), everyone, method)[0]
+
+
+def cross_validated(
+    rows,
+    model_rows,
+    spans: list[slice],
+    resampling: Resampling,
+    method: str,
+    labels: np.ndarray | None = None,
+    k: int = K_PATTERN,
+    dtype: type = np.float64,
+) -> CrossValidated:
+    """Cross-validated ModelSelect evaluations of every network in every sample (module doc).
+
+    rows[r][s]: subject RDM vectors; model_rows: every layer of every network, networks as
+    consecutive `spans`; labels: B × 3 × n_cv × n fold labels (default `draw_folds`, or the
+    folds rsatoolbox drew).
+    """
+    labels = draw_folds(resampling, k) if labels is None else np.asarray(labels)
+    image_counts = resampling.image_counts
+    subject_counts = resampling.subject_counts.astype(np.float64)
+    samples, n_images = image_counts.shape
+    n_cv = labels.shape[2]
+    n_rois, n_subjects, n_layers = len(rows), len(rows[0]), len(model_rows)
+    per_sample = 3 * n_cv * k * 2 * n_rois * n_subjects * n_layers * 8
+    chunk = int(max(1, min(samples, CHUNK_BYTES // per_sample)))
+    evaluations = np.full((samples, n_rois, len(spans), k, n_cv, 3), np.nan)
+    chosen = np.zeros(evaluations.shape, dtype=np.int64)
+    weights = np.stack(
+        [subject_counts, subject_counts, np.ones_like(subject_counts)], axis=1
+    )  # B × 3 × S: each variant's subject rows
+    for start in range(0, samples, chunk):
+        part = slice(start, min(samples, start + chunk))
+        counts = fold_counts(image_counts[part], labels[part], k)
+        size = counts.shape[0]
+        sim = subject_similarity(
+            rows, model_rows, counts.reshape(-1, n_images), method, dtype
+        ).reshape(size, 3, n_cv, k, 2, n_rois, n_subjects, n_layers)
+        # mean over the sample's subject rows (copies included): Σ_s k_s r_s / S
+        mean = np.einsum("bvs,bvcfxrsl->bvcfxrl", weights[part], sim) / n_subjects
+        for n, span in enumerate(spans):
+            train = mean[:, :, :, :, 1, :, span]  # b v c f r l
+            best = np.argmax(train, axis=-1)
+            test = np.take_along_axis(mean[:, :, :, :, 0, :, span], best[..., None], -1)[..., 0]
+            evaluations[part, :, n] = test.transpose(0, 4, 3, 2, 1)  # b r f c v
+            chosen[part, :, n] = best.transpose(0, 4, 3, 2, 1)
+    few = (image_counts > 0).sum(axis=1) < 3 * k
+    finite = np.isfinite(evaluations).all(axis=(1, 2, 3, 4, 5))
+    valid = ~few & finite
+    evaluations[~valid] = np.nan
+    return CrossValidated(evaluations, chosen, valid)
+
+
+def network_statistics(
+    evaluations: np.ndarray, n_rdm: int, n_pattern: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Means, variances and pairwise differences of cross-validated network evaluations.
+
+    evaluations: N × M × k × n_cv × 3 (valid samples of one ROI). Returns the bootstrap means
+    (M), their corrected dual-bootstrap variances (M), the differences of means for the network
+    pairs a < b (P) and their variances (P), as rsatoolbox's Result (get_means, model_var,
+    diff_var) for eval_dual_bootstrap with n_cv repetitions.
+    """
+    samples = evaluations.shape[0]
+    n_cv = evaluations.shape[3]
+    single = evaluations.mean(axis=2)  # N × M × n_cv × 3
+    averaged = single.mean(axis=2)  # N × M × 3
+    centred = averaged - averaged.mean(axis=0)
+    var_mean = np.einsum("ijk,ilk->kjl", centred, centred) / (samples - 1)
+    if n_cv > 1:
+        centred_1 = single - single.mean(axis=0)
+        var_1 = np.einsum("ijmk,ilmk->kjl", centred_1, centred_1) / (samples - 1) / n_cv
+        variances = (n_cv * var_mean - var_1) / (n_cv - 1)
+    else:
+        variances = var_mean
+    means = averaged.mean(axis=(0, 2))
+    diagonal = np.einsum("kjj->kj", variances)
+    left, right = st.network_pairs(evaluations.shape[1])
+    diff_var = diagonal[:, left] + diagonal[:, right] - 2 * variances[:, left, right]
+    return (
+        means,
+        st.dual_variance(diagonal, n_rdm, n_pattern),
+        means[left] - means[right],
+        st.dual_variance(diff_var, n_rdm, n_pattern),
+    )
