@@ -104,12 +104,16 @@ TABLES: dict[str, Table] = {
                 "p_ceiling",
                 "significant_zero",
                 "significant_ceiling",
+                "peak",
+                "resolved",
             ),
             INFERENCE,
             "r, r / lower noise ceiling (NaN unless the ROI's lower bound is above zero), "
             "dual-bootstrap SEM, t interval and two-sided tests of every ROI × layer; "
             "the interval (coverage ci_level: 1 − alpha, or wider under a multiple-comparison correction) excludes 0 "
-            "exactly when significant_zero",
+            "exactly when significant_zero; peak marks the layer with the largest r of its network, "
+            "resolved a peak with r > 0, significant_zero and a significant pairwise test against "
+            "every other layer of its network",
         ),
         Table(
             "noise_ceiling",
@@ -145,6 +149,47 @@ TABLES: dict[str, Table] = {
             ),
             INFERENCE,
             "tests between every two layers of a network, per ROI",
+        ),
+        Table(
+            "group_inference",
+            (
+                "atlas",
+                "group",
+                "network",
+                "layer",
+                "method",
+                "r",
+                "sem",
+                "ci_low",
+                "ci_high",
+                "ci_level",
+                "p_zero",
+                "significant_zero",
+                "peak",
+                "resolved",
+            ),
+            INFERENCE,
+            "per ROI group of roi_groups: r averaged over the group's ROIs, tested from the same "
+            "bootstrap samples as the ROI tests (each sample's evaluations averaged over the "
+            "group's ROIs); family: the layers of one network for one group; peak and resolved "
+            "as in inference",
+        ),
+        Table(
+            "group_pairwise",
+            (
+                "atlas",
+                "group",
+                "network",
+                "layer_a",
+                "layer_b",
+                "difference",
+                "p",
+                "p_adjusted",
+                "significant",
+            ),
+            INFERENCE,
+            "tests between every two layers of a network for the ROI-averaged r of each group; "
+            "family: the layer pairs of one network for one group",
         ),
         Table(
             "peak_layer",

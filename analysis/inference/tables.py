@@ -57,13 +57,15 @@ def inference_arrays(
     progress: bool = True,
     resampling: Resampling | None = None,
     ceiling_samples: str = "distinct",
+    groups: list[tuple[str, str, list[int]]] | None = None,
 ) -> InferenceOutput:
     """The inference tables from plain arrays (all ROIs at once).
 
     subjects: R × S × pairs array, or rows[r][s] vectors (no copy), each ROI's subject RDMs over
     the common images (np.triu_indices order);
     models: {network: L_n × pairs}; rois: R names; layers: {network: L_n names}.
-    The image and subject draws are shared by every ROI and network. ceiling_samples
+    groups: (atlas, group, ROI positions) whose mean over ROIs the group tables test, from the
+    same samples. The image and subject draws are shared by every ROI and network. ceiling_samples
     (schema.CEILING_SAMPLES): the noise-ceiling statistics (bound SEMs, tests against the lower
     bound) use the valid samples that drew at least two distinct subjects ('distinct') or every
     valid sample ('rsatoolbox'); the other statistics use every valid sample. The bootstrap facts
@@ -144,6 +146,9 @@ def inference_arrays(
             significant_ceiling = adjust(ceiling_stats.p_ceiling, correction) < alpha
             r_normalised = st.normalised(point, result.point_ceiling[r, 0])
             sem = np.sqrt(np.maximum(stats.model_var, 0.0))
+            left, right = pair_list(len(names))
+            p_adj = adjust(stats.p_pairwise, correction)
+            peak, resolved = resolved_peak(point, zero["significant"], p_adj < alpha)
             inference_rows.extend(
                 (
                     roi,
@@ -160,11 +165,11 @@ def inference_arrays(
                     ceiling_stats.p_ceiling[m],
                     bool(zero["significant"][m]),
                     bool(significant_ceiling[m]),
+                    m == peak,
+                    m == peak and resolved,
                 )
                 for m, layer in enumerate(names)
             )
-            left, right = pair_list(len(names))
-            p_adj = adjust(stats.p_pairwise, correction)
             pair_rows.extend(
                 (
                     roi,
@@ -204,6 +209,23 @@ def inference_arrays(
                 st.one_sided_p(bound_mean[0], bound_var[0], dof),
             )
         )
+    group_rows, group_pair_rows = [], []
+    for atlas, group, members in groups or []:
+        for network, span in zip(networks, spans, strict=True):
+            made = group_inference_rows(
+                evaluations[:, members][:, :, span].mean(axis=1),
+                ceiling[:, members].mean(axis=1),
+                result.point[members][:, span].mean(axis=0),
+                list(layers[network]),
+                result.n_subjects,
+                n_images,
+                correction,
+                alpha,
+            )
+            group_rows.extend(
+                (atlas, group, network, *row[:1], method, *row[1:]) for row in made[0]
+            )
+            group_pair_rows.extend((atlas, group, network, *row) for row in made[1])
     ceiling_rows, inference_rows = lower_bound_tests(
         ceiling_rows, inference_rows, correction, alpha
     )
@@ -217,6 +239,8 @@ def inference_arrays(
             ("network_comparison", network_rows),
         )
     }
+    tables["group_inference"] = pd.DataFrame(group_rows, columns=columns("group_inference"))
+    tables["group_pairwise"] = pd.DataFrame(group_pair_rows, columns=columns("group_pairwise"))
     facts = {
         "samples": resampling.samples,
         "seed": seed,
@@ -234,6 +258,74 @@ def inference_arrays(
         "alpha": alpha,
     }
     return InferenceOutput(tables, facts)
+
+
+def resolved_peak(
+    point: np.ndarray, significant_zero: np.ndarray, pair_significant: np.ndarray
+) -> tuple[int, bool]:
+    """The peak layer (largest point r) and whether it is resolved: r > 0 and significantly
+    different from zero, and significantly different from every other layer of its network (the
+    corrected pairwise tests, pairs in pair_list order)."""
+    peak = int(np.argmax(point))
+    left, right = pair_list(point.size)
+    involved = (left == peak) | (right == peak)
+    resolved = bool(point[peak] > 0 and significant_zero[peak] and pair_significant[involved].all())
+    return peak, resolved
+
+
+def group_inference_rows(
+    evaluations: np.ndarray,
+    ceiling: np.ndarray,
+    point: np.ndarray,
+    names: list[str],
+    n_rdm: int,
+    n_pattern: int,
+    correction: str,
+    alpha: float,
+) -> tuple[list[tuple], list[tuple]]:
+    """Rows of group_inference (layer, r, sem, ci_low, ci_high, ci_level, p_zero,
+    significant_zero, peak, resolved) and group_pairwise (layer_a, layer_b, difference, p,
+    p_adjusted, significant) for one group and network.
+
+    evaluations: N × L × 3, the per-sample evaluations averaged over the group's ROIs (the same
+    samples as the ROI tests); ceiling: N × 2 × 3 likewise (only to reuse model_statistics);
+    point: L, the mean over the group's ROIs of r. Families: the layers of the network for the
+    group (tests against zero), and the layer pairs of the network for the group.
+    """
+    stats = model_statistics(evaluations, ceiling, n_rdm, n_pattern)
+    dof = st.degrees_of_freedom(n_rdm, n_pattern)
+    zero = st.family_tests(stats.means, stats.model_var, dof, correction, alpha)
+    p_adj = adjust(stats.p_pairwise, correction)
+    peak, resolved = resolved_peak(point, zero["significant"], p_adj < alpha)
+    sem = np.sqrt(np.maximum(stats.model_var, 0.0))
+    rows = [
+        (
+            layer,
+            point[m],
+            sem[m],
+            zero["ci_low"][m],
+            zero["ci_high"][m],
+            zero["ci_level"][m],
+            zero["p"][m],
+            bool(zero["significant"][m]),
+            m == peak,
+            m == peak and resolved,
+        )
+        for m, layer in enumerate(names)
+    ]
+    left, right = pair_list(len(names))
+    pairs = [
+        (
+            names[i],
+            names[j],
+            point[i] - point[j],
+            stats.p_pairwise[k],
+            p_adj[k],
+            bool(p_adj[k] < alpha),
+        )
+        for k, (i, j) in enumerate(zip(left, right, strict=True))
+    ]
+    return rows, pairs
 
 
 def result_dtype(dtype: type | None, n_images: int) -> type:
@@ -342,6 +434,13 @@ def inference_tables(
     models = {network: rdms.dissimilarities for network, rdms in aligned.networks.items()}
     layers = {network: list(rdms.names) for network, rdms in aligned.networks.items()}
     labels = [f"{i}" for i in range(len(keys))]
+    position = {key: i for i, key in enumerate(keys)}
+    groups = [
+        (atlas, group, [position[(atlas, roi)] for roi in rois if (atlas, roi) in position])
+        for atlas in aligned.atlases
+        for group, rois in aligned.study.roi_groups.get(atlas, {}).items()
+    ]
+    groups = [g for g in groups if g[2]]
     # Single-threaded BLAS everywhere (pair_sums parallelises itself in a fixed order), so the
     # tables are byte-identical whatever the number of threads.
     with threadpool_limits(limits=1, user_api="blas"):
@@ -358,9 +457,13 @@ def inference_tables(
             dtype=dtype,
             progress=progress,
             ceiling_samples=ceiling_samples,
+            groups=groups,
         )
     return InferenceOutput(
-        {name: with_atlas(table, keys, name) for name, table in output.tables.items()},
+        {
+            name: table if name.startswith("group_") else with_atlas(table, keys, name)
+            for name, table in output.tables.items()
+        },
         output.bootstrap,
     )
 
