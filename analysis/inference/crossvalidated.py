@@ -89,21 +89,28 @@ def draw_folds(resampling: Resampling, k: int = K_PATTERN, n_cv: int = N_CV) -> 
 
 
 def fold_counts(image_counts: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
-    """Image counts of the test and training images of every fold: B × 3 × n_cv × k × 2 × n.
-
-    Index 0 of the fifth axis is the test fold, 1 the training images (the other folds).
-    """
+    """Image counts of the folds, B × 3 × n_cv × F × n: F = k test folds, then (k > 2) the k
+    training sets (the other folds). With k = 2 the training set of a fold is the other fold, so
+    its counts are not repeated (`train_index`)."""
     base = np.stack([image_counts, np.ones_like(image_counts), image_counts], axis=1)
     member = labels[:, :, :, None, :] == np.arange(k)[:, None]  # B × 3 × n_cv × k × n
-    inside = (labels >= 0)[:, :, :, None, :]
     base = base[:, :, None, None, :]
-    return np.stack([base * member, base * (inside & ~member)], axis=4)
+    if k == 2:
+        return base * member
+    inside = (labels >= 0)[:, :, :, None, :]
+    return np.concatenate([base * member, base * (inside & ~member)], axis=3)
+
+
+def train_index(k: int) -> np.ndarray:
+    """Position in fold_counts' fold axis of each fold's training set."""
+    return np.array([1, 0]) if k == 2 else np.arange(k, 2 * k)
 
 
 def subject_similarity(rows, model_rows, counts: np.ndarray, method: str, dtype) -> np.ndarray:
     """Per-subject similarity of every layer under each row of image counts: (B, R, S, L)."""
     if method in LINEAR_METHODS:
-        return bs.similarity(bs.linear_moments(rows, model_rows, counts, method, dtype), method)
+        moments = bs.linear_moments(rows, model_rows, counts, method, dtype, gram=False)
+        return bs.similarity(moments, method)
     if method in WHITENED_METHODS:
         standard = bs.standardisation(bs.stacked_rows(rows, model_rows), "corr")
         moments = bs.linear_moments(rows, model_rows, counts, "corr", dtype, standard=standard)
@@ -145,7 +152,8 @@ def cross_validated(
     samples, n_images = image_counts.shape
     n_cv = labels.shape[2]
     n_rois, n_subjects, n_layers = len(rows), len(rows[0]), len(model_rows)
-    per_sample = 3 * n_cv * k * 2 * n_rois * n_subjects * n_layers * 8
+    folds = k if k == 2 else 2 * k
+    per_sample = 3 * n_cv * folds * n_rois * n_subjects * n_layers * 8
     chunk = int(max(1, min(samples, CHUNK_BYTES // per_sample)))
     evaluations = np.full((samples, n_rois, len(spans), k, n_cv, 3), np.nan)
     chosen = np.zeros(evaluations.shape, dtype=np.int64)
@@ -158,13 +166,13 @@ def cross_validated(
         size = counts.shape[0]
         sim = subject_similarity(
             rows, model_rows, counts.reshape(-1, n_images), method, dtype
-        ).reshape(size, 3, n_cv, k, 2, n_rois, n_subjects, n_layers)
+        ).reshape(size, 3, n_cv, folds, n_rois, n_subjects, n_layers)
         # mean over the sample's subject rows (copies included): Σ_s k_s r_s / S
-        mean = np.einsum("bvs,bvcfxrsl->bvcfxrl", weights[part], sim) / n_subjects
+        mean = np.einsum("bvs,bvcfrsl->bvcfrl", weights[part], sim) / n_subjects
         for n, span in enumerate(spans):
-            train = mean[:, :, :, :, 1, :, span]  # b v c f r l
+            train = mean[:, :, :, train_index(k)][..., span]  # b v c f r l
             best = np.argmax(train, axis=-1)
-            test = np.take_along_axis(mean[:, :, :, :, 0, :, span], best[..., None], -1)[..., 0]
+            test = np.take_along_axis(mean[:, :, :, :k][..., span], best[..., None], -1)[..., 0]
             evaluations[part, :, n] = test.transpose(0, 4, 3, 2, 1)  # b r f c v
             chosen[part, :, n] = best.transpose(0, 4, 3, 2, 1)
     few = (image_counts > 0).sum(axis=1) < 3 * k

@@ -138,6 +138,7 @@ def linear_moments(
     dtype: type = np.float64,
     progress: bool = False,
     standard: tuple[np.ndarray, np.ndarray] | None = None,
+    gram: bool = True,
 ) -> Moments:
     """Weighted moments of every sample for corr/cosine, by `pair_sums` (one pass over the pairs).
 
@@ -145,8 +146,11 @@ def linear_moments(
     counts: B × n image counts (a single row of ones gives the moments of the data as they are).
     The symmetric subject Gram is computed for s ≤ t only and mirrored. standard: the (shift,
     scale) of the rows (models first, then subjects ROI-major), default `standardisation`.
+    gram=False: only the Gram's diagonal (Σw y_s², what `similarity` needs), NaN elsewhere.
     """
-    return _moments(subject_rows, model_rows, counts, method, dtype, progress, standard, full=False)
+    return _moments(
+        subject_rows, model_rows, counts, method, dtype, progress, standard, False, gram
+    )
 
 
 def sample_and_full_moments(
@@ -160,16 +164,16 @@ def sample_and_full_moments(
 ) -> tuple[Moments, Moments]:
     """`linear_moments` of the samples (in `dtype`) and of the data as they are (float64), from one
     read of every RDM: at the deposit's size the RDMs exceed memory and each read is a read from disk."""
-    return _moments(subject_rows, model_rows, counts, method, dtype, progress, standard, full=True)
+    return _moments(subject_rows, model_rows, counts, method, dtype, progress, standard, True)
 
 
-def _moments(subject_rows, model_rows, counts, method, dtype, progress, standard, full):
+def _moments(subject_rows, model_rows, counts, method, dtype, progress, standard, full, gram=True):
     n_rois, n_subjects = len(subject_rows), len(subject_rows[0])
     n_models = len(model_rows)
     rows = stacked_rows(subject_rows, model_rows)
     shift, scale = standardisation(rows, method) if standard is None else standard
     idx = form_indices(n_models, n_rois, n_subjects)
-    upper = np.triu_indices(n_subjects)
+    upper = np.triu_indices(n_subjects) if gram else (np.arange(n_subjects),) * 2
     gram_left = (
         idx["subject_gram"][0]
         .reshape(n_rois, n_subjects, n_subjects)[:, upper[0], upper[1]]
@@ -207,7 +211,7 @@ def _unpack(
         width = idx[name][0].size
         parts[name] = sums[:, offset : offset + width]
         offset += width
-    gram = np.empty((samples, n_rois, n_subjects, n_subjects))
+    gram = np.full((samples, n_rois, n_subjects, n_subjects), np.nan)
     packed = sums[:, offset:].reshape(samples, n_rois, -1)
     gram[:, :, upper[0], upper[1]] = packed
     gram[:, :, upper[1], upper[0]] = packed
