@@ -56,6 +56,13 @@ TABLES: dict[str, Table] = {
             "per subject the mean r over a group's ROIs; then mean and SEM (ddof 1) across subjects",
         ),
         Table(
+            "peak_consistency",
+            ("atlas", "roi", "network", "layer", "method", "r", "n_subjects", "n_sharing"),
+            POINT,
+            "per ROI and network, the peak layer of the subject-averaged RDM (largest r in joint) "
+            "and how many of the subjects' own peak layers (largest r in per_subject) are that layer",
+        ),
+        Table(
             "images",
             ("role", "name", "atlas", "source", "images_in_file", "images_kept", "images_dropped"),
             POINT,

@@ -199,6 +199,30 @@ def by_group(
     return summary.reset_index(drop=True)[columns("by_group")]
 
 
+def peak_consistency(per_subject: pd.DataFrame, joint_table: pd.DataFrame) -> pd.DataFrame:
+    """Per ROI and network: the peak layer of the subject-averaged RDM (largest r in `joint`) and
+    how many subjects' own peak layer (largest r in `per_subject`) is that layer.
+
+    Ties go to the first layer in table order (the manifest's layer order), as np.argmax.
+    """
+    keys = ["atlas", "roi", "network"]
+    joint_peak = joint_table.loc[joint_table.groupby(keys, sort=False)["r"].idxmax()]
+    subject_peak = per_subject.loc[
+        per_subject.groupby([*keys, "subject"], sort=False)["r"].idxmax()
+    ]
+    merged = subject_peak.merge(
+        joint_peak[[*keys, "layer"]], on=keys, suffixes=("", "_joint"), how="right"
+    )
+    counts = (
+        merged.assign(shares=merged["layer"] == merged["layer_joint"])
+        .groupby(keys, sort=False)
+        .agg(n_subjects=("subject", "nunique"), n_sharing=("shares", "sum"))
+        .reset_index()
+    )
+    table = joint_peak[[*keys, "layer", "method", "r"]].merge(counts, on=keys, how="left")
+    return table[columns("peak_consistency")].reset_index(drop=True)
+
+
 def images_table(study: AlignedStudy) -> pd.DataFrame:
     """Per input file, images in the file, kept and dropped: a total row and one row per source."""
     rows = []

@@ -47,7 +47,8 @@ class StageOutput:
 
 
 def point_stage(aligned: AlignedStudy, method: str) -> StageOutput:
-    """The per_subject, joint, group_mean, by_group, images, second_order and rdm_examples tables.
+    """The per_subject, joint, group_mean, by_group, peak_consistency, images, second_order and
+    rdm_examples tables.
 
     joint, group_mean and by_group use the images common to every file; per_subject does too,
     unless the study aligns per subject (images.align: per-subject). On the common images the
@@ -60,6 +61,7 @@ def point_stage(aligned: AlignedStudy, method: str) -> StageOutput:
     )
     if aligned.study.images.align == "per-subject":
         tables["per_subject"] = point.per_subject_own_images(aligned, method)
+    tables["peak_consistency"] = point.peak_consistency(tables["per_subject"], tables["joint"])
     tables["images"] = point.images_table(aligned)
     tables["second_order"] = point.second_order(aligned, method)
     tables["rdm_examples"] = point.example_rdms(aligned)
