@@ -18,11 +18,13 @@ from .style import (
     NETWORK_PALETTE,
     PAGE_WIDTH,
     SEQUENTIAL,
+    averaged_label,
     colours,
     fit_tick_labels,
     legend_below,
     measure_label,
     new_figure,
+    single_label,
     wrap_label,
 )
 
@@ -156,11 +158,13 @@ def subject_heatmaps(res: Results) -> Figure:
             xlabels=k == len(subjects) - 1,
         )
         ax.set_ylabel(subject)
-    fig.colorbar(image, ax=list(axes), label=measure_label(res.method), shrink=0.6)
+    fig.colorbar(
+        image, ax=list(axes), label=f"{measure_label(res.method)} (each subject)", shrink=0.6
+    )
     return fit_tick_labels(fig)
 
 
-def _layer_axes(fig: Figure, res: Results, n_rows: int, sharey: bool = True):
+def _layer_axes(fig: Figure, res: Results, n_rows: int, sharey: bool | str = True):
     """A grid of panels: one row per atlas (or other facet), one column per network, widths ∝ layer count."""
     widths = [max(len(res.layers(n)), 3) for n in res.networks]
     return fig.subplots(
@@ -227,7 +231,9 @@ def subject_bars(res: Results) -> Figure:
             ax.axhline(0, color="0.3", linewidth=0.6)
             ax.tick_params(axis="x", rotation=90)
             ax.set_xlabel("")
-            ax.set_ylabel(f"{wrap_label(atlas, 14)}\n{measure_label(res.method)}" if j == 0 else "")
+            ax.set_ylabel(
+                f"{wrap_label(atlas, 14)}\n{single_label(res.method, wrap=True)}" if j == 0 else ""
+            )
             if i == 0:
                 ax.set_title(wrap_label(network, 16))
     handles = [Patch(color=palette[g]) for g in groups]
@@ -263,7 +269,9 @@ def joint_heatmap(
         )
         if len(res.atlases) > 1:
             ax.set_ylabel(atlas)
-    fig.colorbar(image, ax=list(axes), label=label or measure_label(res.method), shrink=0.5)
+    fig.colorbar(
+        image, ax=list(axes), label=label or averaged_label(res.method, wrap=True), shrink=0.5
+    )
     return fit_tick_labels(fig)
 
 
@@ -298,7 +306,7 @@ def group_lines(res: Results) -> Figure:
                 )
             ax.set_xticks(range(len(layers)), layers, rotation=90)
             ax.set_ylabel(
-                f"{wrap_label(atlas, 14)}\nmean {measure_label(res.method)}" if j == 0 else ""
+                f"{wrap_label(atlas, 14)}\n{single_label(res.method, wrap=True)}" if j == 0 else ""
             )
             if i == 0:
                 ax.set_title(wrap_label(network, 16))
@@ -340,7 +348,7 @@ def depth_profiles(res: Results) -> Figure:
             ax.set_title(wrap_label(group, 18))
             ax.set_xticks([0, 0.5, 1])
             if j == 0:
-                ax.set_ylabel(f"{wrap_label(atlas, 14)}\n{measure_label(res.method)}")
+                ax.set_ylabel(f"{wrap_label(atlas, 14)}\n{averaged_label(res.method, wrap=True)}")
             if i == len(res.atlases) - 1:
                 ax.set_xlabel("relative depth")
     legend_below(
@@ -397,7 +405,11 @@ def roi_scatter(res: Results) -> Figure:
                     zorder=3,
                 )
             ax.set_xticks(range(len(layers)), layers, rotation=90)
-            ax.set_ylabel(f"{wrap_label(atlas, 14)}\n{measure_label(res.method)}" if j == 0 else "")
+            ax.set_ylabel(
+                f"{wrap_label(atlas, 14)}\n{averaged_label(res.method, wrap=True)}"
+                if j == 0
+                else ""
+            )
             if i == 0:
                 ax.set_title(wrap_label(network, 16))
             if i < len(res.atlases) - 1:
@@ -450,7 +462,7 @@ def bars_3d(res: Results) -> Figure:
         ScalarMappable(norm=Normalize(vmin, vmax), cmap=SEQUENTIAL),
         ax=fig.axes,
         shrink=0.5,
-        label=measure_label(res.method),
+        label=averaged_label(res.method, wrap=True),
     )
     return fit_tick_labels(fig)
 

@@ -5,6 +5,7 @@ network_comparison.csv only."""
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
@@ -16,10 +17,11 @@ from .style import (
     colours,
     fit_tick_labels,
     legend_below,
-    measure_label,
     new_figure,
+    single_label,
     wrap_label,
 )
+from .tables import fmt
 
 #: At most this many ROIs get a bar panel of their own in the inference figure.
 MAX_INFERENCE_ROIS = 12
@@ -34,16 +36,26 @@ def inference_rois(res: Results) -> tuple[str, list[str]]:
     return atlas, rois
 
 
+def data_limits(rows: pd.DataFrame) -> tuple[float, float]:
+    """y limits that fit the intervals (and zero) of one ROI's rows, with a margin: the noise
+    ceiling is drawn inside them when it fits and named in the corner when it lies above."""
+    low = min(0.0, float(np.nanmin(rows["ci_low"])))
+    high = max(0.0, float(np.nanmax(rows["ci_high"])))
+    span = max(high - low, 1e-3)
+    return low - 0.08 * span, high + 0.15 * span
+
+
 def inference_figure(res: Results) -> Figure:
     """Per-layer r with t intervals, the noise-ceiling band and marks for significance; ROI rows, network columns."""
     inference, ceiling = res.table("inference"), res.table("noise_ceiling")
     atlas, rois = inference_rois(res)
     fig = new_figure(PAGE_WIDTH, 0.85 * len(rois) + 1.3)
-    axes = _layer_axes(fig, res, len(rois))
+    axes = _layer_axes(fig, res, len(rois), sharey="row")
     part = inference[inference["atlas"] == atlas]
     palette = network_colours(res)
     for i, roi in enumerate(rois):
         bound = ceiling[(ceiling["atlas"] == atlas) & (ceiling["roi"] == roi)].iloc[0]
+        low, high = data_limits(part[part["roi"] == roi])
         for j, network in enumerate(res.networks):
             ax = axes[i, j]
             layers = res.layers(network)
@@ -81,6 +93,17 @@ def inference_figure(res: Results) -> Figure:
                 zorder=3,
             )
             ax.axhline(0, color="k", linewidth=0.5)
+            ax.set_ylim(low, high)
+            if bound["lower"] > high and j == len(res.networks) - 1:
+                ax.annotate(
+                    f"ceiling {fmt(bound['lower'], 2)}–{fmt(bound['upper'], 2)} ↑",
+                    (1, 1),
+                    xycoords="axes fraction",
+                    ha="right",
+                    va="top",
+                    fontsize=6,
+                    color="0.35",
+                )
             ax.set_xlim(-0.6, len(layers) - 0.4)
             ax.set_xticks(x, layers if i == len(rois) - 1 else [], rotation=90)
             if j == 0:
@@ -95,11 +118,15 @@ def inference_figure(res: Results) -> Figure:
     legend_below(
         fig,
         handles,
-        ["noise ceiling (lower to upper bound)", "t interval", "significantly above zero"],
+        [
+            "noise ceiling (lower to upper bound; named in the corner when above the axis)",
+            "t interval",
+            "significantly above zero",
+        ],
         "",
         ncols=3,
     )
-    fig.supylabel(measure_label(res.method), fontsize=8)
+    fig.supylabel(single_label(res.method), fontsize=8)
     return fit_tick_labels(fig)
 
 
@@ -184,7 +211,8 @@ def network_comparison_figure(res: Results) -> Figure:
         if len(res.atlases) > 1:
             ax.set_ylabel(atlas)
     axes[-1].set_xlabel(
-        f"difference in {measure_label(res.method)} between the networks' best layers"
+        f"difference in cross-validated {single_label(res.method)}\n"
+        "(each network's layer chosen on other images)"
     )
     legend_below(
         fig,

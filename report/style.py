@@ -51,6 +51,17 @@ def measure_label(method: str) -> str:
     return method_label(method)
 
 
+def single_label(method: str, wrap: bool = False) -> str:
+    """The mean over subjects of single-subject r (inference.csv r, by_group.csv): the value that is
+    comparable with the noise ceiling. e.g. 'Pearson r (single subjects, mean)'."""
+    return f"{measure_label(method)}{chr(10) if wrap else ' '}(single subjects, mean)"
+
+
+def averaged_label(method: str, wrap: bool = False) -> str:
+    """r of the subject-averaged ROI RDM (joint.csv). e.g. 'Pearson r (subject-averaged RDM)'."""
+    return f"{measure_label(method)}{chr(10) if wrap else ' '}(subject-averaged RDM)"
+
+
 def colours(names: Sequence[str], palette: Sequence[str] = OKABE_ITO) -> dict[str, str]:
     """A fixed colour per name, in order (cycles only past the palette's length)."""
     return {name: palette[k % len(palette)] for k, name in enumerate(names)}
