@@ -15,7 +15,7 @@ from analysis.schema import CORRECTIONS, METHOD_DESCRIPTIONS
 
 from .results import Results, project_root
 from .sentences import dof, join, plural, t_critical
-from .style import measure_label
+from .style import averaged_label, measure_label, single_label
 
 DRYAD_DOI = "10.5061/dryad.wpzgmsbtr"
 DATA_LICENCE = "CC0 1.0 (public-domain dedication), Dryad's licence for every deposit"
@@ -112,10 +112,14 @@ def comparison_paragraph(res: Results) -> str:
     return (
         f"Each ROI RDM was compared with each layer RDM by {words}; the report calls this value "
         f"*{measure_label(res.method)}*. The comparisons reproduce rsatoolbox's `compare` [@vandenbosch2025rsatoolbox] "
-        "to within 10⁻⁹ (the test suite checks it on the same inputs). Values are computed per subject "
-        "(`per_subject.csv`) and for ROI RDMs averaged over subjects after alignment (`joint.csv`), which are less "
-        "noisy than any single subject's. For ROI groups, each subject's values are averaged over the group's ROIs, "
-        "and the mean and standard error across subjects are reported (`by_group.csv`)."
+        "to within 10⁻⁹ (the test suite checks it on the same inputs). The report uses two quantities and names "
+        f"them throughout. *{single_label(res.method)}* is the similarity of each subject's ROI RDM with a "
+        "layer, averaged over subjects (`per_subject.csv`, and `r` of `inference.csv`): this is the value the "
+        "bootstrap tests and the one comparable with the noise ceiling, which is built from single subjects too. "
+        f"*{averaged_label(res.method)}* is the similarity of the ROI RDM averaged over subjects after alignment "
+        "(`joint.csv`): less noisy than any single subject's RDM, so it is usually larger, and not comparable with "
+        "the ceiling. For ROI groups, each subject's values are averaged over the group's ROIs, and the mean and "
+        "standard error across subjects are reported (`by_group.csv`)."
         f"{group_mean}"
     )
 
@@ -135,19 +139,61 @@ def inference_paragraph(res: Results) -> str:
         f"{boot.get('dropped_undefined')} gave an undefined similarity, and were left out."
     )
     extra = []
+    inference = res.table("inference")
+    if inference is not None and "resolved" in inference.columns:
+        extra.append(
+            "The **peak layer** of a network for an ROI is its layer with the largest value; the peak is "
+            "**resolved** when that value is significantly above zero and the pairwise test separates it "
+            "from every other layer of the network. Only resolved peaks are counted or placed on the depth "
+            "axis."
+        )
     if res.table("peak_layer") is not None:
         extra.append(
-            "For each ROI and network, the layer with the highest value was recorded in every bootstrap "
-            "sample; the share of samples in which a layer is the best (`peak_layer.csv`) says how certain "
-            "the peak layer is."
+            "The share of bootstrap samples in which a layer is the best (`peak_layer.csv`) is shown as a "
+            "description of how stable the peak is; it is not a test."
+        )
+    if res.table("group_inference") is not None:
+        extra.append(
+            "**ROI groups** are tested from the same bootstrap samples as single ROIs: in every sample the "
+            "evaluations are averaged over the group's ROIs, and the group's mean gets the same variance, "
+            "tests, intervals and peak rule (`group_inference.csv`, `group_pairwise.csv`), so a group "
+            "statement and the ROI tests come from one set of samples."
         )
     if res.table("network_comparison") is not None:
+        selection = boot.get("network_selection") or {}
         extra.append(
-            "Networks are compared through their best layers: in every sample each network's best layer "
-            "in that sample is taken, so that choosing the layer is part of the uncertainty, and the "
-            "difference between two networks gets a t interval and test like any other value "
-            "(`network_comparison.csv`)."
+            "**Networks** are compared without favouring those with more layers, as rsatoolbox does for a "
+            "model that selects among candidate RDMs (`ModelSelect` with `fit_select`) in "
+            "`eval_dual_bootstrap` with cross-validation over images: in every bootstrap sample, for each "
+            f"of its three variants and {selection.get('n_cv', 2)} random splits, the distinct images drawn "
+            f"are split into {selection.get('k_pattern', 2)} folds; each network's layer is chosen on one "
+            "fold (the largest mean over subjects) and evaluated on the other, and the variance is "
+            "corrected for the randomness of the split. The difference between two networks' "
+            "cross-validated values, its t interval (centred on that difference) and its test are in "
+            "`network_comparison.csv`. Taking each network's best layer on the same data it is evaluated on "
+            "would favour networks with more layers and is not used."
         )
+    families = (
+        "**Families** of the multiple-comparison correction: the layers of one network for one ROI (tests "
+        "against zero and against the ceiling), the layer pairs of one network for one ROI, the same for "
+        "one ROI group, the network pairs of one ROI, and all ROIs of the study for the test of the "
+        "lower noise-ceiling bound against zero."
+    )
+    ceiling_samples = boot.get("ceiling_valid_samples")
+    ceiling_text = (
+        f" The ceilings' standard errors and the tests against the lower bound use the "
+        f"{ceiling_samples} of {boot.get('valid_samples')} samples that drew at least two distinct "
+        "subjects: a leave-one-subject-out bound needs two, and rsatoolbox, which keeps the others, "
+        "sets their lower bound to the upper one, which with few subjects makes the lower bound's "
+        "standard error larger than the bound itself."
+        if boot.get("ceiling_samples") == "distinct" and ceiling_samples is not None
+        else (
+            " The ceilings' standard errors use every sample, as rsatoolbox's `eval_dual_bootstrap` "
+            "(study setting `bootstrap.ceiling_samples: rsatoolbox`)."
+            if boot.get("ceiling_samples") == "rsatoolbox"
+            else ""
+        )
+    )
     return (
         f"Uncertainty comes from a dual bootstrap over images and subjects [@schutt2023statistical] with "
         f"{params.get('samples')} samples (seed {params.get('seed')}), computed exactly as rsatoolbox's "
@@ -156,8 +202,8 @@ def inference_paragraph(res: Results) -> str:
         "combined with the two-factor correction of @schutt2023statistical. "
         f"Tests are t tests on this corrected variance with {degrees} degrees of freedom (subjects − 1), two-sided "
         f"at α = {boot.get('alpha', 0.05)}: against zero, against the lower bound of the noise ceiling, and "
-        f"between every two layers of a network, corrected for multiple comparisons within each ROI with "
-        f"{correction} [@benjamini1995controlling]. "
+        f"between every two layers of a network, corrected for multiple comparisons within each family "
+        f"(below) with {correction} [@benjamini1995controlling]. "
         f"**Intervals** are t intervals from the same variance and degrees of freedom (rsatoolbox's "
         "`Result.get_ci`), at the level at which an interval excludes zero exactly when its value is marked "
         "significant: 95% without correction, adjusted for the number of tests otherwise (Bonferroni, or "
@@ -167,8 +213,11 @@ def inference_paragraph(res: Results) -> str:
         "The **noise ceiling** [@nili2014toolbox] bounds what any model could reach given the variability between "
         "subjects: its upper bound is the mean similarity of each subject's RDM with the average of all subjects, "
         "its lower bound the same with the average of the other subjects. Values divided by the lower bound "
-        "(*r / lower ceiling*) are given where that bound is positive. "
-        + " ".join(extra)
+        "(*r / lower ceiling*) are given only where that bound is significantly above zero (a one-sided t "
+        "test of its bootstrap mean with the same corrected variance)."
+        + ceiling_text
+        + " "
+        + " ".join([*extra, families])
         + f" {usable}"
     )
 

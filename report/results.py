@@ -50,6 +50,19 @@ OPTIONAL = {
         "significant",
     ],
     "peak_layer": ["roi", "network", "layer", "share"],
+    "peak_consistency": ["roi", "network", "layer", "r", "n_subjects", "n_sharing"],
+    "group_inference": [
+        "group",
+        "network",
+        "layer",
+        "r",
+        "ci_low",
+        "ci_high",
+        "significant_zero",
+        "peak",
+        "resolved",
+    ],
+    "group_pairwise": ["group", "network", "layer_a", "layer_b", "difference", "significant"],
     "network_comparison": [
         "roi",
         "network_a",
@@ -65,6 +78,10 @@ OPTIONAL = {
 }
 NUMERIC = {
     "r",
+    "r_a",
+    "r_b",
+    "n_sharing",
+    "p_lower",
     "mean",
     "sem",
     "n_subjects",

@@ -10,7 +10,7 @@ import pandas as pd
 from scipy import stats
 
 from .results import Results
-from .style import measure_label
+from .style import measure_label, single_label
 from .tables import fmt, interval
 
 CORRECTIONS = {
@@ -113,11 +113,72 @@ def _where(res: Results, atlas: str) -> str:
     return "" if res.atlases == ["default"] else f" ({atlas})"
 
 
+def family_note(res: Results) -> str:
+    """The correction in words, e.g. 'the false discovery rate (Benjamini–Hochberg)'."""
+    correction = res.manifest.get("bootstrap", {}).get("correction", "fdr")
+    return CORRECTIONS.get(correction, correction)
+
+
 def group_peaks(res: Results) -> list[str]:
-    """Per atlas, group and network: where the group's mean r peaks, and which layers are within 2 SEM of it
-    (between-subject SEM; a description, not a test)."""
+    """Per atlas, group and network: the peak layer of the group's ROI-averaged r with its interval,
+    whether it is resolved, and the layers it is not separated from: the same bootstrap tests as
+    the ROI tables (group_inference.csv, group_pairwise.csv). Without them, a description by the
+    between-subject SEM (by_group.csv), said to be one."""
+    table, pairs = res.table("group_inference"), res.table("group_pairwise")
+    if table is None or pairs is None or table.empty:
+        return _group_descriptions(res)
+    label = single_label(res.method)
     out = []
-    label = measure_label(res.method)
+    for atlas in res.atlases:
+        for group in res.groups(atlas):
+            parts = []
+            for network in res.networks:
+                where = (
+                    (table["atlas"] == atlas)
+                    & (table["group"] == group)
+                    & (table["network"] == network)
+                )
+                peak = table[where & table["peak"].astype(bool)]
+                if peak.empty:
+                    continue
+                row = peak.iloc[0]
+                text = (
+                    f"{network} {row['layer']} ({fmt(row['r'])} "
+                    f"{interval(row['ci_low'], row['ci_high'])}"
+                )
+                if bool(row["resolved"]):
+                    text += ", resolved)"
+                elif not (row["significant_zero"] and row["ci_low"] > 0):
+                    text += ", not above zero)"
+                else:
+                    rows = pairs[
+                        (pairs["atlas"] == atlas)
+                        & (pairs["group"] == group)
+                        & (pairs["network"] == network)
+                    ]
+                    tied = not_separated_from(str(row["layer"]), rows)
+                    text += ")"
+                    if tied:
+                        text += (
+                            f", not separated from {join(tied)}"
+                            if len(tied) <= 4
+                            else f", not separated from {len(tied)} other layers"
+                        )
+                parts.append(text)
+            if parts:
+                out.append(
+                    f"**{group}**{_where(res, atlas)}: {label} averaged over the group's ROIs peaks at "
+                    + "; ".join(parts)
+                    + "."
+                )
+    return out
+
+
+def _group_descriptions(res: Results) -> list[str]:
+    """Without group tests: the highest mean per group and the layers within 2 between-subject SEM
+    (a description, not a test)."""
+    out = []
+    label = single_label(res.method)
     for atlas in res.atlases:
         for group in res.groups(atlas):
             parts = []
@@ -133,13 +194,13 @@ def group_peaks(res: Results) -> list[str]:
                 best = rows[rows["layer"] == top].iloc[0]
                 text = f"{network} {top} ({fmt(best['mean'])} ± {fmt(best['sem'])})"
                 if tied:
-                    text += f", not separated from {join(tied)}"
+                    text += f", within 2 SEM of {join(tied)}"
                 parts.append(text)
             if parts:
                 out.append(
-                    f"**{group}**{_where(res, atlas)}: highest mean {label} at "
+                    f"**{group}**{_where(res, atlas)}: highest {label} at "
                     + "; ".join(parts)
-                    + "."
+                    + " (between-subject SEM; a description, not a test)."
                 )
     return out
 
@@ -160,26 +221,38 @@ def roi_peak_sentences(res: Results, atlas: str) -> list[str]:
             sel = (peak["atlas"] == atlas) & (peak["roi"] == roi) & (peak["network"] == network)
             if not sel.any():
                 continue
-            layer, share, resolved = peak_summary(peak[sel])
-            row = inference[
+            rows = inference[
                 (inference["atlas"] == atlas)
                 & (inference["roi"] == roi)
                 & (inference["network"] == network)
-                & (inference["layer"] == layer)
-            ].iloc[0]
+            ]
+            if "peak" in rows.columns:
+                row = rows[rows["peak"].astype(bool)].iloc[0]
+                layer = str(row["layer"])
+                shares = peak[sel].set_index("layer")["share"]
+                share = float(shares.get(layer, np.nan))
+            else:
+                layer, share, _ = peak_summary(peak[sel])
+                row = rows[rows["layer"] == layer].iloc[0]
             pairs = pairwise[
                 (pairwise["atlas"] == atlas)
                 & (pairwise["roi"] == roi)
                 & (pairwise["network"] == network)
             ]
             tied = not_separated_from(layer, pairs)
-            text = f"{network} {layer} in {100 * share:.0f}% of samples (r = {fmt(row['r'])} {interval(row['ci_low'], row['ci_high'])}"
+            text = (
+                f"{network} {layer} (r = {fmt(row['r'])} {interval(row['ci_low'], row['ci_high'])}"
+            )
             if ceiling.loc[(atlas, roi), "lower"] > 0 and np.isfinite(
                 row.get("r_normalised", np.nan)
             ):
                 text += f", {fmt(row['r_normalised'], 2)} of the lower ceiling"
+            if np.isfinite(share):
+                text += f"; best in {100 * share:.0f}% of samples"
             text += ")"
-            if not (row["significant_zero"] and row["ci_low"] > 0):
+            if bool(row.get("resolved", False)):
+                text += ", resolved"
+            elif not (row["significant_zero"] and row["ci_low"] > 0):
                 text += ", not above zero"
             elif tied:
                 text += (
@@ -189,7 +262,7 @@ def roi_peak_sentences(res: Results, atlas: str) -> list[str]:
                 )
             parts.append(text)
         if parts:
-            out.append(f"**{roi}** peaks at " + "; ".join(parts) + ".")
+            out.append(f"**{roi}**: {single_label(res.method)} peaks at " + "; ".join(parts) + ".")
     return out
 
 
@@ -212,21 +285,124 @@ def silent_rois(res: Results) -> str:
 
 
 def ceiling_sentence(res: Results) -> str:
-    """Tests against the lower noise ceiling, with what they can and cannot show with this many subjects."""
+    """Tests against the lower noise ceiling, with what they can and cannot show with this many
+    subjects, where r / ceiling is given, and why a ratio can exceed 1."""
     inference = res.table("inference")
+    ceiling = res.table("noise_ceiling")
     n = len(inference)
     below = int(inference["significant_ceiling"].astype(bool).sum())
     degrees = dof(res)
-    return (
-        f"{below} of {n} ROI × layer values are significantly below the lower noise ceiling. With "
-        f"{plural(len(res.subjects), 'subject')} the test has {degrees} degrees of freedom, so a value must lie "
-        f"about {t_critical(degrees):.1f} standard errors below the ceiling to be detected: the test has "
-        "little power, and a value that is not significantly below the ceiling has not been shown to reach it."
+    text = (
+        f"{below} of {n} ROI × layer values of {single_label(res.method)} are significantly below "
+        f"the lower noise ceiling (corrected within each ROI × network). With "
+        f"{plural(len(res.subjects), 'subject')} the test has {degrees} degrees of freedom, so a value "
+        f"must lie about {t_critical(degrees):.1f} standard errors below the ceiling to be detected: "
+        "the test has little power, and a value that is not significantly below the ceiling has not "
+        "been shown to reach it."
     )
+    if ceiling is not None and "lower_above_zero" in ceiling.columns:
+        above = int(ceiling["lower_above_zero"].astype(bool).sum())
+        text += (
+            f" The lower bound is significantly above zero in {above} of {len(ceiling)} ROIs; r / lower "
+            "ceiling is given only there."
+        )
+    ratio = inference.get("r_normalised")
+    if ratio is not None and (ratio > 1).any():
+        text += (
+            f" In {int((ratio > 1).sum())} rows r exceeds the lower bound (ratio above 1): the lower "
+            "bound is the similarity of each subject with the average of the *other* subjects, an "
+            "underestimate of the best possible fit, so a model that captures what the subjects share "
+            "can exceed it without exceeding the upper bound."
+        )
+    return text
+
+
+def effect_sentences(res: Results) -> list[str]:
+    """Per atlas: the size of the effects first: the peak r (single subjects, mean) per ROI and
+    network, its range and median over ROIs, the largest with its interval, and r / lower ceiling
+    where that is defined."""
+    inference = res.table("inference")
+    if inference is None or "peak" not in inference.columns:
+        return []
+    label = single_label(res.method)
+    out = []
+    for atlas in res.atlases:
+        peaks = inference[(inference["atlas"] == atlas) & inference["peak"].astype(bool)]
+        if peaks.empty:
+            continue
+        # each ROI's best network peak
+        best = peaks.loc[peaks.groupby("roi", sort=False)["r"].idxmax()]
+        top = best.loc[best["r"].idxmax()]
+        text = (
+            f"{atlas_name(res, atlas)}the best layer reaches {label} of {fmt(best['r'].min())} to "
+            f"{fmt(best['r'].max())} across {plural(len(best), 'ROI')} (median "
+            f"{fmt(float(best['r'].median()))}); the largest, {top['network']} {top['layer']} in "
+            f"{top['roi']}, is {fmt(top['r'])} {interval(top['ci_low'], top['ci_high'])}"
+        )
+        ratio = best["r_normalised"].dropna() if "r_normalised" in best.columns else pd.Series([])
+        if len(ratio):
+            text += (
+                f"; relative to the lower noise ceiling {fmt(float(ratio.median()), 2)} (median over "
+                f"the {plural(len(ratio), 'ROI')} whose lower bound is above zero)"
+            )
+        out.append(text + ".")
+    return out
+
+
+def atlas_name(res: Results, atlas: str) -> str:
+    """'In BOLD5000, ' (nothing for a study without atlases)."""
+    return "" if res.atlases == ["default"] else f"In {atlas}, "
+
+
+def significance_counts(res: Results) -> str:
+    """Counts of significant cells, each with its family."""
+    inference = res.table("inference")
+    sizes = inference.groupby(["atlas", "roi", "network"], sort=False).size()
+    family = (
+        f"{sizes.min()} layers"
+        if sizes.min() == sizes.max()
+        else f"{sizes.min()} to {sizes.max()} layers"
+    )
+    text = (
+        f"{int(above_zero(inference).sum())} of {len(inference)} ROI × layer values are "
+        f"significantly above zero ({family_note(res)} within each ROI × network, i.e. over the "
+        f"{family} of one network)"
+    )
+    if "resolved" in inference.columns:
+        peaks = inference[inference["peak"].astype(bool)]
+        text += (
+            f"; {int(peaks['resolved'].astype(bool).sum())} of {len(peaks)} ROI × network peaks are "
+            "resolved (above zero and significantly different from every other layer of the network)"
+        )
+    return text + "."
+
+
+def consistency_sentences(res: Results) -> list[str]:
+    """Per atlas: how many subjects share the peak layer of the subject-averaged RDM
+    (peak_consistency.csv)."""
+    table = res.table("peak_consistency")
+    if table is None or table.empty:
+        return []
+    out = []
+    for atlas in res.atlases:
+        rows = table[table["atlas"] == atlas]
+        if rows.empty:
+            continue
+        n = int(rows["n_subjects"].max())
+        everyone = int((rows["n_sharing"] == rows["n_subjects"]).sum())
+        nobody = int((rows["n_sharing"] == 0).sum())
+        out.append(
+            f"{atlas_name(res, atlas)}the peak layer of the subject-averaged RDM is also the peak "
+            f"of a median of {fmt(float(rows['n_sharing'].median()), 1)} of {n} subjects' own "
+            f"RDMs; all {n} agree in {everyone} and none in {nobody} of {len(rows)} ROI × network "
+            "cells (`peak_consistency.csv`)."
+        )
+    return out
 
 
 def network_sentences(res: Results) -> list[str]:
-    """Per atlas and pair of networks: in how many ROIs one network's best layer beats the other's."""
+    """Per atlas and pair of networks: in how many ROIs one network's cross-validated r (layer
+    chosen on other images) is significantly higher, and the median difference."""
     table = res.table("network_comparison")
     out = []
     for atlas in res.atlases:
@@ -237,15 +413,21 @@ def network_sentences(res: Results) -> list[str]:
             if higher or lower:
                 parts.append(
                     f"{a} vs {b}: {a} higher in {higher}, {b} higher in {lower}, "
-                    f"not distinguishable in {neither}"
+                    f"not distinguishable in {neither} (median difference "
+                    f"{fmt(float(part['difference'].median()))})"
                 )
         total = rows["roi"].nunique()
         if parts:
-            out.append(f"Of {total} ROIs{_where(res, atlas)}, " + "; ".join(parts) + ".")
+            out.append(
+                f"Cross-validated {single_label(res.method)} (each network's layer chosen on one half "
+                f"of the images, evaluated on the other; family: the network pairs of one ROI). "
+                f"Of {total} ROIs{_where(res, atlas)}, " + "; ".join(parts) + "."
+            )
         elif len(rows):
             out.append(
-                f"In all {total} ROIs{_where(res, atlas)}, no network's best layer is significantly above "
-                "another's."
+                f"In all {total} ROIs{_where(res, atlas)}, no network's cross-validated "
+                f"{single_label(res.method)} is significantly above another's (family: the network "
+                "pairs of one ROI)."
             )
     return out
 
@@ -276,21 +458,21 @@ def last_layer_sentences(res: Results) -> list[str]:
 
 
 def depth_sentence(res: Results) -> list[str]:
-    """Per atlas and group: the relative depths of the ROIs' resolved peak layers, pooled over networks."""
-    peak = res.table("peak_layer")
-    if peak is None:
+    """Per atlas and group: the relative depths of the ROIs' resolved peak layers (inference.csv
+    `resolved`: above zero and significantly different from every other layer of the network),
+    pooled over networks; unresolved peaks are counted, not placed."""
+    inference = res.table("inference")
+    if inference is None or "resolved" not in inference.columns:
         return []
+    peaks = inference[inference["peak"].astype(bool)]
     out = []
     for atlas in res.atlases:
         parts = []
         for group, rois in res.groups(atlas).items():
             depths, unresolved = [], 0
-            for (roi, network), rows in peak[
-                (peak["atlas"] == atlas) & peak["roi"].isin(rois)
-            ].groupby(["roi", "network"], sort=False):
-                layer, _share, resolved = peak_summary(rows)
-                if resolved:
-                    depths.append(res.depth(network, layer))
+            for row in peaks[(peaks["atlas"] == atlas) & peaks["roi"].isin(rois)].itertuples():
+                if bool(row.resolved):
+                    depths.append(res.depth(row.network, row.layer))
                 else:
                     unresolved += 1
             if depths:
@@ -307,14 +489,21 @@ def depth_sentence(res: Results) -> list[str]:
                 parts.append(f"{group}: no peak resolved")
         if parts:
             out.append(
-                f"Relative depth of the peak layers{_where(res, atlas)}: " + "; ".join(parts) + "."
+                f"Relative depth (0 first layer, 1 last) of the resolved peak layers{_where(res, atlas)}: "
+                + "; ".join(parts)
+                + "."
             )
     return out
 
 
 def key_findings(res: Results) -> str:
-    """All findings as a markdown bullet list."""
-    items = list(group_peaks(res))
+    """All findings as a markdown bullet list: effect sizes first, then counts with their families."""
+    items = []
+    if res.has_inference:
+        items += effect_sentences(res)
+        items.append(significance_counts(res))
+    items += list(group_peaks(res))
+    items += consistency_sentences(res)
     if res.has_inference:
         items.append(silent_rois(res))
         items += depth_sentence(res)
@@ -326,7 +515,8 @@ def key_findings(res: Results) -> str:
 
 
 def abstract(res: Results) -> str:
-    """The abstract: what was compared, how, and what the tables say (with their uncertainty)."""
+    """The abstract: what was compared, how, the effect sizes with their intervals, then the counts
+    of significant values with their families."""
     m = res.manifest
     n_rois = sum(len(res.rois(a)) for a in res.atlases)
     atlases = (
@@ -342,20 +532,18 @@ def abstract(res: Results) -> str:
             f"{plural(len(res.subjects), 'subject')} viewing BOLD5000 images, with every layer of "
             f"{join(res.networks)} ({plural(n_layers, 'layer')} in all), using representational similarity "
             f"analysis: representational dissimilarity matrices (RDMs) over the {m.get('n_common_images')} images "
-            f"common to all files were compared, with {measure_label(res.method)} as the measure of similarity."
+            f"common to all files were compared, with {measure_label(res.method)} as the measure of similarity, "
+            "averaged over the single subjects' values."
         )
     ]
     if res.has_inference:
-        inference = res.table("inference")
         params = m.get("parameters", {})
+        text += effect_sentences(res)
         text.append(
             f"Uncertainty comes from a dual bootstrap over images and subjects ({params.get('samples')} "
             f"samples), with t tests on {dof(res)} degrees of freedom."
         )
-        text.append(
-            f"{int(above_zero(inference).sum())} of {len(inference)} ROI × layer "
-            "similarities are significantly above zero."
-        )
+        text.append(significance_counts(res))
         text += depth_sentence(res)[:1]
         silent = silent_rois(res)
         if silent.startswith("In "):

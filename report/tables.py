@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .results import Results
-from .style import measure_label
+from .style import averaged_label, measure_label, single_label
 
 HERE = Path(__file__).resolve().parent
 LATENCIES = HERE / "latencies.csv"
@@ -208,19 +208,25 @@ def images_table(res: Results) -> str:
 
 
 def peak_rows(res: Results) -> pd.DataFrame:
-    """Per atlas, ROI and network: the layer chosen most often as best in the bootstrap, its share, and its r
-    with interval and noise-ceiling-normalised value (from peak_layer.csv and inference.csv)."""
+    """Per atlas, ROI and network: the peak layer (largest r, inference.csv `peak`; without that
+    column the layer most often best in the bootstrap), its bootstrap share, its r with interval,
+    r / lower ceiling and whether it is resolved."""
     peak = res.table("peak_layer")
+    inference = res.table("inference")
+    if "peak" in inference.columns:
+        best = inference[inference["peak"].astype(bool)]
+        return best.merge(
+            peak, on=["atlas", "roi", "network", "layer"], how="left", validate="one_to_one"
+        )
     best = peak.loc[peak.groupby(["atlas", "roi", "network"], sort=False)["share"].idxmax()]
-    merged = best.merge(res.table("inference"), on=["atlas", "roi", "network", "layer"], how="left")
-    return merged
+    return best.merge(inference, on=["atlas", "roi", "network", "layer"], how="left")
 
 
 def peak_table(res: Results, atlas: str) -> str:
-    """One atlas's peak layers: share of bootstrap samples, r with 95% t interval, r / lower ceiling."""
+    """One atlas's peak layers: r (single subjects, mean) with its interval, r / lower ceiling
+    (where the lower bound is above zero), resolved, and the bootstrap share."""
     rows = peak_rows(res)
     rows = rows[rows["atlas"] == atlas]
-    ceiling = res.table("noise_ceiling").set_index(["atlas", "roi"])
     out = []
     for roi in res.rois(atlas):
         for network in res.networks:
@@ -228,17 +234,17 @@ def peak_table(res: Results, atlas: str) -> str:
             if row.empty:
                 continue
             r = row.iloc[0]
-            low = ceiling.loc[(atlas, roi), "lower"]
-            normalised = fmt(r["r_normalised"], 2) if "r_normalised" in r and low > 0 else "–"
+            ratio = r.get("r_normalised", np.nan)
             out.append(
                 (
                     roi,
                     network,
                     r["layer"],
-                    f"{100 * r['share']:.0f}%",
                     fmt(r["r"]),
                     interval(r["ci_low"], r["ci_high"]),
-                    normalised,
+                    fmt(ratio, 2) if np.isfinite(ratio) else "–",
+                    ("yes" if bool(r["resolved"]) else "no") if "resolved" in r else "–",
+                    f"{100 * r['share']:.0f}%" if np.isfinite(r.get("share", np.nan)) else "–",
                 )
             )
     return md_table(
@@ -246,35 +252,79 @@ def peak_table(res: Results, atlas: str) -> str:
             "ROI",
             "Network",
             "Peak layer",
-            "Bootstrap share",
-            measure_label(res.method),
+            single_label(res.method),
             "Interval",
             "r / lower ceiling",
+            "Resolved",
+            "Bootstrap share",
         ],
         out,
-        ["l", "l", "l", "r", "r", "r", "r"],
-        widths=[14, 18, 14, 10, 10, 20, 12],
+        ["l", "l", "l", "r", "r", "r", "l", "r"],
+        widths=[13, 16, 13, 12, 18, 10, 9, 9],
+    )
+
+
+def consistency_table(res: Results) -> str:
+    """Per ROI and network: the peak layer of the subject-averaged RDM, its r, and how many subjects'
+    own peak is that layer (peak_consistency.csv)."""
+    table = res.table("peak_consistency")
+    rows = [
+        (
+            atlas_label(res, c["atlas"]) or "–",
+            c["roi"],
+            c["network"],
+            c["layer"],
+            fmt(c["r"]),
+            f"{int(c['n_sharing'])} of {int(c['n_subjects'])}",
+        )
+        for _, c in table.iterrows()
+    ]
+    return md_table(
+        [
+            "Atlas",
+            "ROI",
+            "Network",
+            "Peak layer",
+            averaged_label(res.method),
+            "Subjects with this peak",
+        ],
+        rows,
+        ["l", "l", "l", "l", "r", "r"],
+        widths=[12, 14, 16, 14, 14, 12],
     )
 
 
 def ceiling_table(res: Results) -> str:
-    """Noise ceiling bounds ± bootstrap SEM per atlas and ROI."""
+    """Noise ceiling bounds ± bootstrap SEM per atlas and ROI, and whether the lower bound is
+    significantly above zero (where r / lower ceiling is given)."""
+    table = res.table("noise_ceiling")
+    tested = "lower_above_zero" in table.columns
     rows = [
         (
             atlas_label(res, c["atlas"]) or "–",
             c["roi"],
             f"{fmt(c['lower'])} ± {fmt(c['lower_sem'])}",
             f"{fmt(c['upper'])} ± {fmt(c['upper_sem'])}",
+            *(["yes" if bool(c["lower_above_zero"]) else "no"] if tested else []),
         )
-        for _, c in res.table("noise_ceiling").iterrows()
+        for _, c in table.iterrows()
     ]
     return md_table(
-        ["Atlas", "ROI", "Lower bound ± SEM", "Upper bound ± SEM"], rows, ["l", "l", "r", "r"]
+        [
+            "Atlas",
+            "ROI",
+            "Lower bound ± SEM",
+            "Upper bound ± SEM",
+            *(["Lower bound > 0"] if tested else []),
+        ],
+        rows,
+        ["l", "l", "r", "r", *(["l"] if tested else [])],
     )
 
 
 def network_summary_table(res: Results) -> str:
-    """Per atlas and pair of networks: in how many ROIs each network's best layer is significantly higher."""
+    """Per atlas and pair of networks: in how many ROIs each network's cross-validated r is
+    significantly higher, and the median cross-validated difference."""
     table = res.table("network_comparison")
     rows = []
     for (atlas, a, b), part in table.groupby(["atlas", "network_a", "network_b"], sort=False):
@@ -296,7 +346,7 @@ def network_summary_table(res: Results) -> str:
             "ROIs A > B",
             "ROIs B > A",
             "Not distinguishable",
-            "Median difference",
+            "Median cross-validated difference",
         ],
         rows,
         ["l", "l", "r", "r", "r", "r"],
@@ -339,7 +389,9 @@ def pairwise_summary_table(res: Results) -> str:
 
 
 def best_layer_table(res: Results) -> str:
-    """Per atlas and ROI: each network's layer with the highest r (subject-averaged RDMs) and that r."""
+    """Per atlas and ROI: each network's layer with the highest r (subject-averaged RDM) and that r
+    (a point estimate: the best of the network's layers on the same data, so it favours networks
+    with more layers)."""
     joint = res.joint
     best = joint.loc[joint.groupby(["atlas", "roi", "network"], sort=False)["r"].idxmax()]
     cell = {

@@ -9,6 +9,8 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+
+from analysis.pipeline.point import peak_consistency
 from scipy import stats
 
 NETWORKS = {
@@ -188,6 +190,7 @@ def write_mock_results(
         )
     pairwise = pd.concat(pairwise, ignore_index=True)
     peak_layer = pd.concat(peak, ignore_index=True)
+    inference = mark_peaks(inference, pairwise)
 
     best = inference.groupby(["atlas", "roi", "network"], sort=False)["r"].max()
     names = list(networks)
@@ -319,6 +322,7 @@ def write_mock_results(
         "noise_ceiling": ceiling,
         "pairwise": pairwise,
         "peak_layer": peak_layer,
+        "peak_consistency": peak_consistency(per_subject, joint),
         "network_comparison": network_comparison,
         "images": images,
         "second_order": pd.concat(second, ignore_index=True),
@@ -386,3 +390,19 @@ def write_mock_results(
     }
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return folder
+
+
+def mark_peaks(inference: pd.DataFrame, pairwise: pd.DataFrame) -> pd.DataFrame:
+    """inference.csv's peak and resolved columns, by the analysis' own rule (resolved_peak)."""
+    from analysis.inference.tables import resolved_peak
+
+    inference = inference.assign(peak=False, resolved=False)
+    keys = ["atlas", "roi", "network"]
+    pairs = {k: rows for k, rows in pairwise.groupby(keys, sort=False)}
+    for key, rows in inference.groupby(keys, sort=False):
+        significant = pairs[key]["significant"].to_numpy(dtype=bool)
+        peak, resolved = resolved_peak(
+            rows["r"].to_numpy(), rows["significant_zero"].to_numpy(dtype=bool), significant
+        )
+        inference.loc[rows.index[peak], ["peak", "resolved"]] = [True, resolved]
+    return inference

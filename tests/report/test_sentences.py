@@ -98,12 +98,14 @@ def test_roi_peak_sentences_carry_share_and_interval(mock):
 
 
 def test_depth_sentence_pools_resolved_peaks_and_counts_the_rest(mock):
-    peak = mock.table("peak_layer").copy()
-    rows = (peak["atlas"] == "streams") & peak["roi"].isin(["LHEarlyVis", "RHEarlyVis"])
-    peak.loc[rows, "share"] = 0.0
-    first = rows & (peak["layer"] == "conv1")
-    peak.loc[first, "share"] = 1.0
-    mock.optional["peak_layer"] = peak
+    inference = mock.table("inference").copy()
+    rows = (inference["atlas"] == "streams") & inference["roi"].isin(["LHEarlyVis", "RHEarlyVis"])
+    first_layer = inference["network"].map({n: mock.layers(n)[0] for n in mock.networks})
+    first = rows & (inference["layer"] == first_layer)
+    inference.loc[rows, ["peak", "resolved"]] = False
+    inference.loc[first, "peak"] = True
+    inference.loc[first & (inference["layer"] == "conv1"), "resolved"] = True
+    mock.optional["inference"] = inference
     text = sentences.depth_sentence(mock)[0]
     # conv1 is the first layer of ResNet-50 and AlexNet (depth 0); the other networks' peaks are unresolved.
     assert "Early visual: 0.00 (4 resolved peaks; 4 unresolved)" in text
