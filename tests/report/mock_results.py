@@ -9,9 +9,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from scipy import stats
 
 from analysis.pipeline.point import peak_consistency
-from scipy import stats
 
 NETWORKS = {
     "ResNet-50": ["conv1", "layer1", "layer2", "layer3", "layer4"],
