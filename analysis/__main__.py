@@ -35,6 +35,13 @@ def _parser() -> argparse.ArgumentParser:
         help="images (default: 800 for resnet, 240 for deposit)",
     )
     demo.add_argument("--seed", type=int, default=0)
+    demo.add_argument(
+        "--signal",
+        type=float,
+        default=None,
+        help="gain of the planted signal (default 0.5: effects at the scale of the real data, "
+        "best-layer r about .06; 1.0: large effects)",
+    )
 
     run = commands.add_parser("run", help="analyse a study and write its results folder")
     run.add_argument("study", type=Path)
@@ -116,16 +123,19 @@ def main(argv: list[str] | None = None) -> int:
     warnings.formatwarning = lambda message, *_args, **_kw: f"warning: {message}\n"
     try:
         if args.command == "demo":
+            strength = {} if args.signal is None else {"signal": args.signal}
             if args.shape == "deposit":
                 from .deposit_demo import write_deposit_demo
 
                 study = write_deposit_demo(
-                    args.folder, n_images=args.n_images or 240, seed=args.seed
+                    args.folder, n_images=args.n_images or 240, seed=args.seed, **strength
                 )
             else:
                 from .demo import write_demo
 
-                study = write_demo(args.folder, n_images=args.n_images or 800, seed=args.seed)
+                study = write_demo(
+                    args.folder, n_images=args.n_images or 800, seed=args.seed, **strength
+                )
             print(f"demo study written: {study}")
         else:
             from .pipeline.run import run

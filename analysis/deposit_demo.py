@@ -20,6 +20,7 @@ from .demo import (
     FEATURES_PER_LEVEL,
     LAYERS,
     SHARED_FEATURES,
+    SIGNAL,
     SUBJECT_GAIN,
     _roi_activity,
     _save,
@@ -117,10 +118,15 @@ def roi_groups(atlas: str) -> dict[str, list[str]]:
     }
 
 
-def write_deposit_demo(folder: str | Path, n_images: int = 240, seed: int = 0) -> Path:
-    """Write the deposit-shaped study (RDM files, study.yml, truth.json) into `folder`; returns study.yml."""
+def write_deposit_demo(
+    folder: str | Path, n_images: int = 240, seed: int = 0, signal: float = SIGNAL
+) -> Path:
+    """Write the deposit-shaped study (RDM files, study.yml, truth.json) into `folder`; returns
+    study.yml. signal: as demo.write_demo (demo.SIGNAL: the real data's scale of effects)."""
     if n_images < 40:
         raise AnalysisError("--n-images", "the deposit-shaped demo needs at least 40 images")
+    if not signal > 0:
+        raise AnalysisError("--signal", "must be a number > 0")
     folder = Path(folder)
     rng = np.random.default_rng(seed)
     images = image_names(n_images, rng)
@@ -164,7 +170,7 @@ def write_deposit_demo(folder: str | Path, n_images: int = 240, seed: int = 0) -
             for subject, kept in seen.items():
                 order = rng.permutation(kept)
                 activity = [
-                    _roi_activity(latents[order], shared[k][order], level, rng)
+                    _roi_activity(latents[order], shared[k][order], level, rng, signal)
                     for k, level in enumerate(planted.values())
                 ]
                 vectors = np.stack([correlation_rdm(a) for a in activity])
@@ -181,7 +187,7 @@ def write_deposit_demo(folder: str | Path, n_images: int = 240, seed: int = 0) -
                 stage / f"MEAN_{atlas}_CORR_RDMs.h5", full, images, list(planted), atlas
             )
         _write_study(stage / "study.yml")
-        _write_truth(stage / "truth.json", seed, n_images)
+        _write_truth(stage / "truth.json", seed, n_images, signal)
     return folder / "study.yml"
 
 
@@ -229,7 +235,7 @@ def _write_study(path: Path) -> None:
     )
 
 
-def _write_truth(path: Path, seed: int, n_images: int) -> None:
+def _write_truth(path: Path, seed: int, n_images: int, signal: float) -> None:
     def best(level: int | None, layers: list[str]) -> str | None:
         if level is None:
             return None
@@ -241,6 +247,7 @@ def _write_truth(path: Path, seed: int, n_images: int) -> None:
         "synthetic": True,
         "seed": seed,
         "n_images": n_images,
+        "signal": signal,
         "subject_gain": list(SUBJECT_GAIN),
         "peak_layer": {
             atlas: {
