@@ -13,7 +13,7 @@ import pytest
 import yaml
 
 from analysis.__main__ import main
-from analysis.demo import write_demo
+from analysis.demo import STRONG_SIGNAL, write_demo
 from analysis.pipeline.run import run
 from analysis.schema import INFERENCE, TABLES, columns, stage_tables
 
@@ -23,7 +23,11 @@ INFERENCE_TABLES = tuple(TABLES[name].file for name in stage_tables(INFERENCE))
 
 @pytest.fixture(scope="module")
 def demo_200(tmp_path_factory) -> Path:
-    return write_demo(tmp_path_factory.mktemp("demo200") / "demo", n_images=200, seed=4)
+    """200 images with a large effect (the tests of mechanics and of a network comparison against
+    pure noise need one at this size)."""
+    return write_demo(
+        tmp_path_factory.mktemp("demo200") / "demo", n_images=200, seed=4, signal=STRONG_SIGNAL
+    )
 
 
 @pytest.fixture(scope="module")
@@ -99,6 +103,25 @@ def test_planted_answer_is_significant_where_planted(default_demo):
             (pairwise.roi == roi) & ((pairwise.layer_a == layer) | (pairwise.layer_b == layer))
         ]
         assert against["significant"].all(), f"{roi}: {layer} should differ from every other layer"
+        assert rows.loc[layer, "peak"] and rows.loc[layer, "resolved"], roi
+
+
+def test_default_demo_has_the_real_datas_effect_sizes(default_demo):
+    """ResNet-50 × BOLD5000 in the original analysis: best layer r (subject-averaged RDM) .018–.079,
+    conv1 lower. The calibrated demo: every planted ROI's best layer in .02–.08, conv1 below it, and
+    a lower noise ceiling that is positive and below .3 with an SEM smaller than the bound."""
+    truth = json.loads((default_demo.parent / "truth.json").read_text())["peak_layer"]
+    results = default_demo.parent / "results"
+    joint = pd.read_csv(results / "joint.csv")
+    ceiling = pd.read_csv(results / "noise_ceiling.csv")
+    for roi, layer in truth.items():
+        if layer is None:
+            continue
+        rows = joint[joint.roi == roi].set_index("layer")["r"]
+        assert 0.02 <= rows.max() <= 0.08, roi
+        assert rows["conv1"] < rows.max(), roi
+    assert (ceiling.lower > 0).all() and (ceiling.lower < 0.3).all()
+    assert (ceiling.lower_sem < ceiling.lower).all() and ceiling.lower_above_zero.all()
 
 
 def test_changing_samples_recomputes_only_inference(demo_200, inferred, tmp_path):
