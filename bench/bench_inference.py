@@ -68,6 +68,23 @@ def child(task: str, args: dict) -> None:
             dtype=dtype,
             progress=False,
         )
+    elif task == "select":
+        from analysis.inference import crossvalidated as cv
+        from analysis.inference.dual_bootstrap import default_dtype, subject_rows
+
+        half = models.shape[0] // 2
+        spans = [slice(0, half), slice(half, models.shape[0])]
+        resampling = inf.draw_resampling(
+            args["n_images"], args["n_subjects"], args["samples"], seed=0
+        )
+        cv.cross_validated(
+            subject_rows(subjects),
+            list(models),
+            spans,
+            resampling,
+            args["method"],
+            dtype=default_dtype(args["n_images"]),
+        )
     elif task == "point":
         from analysis.comparison.methods import compare
 
@@ -310,6 +327,32 @@ def whitened_rows(size: dict, label: str) -> list[tuple[str, str, str, str]]:
     return rows
 
 
+def selection_rows(size: dict, label: str, quick: bool) -> list[tuple[str, str, str, str]]:
+    """The cross-validated network comparison (two networks splitting the layers) against the
+    corr dual bootstrap on the same data, each timed at two sample counts, extrapolated by the
+    slope."""
+    low, high = (2, 6) if quick else (8, 40)
+    rows, totals = [], {}
+    for task in ("dual", "select"):
+        first, _ = measure(task, method="corr", dtype="float32", **{**size, "samples": low})
+        second, _ = measure(task, method="corr", dtype="float32", **{**size, "samples": high})
+        totals[task] = first + (second - first) / (high - low) * (size["samples"] - low)
+        what = "corr dual bootstrap + ceilings" if task == "dual" else "cross-validated networks"
+        rows.append(
+            (
+                f"{what}, {size['samples']} samples, {label}",
+                f"{_fmt(totals[task])} (extrapolated from {low} and {high} samples: "
+                f"{_fmt(first)}, {_fmt(second)})",
+                "—",
+                "—"
+                if task == "dual"
+                else f"{totals['select'] / totals['dual']:.1f}× the corr bootstrap",
+            )
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--quick", action="store_true")
@@ -319,6 +362,11 @@ def main() -> None:
     parser.add_argument(
         "--samples", type=int, help="with --whitened: bootstrap samples (default 1000, --quick 100)"
     )
+    parser.add_argument(
+        "--selection",
+        action="store_true",
+        help="only the cross-validated network comparison against the corr bootstrap",
+    )
     parser.add_argument("--child", nargs=2, metavar=("TASK", "ARGS"))
     args = parser.parse_args()
     if args.child:
@@ -326,6 +374,15 @@ def main() -> None:
         return
     from .common import print_table
 
+    if args.selection:
+        size = {**FULL, **(dict(n_images=600) if args.quick else {})}
+        n, rois, subj, layers = (size[k] for k in ("n_images", "n_rois", "n_subjects", "n_layers"))
+        print_table(
+            selection_rows(
+                size, f"{n} images, {subj} subjects × {rois} ROIs × {layers} layers", args.quick
+            )
+        )
+        return
     if args.whitened:
         size = {**FULL, **(dict(n_images=600, samples=100) if args.quick else {})}
         size["samples"] = args.samples or size["samples"]
