@@ -365,8 +365,8 @@ def significance_counts(res: Results) -> str:
     )
     text = (
         f"{int(above_zero(inference).sum())} of {len(inference)} ROI × layer values are "
-        f"significantly above zero ({family_note(res)} within each ROI × network, i.e. over the "
-        f"{family} of one network)"
+        f"significantly above zero (corrected with {family_note(res)} within each ROI × network, "
+        f"i.e. over the {family} of one network)"
     )
     if "resolved" in inference.columns:
         peaks = inference[inference["peak"].astype(bool)]
@@ -544,10 +544,19 @@ def abstract(res: Results) -> str:
             f"samples), with t tests on {dof(res)} degrees of freedom."
         )
         text.append(significance_counts(res))
-        text += depth_sentence(res)[:1]
-        silent = silent_rois(res)
-        if silent.startswith("In "):
-            text.append(silent.split(";")[0] + ".")
+        depth = depth_sentence(res)[:1]
+        if depth and "resolved peak" in depth[0]:
+            text += depth
+        inference = res.table("inference")
+        silent = sum(
+            len(rois_without_signal(inference[inference["atlas"] == atlas]))
+            for atlas in res.atlases
+        )
+        if silent:
+            text.append(
+                f"In {silent} of {inference.groupby(['atlas', 'roi']).ngroups} ROIs no layer of any "
+                "network is significantly above zero."
+            )
         if res.table("network_comparison") is not None:
             text += network_sentences(res)[:1]
         text.append(

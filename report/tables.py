@@ -265,32 +265,29 @@ def peak_table(res: Results, atlas: str) -> str:
 
 
 def consistency_table(res: Results) -> str:
-    """Per ROI and network: the peak layer of the subject-averaged RDM, its r, and how many subjects'
-    own peak is that layer (peak_consistency.csv)."""
+    """Per atlas and network: over the ROIs, how many subjects' own RDM peaks at the layer where the
+    subject-averaged RDM peaks (peak_consistency.csv; every ROI is in that file)."""
     table = res.table("peak_consistency")
-    rows = [
-        (
-            atlas_label(res, c["atlas"]) or "–",
-            c["roi"],
-            c["network"],
-            c["layer"],
-            fmt(c["r"]),
-            f"{int(c['n_sharing'])} of {int(c['n_subjects'])}",
+    rows = []
+    for (atlas, network), part in table.groupby(["atlas", "network"], sort=False):
+        n = part["n_subjects"].to_numpy()
+        sharing = part["n_sharing"].to_numpy()
+        rows.append(
+            (
+                atlas_label(res, atlas) or "–",
+                network,
+                len(part),
+                int((sharing == n).sum()),
+                int((2 * sharing > n).sum()),
+                int((sharing == 0).sum()),
+                fmt(float(np.median(sharing)), 1),
+            )
         )
-        for _, c in table.iterrows()
-    ]
     return md_table(
-        [
-            "Atlas",
-            "ROI",
-            "Network",
-            "Peak layer",
-            averaged_label(res.method),
-            "Subjects with this peak",
-        ],
+        ["Atlas", "Network", "ROIs", "All subjects", "Most subjects", "No subject", "Median"],
         rows,
-        ["l", "l", "l", "l", "r", "r"],
-        widths=[12, 14, 16, 14, 14, 12],
+        ["l", "l", "r", "r", "r", "r", "r"],
+        widths=[14, 18, 8, 12, 12, 12, 10],
     )
 
 
