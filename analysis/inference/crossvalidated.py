@@ -76,16 +76,21 @@ def fold_labels(present: np.ndarray, keys: np.ndarray, k: int) -> np.ndarray:
 def draw_folds(resampling: Resampling, k: int = K_PATTERN, n_cv: int = N_CV) -> np.ndarray:
     """Seeded random folds for every sample, variant and repetition: B × 3 × n_cv × n labels.
 
-    "both" and "pattern" split the distinct images the sample drew, "rdm" every image; the
-    three are drawn independently, as rsatoolbox's three calls of _internal_cv.
+    "both" and "pattern" split the distinct images the sample drew, "rdm" every image. Each split
+    is uniform as in rsatoolbox's _internal_cv; unlike rsatoolbox, "both" and "pattern" (which
+    resample the same images) share their splits, so their per-fold similarities are computed
+    once (`cross_validated`). That changes no variant's distribution, and the dual-bootstrap
+    variances use each variant on its own; any folds, e.g. the ones rsatoolbox drew, can be
+    given to `cross_validated` instead.
     """
     counts = resampling.image_counts
     samples, n = counts.shape
     rng = np.random.default_rng([0 if resampling.seed is None else resampling.seed, 19])
     drawn = counts > 0
-    present = np.stack([drawn, np.ones_like(drawn), drawn], axis=1)[:, :, None, :]
-    present = np.broadcast_to(present, (samples, 3, n_cv, n))
-    return fold_labels(present, rng.random((samples, 3, n_cv, n)), k)
+    present = np.stack([drawn, np.ones_like(drawn)], axis=1)[:, :, None, :]
+    present = np.broadcast_to(present, (samples, 2, n_cv, n))
+    labels = fold_labels(present, rng.random((samples, 2, n_cv, n)), k)
+    return labels[:, [0, 1, 0]]
 
 
 def fold_counts(image_counts: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
@@ -160,13 +165,19 @@ def cross_validated(
     weights = np.stack(
         [subject_counts, subject_counts, np.ones_like(subject_counts)], axis=1
     )  # B × 3 × S: each variant's subject rows
+    # "pattern" resamples the same images as "both": with the same folds its per-subject
+    # similarities are those of "both" (only the subject weights differ), computed once.
+    shared = np.array_equal(labels[:, 0], labels[:, 2])
+    computed = [0, 1] if shared else [0, 1, 2]
     for start in range(0, samples, chunk):
         part = slice(start, min(samples, start + chunk))
-        counts = fold_counts(image_counts[part], labels[part], k)
+        counts = fold_counts(image_counts[part], labels[part], k)[:, computed]
         size = counts.shape[0]
         sim = subject_similarity(
             rows, model_rows, counts.reshape(-1, n_images), method, dtype
-        ).reshape(size, 3, n_cv, folds, n_rois, n_subjects, n_layers)
+        ).reshape(size, len(computed), n_cv, folds, n_rois, n_subjects, n_layers)
+        if shared:
+            sim = sim[:, [0, 1, 0]]
         # mean over the sample's subject rows (copies included): Σ_s k_s r_s / S
         mean = np.einsum("bvs,bvcfrsl->bvcfrl", weights[part], sim) / n_subjects
         for n, span in enumerate(spans):
