@@ -14,7 +14,7 @@ import numpy as np
 import pandas as pd
 
 from .results import Results
-from .style import averaged_label, measure_label, single_label
+from .style import measure_label, single_label
 
 HERE = Path(__file__).resolve().parent
 LATENCIES = HERE / "latencies.csv"
