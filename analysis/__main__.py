@@ -89,7 +89,8 @@ def _report(outcome) -> None:
         return
     reused = f"; reused from cache: {', '.join(outcome.reused)}" if outcome.reused else ""
     print(
-        f"results written: {outcome.out} (key {key}; computed: {', '.join(outcome.computed)}{reused})"
+        f"results written: {outcome.out} (key {key}; "
+        f"computed: {', '.join(outcome.computed)}{reused})"
     )
 
 

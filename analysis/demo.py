@@ -74,7 +74,10 @@ def image_names(n_images: int, rng: np.random.Generator) -> list[str]:
         f"COCO_train2014_{i:012d}.jpg" for i in np.sort(rng.choice(581_000, n_coco, replace=False))
     ]
     synsets = rng.choice(np.arange(1_440_000, 15_000_000), n_imagenet, replace=False)
-    imagenet = [f"n{s:08d}_{k}.JPEG" for s, k in zip(synsets, rng.integers(1, 30_000, n_imagenet))]
+    imagenet = [
+        f"n{s:08d}_{k}.JPEG"
+        for s, k in zip(synsets, rng.integers(1, 30_000, n_imagenet), strict=True)
+    ]
     scene = [f"{_SCENES[i % len(_SCENES)]}{i // len(_SCENES) + 1}.jpg" for i in range(n_scene)]
     return coco + imagenet + scene
 
@@ -85,12 +88,14 @@ def bump(level: float, n_levels: int = len(LAYERS)) -> np.ndarray:
 
 
 def patterns(latents: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Image × feature patterns: every level's latents scaled by its weight (n × levels·features)."""
+    """Image × feature patterns: every level's latents
+    scaled by its weight (n × levels·features)."""
     return (latents * weights[None, :, None]).reshape(latents.shape[0], -1)
 
 
 def correlation_rdm(activity: np.ndarray) -> np.ndarray:
-    """Upper-triangle vector of 1 − Pearson r between images' patterns (rsatoolbox 'correlation')."""
+    """Upper-triangle vector of 1 − Pearson r between
+    images' patterns (rsatoolbox 'correlation')."""
     centred = activity - activity.mean(axis=1, keepdims=True)
     centred /= np.linalg.norm(centred, axis=1, keepdims=True)
     rows, cols = np.triu_indices(len(activity), 1)

@@ -1,11 +1,12 @@
 """A synthetic study shaped like the whole Dryad deposit, with a planted answer.
 
-Four subjects (CSI4 saw fewer images, as in BOLD5000), three atlases per subject (10, 16 and 33
-ROIs), a group-mean file per atlas and four networks of 5, 5, 10 and 19 layers. As in the
-ResNet-50 demo (demo.py), every image has latent features at five levels of a hierarchy; a layer
-at relative depth d in [0, 1] sees them through a bump centred at level 4d (each network with its
-own selectivity, plus structure of its own), and an ROI through a bump at its planted level. So in every network an ROI's best layer is the one whose relative
-depth is nearest its planted level / 4; truth.json lists it. Files are written with rsatoolbox.
+Four subjects (CSI4 saw fewer images, as in BOLD5000), three atlases per subject (10, 16 and
+33 ROIs), a group-mean file per atlas and four networks of 5, 5, 10 and 19 layers. As in the
+ResNet-50 demo (demo.py), every image has latent features at five levels of a hierarchy; a
+layer at relative depth d in [0, 1] sees them through a bump centred at level 4d (each
+network with its own selectivity, plus structure of its own), and an ROI through a bump at
+its planted level. So in every network an ROI's best layer is the one whose relative depth
+is nearest its planted level / 4; truth.json lists it. Files are written with rsatoolbox.
 """
 
 from __future__ import annotations
@@ -118,7 +119,8 @@ def roi_groups(atlas: str) -> dict[str, list[str]]:
 
 
 def write_deposit_demo(folder: str | Path, n_images: int = 240, seed: int = 0) -> Path:
-    """Write the deposit-shaped study (RDM files, study.yml, truth.json) into `folder`; returns study.yml."""
+    """Write the deposit-shaped study (RDM files, study.yml,
+    truth.json) into `folder`; returns study.yml."""
     if n_images < 40:
         raise AnalysisError("--n-images", "the deposit-shaped demo needs at least 40 images")
     folder = Path(folder)
@@ -213,7 +215,10 @@ def _write_group_mean(
 
 def _write_study(path: Path) -> None:
     study = {
-        "title": "Deep networks vs BOLD5000, the whole deposit — SYNTHETIC DEMO (planted answer, not real data)",
+        "title": (
+            "Deep networks vs BOLD5000, the whole deposit — "
+            "SYNTHETIC DEMO (planted answer, not real data)"
+        ),
         "subjects": {s: {a: f"{s}_{a}_CORR_RDMs.h5" for a in ATLASES} for s in SUBJECTS},
         "group_mean": {a: f"MEAN_{a}_CORR_RDMs.h5" for a in ATLASES},
         "networks": {n: file for n, (file, _) in NETWORKS.items()},

@@ -14,5 +14,6 @@ class AnalysisError(Exception):
         super().__init__(f"{self.source}: {problem}")
 
     def __reduce__(self):
-        """Pickle as (source, problem), so an error raised in a Dask task reaches the client intact."""
+        """Pickle as (source, problem), so an error raised
+        in a Dask task reaches the client intact."""
         return (AnalysisError, (self.source, self.problem))

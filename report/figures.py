@@ -1,5 +1,6 @@
-"""The report's figures, drawn from the result tables only, laid out to stay readable at any size of study:
-panels per atlas (rows) and network (columns), colour per ROI group or network, never one colour per layer."""
+"""The report's figures, drawn from the result tables only, laid out to
+stay readable at any size of study: panels per atlas (rows) and network
+(columns), colour per ROI group or network, never one colour per layer."""
 
 from __future__ import annotations
 
@@ -30,7 +31,8 @@ from .style import (
 ROI_ROW = 0.13
 
 
-# --- shared helpers -----------------------------------------------------------------------------------
+# --- shared helpers
+# -----------------------------------------------------------------------------------
 
 
 def network_colours(res: Results) -> dict[str, str]:
@@ -44,7 +46,8 @@ def group_colours(res: Results, atlas: str) -> dict[str, str]:
 
 
 def all_groups(res: Results) -> list[str]:
-    """Every group name over all atlases, first-seen order (one legend for atlas-faceted figures)."""
+    """Every group name over all atlases, first-seen
+    order (one legend for atlas-faceted figures)."""
     seen: dict[str, None] = {}
     for atlas in res.atlases:
         seen.update(dict.fromkeys(res.groups(atlas)))
@@ -57,13 +60,17 @@ def detail_atlas(res: Results) -> str:
 
 
 def roi_layer_matrix(table: pd.DataFrame, res: Results, atlas: str, value: str = "r") -> np.ndarray:
-    """ROI × (network, layer) matrix of ``value`` for one atlas in report order (NaN where absent)."""
+    """ROI × (network, layer) matrix of ``value`` for
+    one atlas in report order (NaN where absent)."""
     rows = {roi: k for k, roi in enumerate(res.rois(atlas))}
     cols = {c: k for k, c in enumerate(res.columns)}
     out = np.full((len(rows), len(cols)), np.nan)
     part = table[table["atlas"] == atlas]
     i = part["roi"].map(rows).to_numpy()
-    j = np.array([cols[(n, layer)] for n, layer in zip(part["network"], part["layer"])], dtype=int)
+    j = np.array(
+        [cols[(n, layer)] for n, layer in zip(part["network"], part["layer"], strict=True)],
+        dtype=int,
+    )
     out[i.astype(int), j] = part[value].to_numpy(dtype=float)
     return out
 
@@ -130,7 +137,8 @@ def _grid_heatmap(
     return image
 
 
-# --- per subject --------------------------------------------------------------------------------------
+# --- per subject
+# --------------------------------------------------------------------------------------
 
 
 def subject_heatmaps(res: Results) -> Figure:
@@ -144,7 +152,7 @@ def subject_heatmaps(res: Results) -> Figure:
     fig = new_figure(PAGE_WIDTH, height)
     axes = fig.subplots(len(subjects), 1, sharex=True, squeeze=False)[:, 0]
     image = None
-    for k, (ax, subject) in enumerate(zip(axes, subjects)):
+    for k, (ax, subject) in enumerate(zip(axes, subjects, strict=True)):
         rows = table[table["subject"] == subject]
         image = _grid_heatmap(
             ax,
@@ -161,7 +169,8 @@ def subject_heatmaps(res: Results) -> Figure:
 
 
 def _layer_axes(fig: Figure, res: Results, n_rows: int, sharey: bool = True):
-    """A grid of panels: one row per atlas (or other facet), one column per network, widths ∝ layer count."""
+    """A grid of panels: one row per atlas (or other facet),
+    one column per network, widths ∝ layer count."""
     widths = [max(len(res.layers(n)), 3) for n in res.networks]
     return fig.subplots(
         n_rows,
@@ -176,7 +185,8 @@ def subject_bars(res: Results) -> Figure:
     """Bars: mean r over a group's ROIs and the subjects, per layer; dots: each subject's value."""
     table = res.per_subject.copy()
     table["group"] = [
-        res.group_of(a).get(r, "ungrouped") for a, r in zip(table["atlas"], table["roi"])
+        res.group_of(a).get(r, "ungrouped")
+        for a, r in zip(table["atlas"], table["roi"], strict=True)
     ]
     per_subject = (
         table.groupby(["atlas", "group", "network", "layer", "subject"], sort=False)["r"]
@@ -235,7 +245,8 @@ def subject_bars(res: Results) -> Figure:
     return fit_tick_labels(fig)
 
 
-# --- subject-averaged RDMs -----------------------------------------------------------------------------
+# --- subject-averaged RDMs
+# -----------------------------------------------------------------------------
 
 
 def joint_heatmap(
@@ -251,7 +262,7 @@ def joint_heatmap(
     )[:, 0]
     vmin, vmax = _limits(table["r"])
     image = None
-    for k, (ax, atlas) in enumerate(zip(axes, res.atlases)):
+    for k, (ax, atlas) in enumerate(zip(axes, res.atlases, strict=True)):
         image = _grid_heatmap(
             ax,
             roi_layer_matrix(table, res, atlas),
@@ -268,7 +279,8 @@ def joint_heatmap(
 
 
 def group_lines(res: Results) -> Figure:
-    """Mean r per ROI group across layers with ±1 SEM bands between subjects; atlas rows, network columns."""
+    """Mean r per ROI group across layers with ±1 SEM bands
+    between subjects; atlas rows, network columns."""
     groups = all_groups(res)
     palette = colours(groups)
     fig = new_figure(PAGE_WIDTH, 1.8 * len(res.atlases) + 1.2)
@@ -311,10 +323,12 @@ def group_lines(res: Results) -> Figure:
 
 
 def depth_profiles(res: Results) -> Figure:
-    """Every network on a relative-depth axis (0 = first layer, 1 = last): thin lines for single ROIs
-    (subject-averaged RDMs), bold lines for the group mean; atlas rows, ROI-group columns."""
+    """Every network on a relative-depth axis (0 = first layer, 1 = last): thin lines for single
+    ROIs (subject-averaged RDMs), bold lines for the group mean; atlas rows, ROI-group columns."""
     table = res.joint.copy()
-    table["depth"] = [res.depth(n, layer) for n, layer in zip(table["network"], table["layer"])]
+    table["depth"] = [
+        res.depth(n, layer) for n, layer in zip(table["network"], table["layer"], strict=True)
+    ]
     palette = network_colours(res)
     n_cols = max(len(res.groups(a)) or 1 for a in res.atlases)
     fig = new_figure(PAGE_WIDTH, 1.7 * len(res.atlases) + 1.0)
@@ -358,7 +372,8 @@ def scatter_rois(res: Results, atlas: str) -> list[str]:
 
 
 def roi_scatter(res: Results) -> Figure:
-    """r (subject-averaged RDMs) across layers for the first ROI of each group; atlas rows, network columns."""
+    """r (subject-averaged RDMs) across layers for the first
+    ROI of each group; atlas rows, network columns."""
     markers = ["o", "s", "^", "D", "v", "P", "X", "*"]
     fig = new_figure(PAGE_WIDTH, 1.8 * len(res.atlases) + 1.2)
     axes = _layer_axes(fig, res, len(res.atlases))
@@ -411,8 +426,8 @@ def roi_scatter(res: Results) -> Figure:
 
 
 def bars_3d(res: Results) -> Figure:
-    """3D bars of r (subject-averaged RDMs) over the categorical ROI × layer grid of one atlas, a panel per
-    network (bars, not a surface: neither axis is continuous)."""
+    """3D bars of r (subject-averaged RDMs) over the categorical ROI × layer grid of one
+    atlas, a panel per network (bars, not a surface: neither axis is continuous)."""
     atlas = detail_atlas(res)
     matrix = roi_layer_matrix(res.joint, res, atlas)
     vmin, vmax = _limits(matrix.ravel())
@@ -455,7 +470,9 @@ def bars_3d(res: Results) -> Figure:
     return fit_tick_labels(fig)
 
 
-# --- inference ----------------------------------------------------------------------------------------
+# --- inference
+# ----------------------------------------------------------------------------------------
 
 
-# --- second order and RDMs ----------------------------------------------------------------------------
+# --- second order and RDMs
+# ----------------------------------------------------------------------------

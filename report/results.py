@@ -267,7 +267,8 @@ def _check_labels(path: Path, table: pd.DataFrame, res: Results) -> None:
                 raise ResultsError(f"{path}: roi {', '.join(unknown)} not in manifest.json order")
     if {"network", "layer"} <= set(table.columns):
         unknown = sorted(
-            f"{n}:{layer}" for n, layer in set(zip(table["network"], table["layer"])) - known_layers
+            f"{n}:{layer}"
+            for n, layer in set(zip(table["network"], table["layer"], strict=True)) - known_layers
         )
         if unknown:
             raise ResultsError(f"{path}: layer(s) {', '.join(unknown)} not in manifest.json order")

@@ -17,7 +17,8 @@ from .whitened import prepare_corr_cov, prepare_cosine_cov
 
 
 def rank_vectors(vectors: np.ndarray) -> np.ndarray:
-    """Average ranks (1-based, ties share their mean rank) of each row, equal to scipy.stats.rankdata."""
+    """Average ranks (1-based, ties share their mean
+    rank) of each row, equal to scipy.stats.rankdata."""
     from .ranks import average_ranks  # one unstable SIMD argsort per row, rows on all cores
 
     return average_ranks(vectors)

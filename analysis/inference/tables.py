@@ -86,8 +86,9 @@ def inference_arrays(
         )
     if dropped and progress:
         print(
-            f"bootstrap: dropped {dropped} of {resampling.samples} samples ({result.dropped_few_images} with "
-            f"fewer than 3 distinct images, {result.dropped_undefined} with an undefined {method})",
+            f"bootstrap: dropped {dropped} of {resampling.samples} samples "
+            f"({result.dropped_few_images} with fewer than 3 distinct "
+            f"images, {result.dropped_undefined} with an undefined {method})",
             file=sys.stderr,
         )
     evaluations = result.evaluations[result.valid]
@@ -97,7 +98,7 @@ def inference_arrays(
     inference_rows, ceiling_rows, pair_rows, peak_rows, network_rows = [], [], [], [], []
     for r, roi in enumerate(rois):
         bound_var = None
-        for network, span in zip(networks, spans):
+        for network, span in zip(networks, spans, strict=True):
             names = list(layers[network])
             stats = model_statistics(
                 evaluations[:, r, span], ceiling[:, r], result.n_subjects, n_images
@@ -140,10 +141,12 @@ def inference_arrays(
                     p_adj[k],
                     bool(p_adj[k] < alpha),
                 )
-                for k, (i, j) in enumerate(zip(left, right))
+                for k, (i, j) in enumerate(zip(left, right, strict=True))
             )
             shares = st.peak_shares(evaluations[:, r, span].mean(axis=-1))
-            peak_rows.extend((roi, network, layer, share) for layer, share in zip(names, shares))
+            peak_rows.extend(
+                (roi, network, layer, share) for layer, share in zip(names, shares, strict=True)
+            )
         network_rows.extend(
             network_comparison_rows(
                 roi,
@@ -234,7 +237,7 @@ def network_comparison_rows(
             tests["p_adjusted"][k],
             bool(tests["significant"][k]),
         )
-        for k, (a, b) in enumerate(zip(left, right))
+        for k, (a, b) in enumerate(zip(left, right, strict=True))
     ]
 
 

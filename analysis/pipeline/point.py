@@ -1,5 +1,5 @@
-"""The point-estimate tables: per_subject, joint, group_mean, by_group, images, second_order and rdm_examples,
-as tidy DataFrames."""
+"""The point-estimate tables: per_subject, joint, group_mean, by_group,
+images, second_order and rdm_examples, as tidy DataFrames."""
 
 from __future__ import annotations
 
@@ -161,7 +161,7 @@ def group_mean_agreement(study: AlignedStudy) -> dict[str, dict[str, float]]:
         r = np.einsum("ij,ij->i", ours, theirs) / np.sqrt(
             np.einsum("ij,ij->i", ours, ours) * np.einsum("ij,ij->i", theirs, theirs)
         )
-        agreement[atlas] = {roi: float(value) for roi, value in zip(rdms.names, r)}
+        agreement[atlas] = {roi: float(value) for roi, value in zip(rdms.names, r, strict=True)}
     return agreement
 
 
@@ -177,7 +177,7 @@ def by_group(
     }
     if not group_of:
         return pd.DataFrame(columns=columns("by_group"))
-    keys = list(zip(per_subject_table["atlas"], per_subject_table["roi"]))
+    keys = list(zip(per_subject_table["atlas"], per_subject_table["roi"], strict=True))
     table = per_subject_table.assign(group=[group_of.get(k) for k in keys]).dropna(subset=["group"])
     by = ["atlas", "group", "network", "layer", "method"]
     per_subject_means = table.groupby([*by, "subject"], sort=False)["r"].mean().reset_index()
@@ -193,7 +193,8 @@ def by_group(
         )
     }
     rank = pd.Series(
-        [order[k] for k in zip(summary["atlas"], summary["group"])], index=summary.index
+        [order[k] for k in zip(summary["atlas"], summary["group"], strict=True)],
+        index=summary.index,
     )
     summary = summary.loc[rank.sort_values(kind="stable").index]
     return summary.reset_index(drop=True)[columns("by_group")]
@@ -227,9 +228,10 @@ def images_table(study: AlignedStudy) -> pd.DataFrame:
 def second_order(
     study: AlignedStudy, method: str, models: dict[str, np.ndarray] | None = None
 ) -> pd.DataFrame:
-    """Per atlas, similarities between every subject-averaged ROI RDM and every layer RDM, all pairs (for the
-    second-order map). corr and cosine stream the vectors in chunks of pairs (bounded memory, in memory or
-    from the aligned store); the rank methods rank whole vectors, so they hold the atlas in memory."""
+    """Per atlas, similarities between every subject-averaged ROI RDM and every layer
+    RDM, all pairs (for the second-order map). corr and cosine stream the vectors in
+    chunks of pairs (bounded memory, in memory or from the aligned store); the rank
+    methods rank whole vectors, so they hold the atlas in memory."""
     frames = []
     for atlas in study.atlases:
         if method in LINEAR_METHODS:
@@ -273,8 +275,9 @@ def _layer_readers(study: AlignedStudy) -> list:
 
 
 def example_rdms(study: AlignedStudy, n_images: int = 48) -> pd.DataFrame:
-    """Per atlas a few RDMs on a source-stratified subsample of the common images: the subject-averaged RDM of
-    the first ROI of the first and of the last ROI group, and the first and last layer of the first network."""
+    """Per atlas a few RDMs on a source-stratified subsample of the common
+    images: the subject-averaged RDM of the first ROI of the first and of the
+    last ROI group, and the first and last layer of the first network."""
     sources = [source_of(name, study.study.images.sources) for name in study.images]
     network, layers = next(iter(study.networks.items()))
     layer_vectors = {

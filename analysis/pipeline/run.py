@@ -139,8 +139,9 @@ def run(
 ) -> Outcome:
     """Analyse a study into a results folder, recomputing only stages whose inputs changed.
 
-    scheduler: a Dask scheduler address for the bootstrap's tasks; store: the folder for aligned
-    RDMs on disk (default: beside `out` when the study is large or a scheduler is given); see scale.py.
+    scheduler: a Dask scheduler address for the bootstrap's tasks;
+    store: the folder for aligned RDMs on disk (default: beside `out`
+    when the study is large or a scheduler is given); see scale.py.
     """
     study = load_study(study_path)
     bootstrap = settings(study, samples, seed)

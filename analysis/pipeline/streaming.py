@@ -39,7 +39,8 @@ def layer_budget() -> float:
 
 
 def network_batches(aligned: AlignedStudy, budget: float) -> list[list[str]]:
-    """Networks in study order, grouped so that each group's prepared layers fit `budget` (at least one each)."""
+    """Networks in study order, grouped so that each group's
+    prepared layers fit `budget` (at least one each)."""
     batches: list[list[str]] = [[]]
     held = 0.0
     for network, rdms in aligned.networks.items():
@@ -74,7 +75,7 @@ def prepared_batch(
                 network: np.concatenate(
                     [
                         prepare(checked(row, name, source, method), method)
-                        for row, name in zip(rows, names)
+                        for row, name in zip(rows, names, strict=True)
                     ]
                 )
                 for network, (rows, names, source) in layers.items()
@@ -158,8 +159,9 @@ def point_tables(
     executor: Executor | None = None,
     advance: Callable[[float], None] | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, dict[str, float]]]:
-    """per_subject (common images), joint, group_mean and by_group, and the group-mean files'
-    agreement with the subjects' mean, holding one batch of prepared layers and a few ROI vectors."""
+    """per_subject (common images), joint, group_mean and by_group,
+    and the group-mean files' agreement with the subjects' mean,
+    holding one batch of prepared layers and a few ROI vectors."""
     executor = executor or LocalExecutor()
     if method == "tau-a" and isinstance(executor, LocalExecutor):
         executor = LocalExecutor(threads=1)  # kendall.tau_a_many already runs on every core
@@ -197,7 +199,7 @@ def point_tables(
                 method=method,
                 joint_source=str(aligned.study.path),
             )
-            for task, result in zip(tasks, done):
+            for task, result in zip(tasks, done, strict=True):
                 kept = results[task]
                 kept["per_subject"].update(result["per_subject"])
                 kept["joint"].update(result["joint"])
