@@ -10,7 +10,15 @@ import sys
 import warnings
 from pathlib import Path
 
+from . import demo as resnet_demo
+from . import deposit_demo
 from .errors import AnalysisError
+
+#: The demo shapes: each one's writer and default number of images, from its module.
+DEMO_SHAPES = {
+    "resnet": (resnet_demo.write_demo, resnet_demo.N_IMAGES),
+    "deposit": (deposit_demo.write_deposit_demo, deposit_demo.N_IMAGES),
+}
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -23,7 +31,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("folder", type=Path)
     demo.add_argument(
         "--shape",
-        choices=("resnet", "deposit"),
+        choices=tuple(DEMO_SHAPES),
         default="resnet",
         help="resnet: ResNet-50 and 3 subjects (default); deposit: the whole Dryad deposit's "
         "shape (4 subjects, 3 atlases, group means, 4 networks)",
@@ -32,7 +40,9 @@ def _parser() -> argparse.ArgumentParser:
         "--n-images",
         type=int,
         default=None,
-        help="images (default: 800 for resnet, 240 for deposit)",
+        help="images (default: "
+        + ", ".join(f"{n} for {shape}" for shape, (_, n) in DEMO_SHAPES.items())
+        + ")",
     )
     demo.add_argument("--seed", type=int, default=0)
 
@@ -117,16 +127,8 @@ def main(argv: list[str] | None = None) -> int:
     warnings.formatwarning = lambda message, *_args, **_kw: f"warning: {message}\n"
     try:
         if args.command == "demo":
-            if args.shape == "deposit":
-                from .deposit_demo import write_deposit_demo
-
-                study = write_deposit_demo(
-                    args.folder, n_images=args.n_images or 240, seed=args.seed
-                )
-            else:
-                from .demo import write_demo
-
-                study = write_demo(args.folder, n_images=args.n_images or 800, seed=args.seed)
+            write, default_images = DEMO_SHAPES[args.shape]
+            study = write(args.folder, n_images=args.n_images or default_images, seed=args.seed)
             print(f"demo study written: {study}")
         else:
             from .pipeline.run import run

@@ -14,11 +14,13 @@ import json
 from pathlib import Path
 
 import numpy as np
-import rsatoolbox
 import yaml
 
+from .errors import AnalysisError
 from .publish import staged_folder
 
+N_IMAGES = 800  # the demo's default size (the command line's too)
+MIN_IMAGES = 20
 SUBJECTS = ("CSI1", "CSI2", "CSI3")
 LAYERS = ("conv1", "layer1", "layer2", "layer3", "layer4")
 NETWORK = "ResNet-50"
@@ -103,7 +105,7 @@ def correlation_rdm(activity: np.ndarray) -> np.ndarray:
     return 1.0 - gram[rows, cols]
 
 
-def _save(
+def save_rdms(
     path: Path,
     vectors: np.ndarray,
     images: list[str],
@@ -111,6 +113,9 @@ def _save(
     names: list[str],
     descriptors: dict[str, str],
 ) -> None:
+    """Write RDM vectors (RDMs × pairs) with rsatoolbox's own writer, marked synthetic."""
+    import rsatoolbox  # here, not at the top: importing it takes seconds the CLI need not spend
+
     rdms = rsatoolbox.rdm.RDMs(
         dissimilarities=vectors,
         dissimilarity_measure="correlation",
@@ -121,23 +126,43 @@ def _save(
     rdms.save(str(path), file_type="hdf5")
 
 
-def write_demo(folder: str | Path, n_images: int = 800, seed: int = 0) -> Path:
-    """Write the demo study (RDM files, study.yml, truth.json) into `folder`; returns study.yml."""
-    from .errors import AnalysisError
-
-    if n_images < 20:
-        raise AnalysisError("--n-images", "the demo needs at least 20 images")
+def demo_start(
+    folder: str | Path, n_images: int, seed: int, minimum: int, what: str
+) -> tuple[Path, np.random.Generator, list[str], np.ndarray]:
+    """What every demo starts from: the checked size, the folder (its parent made), the seeded
+    generator, the image names and the latent features (images × levels × features)."""
+    if n_images < minimum:
+        raise AnalysisError("--n-images", f"{what} needs at least {minimum} images")
     folder = Path(folder)
     rng = np.random.default_rng(seed)
     images = image_names(n_images, rng)
     latents = rng.standard_normal((n_images, len(LAYERS), FEATURES_PER_LEVEL))
     folder.parent.mkdir(parents=True, exist_ok=True)
+    return folder, rng, images, latents
+
+
+def write_study_file(path: Path, study: dict, comment: str) -> None:
+    """study.yml: a comment line, then the study in the order given."""
+    path.write_text(
+        f"# {comment}\n" + yaml.safe_dump(study, sort_keys=False, allow_unicode=True),
+        encoding="utf-8",
+    )
+
+
+def write_truth_file(path: Path, truth: dict) -> None:
+    """truth.json: the planted answer."""
+    path.write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
+
+
+def write_demo(folder: str | Path, n_images: int = N_IMAGES, seed: int = 0) -> Path:
+    """Write the demo study (RDM files, study.yml, truth.json) into `folder`; returns study.yml."""
+    folder, rng, images, latents = demo_start(folder, n_images, seed, MIN_IMAGES, "the demo")
     with staged_folder(folder) as stage:
         order = rng.permutation(n_images)
         layer_vectors = np.stack(
             [correlation_rdm(patterns(latents[order], bump(k))) for k in range(len(LAYERS))]
         )
-        _save(
+        save_rdms(
             stage / NETWORK_FILE,
             layer_vectors,
             [images[i] for i in order],
@@ -153,11 +178,11 @@ def write_demo(folder: str | Path, n_images: int = 800, seed: int = 0) -> Path:
             order = rng.permutation(np.flatnonzero(keep))
             roi_vectors = np.stack(
                 [
-                    correlation_rdm(_roi_activity(latents[order], shared[k][order], level, rng))
+                    correlation_rdm(roi_activity(latents[order], shared[k][order], level, rng))
                     for k, level in enumerate(PLANTED_LEVEL.values())
                 ]
             )
-            _save(
+            save_rdms(
                 stage / SUBJECT_FILE.format(subject),
                 roi_vectors,
                 [images[i] for i in order],
@@ -170,7 +195,7 @@ def write_demo(folder: str | Path, n_images: int = 800, seed: int = 0) -> Path:
     return folder / "study.yml"
 
 
-def _roi_activity(
+def roi_activity(
     latents: np.ndarray, shared: np.ndarray, level: int | None, rng: np.random.Generator
 ) -> np.ndarray:
     """One subject's ROI patterns: the planted level's view of the latents (with a gain that
@@ -191,11 +216,7 @@ def _write_study(path: Path) -> None:
         "method": "corr",
         "bootstrap": {"samples": 1000, "seed": 0},
     }
-    path.write_text(
-        "# Synthetic demo study written by `python -m analysis demo`.\n"
-        + yaml.safe_dump(study, sort_keys=False, allow_unicode=True),
-        encoding="utf-8",
-    )
+    write_study_file(path, study, "Synthetic demo study written by `python -m analysis demo`.")
 
 
 def _write_truth(path: Path, seed: int, n_images: int) -> None:
@@ -209,4 +230,4 @@ def _write_truth(path: Path, seed: int, n_images: int) -> None:
         },
         "note": "ROIs with peak_layer null carry no signal: r should be near zero at every layer.",
     }
-    path.write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
+    write_truth_file(path, truth)

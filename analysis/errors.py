@@ -1,8 +1,15 @@
-"""The one error type that the command line turns into a single clear line."""
+"""The one error type that the command line turns into a single clear line, and the shared check
+that a value is one of the allowed choices."""
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from pathlib import Path
+from typing import TypeVar
+
+__all__ = ["AnalysisError", "UnknownChoiceError", "check_choice"]
+
+Choice = TypeVar("Choice")
 
 
 class AnalysisError(Exception):
@@ -16,4 +23,38 @@ class AnalysisError(Exception):
     def __reduce__(self):
         """Pickle as (source, problem), so an error raised
         in a Dask task reaches the client intact."""
-        return (AnalysisError, (self.source, self.problem))
+        return (type(self), (self.source, self.problem))
+
+
+class UnknownChoiceError(AnalysisError, ValueError):
+    """A parameter's value is not one of its allowed choices (also a ValueError for library
+    callers)."""
+
+
+def check_choice(
+    value: Choice, allowed: Collection, parameter: str, source: str | Path | None = None
+) -> Choice:
+    """Return `value` if it is one of `allowed`; else raise UnknownChoiceError naming the
+    parameter, the bad value and the choices (as nilearn's check_parameter_in_allowed does).
+
+    Parameters
+    ----------
+    value
+        The value given.
+    allowed
+        The allowed values, in the order the message lists them.
+    parameter
+        The parameter's name in the message, e.g. ``"method"`` or ``"images.match"``.
+    source
+        The file (or thing) the error names; the parameter when None.
+
+    Returns
+    -------
+    The value, unchanged.
+    """
+    if value not in allowed:
+        raise UnknownChoiceError(
+            parameter if source is None else source,
+            f"unknown {parameter} {value!r}; choose one of {', '.join(map(str, allowed))}",
+        )
+    return value

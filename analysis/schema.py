@@ -163,6 +163,8 @@ TABLES: dict[str, Table] = {
         ),
     )
 }
+#: The atlas name of a study whose subjects have one RDM file each (no atlas named).
+DEFAULT_ATLAS = "default"
 #: The `source` of a file's total row in the images table.
 ALL_SOURCES = "all"
 

@@ -4,10 +4,13 @@ stay readable at any size of study: panels per atlas (rows) and network
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib import colormaps
+from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
@@ -38,11 +41,6 @@ ROI_ROW = 0.13
 def network_colours(res: Results) -> dict[str, str]:
     """A fixed colour per network."""
     return colours(res.networks, NETWORK_PALETTE)
-
-
-def group_colours(res: Results, atlas: str) -> dict[str, str]:
-    """A fixed colour per ROI group of one atlas, in hierarchy order."""
-    return colours([*res.groups(atlas), "ungrouped"])
 
 
 def all_groups(res: Results) -> list[str]:
@@ -168,7 +166,7 @@ def subject_heatmaps(res: Results) -> Figure:
     return fit_tick_labels(fig)
 
 
-def _layer_axes(fig: Figure, res: Results, n_rows: int, sharey: bool = True):
+def layer_axes(fig: Figure, res: Results, n_rows: int, sharey: bool = True) -> np.ndarray:
     """A grid of panels: one row per atlas (or other facet),
     one column per network, widths ∝ layer count."""
     widths = [max(len(res.layers(n)), 3) for n in res.networks]
@@ -179,6 +177,24 @@ def _layer_axes(fig: Figure, res: Results, n_rows: int, sharey: bool = True):
         sharey=sharey,
         gridspec_kw={"width_ratios": widths},
     )
+
+
+def layer_panels(
+    fig: Figure, res: Results, ylabel: str, inner_x_labels: bool = True
+) -> Iterator[tuple[Axes, str, str]]:
+    """The atlas × network grid of layer_axes, one (axes, atlas, network) at a time; once the
+    caller has drawn a panel, labels it: atlas and `ylabel` in the first column, the network
+    above the first row, and (unless `inner_x_labels`) no layer names under inner rows."""
+    axes = layer_axes(fig, res, len(res.atlases))
+    for i, atlas in enumerate(res.atlases):
+        for j, network in enumerate(res.networks):
+            ax = axes[i, j]
+            yield ax, atlas, network
+            ax.set_ylabel(f"{wrap_label(atlas, 14)}\n{ylabel}" if j == 0 else "")
+            if i == 0:
+                ax.set_title(wrap_label(network, 16))
+            if not inner_x_labels and i < len(res.atlases) - 1:
+                ax.tick_params(axis="x", labelbottom=False)
 
 
 def subject_bars(res: Results) -> Figure:
@@ -196,50 +212,42 @@ def subject_bars(res: Results) -> Figure:
     groups = all_groups(res)
     palette = colours(groups)
     fig = new_figure(PAGE_WIDTH, 1.9 * len(res.atlases) + 1.2)
-    axes = _layer_axes(fig, res, len(res.atlases))
-    for i, atlas in enumerate(res.atlases):
-        for j, network in enumerate(res.networks):
-            ax = axes[i, j]
-            rows = per_subject[
-                (per_subject["atlas"] == atlas) & (per_subject["network"] == network)
-            ]
-            hue_order = [g for g in groups if g in set(rows["group"])]
-            sns.barplot(
-                rows,
-                x="layer",
-                y="r",
-                hue="group",
-                order=res.layers(network),
-                hue_order=hue_order,
-                palette=palette,
-                errorbar=None,
-                ax=ax,
-                legend=False,
-                alpha=0.85,
-            )
-            sns.stripplot(
-                rows,
-                x="layer",
-                y="r",
-                hue="group",
-                order=res.layers(network),
-                hue_order=hue_order,
-                dodge=True,
-                palette=palette,
-                size=1.8,
-                color="k",
-                ax=ax,
-                legend=False,
-                jitter=False,
-                edgecolor="black",
-                linewidth=0.3,
-            )
-            ax.axhline(0, color="0.3", linewidth=0.6)
-            ax.tick_params(axis="x", rotation=90)
-            ax.set_xlabel("")
-            ax.set_ylabel(f"{wrap_label(atlas, 14)}\n{measure_label(res.method)}" if j == 0 else "")
-            if i == 0:
-                ax.set_title(wrap_label(network, 16))
+    for ax, atlas, network in layer_panels(fig, res, measure_label(res.method)):
+        rows = per_subject[(per_subject["atlas"] == atlas) & (per_subject["network"] == network)]
+        hue_order = [g for g in groups if g in set(rows["group"])]
+        sns.barplot(
+            rows,
+            x="layer",
+            y="r",
+            hue="group",
+            order=res.layers(network),
+            hue_order=hue_order,
+            palette=palette,
+            errorbar=None,
+            ax=ax,
+            legend=False,
+            alpha=0.85,
+        )
+        sns.stripplot(
+            rows,
+            x="layer",
+            y="r",
+            hue="group",
+            order=res.layers(network),
+            hue_order=hue_order,
+            dodge=True,
+            palette=palette,
+            size=1.8,
+            color="k",
+            ax=ax,
+            legend=False,
+            jitter=False,
+            edgecolor="black",
+            linewidth=0.3,
+        )
+        ax.axhline(0, color="0.3", linewidth=0.6)
+        ax.tick_params(axis="x", rotation=90)
+        ax.set_xlabel("")
     handles = [Patch(color=palette[g]) for g in groups]
     legend_below(fig, handles, groups, "ROI group")
     return fit_tick_labels(fig)
@@ -284,38 +292,27 @@ def group_lines(res: Results) -> Figure:
     groups = all_groups(res)
     palette = colours(groups)
     fig = new_figure(PAGE_WIDTH, 1.8 * len(res.atlases) + 1.2)
-    axes = _layer_axes(fig, res, len(res.atlases))
-    for i, atlas in enumerate(res.atlases):
-        for j, network in enumerate(res.networks):
-            ax = axes[i, j]
-            layers = res.layers(network)
-            rows = res.by_group[
-                (res.by_group["atlas"] == atlas) & (res.by_group["network"] == network)
-            ]
-            for group in groups:
-                line = rows[rows["group"] == group].set_index("layer").reindex(layers)
-                if line["mean"].isna().all():
-                    continue
-                x = np.arange(len(layers))
-                ax.plot(
-                    x, line["mean"], marker="o", markersize=2.5, color=palette[group], linewidth=1.2
-                )
-                ax.fill_between(
-                    x,
-                    line["mean"] - line["sem"],
-                    line["mean"] + line["sem"],
-                    color=palette[group],
-                    alpha=0.2,
-                    linewidth=0,
-                )
-            ax.set_xticks(range(len(layers)), layers, rotation=90)
-            ax.set_ylabel(
-                f"{wrap_label(atlas, 14)}\nmean {measure_label(res.method)}" if j == 0 else ""
+    panels = layer_panels(fig, res, f"mean {measure_label(res.method)}", inner_x_labels=False)
+    for ax, atlas, network in panels:
+        layers = res.layers(network)
+        rows = res.by_group[(res.by_group["atlas"] == atlas) & (res.by_group["network"] == network)]
+        for group in groups:
+            line = rows[rows["group"] == group].set_index("layer").reindex(layers)
+            if line["mean"].isna().all():
+                continue
+            x = np.arange(len(layers))
+            ax.plot(
+                x, line["mean"], marker="o", markersize=2.5, color=palette[group], linewidth=1.2
             )
-            if i == 0:
-                ax.set_title(wrap_label(network, 16))
-            if i < len(res.atlases) - 1:
-                ax.tick_params(axis="x", labelbottom=False)
+            ax.fill_between(
+                x,
+                line["mean"] - line["sem"],
+                line["mean"] + line["sem"],
+                color=palette[group],
+                alpha=0.2,
+                linewidth=0,
+            )
+        ax.set_xticks(range(len(layers)), layers, rotation=90)
     legend_below(
         fig, [Line2D([], [], color=palette[g], marker="o") for g in groups], groups, "ROI group"
     )
@@ -376,47 +373,40 @@ def roi_scatter(res: Results) -> Figure:
     ROI of each group; atlas rows, network columns."""
     markers = ["o", "s", "^", "D", "v", "P", "X", "*"]
     fig = new_figure(PAGE_WIDTH, 1.8 * len(res.atlases) + 1.2)
-    axes = _layer_axes(fig, res, len(res.atlases))
+    panels = layer_panels(fig, res, measure_label(res.method), inner_x_labels=False)
     groups = all_groups(res)
     palette = colours(groups)
-    for i, atlas in enumerate(res.atlases):
+    for ax, atlas, network in panels:
         by_group = res.group_of(atlas)
-        for j, network in enumerate(res.networks):
-            ax = axes[i, j]
-            layers = res.layers(network)
-            for roi in scatter_rois(res, atlas):
-                group = by_group[roi]
-                rows = (
-                    res.joint[
-                        (res.joint["atlas"] == atlas)
-                        & (res.joint["network"] == network)
-                        & (res.joint["roi"] == roi)
-                    ]
-                    .set_index("layer")
-                    .reindex(layers)
-                )
-                k = groups.index(group) if group in groups else 0
-                ax.plot(
-                    range(len(layers)),
-                    rows["r"],
-                    color=palette.get(group, "0.3"),
-                    alpha=0.5,
-                    linewidth=0.8,
-                )
-                ax.scatter(
-                    range(len(layers)),
-                    rows["r"],
-                    color=palette.get(group, "0.3"),
-                    marker=markers[k % 8],
-                    s=12,
-                    zorder=3,
-                )
-            ax.set_xticks(range(len(layers)), layers, rotation=90)
-            ax.set_ylabel(f"{wrap_label(atlas, 14)}\n{measure_label(res.method)}" if j == 0 else "")
-            if i == 0:
-                ax.set_title(wrap_label(network, 16))
-            if i < len(res.atlases) - 1:
-                ax.tick_params(axis="x", labelbottom=False)
+        layers = res.layers(network)
+        for roi in scatter_rois(res, atlas):
+            group = by_group[roi]
+            rows = (
+                res.joint[
+                    (res.joint["atlas"] == atlas)
+                    & (res.joint["network"] == network)
+                    & (res.joint["roi"] == roi)
+                ]
+                .set_index("layer")
+                .reindex(layers)
+            )
+            k = groups.index(group) if group in groups else 0
+            ax.plot(
+                range(len(layers)),
+                rows["r"],
+                color=palette.get(group, "0.3"),
+                alpha=0.5,
+                linewidth=0.8,
+            )
+            ax.scatter(
+                range(len(layers)),
+                rows["r"],
+                color=palette.get(group, "0.3"),
+                marker=markers[k % 8],
+                s=12,
+                zorder=3,
+            )
+        ax.set_xticks(range(len(layers)), layers, rotation=90)
     handles = [
         Line2D([], [], color=palette[g], marker=markers[k % 8], linestyle="none")
         for k, g in enumerate(groups)

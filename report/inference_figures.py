@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-from .figures import ROI_ROW, _layer_axes, detail_atlas, network_colours, scatter_rois
+from .figures import ROI_ROW, detail_atlas, layer_axes, network_colours, scatter_rois
 from .results import Results
 from .style import (
     PAGE_WIDTH,
@@ -40,7 +40,7 @@ def inference_figure(res: Results) -> Figure:
     inference, ceiling = res.table("inference"), res.table("noise_ceiling")
     atlas, rois = inference_rois(res)
     fig = new_figure(PAGE_WIDTH, 0.85 * len(rois) + 1.3)
-    axes = _layer_axes(fig, res, len(rois))
+    axes = layer_axes(fig, res, len(rois))
     part = inference[inference["atlas"] == atlas]
     palette = network_colours(res)
     for i, roi in enumerate(rois):

@@ -35,7 +35,7 @@ def data_paragraph(res: Results) -> str:
     n_network_files = sum(1 for i in m["inputs"] if i.get("role") == "network")
     atlases = (
         ""
-        if res.atlases == ["default"]
+        if res.default_atlas_only
         else (
             f" The ROIs come from {plural(len(res.atlases), 'atlas', 'atlases')} "
             f"({join(res.atlases)}), each analysed on its own."

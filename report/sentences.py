@@ -121,7 +121,7 @@ def network_counts(comparison: pd.DataFrame) -> tuple[int, int, int]:
 
 
 def _where(res: Results, atlas: str) -> str:
-    return "" if res.atlases == ["default"] else f" ({atlas})"
+    return "" if res.default_atlas_only else f" ({atlas})"
 
 
 def group_peaks(res: Results) -> list[str]:
@@ -348,9 +348,7 @@ def abstract(res: Results) -> str:
     m = res.manifest
     n_rois = sum(len(res.rois(a)) for a in res.atlases)
     atlases = (
-        ""
-        if res.atlases == ["default"]
-        else f" from {plural(len(res.atlases), 'atlas', 'atlases')}"
+        "" if res.default_atlas_only else f" from {plural(len(res.atlases), 'atlas', 'atlases')}"
     )
     n_layers = sum(len(res.layers(n)) for n in res.networks)
     text = [

@@ -51,11 +51,6 @@ def fmt(value: float, digits: int = 3) -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
-def fmt_p(p: float) -> str:
-    """A p-value: three decimals, '< 0.001' below that."""
-    return "–" if not np.isfinite(p) else "< 0.001" if p < 0.001 else f"{p:.3f}"
-
-
 def interval(low: float, high: float) -> str:
     """An interval as '[low, high]'."""
     return f"[{fmt(low)}, {fmt(high)}]"
@@ -68,7 +63,7 @@ def cite(keys: str) -> str:
 
 def atlas_label(res: Results, atlas: str) -> str:
     """The atlas name, or nothing when the study has only the default one."""
-    return "" if res.atlases == ["default"] else atlas
+    return "" if res.default_atlas_only else atlas
 
 
 # --- methods tables
@@ -134,7 +129,7 @@ def inputs_table(res: Results) -> str:
     rows = []
     for item in res.manifest["inputs"]:
         name = item.get("name", "")
-        if item.get("atlas") and res.atlases != ["default"]:
+        if item.get("atlas") and not res.default_atlas_only:
             name = f"{name} ({item['atlas']})"
         rows.append(
             (
@@ -184,7 +179,7 @@ def images_table(res: Results) -> str:
             if not same
             else [("", counts[counts["atlas"] == counts["atlas"].iloc[0]])]
         ):
-            label = f"{name} ({atlas})" if atlas and res.atlases != ["default"] else name
+            label = f"{name} ({atlas})" if atlas and not res.default_atlas_only else name
             by_source = by_atlas.set_index("source")
             total = (
                 by_source.loc["all"]
@@ -505,9 +500,7 @@ def interactive_grid(res: Results) -> str:
                     f"{html.escape(layer)}: {fmt(value)}</title></rect>"
                 )
         parts.append("</svg>")
-        label = (
-            "" if res.atlases == ["default"] else f"<p><strong>{html.escape(atlas)}</strong></p>"
-        )
+        label = "" if res.default_atlas_only else f"<p><strong>{html.escape(atlas)}</strong></p>"
         blocks.append(label + "".join(parts))
     return (
         '```{=html}\n<details class="rsa-grid"><summary>'

@@ -41,8 +41,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from ..comparison.kendall import tau_a_many
-from ..comparison.methods import undefined_rows
-from ..errors import AnalysisError
+from ..comparison.methods import check_defined
+from ..errors import AnalysisError, check_choice
 from ..reading.store import StoredRow
 from ..runtime import progress_bar, worker_count
 from ..schema import BOOTSTRAP_METHODS, LINEAR_METHODS, METHODS, WHITENED_METHODS
@@ -130,21 +130,13 @@ def check_inputs(
     for v in vectors:
         if not np.isfinite(v).all():
             raise AnalysisError("inference", "RDMs contain NaN or infinite dissimilarities")
-        if undefined_rows(v, method)[0]:
-            raise AnalysisError(
-                "inference",
-                f"an RDM is {'all zero' if method == 'cosine' else 'constant'}, "
-                f"so {method} is undefined for it",
-            )
+        check_defined(v, method, "inference")
     return n_images
 
 
 def check_method(method: str) -> None:
     """Refuse a method the dual bootstrap cannot run, with one clear line (AnalysisError)."""
-    if method not in METHODS:
-        raise AnalysisError(
-            "method", f"unknown method {method!r}; choose one of {', '.join(METHODS)}"
-        )
+    check_choice(method, METHODS, "method")
     if method not in BOOTSTRAP_METHODS:
         raise AnalysisError(
             f"method {method}",

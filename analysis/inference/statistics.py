@@ -32,7 +32,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.stats
 
-from ..errors import AnalysisError
+from ..errors import check_choice
 from ..schema import CORRECTIONS
 
 EPS = np.finfo(float).eps
@@ -156,11 +156,7 @@ def t_interval(
 def adjust(p: np.ndarray, correction: str) -> np.ndarray:
     """Adjusted p-values: Benjamini-Hochberg ('fdr'), Bonferroni, or none."""
     p = np.asarray(p, dtype=np.float64)
-    if correction not in CORRECTIONS:
-        raise AnalysisError(
-            "correction",
-            f"unknown correction {correction!r}; choose one of {', '.join(CORRECTIONS)}",
-        )
+    check_choice(correction, CORRECTIONS, "correction")
     if p.size == 0 or correction == "none":
         return p.copy()
     if correction == "bonferroni":

@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from ..errors import AnalysisError
+from ..errors import AnalysisError, check_choice
 from ..reading.store import StoredMatrix
 from ..schema import CORRECTIONS, columns
 from . import statistics as st
@@ -58,11 +58,7 @@ def inference_arrays(
     The image and subject draws are shared by every ROI and network. The bootstrap facts are
     {samples, seed, valid_samples, dropped_few_images, dropped_undefined, correction, alpha}.
     """
-    if correction not in CORRECTIONS:
-        raise AnalysisError(
-            "correction",
-            f"unknown correction {correction!r}; choose one of {', '.join(CORRECTIONS)}",
-        )
+    check_choice(correction, CORRECTIONS, "correction")
     rows = subject_rows(subjects)
     networks = list(models)
     model_rows = [
