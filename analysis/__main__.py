@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
+import logging
 import os
 import shlex
 import signal
 import sys
 import warnings
+from collections.abc import Iterator
 from pathlib import Path
 
 from . import demo as resnet_demo
 from . import deposit_demo
-from .errors import AnalysisError
+from .errors import AnalysisError, AnalysisWarning
 
 #: The demo shapes: each one's writer and default number of images, from its module.
 DEMO_SHAPES = {
@@ -117,6 +120,31 @@ def _stop(signum: int, _frame: object) -> None:
     os._exit(128 + signum)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """One line per warning on stderr: ``warning: FILE: problem``."""
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _messages() -> Iterator[None]:
+    """While a command runs: every AnalysisWarning shown (not only its first occurrence), each
+    warning as one line, and the library's log (e.g. bootstrap samples dropped) on stderr."""
+    log = logging.getLogger("analysis")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    level = log.level
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", AnalysisWarning)
+            warnings.showwarning = _show_warning
+            yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run a command; bad input gives one line on stderr and exit code 2, never a traceback."""
     if argv is None:
@@ -124,7 +152,12 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, _stop)
         signal.signal(signal.SIGTERM, _stop)
     args = _parser().parse_args(argv)
-    warnings.formatwarning = lambda message, *_args, **_kw: f"warning: {message}\n"
+    with _messages():
+        return _command(args, argv)
+
+
+def _command(args: argparse.Namespace, argv: list[str]) -> int:
+    """The command itself; an AnalysisError becomes one line on stderr and exit code 2."""
     try:
         if args.command == "demo":
             write, default_images = DEMO_SHAPES[args.shape]

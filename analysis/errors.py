@@ -1,5 +1,5 @@
-"""The one error type that the command line turns into a single clear line, and the shared check
-that a value is one of the allowed choices."""
+"""The one error type that the command line turns into a single clear line, the warning type it
+shows as one line each, and the shared check that a value is one of the allowed choices."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from collections.abc import Collection
 from pathlib import Path
 from typing import TypeVar
 
-__all__ = ["AnalysisError", "UnknownChoiceError", "check_choice"]
+__all__ = ["AnalysisError", "AnalysisWarning", "UnknownChoiceError", "check_choice"]
 
 Choice = TypeVar("Choice")
 
@@ -24,6 +24,11 @@ class AnalysisError(Exception):
         """Pickle as (source, problem), so an error raised
         in a Dask task reaches the client intact."""
         return (type(self), (self.source, self.problem))
+
+
+class AnalysisWarning(UserWarning):
+    """Something the reader of the results should know (e.g. images dropped by alignment); the
+    command line shows each as one line, ``warning: FILE: problem``."""
 
 
 class UnknownChoiceError(AnalysisError, ValueError):

@@ -35,14 +35,14 @@ the one at which it excludes zero exactly when its row is significant.
 
 from __future__ import annotations
 
-import sys
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..comparison.kendall import tau_a_many
 from ..comparison.methods import check_defined
-from ..errors import AnalysisError, check_choice
+from ..errors import AnalysisError, AnalysisWarning, check_choice
 from ..reading.store import StoredRow
 from ..runtime import progress_bar, worker_count
 from ..schema import BOOTSTRAP_METHODS, LINEAR_METHODS, METHODS, WHITENED_METHODS
@@ -307,7 +307,7 @@ def _rank_compiled(rows, model_rows, image_counts, subject_counts, method, progr
             model_rows[0].shape[0], image_counts.shape[0], len(rows), method, worker_count()
         )
     ) is not None:
-        print(f"warning: {warning}", file=sys.stderr, flush=True)
+        warnings.warn(warning, AnalysisWarning, stacklevel=3)
     pattern_sim, full_sim, ceiling, point_ceiling = rank_dual_bootstrap(
         rows, model_rows, image_counts, subject_counts, method, progress
     )

@@ -3,7 +3,7 @@ peak_layer and network_comparison (analysis/schema.py; the statistics in statist
 
 from __future__ import annotations
 
-import sys
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -18,6 +18,8 @@ from . import statistics as st
 from .dual_bootstrap import MIN_VALID_SAMPLES, check_inputs, dual_bootstrap, subject_rows
 from .resampling import Resampling, draw_resampling
 from .statistics import adjust, model_statistics, pair_list
+
+LOG = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from ..reading.loading import AlignedStudy
@@ -81,11 +83,10 @@ def inference_arrays(
             "too few images or subjects for a bootstrap",
         )
     if dropped and progress:
-        print(
+        LOG.info(
             f"bootstrap: dropped {dropped} of {resampling.samples} samples "
             f"({result.dropped_few_images} with fewer than 3 distinct "
-            f"images, {result.dropped_undefined} with an undefined {method})",
-            file=sys.stderr,
+            f"images, {result.dropped_undefined} with an undefined {method})"
         )
     evaluations = result.evaluations[result.valid]
     ceiling = result.noise_ceiling[result.valid]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import AnalysisError
+from ..errors import AnalysisError, AnalysisWarning
 from .align import common_images, pair_index, positions
 from .images import ImageAccount, account, image_keys, loss_line, stem_casefold
 from .rdmfile import RDMFile, open_rdm_file
@@ -213,7 +213,7 @@ def check_measures(files: list[RDMFile], allow_mixed: bool) -> str:
                 raise AnalysisError(
                     rdm_file.path, message + " (pass --allow-mixed-measures to compare anyway)"
                 )
-            warnings.warn(f"{rdm_file.path}: {message}", stacklevel=2)
+            warnings.warn(f"{rdm_file.path}: {message}", AnalysisWarning, stacklevel=2)
     return reference.measure
 
 
