@@ -23,6 +23,7 @@ DESCRIPTOR_KEYS = ("image", "roi", "layer")
 MATCHES = ("exact", "stem-casefold")
 ALIGNMENTS = ("common", "per-subject")
 _KNOWN_KEYS = {
+    "dataset",
     "title",
     "subjects",
     "group_mean",
@@ -35,6 +36,20 @@ _KNOWN_KEYS = {
     "images",
 }
 _IMAGE_KEYS = {"match", "align", "sources", "allow_image_loss"}
+#: The keys of a study's `dataset` section: what the data are and where they come from.
+DATASET_KEYS = (
+    "name",
+    "description",
+    "doi",
+    "url",
+    "licence",
+    "cite",
+    "subjects",
+    "rdms",
+    "acknowledgements",
+)
+#: The bibliography the report cites from; a study's `dataset.cite` keys must be in it.
+REFERENCES = Path(__file__).resolve().parents[2] / "references.bib"
 
 
 @dataclass(frozen=True)
@@ -72,6 +87,40 @@ class Images:
 
 
 @dataclass(frozen=True)
+class Dataset:
+    """What the data are, as the study file declares them; empty fields are unknown.
+
+    name, description: what the data set is; doi, url: where its files come from (a DOI without
+    the resolver, e.g. 10.5061/dryad.wpzgmsbtr); licence: the data's licence; cite: keys of
+    `references.bib` to cite for the data; subjects: who the subjects are; rdms: how the RDMs
+    were made; acknowledgements: whom to thank. `declared` is false when the study has no
+    `dataset` section, so the report uses neutral wording.
+    """
+
+    name: str = ""
+    description: str = ""
+    doi: str = ""
+    url: str = ""
+    licence: str = ""
+    cite: tuple[str, ...] = ()
+    subjects: str = ""
+    rdms: str = ""
+    acknowledgements: str = ""
+    declared: bool = False
+
+    @property
+    def source_url(self) -> str:
+        """Where the files come from: the DOI's resolver address, else the URL, else ''."""
+        return f"https://doi.org/{self.doi}" if self.doi else self.url
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            key: (list(value) if key == "cite" else value)
+            for key, value in ((k, getattr(self, k)) for k in (*DATASET_KEYS, "declared"))
+        }
+
+
+@dataclass(frozen=True)
 class Study:
     """A parsed, validated study file.
 
@@ -90,6 +139,7 @@ class Study:
     descriptors: dict[str, str] = field(default_factory=dict)
     bootstrap: Bootstrap = field(default_factory=Bootstrap)
     images: Images = field(default_factory=Images)
+    dataset: Dataset = field(default_factory=Dataset)
     sha256: str = ""
 
     @property
@@ -128,6 +178,7 @@ class Study:
             "descriptors": self.descriptors,
             "bootstrap": {"samples": self.bootstrap.samples, "seed": self.bootstrap.seed},
             "images": self.images.as_dict(),
+            "dataset": self.dataset.as_dict(),
         }
 
 
@@ -179,6 +230,7 @@ def load_study(path: str | Path) -> Study:
         descriptors=_descriptors(raw.get("descriptors"), path),
         bootstrap=_bootstrap(raw.get("bootstrap"), path),
         images=_images(raw.get("images"), path),
+        dataset=_dataset(raw.get("dataset"), path),
         sha256=hashlib.sha256(raw_bytes).hexdigest(),
     )
 
@@ -394,3 +446,51 @@ def _bootstrap(value: Any, path: Path) -> Bootstrap:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _dataset(value: Any, path: Path, references: Path = REFERENCES) -> Dataset:
+    """The `dataset` section: known keys only, text values, and citation keys that exist."""
+    if value is None:
+        return Dataset()
+    if not isinstance(value, dict):
+        raise AnalysisError(path, "malformed study file: 'dataset' must map keys to text")
+    unknown = sorted(set(map(str, value)) - set(DATASET_KEYS))
+    if unknown:
+        raise AnalysisError(
+            path,
+            f"malformed study file: unknown dataset key(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(DATASET_KEYS)}",
+        )
+    fields: dict[str, Any] = {}
+    for key, item in value.items():
+        if key == "cite":
+            keys = [item] if isinstance(item, str) else item
+            if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
+                raise AnalysisError(
+                    path, "malformed study file: dataset.cite must be a key or a list of keys"
+                )
+            fields["cite"] = tuple(keys)
+        elif isinstance(item, str | int | float) and not isinstance(item, bool):
+            fields[key] = str(item).strip()
+        else:
+            raise AnalysisError(path, f"malformed study file: dataset.{key} must be text")
+    doi = fields.get("doi", "")
+    for prefix in ("https://doi.org/", "http://doi.org/", "doi:"):
+        doi = doi.removeprefix(prefix)
+    fields["doi"] = doi
+    missing = [k for k in fields.get("cite", ()) if k not in bibliography_keys(references)]
+    if missing:
+        raise AnalysisError(
+            path,
+            f"dataset.cite names {', '.join(missing)}, which {references.name} does not have",
+        )
+    return Dataset(**fields, declared=True)
+
+
+def bibliography_keys(references: Path = REFERENCES) -> set[str]:
+    """The entry keys of a BibTeX file (empty when it does not exist)."""
+    try:
+        text = references.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return set()
+    return set(re.findall(r"^\s*@\w+\s*\{\s*([^,\s]+)\s*,", text, flags=re.MULTILINE))
