@@ -46,21 +46,23 @@ TABLES: dict[str, Table] = {
             "group_mean",
             ("atlas", "roi", "network", "layer", "method", "r"),
             POINT,
-            "r of each ROI RDM of a group-mean file (the deposit's MEAN files) with every layer RDM "
-            "(no rows when the study has none)",
+            "r of each ROI RDM of a group-mean file (the deposit's MEAN "
+            "files) with every layer RDM (no rows when the study has none)",
         ),
         Table(
             "by_group",
             ("atlas", "group", "network", "layer", "method", "mean", "sem", "n_subjects"),
             POINT,
-            "per subject the mean r over a group's ROIs; then mean and SEM (ddof 1) across subjects",
+            "per subject the mean r over a group's ROIs; "
+            "then mean and SEM (ddof 1) across subjects",
         ),
         Table(
             "peak_consistency",
             ("atlas", "roi", "network", "layer", "method", "r", "n_subjects", "n_sharing"),
             POINT,
             "per ROI and network, the peak layer of the subject-averaged RDM (largest r in joint) "
-            "and how many of the subjects' own peak layers (largest r in per_subject) are that layer",
+            "and how many of the subjects' own peak layers (largest r in per_subject) are that "
+            "layer",
         ),
         Table(
             "images",
@@ -83,15 +85,17 @@ TABLES: dict[str, Table] = {
                 "r",
             ),
             POINT,
-            "per atlas, similarity between every two RDMs among the subject-averaged ROI RDMs (kind roi, network '') "
-            "and all layer RDMs, one row per unordered pair, for the second-order map",
+            "per atlas, similarity between every two RDMs among the "
+            "subject-averaged ROI RDMs (kind roi, network '') and all layer "
+            "RDMs, one row per unordered pair, for the second-order map",
         ),
         Table(
             "rdm_examples",
             ("atlas", "rdm", "image_a", "image_b", "source_a", "source_b", "dissimilarity"),
             POINT,
-            "per atlas a few RDMs (first ROI of the first and last group, subject-averaged; first and last layer of "
-            "the first network) on about 48 images stratified by source, one row per image pair",
+            "per atlas a few RDMs (first ROI of the first and last group, "
+            "subject-averaged; first and last layer of the first network) "
+            "on about 48 images stratified by source, one row per image pair",
         ),
         Table(
             "inference",
@@ -116,11 +120,11 @@ TABLES: dict[str, Table] = {
             ),
             INFERENCE,
             "r, r / lower noise ceiling (NaN unless the ROI's lower bound is above zero), "
-            "dual-bootstrap SEM, t interval and two-sided tests of every ROI × layer; "
-            "the interval (coverage ci_level: 1 − alpha, or wider under a multiple-comparison correction) excludes 0 "
-            "exactly when significant_zero; peak marks the layer with the largest r of its network, "
-            "resolved a peak with r > 0, significant_zero and a significant pairwise test against "
-            "every other layer of its network",
+            "dual-bootstrap SEM, t interval and two-sided tests of every ROI × layer; the interval "
+            "(coverage ci_level: 1 − alpha, or wider under a multiple-comparison correction) "
+            "excludes 0 exactly when significant_zero; peak marks the layer with the largest r of "
+            "its network, resolved a peak with r > 0, significant_zero and a significant pairwise "
+            "test against every other layer of its network",
         ),
         Table(
             "noise_ceiling",
@@ -223,14 +227,16 @@ TABLES: dict[str, Table] = {
                 "significant",
             ),
             INFERENCE,
-            "cross-validated comparison of two networks per ROI (rsatoolbox's ModelSelect + fit_select "
-            "in eval_dual_bootstrap, k_pattern = 2, n_cv = 2): in every bootstrap sample each network's "
-            "layer is chosen on one fold of the images and evaluated on the other; r_a, r_b and "
-            "difference (r_a − r_b) are bootstrap means of these, and the interval is centred on "
-            "difference; empty with one network",
+            "cross-validated comparison of two networks per ROI (rsatoolbox's ModelSelect + "
+            "fit_select in eval_dual_bootstrap, k_pattern = 2, n_cv = 2): in every bootstrap "
+            "sample each network's layer is chosen on one fold of the images and evaluated on the "
+            "other; r_a, r_b and difference (r_a − r_b) are bootstrap means of these, and the "
+            "interval is centred on difference; empty with one network",
         ),
     )
 }
+#: The atlas name of a study whose subjects have one RDM file each (no atlas named).
+DEFAULT_ATLAS = "default"
 #: The `source` of a file's total row in the images table.
 ALL_SOURCES = "all"
 
@@ -260,30 +266,47 @@ METHODS: tuple[str, ...] = tuple(METHOD_LABELS)
 #: computes them as matrix products; the others rank.
 LINEAR_METHODS: tuple[str, ...] = ("corr", "cosine")
 RANK_METHODS: tuple[str, ...] = ("spearman", "rho-a", "tau-a")
-#: Whitened methods (sigma_k = identity): the bootstrap adds one matrix product per RDM to the corr moments.
+#: Whitened methods (sigma_k = identity): the bootstrap
+#: adds one matrix product per RDM to the corr moments.
 WHITENED_METHODS: tuple[str, ...] = ("corr_cov", "cosine_cov")
 #: Methods the dual bootstrap computes: all of them.
 BOOTSTRAP_METHODS: tuple[str, ...] = LINEAR_METHODS + RANK_METHODS + WHITENED_METHODS
-#: What each method computes, in words (Markdown with citation keys of references.bib), for the report.
+#: What each method computes, in words (Markdown with
+#: citation keys of references.bib), for the report.
 METHOD_DESCRIPTIONS: dict[str, str] = {
-    "corr": "the Pearson correlation between the two RDMs' vectors of pairwise dissimilarities (the upper "
-    "triangle, without the diagonal), which ignores the overall level and scale of each RDM",
-    "cosine": "the cosine of the angle between the two RDMs' vectors of pairwise dissimilarities, which "
-    "ignores the scale but not the level of each RDM",
-    "spearman": "the Spearman rank correlation between the two RDMs' vectors of pairwise dissimilarities, which "
-    "only uses the order of the dissimilarities",
-    "rho-a": "Spearman's ρ-a between the two RDMs' vectors of pairwise dissimilarities, a rank correlation "
-    "suited to models that predict ties [@nili2014toolbox]",
-    "tau-a": "Kendall's τ-a between the two RDMs' vectors of pairwise dissimilarities, a rank correlation "
-    "suited to models that predict ties [@nili2014toolbox]",
-    "corr_cov": "the whitened Pearson correlation [@diedrichsen2021comparing]: each RDM is centred, turned into a "
-    "double-centred second-moment matrix and the two are compared by their cosine, which weights the "
-    "dissimilarities by their expected covariance under the assumption that the noise of the patterns "
-    "behind the RDMs is independent and equally large for every image",
-    "cosine_cov": "the whitened cosine similarity [@diedrichsen2021comparing], a linear centred-kernel alignment of "
-    "the double-centred second-moment matrices, which weights the dissimilarities by their expected "
-    "covariance under the assumption that the noise of the patterns behind the RDMs is independent "
-    "and equally large for every image",
+    "corr": (
+        "the Pearson correlation between the two RDMs' vectors of pairwise dissimilarities (the "
+        "upper triangle, without the diagonal), which ignores the overall level and scale of each "
+        "RDM"
+    ),
+    "cosine": (
+        "the cosine of the angle between the two RDMs' vectors of pairwise dissimilarities, which "
+        "ignores the scale but not the level of each RDM"
+    ),
+    "spearman": (
+        "the Spearman rank correlation between the two RDMs' vectors of pairwise dissimilarities, "
+        "which only uses the order of the dissimilarities"
+    ),
+    "rho-a": (
+        "Spearman's ρ-a between the two RDMs' vectors of pairwise dissimilarities, a rank "
+        "correlation suited to models that predict ties [@nili2014toolbox]"
+    ),
+    "tau-a": (
+        "Kendall's τ-a between the two RDMs' vectors of pairwise dissimilarities, a rank "
+        "correlation suited to models that predict ties [@nili2014toolbox]"
+    ),
+    "corr_cov": (
+        "the whitened Pearson correlation [@diedrichsen2021comparing]: each RDM is centred, turned "
+        "into a double-centred second-moment matrix and the two are compared by their cosine, "
+        "which weights the dissimilarities by their expected covariance under the assumption that "
+        "the noise of the patterns behind the RDMs is independent and equally large for every image"
+    ),
+    "cosine_cov": (
+        "the whitened cosine similarity [@diedrichsen2021comparing], a linear centred-kernel "
+        "alignment of the double-centred second-moment matrices, which weights the dissimilarities "
+        "by their expected covariance under the assumption that the noise of the patterns behind "
+        "the RDMs is independent and equally large for every image"
+    ),
 }
 
 #: Which bootstrap samples the noise-ceiling statistics (SEM of the bounds, tests against the

@@ -1,5 +1,6 @@
-"""Sentences computed from the result tables (nothing typed by hand). A sentence never ranks values that are
-equal within their uncertainty: it ranks only what a test (or, without inference, two SEM) separates."""
+"""Sentences computed from the result tables (nothing typed by hand). A
+sentence never ranks values that are equal within their uncertainty: it
+ranks only what a test (or, without inference, two SEM) separates."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 
 
 def dof(res: Results) -> int:
-    """Degrees of freedom of the bootstrap t tests: subjects − 1 (rsatoolbox's default for dual bootstrap)."""
+    """Degrees of freedom of the bootstrap t tests: subjects
+    − 1 (rsatoolbox's default for dual bootstrap)."""
     return max(len(res.subjects) - 1, 1)
 
 
@@ -43,7 +45,8 @@ def t_critical(degrees: int, alpha: float = 0.05) -> float:
     return float(stats.t.ppf(1 - alpha / 2, degrees))
 
 
-# --- the logic, on plain tables (unit-tested) ----------------------------------------------------------
+# --- the logic, on plain tables (unit-tested)
+# ----------------------------------------------------------
 
 
 def tied_with_top(
@@ -61,10 +64,13 @@ def tied_with_top(
 
 
 def not_separated_from(best: str, pairwise: pd.DataFrame) -> list[str]:
-    """Layers whose pairwise test against `best` is not significant (rows of one ROI and network)."""
+    """Layers whose pairwise test against `best` is
+    not significant (rows of one ROI and network)."""
     rows = pairwise[(pairwise["layer_a"] == best) | (pairwise["layer_b"] == best)]
     other = np.where(rows["layer_a"] == best, rows["layer_b"], rows["layer_a"])
-    return [str(o) for o, sig in zip(other, rows["significant"].astype(bool)) if not sig]
+    return [
+        str(o) for o, sig in zip(other, rows["significant"].astype(bool), strict=True) if not sig
+    ]
 
 
 def beaten_by(best: str, pairwise: pd.DataFrame) -> list[str]:
@@ -73,18 +79,21 @@ def beaten_by(best: str, pairwise: pd.DataFrame) -> list[str]:
     other = np.where(rows["layer_a"] == best, rows["layer_b"], rows["layer_a"])
     better = np.where(rows["layer_a"] == best, rows["difference"] > 0, rows["difference"] < 0)
     return [
-        str(o) for o, sig, b in zip(other, rows["significant"].astype(bool), better) if sig and b
+        str(o)
+        for o, sig, b in zip(other, rows["significant"].astype(bool), better, strict=True)
+        if sig and b
     ]
 
 
 def above_zero(inference: pd.DataFrame) -> pd.Series:
-    """Rows significantly above zero: the two-sided test rejects and the interval lies above zero."""
+    """Rows significantly above zero: the two-sided
+    test rejects and the interval lies above zero."""
     return inference["significant_zero"].astype(bool) & (inference["ci_low"] > 0)
 
 
 def rois_without_signal(inference: pd.DataFrame) -> list[str]:
-    """ROIs in which no layer of any network is significantly above zero (they are not ranked: all are
-    zero within noise)."""
+    """ROIs in which no layer of any network is significantly above
+    zero (they are not ranked: all are zero within noise)."""
     any_signal = above_zero(inference).groupby(inference["roi"], sort=False).any()
     return [str(r) for r, signal in any_signal.items() if not signal]
 
@@ -97,7 +106,8 @@ def peak_summary(peak: pd.DataFrame, threshold: float = 0.5) -> tuple[str, float
 
 
 def network_counts(comparison: pd.DataFrame) -> tuple[int, int, int]:
-    """(ROIs where network A's best layer is significantly higher, where B's is, where neither is)."""
+    """(ROIs where network A's best layer is significantly
+    higher, where B's is, where neither is)."""
     sig = comparison["significant"].astype(bool)
     return (
         int((sig & (comparison["difference"] > 0)).sum()),
@@ -106,11 +116,12 @@ def network_counts(comparison: pd.DataFrame) -> tuple[int, int, int]:
     )
 
 
-# --- sentences for the report --------------------------------------------------------------------------
+# --- sentences for the report
+# --------------------------------------------------------------------------
 
 
 def _where(res: Results, atlas: str) -> str:
-    return "" if res.atlases == ["default"] else f" ({atlas})"
+    return "" if res.default_atlas_only else f" ({atlas})"
 
 
 def family_note(res: Results) -> str:
@@ -167,9 +178,8 @@ def group_peaks(res: Results) -> list[str]:
                 parts.append(text)
             if parts:
                 out.append(
-                    f"**{group}**{_where(res, atlas)}: {label} averaged over the group's ROIs peaks at "
-                    + "; ".join(parts)
-                    + "."
+                    f"**{group}**{_where(res, atlas)}: {label} averaged over the group's ROIs "
+                    "peaks at " + "; ".join(parts) + "."
                 )
     return out
 
@@ -206,8 +216,8 @@ def _group_descriptions(res: Results) -> list[str]:
 
 
 def roi_peak_sentences(res: Results, atlas: str) -> list[str]:
-    """Per ROI of one atlas: each network's peak layer with its bootstrap share, r with interval, the
-    normalised value, and the layers the peak is not separated from."""
+    """Per ROI of one atlas: each network's peak layer with its bootstrap share, r with
+    interval, the normalised value, and the layers the peak is not separated from."""
     inference, pairwise, peak = (
         res.table("inference"),
         res.table("pairwise"),
@@ -295,23 +305,29 @@ def ceiling_sentence(res: Results) -> str:
     text = (
         f"{below} of {n} ROI × layer values of {single_label(res.method)} are significantly below "
         f"the lower noise ceiling (corrected within each ROI × network). With "
-        f"{plural(len(res.subjects), 'subject')} the test has {degrees} degrees of freedom, so a value "
-        f"must lie about {t_critical(degrees):.1f} standard errors below the ceiling to be detected: "
-        "the test has little power, and a value that is not significantly below the ceiling has not "
+        f"{plural(len(res.subjects), 'subject')} the test has {degrees} degrees of freedom, so a "
+        "value "
+        f"must lie about {t_critical(degrees):.1f} standard errors below the ceiling to be "
+        "detected: "
+        "the test has little power, and a value that is not significantly below the ceiling has "
+        "not "
         "been shown to reach it."
     )
     if ceiling is not None and "lower_above_zero" in ceiling.columns:
         above = int(ceiling["lower_above_zero"].astype(bool).sum())
         text += (
-            f" The lower bound is significantly above zero in {above} of {len(ceiling)} ROIs; r / lower "
+            f" The lower bound is significantly above zero in {above} of {len(ceiling)} ROIs; r / "
+            "lower "
             "ceiling is given only there."
         )
     ratio = inference.get("r_normalised")
     if ratio is not None and (ratio > 1).any():
         text += (
-            f" In {int((ratio > 1).sum())} rows r exceeds the lower bound (ratio above 1): the lower "
+            f" In {int((ratio > 1).sum())} rows r exceeds the lower bound (ratio above 1): the "
+            "lower "
             "bound is the similarity of each subject with the average of the *other* subjects, an "
-            "underestimate of the best possible fit, so a model that captures what the subjects share "
+            "underestimate of the best possible fit, so a model that captures what the subjects "
+            "share "
             "can exceed it without exceeding the upper bound."
         )
     return text
@@ -342,7 +358,8 @@ def effect_sentences(res: Results) -> list[str]:
         ratio = best["r_normalised"].dropna() if "r_normalised" in best.columns else pd.Series([])
         if len(ratio):
             text += (
-                f"; relative to the lower noise ceiling {fmt(float(ratio.median()), 2)} (median over "
+                f"; relative to the lower noise ceiling {fmt(float(ratio.median()), 2)} (median "
+                "over "
                 f"the {plural(len(ratio), 'ROI')} whose lower bound is above zero)"
             )
         out.append(text + ".")
@@ -371,8 +388,10 @@ def significance_counts(res: Results) -> str:
     if "resolved" in inference.columns:
         peaks = inference[inference["peak"].astype(bool)]
         text += (
-            f"; {int(peaks['resolved'].astype(bool).sum())} of {len(peaks)} ROI × network peaks are "
-            "resolved (above zero and significantly different from every other layer of the network)"
+            f"; {int(peaks['resolved'].astype(bool).sum())} of {len(peaks)} ROI × network peaks "
+            "are "
+            "resolved (above zero and significantly different from every other layer of the "
+            "network)"
         )
     return text + "."
 
@@ -419,7 +438,8 @@ def network_sentences(res: Results) -> list[str]:
         total = rows["roi"].nunique()
         if parts:
             out.append(
-                f"Cross-validated {single_label(res.method)} (each network's layer chosen on one half "
+                f"Cross-validated {single_label(res.method)} (each network's layer chosen on one "
+                "half "
                 f"of the images, evaluated on the other; family: the network pairs of one ROI). "
                 f"Of {total} ROIs{_where(res, atlas)}, " + "; ".join(parts) + "."
             )
@@ -451,8 +471,8 @@ def last_layer_sentences(res: Results) -> list[str]:
         drops = int((rows["significant"].astype(bool) & (rows["difference"] > 0)).sum())
         rises = int((rows["significant"].astype(bool) & (rows["difference"] < 0)).sum())
         out.append(
-            f"From {before} to the last layer of {network}, {last}, r drops significantly in {drops} "
-            f"and rises significantly in {rises} of {len(rows)} ROIs."
+            f"From {before} to the last layer of {network}, {last}, r drops significantly "
+            f"in {drops} and rises significantly in {rises} of {len(rows)} ROIs."
         )
     return out
 
@@ -481,23 +501,22 @@ def depth_sentence(res: Results) -> list[str]:
                     text = f"{group}: {fmt(low, 2)} ({count}"
                 else:
                     text = (
-                        f"{group}: {fmt(low, 2)}–{fmt(high, 2)} (median {fmt(float(np.median(depths)), 2)}, "
-                        f"{count}"
+                        f"{group}: {fmt(low, 2)}–{fmt(high, 2)} (median "
+                        f"{fmt(float(np.median(depths)), 2)}, {count}"
                     )
                 parts.append(text + (f"; {unresolved} unresolved)" if unresolved else ")"))
             elif unresolved:
                 parts.append(f"{group}: no peak resolved")
         if parts:
             out.append(
-                f"Relative depth (0 first layer, 1 last) of the resolved peak layers{_where(res, atlas)}: "
-                + "; ".join(parts)
-                + "."
+                "Relative depth (0 first layer, 1 last) of the resolved peak "
+                f"layers{_where(res, atlas)}: " + "; ".join(parts) + "."
             )
     return out
 
 
 def key_findings(res: Results) -> str:
-    """All findings as a markdown bullet list: effect sizes first, then counts with their families."""
+    """All findings as a markdown bullet list: effect sizes first, then counts with families."""
     items = []
     if res.has_inference:
         items += effect_sentences(res)
@@ -520,19 +539,21 @@ def abstract(res: Results) -> str:
     m = res.manifest
     n_rois = sum(len(res.rois(a)) for a in res.atlases)
     atlases = (
-        ""
-        if res.atlases == ["default"]
-        else f" from {plural(len(res.atlases), 'atlas', 'atlases')}"
+        "" if res.default_atlas_only else f" from {plural(len(res.atlases), 'atlas', 'atlases')}"
     )
     n_layers = sum(len(res.layers(n)) for n in res.networks)
     text = [
         (
             "We compared the representational geometry of "
-            f"{plural(n_rois, 'region')} of interest{atlases} in human visual cortex, measured with fMRI in "
+            f"{plural(n_rois, 'region')} of interest{atlases} in human visual cortex, measured "
+            "with fMRI in "
             f"{plural(len(res.subjects), 'subject')} viewing BOLD5000 images, with every layer of "
-            f"{join(res.networks)} ({plural(n_layers, 'layer')} in all), using representational similarity "
-            f"analysis: representational dissimilarity matrices (RDMs) over the {m.get('n_common_images')} images "
-            f"common to all files were compared, with {measure_label(res.method)} as the measure of similarity, "
+            f"{join(res.networks)} ({plural(n_layers, 'layer')} in all), using representational "
+            "similarity "
+            "analysis: representational dissimilarity matrices (RDMs) over the "
+            f"{m.get('n_common_images')} images "
+            f"common to all files were compared, with {measure_label(res.method)} as the measure "
+            "of similarity, "
             "averaged over the single subjects' values."
         )
     ]
@@ -540,8 +561,8 @@ def abstract(res: Results) -> str:
         params = m.get("parameters", {})
         text += effect_sentences(res)
         text.append(
-            f"Uncertainty comes from a dual bootstrap over images and subjects ({params.get('samples')} "
-            f"samples), with t tests on {dof(res)} degrees of freedom."
+            "Uncertainty comes from a dual bootstrap over images and subjects "
+            f"({params.get('samples')} samples), with t tests on {dof(res)} degrees of freedom."
         )
         text.append(significance_counts(res))
         depth = depth_sentence(res)[:1]
@@ -554,19 +575,21 @@ def abstract(res: Results) -> str:
         )
         if silent:
             text.append(
-                f"In {silent} of {inference.groupby(['atlas', 'roi']).ngroups} ROIs no layer of any "
+                f"In {silent} of {inference.groupby(['atlas', 'roi']).ngroups} ROIs no layer of "
+                "any "
                 "network is significantly above zero."
             )
         if res.table("network_comparison") is not None:
             text += network_sentences(res)[:1]
         text.append(
-            f"With {plural(len(res.subjects), 'subject')}, the tests against the noise ceiling have little "
-            "power; the report lists what the data cannot decide."
+            f"With {plural(len(res.subjects), 'subject')}, the tests against the noise "
+            "ceiling have little power; the report lists what the data cannot decide."
         )
     else:
         text.append("The analysis ran without a bootstrap, so no intervals or tests are reported.")
     if res.synthetic:
         text.append(
-            "These are synthetic data with a planted answer: the numbers test the pipeline, not the brain."
+            "These are synthetic data with a planted answer: "
+            "the numbers test the pipeline, not the brain."
         )
     return " ".join(text)
