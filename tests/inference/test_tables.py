@@ -11,6 +11,7 @@ import scipy.stats
 from analysis import inference as inf
 from analysis.errors import AnalysisError
 from analysis.inference.tables import roi_columns
+from analysis.schema import columns
 from tests.helpers import random_study, rsatoolbox_dual_bootstrap
 
 
@@ -175,3 +176,35 @@ def test_an_unknown_method_is_refused_by_the_bootstrap() -> None:
         inf.inference_arrays(
             subjects, models, rois, layers, "kendall", samples=10, seed=0, progress=False
         )
+
+
+def test_a_group_of_one_roi_gets_that_rois_tests_and_a_group_mean_its_own() -> None:
+    """Group tables come from the same samples as the ROI tests: a group of one ROI repeats that
+    ROI's rows exactly; a group of two is tested on the mean of the two ROIs' evaluations."""
+    subjects, models, rois, layers = _planted()
+    output = inf.inference_arrays(
+        subjects,
+        models,
+        rois,
+        layers,
+        "corr",
+        samples=80,
+        seed=0,
+        progress=False,
+        groups=[("A", "only V1", [0]), ("A", "both", [0, 1])],
+    )
+    tables = output.tables
+    group, roi = tables["group_inference"], tables["inference"]
+    single = group[group.group == "only V1"].reset_index(drop=True)
+    v1 = roi[roi.roi == "V1"].reset_index(drop=True)
+    shared = ["layer", "r", "sem", "ci_low", "ci_high", "p_zero", "significant_zero", "peak"]
+    pd.testing.assert_frame_equal(single[shared], v1[shared])
+    assert list(single.resolved) == list(v1.resolved)
+    pairs = tables["group_pairwise"]
+    np.testing.assert_allclose(
+        pairs[pairs.group == "only V1"]["p"].to_numpy(),
+        tables["pairwise"][tables["pairwise"].roi == "V1"]["p"].to_numpy(),
+    )
+    both = group[group.group == "both"].set_index("layer")["r"]
+    np.testing.assert_allclose(both, roi.groupby("layer", sort=False)["r"].mean()[both.index])
+    assert list(group.columns) == columns("group_inference")
