@@ -334,7 +334,9 @@ def selection_rows(size: dict, label: str, quick: bool) -> list[tuple[str, str, 
     """The cross-validated network comparison (two networks splitting the layers) against the
     corr dual bootstrap on the same data, each timed at two sample counts, extrapolated by the
     slope."""
-    low, high = (2, 6) if quick else (8, 40)
+    low, high = (
+        (2, 6) if quick else (20, 120)
+    )  # long enough that load noise does not swamp the slope
     rows, totals = [], {}
     for task in ("dual", "select"):
         first, _ = measure(task, method="corr", dtype="float32", **{**size, "samples": low})
