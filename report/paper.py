@@ -367,7 +367,8 @@ def limitations(res: Results) -> list[str]:
         items.append(
             "**Atlases overlap.** ROIs of different atlases cover overlapping cortex, "
             "so results from different atlases are not independent evidence; multiple "
-            "comparisons are corrected within each ROI, not across atlases or networks."
+            "comparisons are corrected within each family (one ROI × network, one group × "
+            "network, or the network pairs of one ROI), not across atlases."
         )
     if any(int(i.get("images_dropped", 0)) for i in res.manifest.get("inputs", [])):
         items.append(
