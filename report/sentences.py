@@ -565,10 +565,9 @@ def abstract(res: Results) -> str:
             f"({params.get('samples')} samples), with t tests on {dof(res)} degrees of freedom."
         )
         text.append(significance_counts(res))
-        depth = depth_sentence(res)[:1]
-        if depth and "resolved peak" in depth[0]:
-            text += depth
         inference = res.table("inference")
+        if "resolved" in inference.columns and inference["resolved"].astype(bool).any():
+            text += depth_sentence(res)[:1]
         silent = sum(
             len(rois_without_signal(inference[inference["atlas"] == atlas]))
             for atlas in res.atlases
