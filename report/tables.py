@@ -495,8 +495,11 @@ def appendix_tables(res: Results) -> str:
         ("inference", "r with SEM, t interval, normalised value and tests"),
         ("pairwise", "every pairwise layer comparison"),
         ("peak_layer", "bootstrap share of each layer being the best"),
-        ("network_comparison", "every network comparison"),
+        ("network_comparison", "every network comparison (cross-validated)"),
         ("noise_ceiling", "noise ceiling bounds"),
+        ("group_inference", "r of every ROI group and layer with interval and tests"),
+        ("group_pairwise", "every pairwise layer comparison of every ROI group"),
+        ("peak_consistency", "how many subjects share each subject-averaged peak layer"),
     ):
         path = res.path / f"{name}.csv"
         if not path.is_file():
