@@ -77,20 +77,24 @@ def draw_folds(resampling: Resampling, k: int = K_PATTERN, n_cv: int = N_CV) -> 
     """Seeded random folds for every sample, variant and repetition: B × 3 × n_cv × n labels.
 
     "both" and "pattern" split the distinct images the sample drew, "rdm" every image. Each split
-    is uniform as in rsatoolbox's _internal_cv; unlike rsatoolbox, "both" and "pattern" (which
-    resample the same images) share their splits, so their per-fold similarities are computed
-    once (`cross_validated`). That changes no variant's distribution, and the dual-bootstrap
-    variances use each variant on its own; any folds, e.g. the ones rsatoolbox drew, can be
-    given to `cross_validated` instead.
+    is uniform as in rsatoolbox's _internal_cv. Unlike rsatoolbox, whose draws are independent:
+    "both" and "pattern" (which resample the same images) share their split in each sample, and
+    "rdm" (which resamples subjects only, on every image) uses one split per repetition for every
+    sample. So the per-fold similarities of "pattern" are those of "both", and those of "rdm" are
+    computed once (`cross_validated`): 2·k·n_cv rows of counts a sample instead of 6·k·n_cv.
+    Each variant's estimate and variance target stay the same: the dual-bootstrap variances use
+    each variant on its own, and the n_cv correction removes the variance between splits as long
+    as the repetitions' splits are independent, which they are. Any folds, e.g. the ones
+    rsatoolbox drew, can be given to `cross_validated` instead.
     """
     counts = resampling.image_counts
     samples, n = counts.shape
     rng = np.random.default_rng([0 if resampling.seed is None else resampling.seed, 19])
-    drawn = counts > 0
-    present = np.stack([drawn, np.ones_like(drawn)], axis=1)[:, :, None, :]
-    present = np.broadcast_to(present, (samples, 2, n_cv, n))
-    labels = fold_labels(present, rng.random((samples, 2, n_cv, n)), k)
-    return labels[:, [0, 1, 0]]
+    drawn = np.broadcast_to((counts > 0)[:, None, :], (samples, n_cv, n))
+    sampled = fold_labels(drawn, rng.random((samples, n_cv, n)), k)
+    every = np.ones((1, n_cv, n), dtype=bool)
+    fixed = np.broadcast_to(fold_labels(every, rng.random((1, n_cv, n)), k), sampled.shape)
+    return np.stack([sampled, fixed, sampled], axis=1)
 
 
 def fold_counts(image_counts: np.ndarray, labels: np.ndarray, k: int) -> np.ndarray:
@@ -166,18 +170,30 @@ def cross_validated(
         [subject_counts, subject_counts, np.ones_like(subject_counts)], axis=1
     )  # B × 3 × S: each variant's subject rows
     # "pattern" resamples the same images as "both": with the same folds its per-subject
-    # similarities are those of "both" (only the subject weights differ), computed once.
+    # similarities are those of "both" (only the subject weights differ). "rdm" has counts of 1:
+    # with the same folds in every sample its similarities are the same in every sample.
     shared = np.array_equal(labels[:, 0], labels[:, 2])
-    computed = [0, 1] if shared else [0, 1, 2]
+    fixed = bool((labels[:, 1] == labels[:1, 1]).all())
+    computed = [v for v, reused in ((0, False), (1, fixed), (2, shared)) if not reused]
+    shape = (n_cv, folds, n_rois, n_subjects, n_layers)
+    if fixed:
+        once = fold_counts(image_counts[:1], labels[:1], k)[0, 1]
+        fixed_sim = subject_similarity(
+            rows, model_rows, once.reshape(-1, n_images), method, dtype
+        ).reshape(shape)
     for start in range(0, samples, chunk):
         part = slice(start, min(samples, start + chunk))
         counts = fold_counts(image_counts[part], labels[part], k)[:, computed]
         size = counts.shape[0]
-        sim = subject_similarity(
+        computed_sim = subject_similarity(
             rows, model_rows, counts.reshape(-1, n_images), method, dtype
-        ).reshape(size, len(computed), n_cv, folds, n_rois, n_subjects, n_layers)
+        ).reshape(size, len(computed), *shape)
+        variant = {v: computed_sim[:, i] for i, v in enumerate(computed)}
+        if fixed:
+            variant[1] = np.broadcast_to(fixed_sim, (size, *shape))
         if shared:
-            sim = sim[:, [0, 1, 0]]
+            variant[2] = variant[0]
+        sim = np.stack([variant[0], variant[1], variant[2]], axis=1)
         # mean over the sample's subject rows (copies included): Σ_s k_s r_s / S
         mean = np.einsum("bvs,bvcfrsl->bvcfrl", weights[part], sim) / n_subjects
         for n, span in enumerate(spans):
