@@ -47,6 +47,7 @@ test: $(VENV)/.installed
 
 bench: $(VENV)/.installed
 	$(PY) -m bench
+	$(PY) -m bench reading
 	$(PY) -m bench deposit
 
 clean:
