@@ -11,7 +11,7 @@ PYTEST_FLAGS ?=
 # auto: Quarto when it is on PATH, else the qmdrender fallback; or quarto / qmdrender
 RENDERER ?= auto
 
-.PHONY: report analysis render test bench demo data venv clean distclean
+.PHONY: report analysis render test bench demo data publish venv clean distclean
 
 report: analysis render
 	@echo "report: $(CURDIR)/_output/index.html and $(CURDIR)/_output/index.pdf (from $(RESULTS))"
@@ -40,6 +40,10 @@ analysis: $(VENV)/.installed $(if $(filter $(DEMO)/study.yml,$(STUDY)),$(DEMO)/s
 
 render: $(VENV)/.installed
 	$(PY) tools/render.py --results $(RESULTS) --renderer $(RENDERER)
+
+# Copy a run's tables and manifest to published/results/ (commit them: the Pages workflow renders them).
+publish: $(VENV)/.installed
+	$(PY) tools/publish_results.py $(RESULTS)
 
 test: $(VENV)/.installed
 	bash tools/system-deps.sh
