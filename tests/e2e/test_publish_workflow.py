@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
+from html import unescape
 from pathlib import Path
 
 import pytest
@@ -25,6 +27,26 @@ from analysis.schema import TABLES
 ROOT = Path(__file__).resolve().parents[2]
 WORKFLOW = ROOT / ".github" / "workflows" / "publish.yml"
 PUBLISH = [sys.executable, str(ROOT / "tools" / "publish_results.py")]
+ORCID = "0000-0002-1825-0097"
+DOI = "10.5281/zenodo.7654321"
+#: The user's own metadata: the report must show it in both formats and in its citation.
+MINE = f"""\
+title: "Layers and cortex"
+subtitle: "An RSA of BOLD5000"
+author:
+  - name: Jane Q. Doe
+    orcid: {ORCID}
+    email: jane.doe@example.org
+    affiliations:
+      - name: Example University
+keywords: [RSA, BOLD5000]
+license: CC BY 4.0
+doi: {DOI}
+citation:
+  type: report
+  url: https://jane.github.io/rsa/
+google-scholar: true
+"""
 
 
 def _actionlint() -> str:
@@ -110,7 +132,8 @@ def test_published_results_are_not_ignored_by_git():
 
 
 def _fresh_repository(target: Path) -> None:
-    """The project's tracked files (as in the work tree) in a new git repository."""
+    """The project's tracked files (as in the work tree) in a new git repository, made the
+    user's: their own report/_metadata.yml, and CITATION.cff rewritten from it."""
     tracked = subprocess.run(
         ["git", "ls-files", "-z", "--cached", "--others", "--exclude-standard"],
         cwd=ROOT,
@@ -122,6 +145,14 @@ def _fresh_repository(target: Path) -> None:
         if source.is_file() and not name.startswith(("published/", "results/", "_output/")):
             (target / name).parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target / name)
+    (target / "report" / "_metadata.yml").write_text(MINE, encoding="utf-8")
+    subprocess.run(
+        [sys.executable, "-m", "report.metadata", "--write-cff"],
+        cwd=target,
+        env={**os.environ, "PYTHONPATH": str(target)},
+        check=True,
+        capture_output=True,
+    )
     git = ["git", "-c", "user.name=t", "-c", "user.email=t@example.org"]
     subprocess.run(["git", "init", "-q", "-b", "main"], cwd=target, check=True)
     subprocess.run(["git", "add", "-A"], cwd=target, check=True)
@@ -184,6 +215,35 @@ def test_the_workflow_renders_committed_results_without_the_data(results, tmp_pa
         ["git", "status", "--porcelain"], cwd=repo, capture_output=True, text=True, check=True
     )
     assert status.stdout.strip() == "", status.stdout  # the render leaves the checkout clean
+    _shows_the_users_metadata(html, repo / "_output" / "index.pdf")
+
+
+def _shows_the_users_metadata(html: str, pdf: Path) -> None:
+    """Title, author, ORCID, affiliation, DOI and keywords in the HTML title block, the Google
+    Scholar tags, How to cite (text and BibTeX), and the PDF's title block and citation."""
+    head, body = html.split("</head>", 1)
+    title_block = body.split('id="title-block-header"', 1)[1].split("</header>", 1)[0]
+    for text in ("Layers and cortex", "Jane Q. Doe", ORCID, "Example University", DOI, "RSA"):
+        assert text in title_block, text
+    for tag in (
+        '<meta name="citation_title" content="Layers and cortex">',
+        '<meta name="citation_author" content="Jane Q. Doe">',
+        f'<meta name="citation_doi" content="{DOI}">',
+        f'<meta name="citation_author_orcid" content="{ORCID}">',
+    ):
+        assert tag in head, tag
+    cite = unescape(re.sub(r"<[^>]+>", "", body.split('id="how-to-cite"', 1)[1][:20000]))
+    assert "Doe, J. Q. (" in cite and f"https://doi.org/{DOI}" in cite
+    assert "author   = {Doe, Jane Q.}" in cite and f"doi      = {{{DOI}}}" in cite
+    assert "bold5000-resnet-rsa contributors" not in html
+    text = " ".join(
+        subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True).stdout.split()
+    )
+    first_page = text.split("Contents", 1)[0]
+    for part in ("Layers and cortex", "Jane Q. Doe", f"ORCID {ORCID}", "Example University"):
+        assert part in first_page, part
+    assert f"DOI: {DOI}" in first_page and "Keywords: RSA, BOLD5000" in first_page
+    assert "@techreport{doe" in text and f"doi = {{{DOI}}}" in text
 
 
 def test_without_committed_results_the_workflow_says_it_publishes_the_demo():
