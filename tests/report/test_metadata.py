@@ -93,3 +93,20 @@ def test_write_cff_keeps_references_and_a_change_is_caught(tmp_path):
         "affiliation": "Example University; Brain Institute",
     }
     assert after["doi"] == "10.5281/zenodo.1234567" and after["license"] == "CC BY 4.0"
+
+
+def test_quarto_does_not_take_the_first_heading_for_the_title():
+    """Quarto's Jupyter engine makes a document's first heading its title when the front matter
+    has no title and nothing precedes the heading in its markdown cell. The title lives in
+    report/_metadata.yml, so index.qmd keeps markdown (a comment) just before its first heading."""
+    text = (ROOT / "report" / "index.qmd").read_text(encoding="utf-8")
+    front, body = text.split("\n---\n", 1)
+    assert "title:" not in yaml.safe_load(front.removeprefix("---\n"))
+    lines, fenced = body.splitlines(), False
+    for number, line in enumerate(lines):
+        if line.startswith("```"):
+            fenced = not fenced
+        elif not fenced and line.startswith("# "):
+            before = [x for x in lines[:number] if x.strip()][-1]
+            assert not before.startswith("```"), f"nothing but a cell before {line!r}"
+            break
