@@ -1,4 +1,5 @@
-"""Render a project: run cells, call pandoc for HTML and typst, compile the PDF, publish atomically."""
+"""Render a project: run cells, call pandoc for HTML
+and typst, compile the PDF, publish atomically."""
 
 from __future__ import annotations
 
@@ -155,7 +156,7 @@ def render_document(project: Project, source: Path, out_stage: Path, work: Path,
 def figure_options(rel: Path, formats: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Figure options shared by all formats (cells run once, so they must agree)."""
     merged: dict[str, Any] = {}
-    for name, options in formats.items():
+    for options in formats.values():
         for key in FIGURE_KEYS & options.keys():
             if key in merged and merged[key] != options[key]:
                 raise RenderError(
@@ -196,7 +197,8 @@ def _absolute(paths: Any, base: Path) -> Any:
 def write_metadata(
     path: Path, meta: dict[str, Any], options: dict[str, Any], doc_dir: Path, html: bool = False
 ) -> None:
-    """The metadata pandoc sees: document fields, bibliography paths made absolute, typst variables."""
+    """The metadata pandoc sees: document fields,
+    bibliography paths made absolute, typst variables."""
     out = {k: v for k, v in meta.items() if k in PANDOC_ONLY_KEYS}
     if "toc-title" in options:
         out["toc-title"] = options["toc-title"]

@@ -3,7 +3,7 @@ peak_layer and network_comparison (analysis/schema.py; the statistics in statist
 
 from __future__ import annotations
 
-import sys
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -11,13 +11,15 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from ..errors import AnalysisError
+from ..errors import AnalysisError, check_choice
 from ..reading.store import StoredMatrix
 from ..schema import CORRECTIONS, columns
 from . import statistics as st
 from .dual_bootstrap import MIN_VALID_SAMPLES, check_inputs, dual_bootstrap, subject_rows
 from .resampling import Resampling, draw_resampling
 from .statistics import adjust, model_statistics, pair_list
+
+LOG = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from ..reading.loading import AlignedStudy
@@ -58,11 +60,7 @@ def inference_arrays(
     The image and subject draws are shared by every ROI and network. The bootstrap facts are
     {samples, seed, valid_samples, dropped_few_images, dropped_undefined, correction, alpha}.
     """
-    if correction not in CORRECTIONS:
-        raise AnalysisError(
-            "correction",
-            f"unknown correction {correction!r}; choose one of {', '.join(CORRECTIONS)}",
-        )
+    check_choice(correction, CORRECTIONS, "correction")
     rows = subject_rows(subjects)
     networks = list(models)
     model_rows = [
@@ -85,10 +83,10 @@ def inference_arrays(
             "too few images or subjects for a bootstrap",
         )
     if dropped and progress:
-        print(
-            f"bootstrap: dropped {dropped} of {resampling.samples} samples ({result.dropped_few_images} with "
-            f"fewer than 3 distinct images, {result.dropped_undefined} with an undefined {method})",
-            file=sys.stderr,
+        LOG.info(
+            f"bootstrap: dropped {dropped} of {resampling.samples} samples "
+            f"({result.dropped_few_images} with fewer than 3 distinct "
+            f"images, {result.dropped_undefined} with an undefined {method})"
         )
     evaluations = result.evaluations[result.valid]
     ceiling = result.noise_ceiling[result.valid]
@@ -97,7 +95,7 @@ def inference_arrays(
     inference_rows, ceiling_rows, pair_rows, peak_rows, network_rows = [], [], [], [], []
     for r, roi in enumerate(rois):
         bound_var = None
-        for network, span in zip(networks, spans):
+        for network, span in zip(networks, spans, strict=True):
             names = list(layers[network])
             stats = model_statistics(
                 evaluations[:, r, span], ceiling[:, r], result.n_subjects, n_images
@@ -140,10 +138,12 @@ def inference_arrays(
                     p_adj[k],
                     bool(p_adj[k] < alpha),
                 )
-                for k, (i, j) in enumerate(zip(left, right))
+                for k, (i, j) in enumerate(zip(left, right, strict=True))
             )
             shares = st.peak_shares(evaluations[:, r, span].mean(axis=-1))
-            peak_rows.extend((roi, network, layer, share) for layer, share in zip(names, shares))
+            peak_rows.extend(
+                (roi, network, layer, share) for layer, share in zip(names, shares, strict=True)
+            )
         network_rows.extend(
             network_comparison_rows(
                 roi,
@@ -234,7 +234,7 @@ def network_comparison_rows(
             tests["p_adjusted"][k],
             bool(tests["significant"][k]),
         )
-        for k, (a, b) in enumerate(zip(left, right))
+        for k, (a, b) in enumerate(zip(left, right, strict=True))
     ]
 
 
