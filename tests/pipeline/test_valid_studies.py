@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def run(study: Path, out: Path, samples: int) -> Path:
-    """`python -m analysis run STUDY --out OUT --samples N` from the repository root; must succeed."""
+    """`python -m analysis run STUDY --out OUT --samples N` from the repository root: succeeds."""
     done = subprocess.run(
         [sys.executable, "-m", "analysis", "run", str(study), "--out", str(out)]
         + ["--samples", str(samples)],
