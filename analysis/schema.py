@@ -108,9 +108,9 @@ TABLES: dict[str, Table] = {
             ),
             INFERENCE,
             "r, r / lower noise ceiling, bootstrap SEM (dual; images only with one subject, where "
-            "r_normalised and p_ceiling are NaN), t interval and two-sided tests of every ROI × layer; "
-            "the interval (coverage ci_level: 1 − alpha, or wider under a multiple-comparison correction) excludes 0 "
-            "exactly when significant_zero",
+            "r_normalised and p_ceiling are NaN), t interval and two-sided tests of every ROI × "
+            "layer; the interval (coverage ci_level: 1 − alpha, or wider under a "
+            "multiple-comparison correction) excludes 0 exactly when significant_zero",
         ),
         Table(
             "noise_ceiling",
