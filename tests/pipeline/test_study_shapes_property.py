@@ -13,6 +13,7 @@ from tempfile import TemporaryDirectory
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -65,6 +66,7 @@ def _table(out: Path, name: str) -> pd.DataFrame:
     return frame
 
 
+@pytest.mark.filterwarnings("ignore::analysis.errors.AnalysisWarning")  # planned image loss
 @settings(
     max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow], derandomize=True
 )
