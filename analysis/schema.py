@@ -53,8 +53,8 @@ TABLES: dict[str, Table] = {
             "by_group",
             ("atlas", "group", "network", "layer", "method", "mean", "sem", "n_subjects"),
             POINT,
-            "per subject the mean r over a group's ROIs; "
-            "then mean and SEM (ddof 1) across subjects",
+            "per subject the mean r over a group's ROIs; then mean and SEM (ddof 1) across "
+            "subjects (no rows without roi_groups; sem NaN with one subject)",
         ),
         Table(
             "peak_consistency",
@@ -120,7 +120,8 @@ TABLES: dict[str, Table] = {
             ),
             INFERENCE,
             "r, r / lower noise ceiling (NaN unless the ROI's lower bound is above zero), "
-            "dual-bootstrap SEM, t interval and two-sided tests of every ROI × layer; the interval "
+            "bootstrap SEM (dual; images only with one subject, where r_normalised and p_ceiling "
+            "are NaN), t interval and two-sided tests of every ROI × layer; the interval "
             "(coverage ci_level: 1 − alpha, or wider under a multiple-comparison correction) "
             "excludes 0 exactly when significant_zero; peak marks the layer with the largest r of "
             "its network, resolved a peak with r > 0, significant_zero and a significant pairwise "
@@ -143,7 +144,7 @@ TABLES: dict[str, Table] = {
             "lower and upper noise-ceiling bounds of every ROI with their bootstrap SEM (from the "
             "samples bootstrap.ceiling_samples names), the one-sided t-test of lower > 0 (p_lower) "
             "and whether it rejects after the study's correction over all ROIs (lower_above_zero; "
-            "r_normalised is NaN otherwise)",
+            "r_normalised is NaN otherwise); no rows with one subject: there is no noise ceiling",
         ),
         Table(
             "pairwise",

@@ -210,15 +210,17 @@ def cross_validated(
 
 
 def network_statistics(
-    evaluations: np.ndarray, n_rdm: int, n_pattern: int
+    evaluations: np.ndarray, n_rdm: int | None, n_pattern: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
     """Means, variances and pairwise differences of cross-validated network evaluations.
 
     evaluations: N × M × k × n_cv × 3 (valid samples of one ROI). Returns the bootstrap means
     (M), their corrected dual-bootstrap variances (M), the differences of means for the network
     pairs a < b (P) and their variances (P), as rsatoolbox's Result (get_means, model_var,
-    diff_var) for eval_dual_bootstrap with n_cv repetitions.
+    diff_var) for eval_dual_bootstrap with n_cv repetitions. With n_rdm None (one subject) only
+    the "pattern" variant is used, with the images-only variance (statistics.bootstrap_variance).
     """
+    evaluations = st.kind_variants(evaluations, n_rdm)
     samples = evaluations.shape[0]
     n_cv = evaluations.shape[3]
     single = evaluations.mean(axis=2)  # N × M × n_cv × 3
@@ -237,7 +239,7 @@ def network_statistics(
     diff_var = diagonal[:, left] + diagonal[:, right] - 2 * variances[:, left, right]
     return (
         means,
-        st.dual_variance(diagonal, n_rdm, n_pattern),
+        st.bootstrap_variance(diagonal, n_rdm, n_pattern),
         means[left] - means[right],
-        st.dual_variance(diff_var, n_rdm, n_pattern),
+        st.bootstrap_variance(diff_var, n_rdm, n_pattern),
     )

@@ -71,8 +71,10 @@ def inference_arrays(
     (schema.CEILING_SAMPLES): the noise-ceiling statistics (bound SEMs, tests against the lower
     bound) use the valid samples that drew at least two distinct subjects ('distinct') or every
     valid sample ('rsatoolbox'); the other statistics use every valid sample. The bootstrap facts
-    are {samples, seed, valid_samples, ceiling_samples, ceiling_valid_samples, dropped_few_images,
-    dropped_undefined, correction, alpha}.
+    are {kind, generalises_over, samples, seed, valid_samples, ceiling_samples,
+    ceiling_valid_samples, network_selection, dropped_few_images, dropped_undefined, correction,
+    alpha}. With one subject the inference is over images only (kind 'pattern', statistics.py):
+    no noise-ceiling rows, r_normalised and p_ceiling NaN.
     """
     check_choice(correction, CORRECTIONS, "correction")
     rows = subject_rows(subjects)
@@ -102,9 +104,15 @@ def inference_arrays(
             f"({result.dropped_few_images} with fewer than 3 distinct "
             f"images, {result.dropped_undefined} with an undefined {method})"
         )
-    evaluations = result.evaluations[result.valid]
-    ceiling = result.noise_ceiling[result.valid]
-    for_ceiling = ceiling_sample_mask(resampling.subject_counts[result.valid], ceiling_samples)
+    kind = st.inference_kind(result.n_subjects)
+    n_rdm = None if kind == "pattern" else result.n_subjects
+    evaluations = st.kind_variants(result.evaluations[result.valid], n_rdm)
+    ceiling = st.kind_variants(result.noise_ceiling[result.valid], n_rdm)
+    for_ceiling = (
+        ceiling_sample_mask(resampling.subject_counts[result.valid], ceiling_samples)
+        if kind == "dual"
+        else np.ones(n_valid, dtype=bool)  # one subject: no ceiling
+    )
     if for_ceiling.sum() < MIN_VALID_SAMPLES:
         raise AnalysisError(
             "bootstrap",
@@ -112,7 +120,7 @@ def inference_arrays(
             "subjects; too few for noise-ceiling statistics (use more samples)",
         )
     spans = st.network_spans([len(layers[network]) for network in networks])
-    dof = st.degrees_of_freedom(result.n_subjects, n_images)
+    dof = st.degrees_of_freedom(n_rdm, n_images)
     selected = None
     if len(networks) > 1:
         selected = cv.cross_validated(
@@ -129,20 +137,21 @@ def inference_arrays(
         bound_var = None
         for network, span in zip(networks, spans, strict=True):
             names = list(layers[network])
-            stats = model_statistics(
-                evaluations[:, r, span], ceiling[:, r], result.n_subjects, n_images
-            )
+            stats = model_statistics(evaluations[:, r, span], ceiling[:, r], n_rdm, n_images)
             ceiling_stats = model_statistics(
-                evaluations[for_ceiling, r, span],
-                ceiling[for_ceiling, r],
-                result.n_subjects,
-                n_images,
+                evaluations[for_ceiling, r, span], ceiling[for_ceiling, r], n_rdm, n_images
             )
             bound_var, bound_mean = ceiling_stats.bound_var, ceiling_stats.ceiling_mean
             point = result.point[r, span]
             zero = st.family_tests(stats.means, stats.model_var, dof, correction, alpha)
-            significant_ceiling = adjust(ceiling_stats.p_ceiling, correction) < alpha
-            r_normalised = st.normalised(point, result.point_ceiling[r, 0])
+            if kind == "pattern":  # one subject: no noise ceiling to normalise by or test against
+                p_ceiling = np.full(len(names), np.nan)
+                significant_ceiling = np.zeros(len(names), dtype=bool)
+                r_normalised = np.full(len(names), np.nan)
+            else:
+                p_ceiling = ceiling_stats.p_ceiling
+                significant_ceiling = adjust(p_ceiling, correction) < alpha
+                r_normalised = st.normalised(point, result.point_ceiling[r, 0])
             sem = np.sqrt(np.maximum(stats.model_var, 0.0))
             left, right = pair_list(len(names))
             p_adj = adjust(stats.p_pairwise, correction)
@@ -160,7 +169,7 @@ def inference_arrays(
                     zero["ci_high"][m],
                     zero["ci_level"][m],
                     zero["p"][m],
-                    ceiling_stats.p_ceiling[m],
+                    p_ceiling[m],
                     bool(zero["significant"][m]),
                     bool(significant_ceiling[m]),
                     m == peak,
@@ -191,12 +200,14 @@ def inference_arrays(
                     roi,
                     networks,
                     selected.evaluations[selected.valid, r],
-                    result.n_subjects,
+                    n_rdm,
                     n_images,
                     correction,
                     alpha,
                 )
             )
+        if kind == "pattern":
+            continue
         bound_sem = np.sqrt(np.maximum(bound_var, 0.0))
         ceiling_rows.append(
             (
@@ -217,7 +228,7 @@ def inference_arrays(
                 ceiling[:, members].mean(axis=1),
                 result.point[members][:, span].mean(axis=0),
                 list(layers[network]),
-                result.n_subjects,
+                n_rdm,
                 n_images,
                 correction,
                 alpha,
@@ -242,6 +253,8 @@ def inference_arrays(
     tables["group_inference"] = pd.DataFrame(group_rows, columns=columns("group_inference"))
     tables["group_pairwise"] = pd.DataFrame(group_pair_rows, columns=columns("group_pairwise"))
     facts = {
+        "kind": kind,
+        "generalises_over": ["images"] if kind == "pattern" else ["images", "subjects"],
         "samples": resampling.samples,
         "seed": seed,
         "valid_samples": n_valid,
@@ -278,7 +291,7 @@ def group_inference_rows(
     ceiling: np.ndarray,
     point: np.ndarray,
     names: list[str],
-    n_rdm: int,
+    n_rdm: int | None,
     n_pattern: int,
     correction: str,
     alpha: float,
@@ -371,7 +384,7 @@ def network_comparison_rows(
     roi: str,
     networks: list[str],
     evaluations: np.ndarray,
-    n_rdm: int,
+    n_rdm: int | None,
     n_pattern: int,
     correction: str,
     alpha: float,
@@ -380,8 +393,9 @@ def network_comparison_rows(
 
     evaluations: N × networks × k × n_cv × 3, the cross-validated evaluations (crossvalidated.py:
     each network's layer chosen on the training images of a fold, evaluated on its test images)
-    of the usable samples. r_a, r_b and `difference` are bootstrap means of these; the test and
-    the interval are built around `difference`.
+    of the usable samples; n_rdm: the number of subjects, or None for an images-only bootstrap.
+    r_a, r_b and `difference` are bootstrap means of these; the test and the interval are built
+    around `difference`.
     """
     if len(networks) < 2:
         return []

@@ -40,3 +40,13 @@ def test_padded_network_shows_no_systematic_advantage() -> None:
     assert 0.25 * total <= positive <= 0.75 * total  # about half in either direction
     assert significant <= 0.15 * total  # about the test's level, not a systematic difference
     assert plain_positive >= 0.8 * total  # the plain maximum favours the padded network
+
+
+def test_one_subject_compares_networks_over_images_only() -> None:
+    subjects, models, rois, layers = padded_null(0, n_images=30, n_rois=2, padding=2)
+    output = inf.inference_arrays(
+        subjects[:, :1], models, rois, layers, "corr", samples=30, seed=1, progress=False
+    )
+    comparison = output.tables["network_comparison"]
+    assert output.bootstrap["kind"] == "pattern" and len(comparison) == 2
+    assert np.isfinite(comparison[["r_a", "r_b", "difference", "sem", "p"]].to_numpy()).all()
