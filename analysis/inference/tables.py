@@ -4,6 +4,7 @@ peak_layer and network_comparison (analysis/schema.py; the statistics in statist
 from __future__ import annotations
 
 import logging
+import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -11,7 +12,7 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from ..errors import AnalysisError, check_choice
+from ..errors import AnalysisError, AnalysisWarning, check_choice
 from ..reading.store import StoredMatrix
 from ..schema import CEILING_SAMPLES, CORRECTIONS, columns
 from . import crossvalidated as cv
@@ -113,11 +114,14 @@ def inference_arrays(
         if kind == "dual"
         else np.ones(n_valid, dtype=bool)  # one subject: no ceiling
     )
-    if for_ceiling.sum() < MIN_VALID_SAMPLES:
-        raise AnalysisError(
-            "bootstrap",
-            f"only {int(for_ceiling.sum())} of {n_valid} usable samples drew two or more distinct "
-            "subjects; too few for noise-ceiling statistics (use more samples)",
+    ceiling_ok = bool(for_ceiling.sum() >= MIN_VALID_SAMPLES)
+    if not ceiling_ok:
+        warnings.warn(
+            f"bootstrap: only {int(for_ceiling.sum())} of {n_valid} usable samples drew two or "
+            "more distinct subjects; the noise ceiling's SEMs and tests are left empty (NaN); "
+            "use more samples",
+            AnalysisWarning,
+            stacklevel=2,
         )
     spans = st.network_spans([len(layers[network]) for network in networks])
     dof = st.degrees_of_freedom(n_rdm, n_images)
@@ -127,10 +131,12 @@ def inference_arrays(
             rows, model_rows, spans, resampling, method, dtype=result_dtype(dtype, n_images)
         )
         if selected.valid.sum() < MIN_VALID_SAMPLES:
-            raise AnalysisError(
-                "bootstrap",
-                f"only {int(selected.valid.sum())} samples drew the {3 * cv.K_PATTERN} distinct "
-                "images the cross-validated network comparison needs (use more samples)",
+            warnings.warn(
+                f"bootstrap: only {int(selected.valid.sum())} samples drew the "
+                f"{3 * cv.K_PATTERN} distinct images the cross-validated network comparison "
+                "needs; its statistics are left empty (NaN); use more samples or images",
+                AnalysisWarning,
+                stacklevel=2,
             )
     inference_rows, ceiling_rows, pair_rows, peak_rows, network_rows = [], [], [], [], []
     for r, roi in enumerate(rois):
@@ -138,13 +144,21 @@ def inference_arrays(
         for network, span in zip(networks, spans, strict=True):
             names = list(layers[network])
             stats = model_statistics(evaluations[:, r, span], ceiling[:, r], n_rdm, n_images)
-            ceiling_stats = model_statistics(
-                evaluations[for_ceiling, r, span], ceiling[for_ceiling, r], n_rdm, n_images
+            ceiling_stats = (
+                model_statistics(
+                    evaluations[for_ceiling, r, span], ceiling[for_ceiling, r], n_rdm, n_images
+                )
+                if ceiling_ok
+                else None
             )
-            bound_var, bound_mean = ceiling_stats.bound_var, ceiling_stats.ceiling_mean
+            bound_var, bound_mean = (
+                (ceiling_stats.bound_var, ceiling_stats.ceiling_mean)
+                if ceiling_ok
+                else (np.full(2, np.nan), np.full(2, np.nan))
+            )
             point = result.point[r, span]
             zero = st.family_tests(stats.means, stats.model_var, dof, correction, alpha)
-            if kind == "pattern":  # one subject: no noise ceiling to normalise by or test against
+            if kind == "pattern" or not ceiling_ok:  # no ceiling to normalise by or test against
                 p_ceiling = np.full(len(names), np.nan)
                 significant_ceiling = np.zeros(len(names), dtype=bool)
                 r_normalised = np.full(len(names), np.nan)
@@ -371,7 +385,9 @@ def lower_bound_tests(
     (roi, network, layer, method, r, r_normalised, ...).
     """
     p = np.array([row[-1] for row in ceiling_rows], dtype=np.float64)
-    above = adjust(p, correction) < alpha
+    finite = np.isfinite(p)  # NaN: too few samples with two subjects for a ceiling SEM
+    above = np.zeros(p.shape, dtype=bool)
+    above[finite] = adjust(p[finite], correction) < alpha
     keep = {row[0] for row, ok in zip(ceiling_rows, above, strict=True) if ok}
     ceiling_rows = [(*row, bool(ok)) for row, ok in zip(ceiling_rows, above, strict=True)]
     inference_rows = [
@@ -399,6 +415,12 @@ def network_comparison_rows(
     """
     if len(networks) < 2:
         return []
+    if evaluations.shape[0] < MIN_VALID_SAMPLES:  # too few usable samples: no statistics
+        left, right = st.network_pairs(len(networks))
+        return [
+            (roi, networks[a], networks[b], *[np.nan] * 9, False)
+            for a, b in zip(left, right, strict=True)
+        ]
     means, _, difference, variance = cv.network_statistics(evaluations, n_rdm, n_pattern)
     tests = st.family_tests(
         difference, variance, st.degrees_of_freedom(n_rdm, n_pattern), correction, alpha

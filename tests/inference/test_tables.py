@@ -236,3 +236,28 @@ def test_two_subjects_are_a_dual_bootstrap() -> None:
     assert output.bootstrap["kind"] == "dual"
     assert output.bootstrap["generalises_over"] == ["images", "subjects"]
     assert len(output.tables["noise_ceiling"]) == 2
+
+
+def test_too_few_samples_for_a_ceiling_or_a_cross_validation_warn_and_leave_nan() -> None:
+    """Two subjects, 3 samples of which one drew both subjects; 8 images (a cross-validation needs
+    6 distinct ones): a warning each, NaN statistics, the rows still there."""
+    from analysis.errors import AnalysisWarning
+
+    subjects, models = random_study(8, 2, 2, 4, seed=1)
+    with pytest.warns(AnalysisWarning) as caught:
+        output = inf.inference_arrays(
+            subjects,
+            {"a": models[:2], "b": models[2:]},
+            ["r1", "r2"],
+            {"a": ["x", "y"], "b": ["z", "w"]},
+            "corr",
+            samples=3,
+            seed=0,
+            progress=False,
+        )
+    messages = " ".join(str(w.message) for w in caught)
+    assert "noise ceiling" in messages and "cross-validated" in messages
+    tables = output.tables
+    assert tables["noise_ceiling"]["lower_sem"].isna().all()
+    assert tables["inference"]["r_normalised"].isna().all()
+    assert len(tables["network_comparison"]) == 2 and tables["network_comparison"]["p"].isna().all()
