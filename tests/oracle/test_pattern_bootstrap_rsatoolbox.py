@@ -113,10 +113,20 @@ def test_network_comparison_over_images_only(one_subject) -> None:
         progress=False,
         resampling=resampling,
     )
-    result = inf.dual_bootstrap(subjects, models, resampling, "corr", dtype=np.float64)
-    pattern = result.evaluations[result.valid][:, 0, :, -1]
-    difference = pattern[:, :2].max(axis=1) - pattern[:, 2:].max(axis=1)
-    variance = 16 / 15 * difference.var(ddof=1)
+    # the cross-validated evaluations (crossvalidated.py), pattern variant only: per repetition
+    # the mean over folds; the variance corrected for the 2 repetitions, times n / (n − 1)
+    from analysis.inference import crossvalidated as cv
+    from analysis.inference.dual_bootstrap import subject_rows
+
+    spans = st.network_spans([2, 2])
+    selected = cv.cross_validated(subject_rows(subjects), list(models), spans, resampling, "corr")
+    pattern = selected.evaluations[selected.valid][:, 0, :, :, :, -1]  # N × 2 × folds × n_cv
+    single = pattern.mean(axis=2)  # N × 2 × n_cv
+    difference_1 = single[:, 0] - single[:, 1]  # N × n_cv
+    difference = difference_1.mean(axis=1)
+    var_1 = np.mean([difference_1[:, c].var(ddof=1) for c in range(2)])
+    variance = 16 / 15 * (2 * difference.var(ddof=1) - var_1)
     row = output.tables["network_comparison"].iloc[0]
-    np.testing.assert_allclose(row["sem"], np.sqrt(variance), **CLOSE)
+    np.testing.assert_allclose(row["difference"], difference.mean(), **CLOSE)
+    np.testing.assert_allclose(row["sem"], np.sqrt(max(variance, 0)), **CLOSE)
     np.testing.assert_allclose(row["p"], st.two_sided_p(difference.mean(), variance, 15), **CLOSE)
