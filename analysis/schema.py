@@ -53,8 +53,8 @@ TABLES: dict[str, Table] = {
             "by_group",
             ("atlas", "group", "network", "layer", "method", "mean", "sem", "n_subjects"),
             POINT,
-            "per subject the mean r over a group's ROIs; "
-            "then mean and SEM (ddof 1) across subjects",
+            "per subject the mean r over a group's ROIs; then mean and SEM (ddof 1) across "
+            "subjects (no rows without roi_groups; sem NaN with one subject)",
         ),
         Table(
             "images",
@@ -109,15 +109,17 @@ TABLES: dict[str, Table] = {
                 "significant_ceiling",
             ),
             INFERENCE,
-            "r, r / lower noise ceiling, dual-bootstrap SEM, t interval and two-sided tests "
-            "of every ROI × layer; the interval (coverage ci_level: 1 − alpha, or wider "
-            "under a multiple-comparison correction) excludes 0 exactly when significant_zero",
+            "r, r / lower noise ceiling, bootstrap SEM (dual; images only with one subject, where "
+            "r_normalised and p_ceiling are NaN), t interval and two-sided tests of every ROI × "
+            "layer; the interval (coverage ci_level: 1 − alpha, or wider under a "
+            "multiple-comparison correction) excludes 0 exactly when significant_zero",
         ),
         Table(
             "noise_ceiling",
             ("atlas", "roi", "method", "lower", "upper", "lower_sem", "upper_sem"),
             INFERENCE,
-            "lower and upper noise-ceiling bounds of every ROI with their bootstrap SEM",
+            "lower and upper noise-ceiling bounds of every ROI with their bootstrap SEM (no rows "
+            "with one subject: there is no noise ceiling)",
         ),
         Table(
             "pairwise",
