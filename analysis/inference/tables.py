@@ -25,7 +25,15 @@ from .dual_bootstrap import (
     subject_rows,
 )
 from .resampling import Resampling, draw_resampling
-from .statistics import adjust, model_statistics, pair_list
+from .statistics import (
+    adjust,
+    inference_kind,
+    model_statistics,
+    network_pairs,
+    normalised,
+    pair_list,
+    peak_shares,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -105,7 +113,7 @@ def inference_arrays(
             f"({result.dropped_few_images} with fewer than 3 distinct "
             f"images, {result.dropped_undefined} with an undefined {method})"
         )
-    kind = st.inference_kind(result.n_subjects)
+    kind = inference_kind(result.n_subjects)
     n_rdm = None if kind == "pattern" else result.n_subjects
     evaluations = st.kind_variants(result.evaluations[result.valid], n_rdm)
     ceiling = st.kind_variants(result.noise_ceiling[result.valid], n_rdm)
@@ -165,7 +173,7 @@ def inference_arrays(
             else:
                 p_ceiling = ceiling_stats.p_ceiling
                 significant_ceiling = adjust(p_ceiling, correction) < alpha
-                r_normalised = st.normalised(point, result.point_ceiling[r, 0])
+                r_normalised = normalised(point, result.point_ceiling[r, 0])
             sem = np.sqrt(np.maximum(stats.model_var, 0.0))
             left, right = pair_list(len(names))
             p_adj = adjust(stats.p_pairwise, correction)
@@ -204,7 +212,7 @@ def inference_arrays(
                 )
                 for k, (i, j) in enumerate(zip(left, right, strict=True))
             )
-            shares = st.peak_shares(evaluations[:, r, span].mean(axis=-1))
+            shares = peak_shares(evaluations[:, r, span].mean(axis=-1))
             peak_rows.extend(
                 (roi, network, layer, share) for layer, share in zip(names, shares, strict=True)
             )
@@ -426,7 +434,7 @@ def network_comparison_rows(
         difference, variance, st.degrees_of_freedom(n_rdm, n_pattern), correction, alpha
     )
     sem = np.sqrt(np.maximum(variance, 0.0))
-    left, right = st.network_pairs(len(networks))
+    left, right = network_pairs(len(networks))
     return [
         (
             roi,
