@@ -185,14 +185,16 @@ def subject_bars(res: Results) -> Figure:
     )
     groups = all_groups(res)
     palette = colours(groups)
-    fig = new_figure(PAGE_WIDTH, 1.9 * len(res.atlases) + 1.2)
-    axes = _layer_axes(fig, res, len(res.atlases))
-    for i, atlas in enumerate(res.atlases):
+    atlases = res.grouped_atlases()
+    fig = new_figure(PAGE_WIDTH, 1.9 * len(atlases) + 1.2)
+    axes = _layer_axes(fig, res, len(atlases))
+    for i, atlas in enumerate(atlases):
         for j, network in enumerate(res.networks):
             ax = axes[i, j]
             rows = per_subject[
                 (per_subject["atlas"] == atlas) & (per_subject["network"] == network)
             ]
+            rows = rows[rows["group"].isin(groups)]
             hue_order = [g for g in groups if g in set(rows["group"])]
             sns.barplot(
                 rows,
@@ -268,12 +270,14 @@ def joint_heatmap(
 
 
 def group_lines(res: Results) -> Figure:
-    """Mean r per ROI group across layers with ±1 SEM bands between subjects; atlas rows, network columns."""
+    """Mean r per ROI group across layers with ±1 SEM bands between subjects; rows are the atlases
+    with groups, columns networks."""
     groups = all_groups(res)
     palette = colours(groups)
-    fig = new_figure(PAGE_WIDTH, 1.8 * len(res.atlases) + 1.2)
-    axes = _layer_axes(fig, res, len(res.atlases))
-    for i, atlas in enumerate(res.atlases):
+    atlases = res.grouped_atlases()
+    fig = new_figure(PAGE_WIDTH, 1.8 * len(atlases) + 1.2)
+    axes = _layer_axes(fig, res, len(atlases))
+    for i, atlas in enumerate(atlases):
         for j, network in enumerate(res.networks):
             ax = axes[i, j]
             layers = res.layers(network)
@@ -302,7 +306,7 @@ def group_lines(res: Results) -> Figure:
             )
             if i == 0:
                 ax.set_title(wrap_label(network, 16))
-            if i < len(res.atlases) - 1:
+            if i < len(atlases) - 1:
                 ax.tick_params(axis="x", labelbottom=False)
     legend_below(
         fig, [Line2D([], [], color=palette[g], marker="o") for g in groups], groups, "ROI group"
@@ -313,8 +317,11 @@ def group_lines(res: Results) -> Figure:
 def depth_profiles(res: Results) -> Figure:
     """Every network on a relative-depth axis (0 = first layer, 1 = last): thin lines for single ROIs
     (subject-averaged RDMs), bold lines for the group mean; atlas rows, ROI-group columns."""
-    table = res.joint.copy()
-    table["depth"] = [res.depth(n, layer) for n, layer in zip(table["network"], table["layer"])]
+    networks = [n for n in res.ordered_networks if len(res.layers(n)) > 1]
+    table = res.joint[res.joint["network"].isin(networks)].copy()
+    table["depth"] = [
+        res.depth(n, layer) for n, layer in zip(table["network"], table["layer"], strict=True)
+    ]
     palette = network_colours(res)
     n_cols = max(len(res.groups(a)) or 1 for a in res.atlases)
     fig = new_figure(PAGE_WIDTH, 1.7 * len(res.atlases) + 1.0)
@@ -328,7 +335,7 @@ def depth_profiles(res: Results) -> Figure:
                 continue
             group, rois = list(groups.items())[j]
             rows = table[(table["atlas"] == atlas) & table["roi"].isin(rois)]
-            for network in res.networks:
+            for network in networks:
                 part = rows[rows["network"] == network]
                 for _, line in part.groupby("roi", sort=False):
                     ax.plot(
@@ -345,8 +352,8 @@ def depth_profiles(res: Results) -> Figure:
                 ax.set_xlabel("relative depth")
     legend_below(
         fig,
-        [Line2D([], [], color=palette[n], linewidth=2) for n in res.networks],
-        res.networks,
+        [Line2D([], [], color=palette[n], linewidth=2) for n in networks],
+        networks,
         "network (bold: group mean; thin: single ROIs)",
     )
     return fit_tick_labels(fig)

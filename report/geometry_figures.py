@@ -70,7 +70,16 @@ def second_order_map(res: Results) -> Figure:
                     if ("layer", network, layer) in position
                 ]
             )
-            if len(path):
+            if len(path) and not res.ordered(network):  # a set of models: points, no path
+                ax.plot(
+                    path[:, 0],
+                    path[:, 1],
+                    color=npal[network],
+                    linestyle="none",
+                    marker="x",
+                    markersize=4,
+                )
+            elif len(path):
                 ax.plot(
                     path[:, 0],
                     path[:, 1],
@@ -109,7 +118,12 @@ def second_order_map(res: Results) -> Figure:
         Line2D([], [], marker="o", color=gpal[g], markeredgecolor="k", linestyle="none")
         for g in groups
     ]
-    network_handles = [Line2D([], [], color=npal[n_], marker=".") for n_ in res.networks]
+    network_handles = [
+        Line2D([], [], color=npal[n_], marker=".")
+        if res.ordered(n_)
+        else Line2D([], [], color=npal[n_], marker="x", linestyle="none")
+        for n_ in res.networks
+    ]
     legend_below(
         fig,
         group_handles,
@@ -122,7 +136,9 @@ def second_order_map(res: Results) -> Figure:
         fig,
         network_handles,
         res.networks,
-        "network (lines, input → output)",
+        "network (lines, input → output)"
+        if not res.unordered_networks()
+        else "network (lines, input → output; crosses: models)",
         ncols=2,
         where="lower right",
     )
