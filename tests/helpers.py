@@ -89,6 +89,44 @@ def rsatoolbox_dual_bootstrap(
     return result, resampling
 
 
+def rsatoolbox_pattern_bootstrap(
+    subjects: np.ndarray,
+    models: np.ndarray,
+    method: str,
+    samples: int,
+    monkeypatch: pytest.MonkeyPatch,
+    seed: int = 0,
+):
+    """rsatoolbox's eval_bootstrap_pattern (images only) for one ROI, and the image indices it drew.
+
+    subjects: S × pairs (one subject: 1 × pairs); the returned resampling draws every subject once.
+    """
+    drawn = []
+    original = rsa_evaluate.bootstrap_sample_pattern
+
+    def recording(*args, **kwargs):
+        sample, pattern_idx = original(*args, **kwargs)
+        drawn.append(np.array(pattern_idx))
+        return sample, pattern_idx
+
+    monkeypatch.setattr(rsa_evaluate, "bootstrap_sample_pattern", recording)
+    np.random.seed(seed)  # noqa: NPY002 (rsatoolbox draws from the legacy global generator)
+    data = rsatoolbox.rdm.RDMs(np.atleast_2d(subjects))
+    fixed = [
+        rsatoolbox.model.ModelFixed(f"layer{i}", rsatoolbox.rdm.RDMs(models[i : i + 1]))
+        for i in range(models.shape[0])
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = rsa_evaluate.eval_bootstrap_pattern(fixed, data, method=method, N=samples)
+    image_indices = np.array(drawn)
+    resampling = Resampling(
+        image_indices=image_indices,
+        subject_indices=np.tile(np.arange(data.n_rdm), (len(drawn), 1)),
+    )
+    return result, resampling
+
+
 def report_figure(name: str):
     """The report's figure function called `name`, from whichever figure module defines it."""
     from report import figures, geometry_figures, inference_figures

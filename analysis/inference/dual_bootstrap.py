@@ -23,6 +23,11 @@ k_rdm=1, N)` for fixed models and the `Result` it returns:
   variants) and between layers two-sided; variances below machine epsilon are raised to it.
 * SEM = sqrt(max(variance, 0)) (`get_sem`); intervals = `get_ci(level)` with its default t
   method: bootstrap mean ± t quantile · SEM (statistics.py).
+* One subject: the same draws and evaluations; the "pattern" variant (images resampled, mean
+  over the subjects' similarities) is then exactly what rsatoolbox's `eval_bootstrap_pattern`
+  evaluates per sample, and statistics.py uses it alone (n_rdm None). A noise ceiling needs
+  two subjects, so with one the ceilings are computed but not used, and do not make a sample
+  invalid.
 
 Differences from rsatoolbox, on purpose (statistics.py and tables.py say more): `r` in
 inference.csv and the ceiling bounds in noise_ceiling.csv are the point estimates on the data as
@@ -56,8 +61,6 @@ from .resampling import Resampling
 VARIANTS = ("both", "rdm", "pattern")
 
 MIN_IMAGES = 4
-
-MIN_SUBJECTS = 2
 
 MIN_VALID_SAMPLES = 2
 
@@ -112,12 +115,6 @@ def check_inputs(
     if n_images < MIN_IMAGES:
         raise AnalysisError(
             "bootstrap", f"{n_images} images is too few to resample; need at least {MIN_IMAGES}"
-        )
-    if len(rows[0]) < MIN_SUBJECTS:
-        raise AnalysisError(
-            "bootstrap",
-            f"{len(rows[0])} subject(s) is too few for a bootstrap over "
-            f"subjects and a noise ceiling; need at least {MIN_SUBJECTS}",
         )
     if samples < MIN_VALID_SAMPLES:
         raise AnalysisError(
@@ -205,7 +202,9 @@ def dual_bootstrap(
         )
     evaluations, ceiling, point_subject, point_ceiling = parts
     few_images = (image_counts > 0).sum(axis=1) < 3  # rsatoolbox: len(unique(pattern_idx)) >= 3
-    finite = np.isfinite(evaluations).all(axis=(1, 2, 3)) & np.isfinite(ceiling).all(axis=(1, 2, 3))
+    finite = np.isfinite(evaluations).all(axis=(1, 2, 3))
+    if n_subjects > 1:  # with one subject there is no noise ceiling to be undefined
+        finite &= np.isfinite(ceiling).all(axis=(1, 2, 3))
     valid = ~few_images & finite
     evaluations[~valid] = np.nan
     ceiling[~valid] = np.nan

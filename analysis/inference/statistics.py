@@ -3,6 +3,15 @@ intervals, multiple-comparison corrections), peak-layer shares and network compa
 functions of the valid bootstrap samples (N × … × 3 variants: both, rdm, pattern, rsatoolbox's
 order). See dual_bootstrap.py for how the samples are drawn and evaluated.
 
+Two kinds of inference (`n_rdm` below):
+
+* "dual" (n_rdm = the number of subjects, ≥ 2): rsatoolbox's `eval_dual_bootstrap`; the three
+  variants' variances are combined by `dual_variance`, dof = min(n_subjects, n_images) − 1.
+* "pattern" (n_rdm = None, one subject): rsatoolbox's `eval_bootstrap_pattern`, images only.
+  Only the "pattern" variant (images resampled) is used: its mean over samples, its variance
+  times n_images / (n_images − 1) (`extract_variances` with n_rdm=None, `_correct_1d`), and
+  dof = n_images − 1. The intervals generalise over images, not over subjects.
+
 Intervals and tests mean the same thing:
 
 * The tested value is the bootstrap mean (over valid samples of the mean over the three
@@ -37,6 +46,22 @@ from ..schema import CORRECTIONS
 
 EPS = np.finfo(float).eps
 
+#: The kinds of inference: over images and subjects, or over images only (one subject).
+KINDS = ("dual", "pattern")
+
+
+def inference_kind(n_subjects: int) -> str:
+    """'pattern' (images only, rsatoolbox's eval_bootstrap_pattern) for one subject, else 'dual'."""
+    return "pattern" if n_subjects == 1 else "dual"
+
+
+def kind_variants(values: np.ndarray, n_rdm: int | None) -> np.ndarray:
+    """The variants a kind of inference uses: all three (dual), or the last, 'pattern' (n_rdm None).
+
+    values: … × 3 (or … × 1, already the pattern variant); the result keeps the variant axis.
+    """
+    return values[..., -1:] if n_rdm is None else values
+
 
 def pair_list(n_models: int) -> tuple[np.ndarray, np.ndarray]:
     """Model pairs (i < j) in rsatoolbox's pairwise_contrast order (difference = model i − model j)."""
@@ -54,6 +79,15 @@ def dual_variance(variances: np.ndarray, n_rdm: int, n_pattern: int) -> np.ndarr
         - n_pattern * n_rdm / (n_pattern - 1) / (n_rdm - 1) * (both - rdm - pattern)
     )
     return np.minimum(np.maximum(np.maximum(combined, rdm_scaled), pattern_scaled), both)
+
+
+def bootstrap_variance(variances: np.ndarray, n_rdm: int | None, n_pattern: int) -> np.ndarray:
+    """Corrected variance from per-variant variances (variants first): the dual-bootstrap
+    combination, or for an images-only bootstrap (n_rdm None) the pattern variant's variance
+    times n_pattern / (n_pattern − 1), as rsatoolbox's extract_variances with n_rdm=None."""
+    if n_rdm is None:
+        return n_pattern / (n_pattern - 1) * variances[-1]
+    return dual_variance(variances, n_rdm, n_pattern)
 
 
 @dataclass(frozen=True)
@@ -76,31 +110,34 @@ class ModelStatistics:
 def model_statistics(
     evaluations: np.ndarray,
     ceiling: np.ndarray,
-    n_rdm: int,
+    n_rdm: int | None,
     n_pattern: int,
     ci_percent: float = 0.95,
 ) -> ModelStatistics:
-    """Result(…, cv_method='dual_bootstrap') statistics from valid samples only.
+    """Result(…, cv_method='dual_bootstrap') statistics from valid samples only; with n_rdm None,
+    Result(…, cv_method='bootstrap_pattern') of eval_bootstrap_pattern (images only).
 
     evaluations: N × M × 3; ceiling: N × 2 × 3 (no NaN rows). Every field equals rsatoolbox's
-    (tests/inference/test_tables.py, test_statistics.py).
+    (tests/inference/test_tables.py, test_statistics.py and, images only,
+    tests/oracle/test_pattern_bootstrap_rsatoolbox.py).
     """
+    evaluations, ceiling = kind_variants(evaluations, n_rdm), kind_variants(ceiling, n_rdm)
     samples, n_models, _ = evaluations.shape
     matrix = np.concatenate([evaluations, ceiling], axis=1)
     matrix = matrix - matrix.mean(axis=0, keepdims=True)
     variances = np.einsum("ijk,ilk->kjl", matrix, matrix) / (samples - 1)  # 3 × (M+2) × (M+2)
     diagonal = np.einsum("kjj->kj", variances)
-    model_var = dual_variance(diagonal[:, :-2], n_rdm, n_pattern)
-    ceiling_var = dual_variance(
+    model_var = bootstrap_variance(diagonal[:, :-2], n_rdm, n_pattern)
+    ceiling_var = bootstrap_variance(
         diagonal[:, :-2, None] - 2 * variances[:, :-2, -2:] + diagonal[:, None, -2:],
         n_rdm,
         n_pattern,
     )
     left, right = pair_list(n_models)
-    diff_var = dual_variance(
+    diff_var = bootstrap_variance(
         diagonal[:, left] + diagonal[:, right] - 2 * variances[:, left, right], n_rdm, n_pattern
     )
-    bound_var = dual_variance(diagonal[:, -2:], n_rdm, n_pattern)
+    bound_var = bootstrap_variance(diagonal[:, -2:], n_rdm, n_pattern)
     dof = degrees_of_freedom(n_rdm, n_pattern)
     means = evaluations.mean(axis=0).mean(axis=-1)
     ceiling_mean = ceiling.mean(axis=(0, 2))
@@ -128,9 +165,10 @@ def variant_variances(values: np.ndarray) -> np.ndarray:
     return np.moveaxis(values.var(axis=0, ddof=1), -1, 0)
 
 
-def degrees_of_freedom(n_rdm: int, n_pattern: int) -> int:
-    """rsatoolbox's dof for the dual bootstrap: min(n_subjects, n_images) − 1."""
-    return min(n_rdm, n_pattern) - 1
+def degrees_of_freedom(n_rdm: int | None, n_pattern: int) -> int:
+    """rsatoolbox's dof: min(n_subjects, n_images) − 1 for the dual bootstrap, n_images − 1 for
+    an images-only bootstrap (n_rdm None, eval_bootstrap_pattern)."""
+    return n_pattern - 1 if n_rdm is None else min(n_rdm, n_pattern) - 1
 
 
 def standard_error(variance: np.ndarray) -> np.ndarray:
@@ -247,9 +285,11 @@ def network_differences(evaluations: np.ndarray, spans: list[slice]) -> np.ndarr
 
 
 def difference_statistics(
-    differences: np.ndarray, n_rdm: int, n_pattern: int
+    differences: np.ndarray, n_rdm: int | None, n_pattern: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Bootstrap mean (over samples and variants) and corrected dual-bootstrap variance of N × K × 3 values."""
-    return differences.mean(axis=(0, 2)), dual_variance(
+    """Bootstrap mean (over samples and the kind's variants) and corrected variance of N × K × 3
+    values (dual bootstrap; images only when n_rdm is None)."""
+    differences = kind_variants(differences, n_rdm)
+    return differences.mean(axis=(0, 2)), bootstrap_variance(
         variant_variances(differences), n_rdm, n_pattern
     )

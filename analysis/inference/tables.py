@@ -56,7 +56,9 @@ def inference_arrays(
     the common images (np.triu_indices order);
     models: {network: L_n × pairs}; rois: R names; layers: {network: L_n names}.
     The image and subject draws are shared by every ROI and network. The bootstrap facts are
-    {samples, seed, valid_samples, dropped_few_images, dropped_undefined, correction, alpha}.
+    {kind, generalises_over, samples, seed, valid_samples, dropped_few_images, dropped_undefined,
+    correction, alpha}. With one subject the inference is over images only (kind 'pattern',
+    statistics.py): no noise-ceiling rows, r_normalised and p_ceiling NaN.
     """
     if correction not in CORRECTIONS:
         raise AnalysisError(
@@ -90,23 +92,29 @@ def inference_arrays(
             f"fewer than 3 distinct images, {result.dropped_undefined} with an undefined {method})",
             file=sys.stderr,
         )
-    evaluations = result.evaluations[result.valid]
-    ceiling = result.noise_ceiling[result.valid]
+    kind = st.inference_kind(result.n_subjects)
+    n_rdm = None if kind == "pattern" else result.n_subjects
+    evaluations = st.kind_variants(result.evaluations[result.valid], n_rdm)
+    ceiling = st.kind_variants(result.noise_ceiling[result.valid], n_rdm)
     spans = st.network_spans([len(layers[network]) for network in networks])
-    dof = st.degrees_of_freedom(result.n_subjects, n_images)
+    dof = st.degrees_of_freedom(n_rdm, n_images)
     inference_rows, ceiling_rows, pair_rows, peak_rows, network_rows = [], [], [], [], []
     for r, roi in enumerate(rois):
         bound_var = None
         for network, span in zip(networks, spans):
             names = list(layers[network])
-            stats = model_statistics(
-                evaluations[:, r, span], ceiling[:, r], result.n_subjects, n_images
-            )
+            stats = model_statistics(evaluations[:, r, span], ceiling[:, r], n_rdm, n_images)
             bound_var = stats.bound_var
             point = result.point[r, span]
             zero = st.family_tests(stats.means, stats.model_var, dof, correction, alpha)
-            significant_ceiling = adjust(stats.p_ceiling, correction) < alpha
-            r_normalised = st.normalised(point, result.point_ceiling[r, 0])
+            if kind == "pattern":  # one subject: no noise ceiling to normalise by or test against
+                p_ceiling = np.full(len(names), np.nan)
+                significant_ceiling = np.zeros(len(names), dtype=bool)
+                r_normalised = np.full(len(names), np.nan)
+            else:
+                p_ceiling = stats.p_ceiling
+                significant_ceiling = adjust(p_ceiling, correction) < alpha
+                r_normalised = st.normalised(point, result.point_ceiling[r, 0])
             sem = np.sqrt(np.maximum(stats.model_var, 0.0))
             inference_rows.extend(
                 (
@@ -121,7 +129,7 @@ def inference_arrays(
                     zero["ci_high"][m],
                     zero["ci_level"][m],
                     zero["p"][m],
-                    stats.p_ceiling[m],
+                    p_ceiling[m],
                     bool(zero["significant"][m]),
                     bool(significant_ceiling[m]),
                 )
@@ -151,12 +159,14 @@ def inference_arrays(
                 spans,
                 evaluations[:, r],
                 result.point[r],
-                result.n_subjects,
+                n_rdm,
                 n_images,
                 correction,
                 alpha,
             )
         )
+        if kind == "pattern":
+            continue
         bound_sem = np.sqrt(np.maximum(bound_var, 0.0))
         ceiling_rows.append(
             (
@@ -179,6 +189,8 @@ def inference_arrays(
         )
     }
     facts = {
+        "kind": kind,
+        "generalises_over": ["images"] if kind == "pattern" else ["images", "subjects"],
         "samples": resampling.samples,
         "seed": seed,
         "valid_samples": n_valid,
@@ -196,14 +208,15 @@ def network_comparison_rows(
     spans: list[slice],
     evaluations: np.ndarray,
     point: np.ndarray,
-    n_rdm: int,
+    n_rdm: int | None,
     n_pattern: int,
     correction: str,
     alpha: float,
 ) -> list[tuple]:
     """network_comparison rows of one ROI (none with fewer than two networks): one family of tests.
 
-    evaluations: N × M × 3 valid samples of every layer of every network; point: M full-data r.
+    evaluations: N × M × 3 valid samples of every layer of every network; point: M full-data r;
+    n_rdm: the number of subjects, or None for an images-only bootstrap (statistics.py).
     Per sample and variant each network is represented by its best layer in that sample
     (statistics.best_layer_values), so the choice of layer is part of the uncertainty.
     `difference` is the full-data best r of network_a minus that of network_b; the test and the

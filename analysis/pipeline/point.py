@@ -16,7 +16,6 @@ from ..comparison.second_order import (
     streamed_similarity,
 )
 from ..errors import AnalysisError
-from ..reading.images import source_of
 from ..reading.loading import AlignedStudy, RDMSet, aligned_set, subject_images
 from ..reading.store import row_range
 from ..schema import ALL_SOURCES, LINEAR_METHODS, columns
@@ -275,7 +274,7 @@ def _layer_readers(study: AlignedStudy) -> list:
 def example_rdms(study: AlignedStudy, n_images: int = 48) -> pd.DataFrame:
     """Per atlas a few RDMs on a source-stratified subsample of the common images: the subject-averaged RDM of
     the first ROI of the first and of the last ROI group, and the first and last layer of the first network."""
-    sources = [source_of(name, study.study.images.sources) for name in study.images]
+    sources = list(study.image_sources())
     network, layers = next(iter(study.networks.items()))
     layer_vectors = {
         f"{network}: {layer}": layers.row(layer)

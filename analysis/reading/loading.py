@@ -17,7 +17,7 @@ import numpy as np
 
 from ..errors import AnalysisError
 from .align import common_images, pair_index, positions
-from .images import ImageAccount, account, image_keys, loss_line, stem_casefold
+from .images import ImageAccount, account, image_keys, loss_line, source_of, stem_casefold
 from .rdmfile import RDMFile, open_rdm_file
 from .store import aligned_vectors
 from .study import Study
@@ -111,6 +111,23 @@ class AlignedStudy:
     @property
     def layers(self) -> dict[str, tuple[str, ...]]:
         return {network: rdms.names for network, rdms in self.networks.items()}
+
+    def written_names(self) -> tuple[str, ...]:
+        """Each of `images` (keys) as its name is written in the first file that holds it (subjects
+        first, as images.csv lists the files): what image sources are matched against."""
+        if self.files is None:
+            return self.images
+        written: dict[str, str] = {}
+        for *_, rdm_file in self.files.all():
+            for key, name in zip(self.files.keys[rdm_file.path], rdm_file.images, strict=True):
+                written.setdefault(key, name)
+        return tuple(written.get(key, key) for key in self.images)
+
+    def image_sources(self) -> tuple[str, ...]:
+        """The source of each of `images`, from its name as written in its file (before
+        images.match normalises it), so every table counts sources as images.csv does."""
+        sources = self.study.images.sources
+        return tuple(source_of(name, sources) for name in self.written_names())
 
     def joint(self, atlas: str) -> RDMSet:
         """Each ROI's RDM of one atlas averaged over subjects (after alignment)."""

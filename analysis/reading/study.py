@@ -37,6 +37,8 @@ _KNOWN_KEYS = {
     "images",
 }
 _IMAGE_KEYS = {"match", "align", "sources", "allow_image_loss"}
+#: The keys of a network given as a mapping: `{file: models.h5, ordered: false}`.
+NETWORK_KEYS = ("file", "ordered")
 #: The keys of a study's `dataset` section: what the data are and where they come from.
 DATASET_KEYS = (
     "name",
@@ -126,13 +128,16 @@ class Study:
     """A parsed, validated study file.
 
     subjects: {subject: {atlas: file}} (every subject has every atlas); group_mean: {atlas: file};
-    roi_groups: {atlas: {group: [roi, ...]}}; rois: {atlas: [roi, ...]} (absent: all ROIs).
+    roi_groups: {atlas: {group: [roi, ...]}}; rois: {atlas: [roi, ...]} (absent: all ROIs);
+    networks_ordered: {network: bool}, false for a network whose RDMs are not layers in depth
+    order (e.g. a set of model RDMs), true by default.
     """
 
     path: Path
     title: str
     subjects: dict[str, dict[str, Path]]
     networks: dict[str, Path]
+    networks_ordered: dict[str, bool] = field(default_factory=dict)
     group_mean: dict[str, Path] = field(default_factory=dict)
     roi_groups: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     rois: dict[str, list[str]] = field(default_factory=dict)
@@ -173,6 +178,7 @@ class Study:
             },
             "group_mean": {a: _relative(p, folder) for a, p in self.group_mean.items()},
             "networks": {k: _relative(v, folder) for k, v in self.networks.items()},
+            "networks_ordered": {k: self.networks_ordered.get(k, True) for k in self.networks},
             "roi_groups": self.roi_groups,
             "rois": self.rois,
             "method": self.method,
@@ -219,11 +225,13 @@ def load_study(path: str | Path) -> Study:
     folder = path.parent
     subjects = _subjects(raw, path, folder)
     atlases = tuple(next(iter(subjects.values())))
+    networks, networks_ordered = _networks(raw, path, folder)
     return Study(
         path=path,
         title=_title(raw, path),
         subjects=subjects,
-        networks=_file_mapping(raw, "networks", path, folder),
+        networks=networks,
+        networks_ordered=networks_ordered,
         group_mean=_group_mean(raw.get("group_mean"), atlases, path, folder),
         roi_groups=_per_atlas(raw.get("roi_groups"), "roi_groups", atlases, path, _roi_groups),
         rois=_per_atlas(raw.get("rois"), "rois", atlases, path, _string_list),
@@ -336,6 +344,36 @@ def _file_mapping(raw: dict, key: str, path: Path, folder: Path) -> dict[str, Pa
     return {
         str(name): _file_path(file, f"{key}.{name}", path, folder) for name, file in value.items()
     }
+
+
+def _networks(raw: dict, path: Path, folder: Path) -> tuple[dict[str, Path], dict[str, bool]]:
+    """network → file, and network → ordered: `name: file`, or `name: {file: …, ordered: bool}`
+    (ordered: its RDMs are layers in depth order; default true)."""
+    value = raw.get("networks")
+    if not isinstance(value, dict) or not value:
+        raise AnalysisError(path, "malformed study file: 'networks' must map names to RDM files")
+    files, ordered = {}, {}
+    for name, entry in value.items():
+        where = f"networks.{name}"
+        if isinstance(entry, dict):
+            unknown = sorted(set(map(str, entry)) - set(NETWORK_KEYS))
+            if unknown:
+                raise AnalysisError(
+                    path,
+                    f"malformed study file: unknown key(s) {', '.join(unknown)} in {where}; "
+                    f"allowed: {', '.join(NETWORK_KEYS)}",
+                )
+            flag = entry.get("ordered", True)
+            if not isinstance(flag, bool):
+                raise AnalysisError(
+                    path, f"malformed study file: {where}.ordered must be true or false"
+                )
+            files[str(name)] = _file_path(entry.get("file"), f"{where}.file", path, folder)
+            ordered[str(name)] = flag
+        else:
+            files[str(name)] = _file_path(entry, where, path, folder)
+            ordered[str(name)] = True
+    return files, ordered
 
 
 def _string_list(value: Any, key: str, path: Path) -> list[str]:

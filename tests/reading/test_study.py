@@ -137,3 +137,34 @@ def test_the_bold5000_study_files_declare_the_dryad_deposit():
         dataset = load_study(PROJECT_ROOT / "data" / "bold5000" / name).dataset
         assert dataset.doi == "10.5061/dryad.wpzgmsbtr"
         assert "pickard2023bold5000" in dataset.cite
+
+
+def test_networks_plain_or_with_ordered(tmp_path):
+    study = load_study(
+        _study(
+            tmp_path,
+            subjects={"s1": "a.h5"},
+            networks={"ResNet": "r.h5", "Models": {"file": "m.h5", "ordered": False}},
+        )
+    )
+    assert study.networks == {"ResNet": tmp_path / "r.h5", "Models": tmp_path / "m.h5"}
+    assert study.networks_ordered == {"ResNet": True, "Models": False}
+    assert study.as_dict()["networks"] == {"ResNet": "r.h5", "Models": "m.h5"}
+    assert study.as_dict()["networks_ordered"] == {"ResNet": True, "Models": False}
+    mapped = load_study(_study(tmp_path, subjects={"s1": "a.h5"}, networks={"N": {"file": "n.h5"}}))
+    assert mapped.networks_ordered == {"N": True}
+
+
+@pytest.mark.parametrize(
+    "entry, problem",
+    [
+        ({"file": "m.h5", "order": False}, r"unknown key\(s\) order in networks.Models"),
+        ({"file": "m.h5", "ordered": "no"}, "networks.Models.ordered must be true or false"),
+        ({"ordered": False}, "networks.Models.file must be a file path"),
+    ],
+)
+def test_a_bad_network_entry_is_one_line_naming_the_file(tmp_path, entry, problem):
+    path = _study(tmp_path, subjects={"s1": "a.h5"}, networks={"Models": entry})
+    with pytest.raises(AnalysisError, match=problem) as caught:
+        load_study(path)
+    assert str(path) in str(caught.value) and "\n" not in str(caught.value)
