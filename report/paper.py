@@ -69,13 +69,6 @@ def _sentence(text: str) -> str:
     return text if not text or text.endswith((".", "!", "?")) else text + "."
 
 
-def document_metadata(res: Results) -> dict[str, str]:
-    """The title block: the study's title; the subtitle names the data set where the study does."""
-    name = str(res.dataset.get("name") or "").strip()
-    subtitle = "A representational similarity analysis" + (f" of {md(name)}" if name else "")
-    return {"title": md(res.manifest.get("title") or "RSA report"), "subtitle": subtitle}
-
-
 def introduction(res: Results) -> str:
     """What this report asks, in the study's terms (layers of networks, or a set of models)."""
     ordered, unordered = res.ordered_networks, res.unordered_networks()

@@ -73,3 +73,13 @@ def split_hemisphere(roi: str) -> tuple[str, str] | None:
         if match:
             return match.group("side").upper()[0], match.group("area")
     return None
+
+
+def document_metadata(manifest: dict) -> dict[str, str]:
+    """The title block from a results folder's manifest, as literal strings (for `-M KEY:VALUE`):
+    the study's title, and a subtitle that names the data set where the study's `dataset` does."""
+    dataset = (manifest.get("study") or {}).get("dataset") or {}
+    name = str(dataset.get("name") or "").strip() if isinstance(dataset, dict) else ""
+    subtitle = "A representational similarity analysis" + (f" of {name}" if name else "")
+    title = " ".join(str(manifest.get("title") or "RSA report").split())
+    return {"title": title, "subtitle": " ".join(subtitle.split())}
