@@ -100,6 +100,33 @@ MANIFEST_KEYS = [
 ORDER_KEYS = ["subjects", "rois", "networks", "layers", "groups"]
 
 
+#: Columns that hold names (read as text: a ROI called '00' or 'nan' stays that name).
+LABELS = (
+    "atlas",
+    "roi",
+    "subject",
+    "group",
+    "network",
+    "layer",
+    "layer_a",
+    "layer_b",
+    "name_a",
+    "name_b",
+    "network_a",
+    "network_b",
+    "kind_a",
+    "kind_b",
+    "rdm",
+    "image_a",
+    "image_b",
+    "source_a",
+    "source_b",
+    "name",
+    "source",
+    "role",
+)
+
+
 class ResultsError(Exception):
     """The results folder is missing, incomplete or inconsistent."""
 
@@ -267,7 +294,9 @@ def results_dir() -> Path:
 
 def _read_csv(path: Path, columns: list[str], allow_empty: bool = False) -> pd.DataFrame:
     try:
-        table = pd.read_csv(path, keep_default_na=False, na_values=[""])
+        table = pd.read_csv(
+            path, keep_default_na=False, na_values=[""], dtype=dict.fromkeys(LABELS, str)
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ResultsError(f"{path}: not a readable CSV table ({exc})") from None
     missing = [c for c in columns if c not in table.columns]
@@ -288,22 +317,7 @@ def _read_csv(path: Path, columns: list[str], allow_empty: bool = False) -> pd.D
     for col in ("significant", "significant_zero", "significant_ceiling"):
         if col in table.columns:
             table[col] = table[col].astype(str).str.lower().isin(["true", "1"])
-    for col in (
-        "atlas",
-        "roi",
-        "subject",
-        "group",
-        "network",
-        "layer",
-        "layer_a",
-        "layer_b",
-        "name_a",
-        "name_b",
-        "network_a",
-        "network_b",
-        "name",
-        "source",
-    ):
+    for col in LABELS:
         if col in table.columns:
             table[col] = table[col].fillna("").astype(str)
     return table
