@@ -188,7 +188,21 @@ def title_block(results: Path) -> dict[str, str]:
         manifest = json.loads((results / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         manifest = {}  # the report's first cell names the problem
-    return document_metadata(manifest if isinstance(manifest, dict) else {})
+    block = document_metadata(manifest if isinstance(manifest, dict) else {})
+    return {k: v for k, v in block.items() if k not in user_metadata()}
+
+
+def user_metadata() -> dict:
+    """The paper's own metadata (report/_metadata.yml, when present): a title the user set there
+    wins over the study's."""
+    import yaml
+
+    path = ROOT / "report" / "_metadata.yml"
+    try:
+        found = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, yaml.YAMLError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def run_fallback(chosen: Renderer, stage: Path, env: dict[str, str]) -> None:
