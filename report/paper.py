@@ -14,7 +14,7 @@ import yaml
 from analysis.schema import CORRECTIONS, METHOD_DESCRIPTIONS
 
 from .results import Results, project_root
-from .sentences import dof, t_critical
+from .sentences import dof, noun, t_critical
 from .style import measure_label
 from .text import extremes, join, md, plural, shared, split_hemisphere
 
@@ -101,12 +101,15 @@ def _loss_sentence(res: Results) -> str:
     sizes = [int(i.get("images_in_file", 0)) for i in inputs]
     dropped = [int(i.get("images_dropped", 0)) for i in inputs]
     smallest = extremes(sizes, largest=False)
-    text = (
-        f"The smallest {'file' if len(smallest) == 1 else 'files'}, "
-        f"{shared([names[k] for k in smallest], len(inputs), 'files')} "
-        f"({sizes[smallest[0]]} images{'' if len(smallest) == 1 else ' each'}), "
-        f"{'bounds' if len(smallest) == 1 else 'bound'} the common set. "
-    )
+    if len(smallest) == len(inputs):
+        text = f"Every file holds {sizes[0]} images. "
+    else:
+        text = (
+            f"The smallest {'file' if len(smallest) == 1 else 'files'}, "
+            f"{shared([names[k] for k in smallest], len(inputs), 'files')} "
+            f"({sizes[smallest[0]]} images{'' if len(smallest) == 1 else ' each'}), "
+            f"{'bounds' if len(smallest) == 1 else 'bound'} the common set. "
+        )
     if max(dropped) == 0:
         return text + "No file lost any image. "
     most = extremes(dropped)
@@ -196,6 +199,13 @@ def data_paragraph(res: Results) -> str:
     data = res.dataset
     n_subject_files = len(_subject_files(res))
     n_network_files = sum(1 for i in res.manifest["inputs"] if i.get("role") == "network")
+    holds = {
+        "layer": "one RDM per layer of a network",
+        "model": "one RDM per model (the study marks them as a set of models, not layers in "
+        "depth order)",
+        "layer or model": "one RDM per layer, or per model where the study marks the network's "
+        "RDMs as a set of models rather than layers in depth order",
+    }[noun(res)]
     n_mean_files = sum(1 for i in res.manifest["inputs"] if i.get("role") == "group_mean")
     atlases = (
         ""
@@ -215,8 +225,7 @@ def data_paragraph(res: Results) -> str:
         f"This analysis read {plural(n_subject_files, 'subject file')} "
         f"({plural(len(res.subjects), 'subject')}: {join(md(s) for s in res.subjects)}){means} and "
         f"{plural(n_network_files, 'network file')}: {networks_phrase(res)}. Each subject file holds "
-        "one RDM per ROI; each network file holds one RDM per layer, or per model where the study "
-        "marks the network's RDMs as a set of models rather than layers in depth order."
+        f"one RDM per ROI; each network file holds {holds}."
     )
     if res.synthetic:
         text.append("They are synthetic files written by `python -m analysis demo`.")
@@ -311,7 +320,7 @@ def comparison_paragraph(res: Results) -> str:
             + " (`by_group.csv`)."
         )
     return (
-        f"Each ROI RDM was compared with each layer RDM by {words}; the report calls this value "
+        f"Each ROI RDM was compared with each {noun(res)} RDM by {words}; the report calls this value "
         f"*{measure_label(res.method)}*. The comparisons reproduce rsatoolbox's `compare` "
         "[@vandenbosch2025rsatoolbox] to within 10⁻⁹ (the test suite checks this on its own test data). "
         f"{per}{groups}{group_mean}"
@@ -688,9 +697,16 @@ def how_to_cite(res: Results) -> str:
 
 def results_note(res: Results) -> str:
     """The sentence under the Results heading: what bars and intervals are, throughout."""
+    text = ["Throughout, bars and points are point estimates"]
+    if len(res.subjects) > 1 and res.grouped_atlases():
+        text.append("shaded bands in line plots are ±1 standard error of the mean across subjects")
+    if res.has_inference:
+        kind = "bootstrap over images" if res.over_images_only else "dual bootstrap"
+        text.append(f"error bars in the inferential figures are t intervals from the {kind}")
+    if res.has_ceiling:
+        text.append("grey bands the noise ceiling")
     return (
-        "Throughout, bars and points are point estimates; shaded bands in line plots are ±1 standard error of the "
-        "mean across subjects; error bars in the inferential figures are t intervals from the dual "
-        "bootstrap, and grey bands the noise ceiling. Colours stand for ROI groups or networks, never for single "
-        "layers, and every caption names the table it draws."
+        "; ".join(text)
+        + ". Colours stand for ROI groups or networks, never for single layers or models, and "
+        "every caption names the table it draws."
     )

@@ -23,6 +23,14 @@ CORRECTIONS = {
 }
 
 
+def noun(res: Results, many: bool = False) -> str:
+    """What the non-brain RDMs are: 'layer' (networks of layers in depth order), 'model' (sets of
+    models, `ordered: false`), or 'layer or model' when the study has both."""
+    ordered, unordered = bool(res.ordered_networks), bool(res.unordered_networks())
+    word = "layer or model" if ordered and unordered else "model" if unordered else "layer"
+    return word.replace("layer", "layers").replace("model", "models") if many else word
+
+
 def dof(res: Results) -> int:
     """Degrees of freedom of the bootstrap t tests: subjects − 1 for the dual bootstrap (rsatoolbox's
     default), images − 1 for the bootstrap over images of one subject."""
@@ -272,7 +280,7 @@ def ceiling_sentence(res: Results) -> str:
     below = int(inference["significant_ceiling"].astype(bool).sum())
     degrees = dof(res)
     return (
-        f"{below} of {n} ROI × layer values are significantly below the lower noise ceiling. With "
+        f"{below} of {n} ROI × {noun(res)} values are significantly below the lower noise ceiling. With "
         f"{plural(len(res.subjects), 'subject')} the test has {degrees} degrees of freedom, so a value must lie "
         f"about {t_critical(degrees):.1f} standard errors below the ceiling to be detected: the test has "
         "little power, and a value that is not significantly below the ceiling has not been shown to reach it."
@@ -464,7 +472,7 @@ def abstract(res: Results) -> str:
                 f"({params.get('samples')} samples), with t tests on {dof(res)} degrees of freedom."
             )
         text.append(
-            f"{int(above_zero(inference).sum())} of {len(inference)} ROI × layer "
+            f"{int(above_zero(inference).sum())} of {len(inference)} ROI × {noun(res)} "
             "similarities are significantly above zero."
         )
         text += depth_sentence(res)[:1]
@@ -496,7 +504,7 @@ def subject_text(res: Results, detail: str, absent: dict[str, str]) -> str:
     each = (
         "for each subject, on one colour scale" if len(res.subjects) > 1 else "for the one subject"
     )
-    text = f"@fig-subject-heatmaps shows the similarity between every ROI{where} and every layer {each}."
+    text = f"@fig-subject-heatmaps shows the similarity between every ROI{where} and every {noun(res)} {each}."
     if "fig-subject-bars" in absent:
         return text + " " + absent["fig-subject-bars"]
     grouped = res.grouped_atlases()
@@ -514,14 +522,17 @@ def subject_text(res: Results, detail: str, absent: dict[str, str]) -> str:
 def joint_text(res: Results) -> str:
     """The text before the subject-averaged heatmap."""
     if len(res.subjects) == 1:
-        first = "With one subject, @fig-joint-heatmap shows that subject's ROI RDMs compared with the layers"
+        first = (
+            "With one subject, @fig-joint-heatmap shows that subject's ROI RDMs compared with the "
+            + noun(res, many=True)
+        )
     else:
         first = (
             "For @fig-joint-heatmap each ROI's RDM was averaged over subjects before it was compared "
-            "with the layers"
+            f"with the {noun(res, many=True)}"
         )
     return (
-        f"{first}; @tbl-best-layers in the appendix lists each ROI's best layer per network. The HTML "
+        f"{first}; @tbl-best-layers in the appendix lists each ROI's best {noun(res)} per network. The HTML "
         "version also shows the grid with the value of every cell on hover."
     )
 
@@ -572,7 +583,7 @@ def groups_text(res: Results, absent: dict[str, str]) -> str:
         else "the first ROIs of each atlas (it has no groups)"
     )
     text.append(
-        f"@fig-roi-scatter picks {first}, and @fig-bars3d shows the whole ROI × layer grid as bars."
+        f"@fig-roi-scatter picks {first}, and @fig-bars3d shows the whole ROI × {noun(res)} grid as bars."
     )
     return " ".join(text)
 
@@ -580,7 +591,7 @@ def groups_text(res: Results, absent: dict[str, str]) -> str:
 def second_order_text(res: Results) -> str:
     """The text before the second-order map."""
     text = (
-        "@fig-second-order places every ROI RDM and every layer RDM of an atlas on one map: the closer "
+        f"@fig-second-order places every ROI RDM and every {noun(res)} RDM of an atlas on one map: the closer "
         "two points, the more alike their RDMs."
     )
     if res.ordered_networks:
@@ -613,7 +624,7 @@ def inference_text(res: Results, absent: dict[str, str]) -> str:
     if "tbl-peak" not in absent:
         normalised = " and its value relative to the lower noise ceiling" if res.has_ceiling else ""
         text += (
-            " @tbl-peak gives, for the same atlas, each network's peak layer with the share of "
+            f" @tbl-peak gives, for the same atlas, each network's peak {noun(res)} with the share of "
             f"bootstrap samples in which it was the best, its similarity with interval{normalised}."
         )
     if "tbl-noise-ceiling" not in absent:
