@@ -105,6 +105,8 @@ def _tables_have_rows(built) -> list[str]:
         lines = [line for line in cell.text.splitlines() if line.startswith("|")]
         if cell.label.startswith("tbl-") and cell.text.strip() and len(lines) < 3:
             empty.append(cell.label)
+        if cell.label.startswith("tbl-") and cell.text and not cell.text.strip():
+            empty.append(cell.label)  # a blank table cell: Quarto's typst filter fails on it
     return empty
 
 
@@ -154,7 +156,7 @@ N = NetworkShape
 
 
 @settings(
-    max_examples=8,
+    max_examples=6,
     deadline=None,
     derandomize=True,
     suppress_health_check=[
@@ -167,7 +169,10 @@ N = NetworkShape
 @given(shape=study_shapes())
 @example(  # the failures: an atlas without groups, one subject, a set of models
     shape=StudyShape(
-        ("CSI 1",), (A("atlas <1>", ("V1", "V2")),), (N("Models", ("animacy", "IT"), False),), samples=6
+        ("CSI 1",),
+        (A("atlas <1>", ("V1", "V2")),),
+        (N("Models", ("animacy", "IT"), False),),
+        samples=6,
     )
 )
 @example(  # Kriegeskorte-like: 4 subjects, one ROI, 8 unordered models, spearman
