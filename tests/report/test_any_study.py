@@ -5,6 +5,7 @@ only what the study and its data show."""
 
 from __future__ import annotations
 
+import os
 import re
 from pathlib import Path
 
@@ -36,6 +37,19 @@ def _names(alphabet: str) -> st.SearchStrategy[str]:
 
 NAMES = _names(NAME_ALPHABET)
 FILE_NAMES = _names(ASCII_ALPHABET)
+#: Generated studies per run: 6 fixed ones in `make test` (about 1.5 min on 2 cores); set
+#: RSA_ANY_STUDY_EXAMPLES=N for N new random ones.
+EXAMPLES = int(os.environ.get("RSA_ANY_STUDY_EXAMPLES", "6"))
+#: A declared data set (its words must reach the report; it names none of PROVENANCE_WORDS).
+EXAMPLE_DATASET = {
+    "name": "Example *RDM* deposit",
+    "doi": "10.1234/example.5678",
+    "licence": "CC BY 4.0",
+    "cite": ["kriegeskorte2008rsa"],
+    "subjects": "Volunteers <18–40 years> & friends.",
+    "rdms": "Crossnobis distances.",
+    "acknowledgements": "We thank the example lab.",
+}
 #: Words that only a study's `dataset` section may bring into the report.
 PROVENANCE_WORDS = ("BOLD5000", "fMRI", "participants", "Dryad", "CC0")
 #: Cells about this software rather than the data (its own citation, issue 20's).
@@ -88,6 +102,7 @@ def study_shapes(draw) -> StudyShape:
         method=draw(st.sampled_from(METHODS)),
         samples=draw(st.sampled_from([0, 0, 6])),
         align=draw(st.sampled_from(["common", "per-subject"])),
+        dataset=draw(st.sampled_from([{}, EXAMPLE_DATASET])),
         seed=draw(st.integers(0, 3)),
     )
 
@@ -145,6 +160,11 @@ def check_report(shape: StudyShape, folder: Path) -> None:
     for network in shape.networks:
         if not network.ordered:
             assert f"last layer of {network.name}" not in plain
+    if shape.dataset:
+        for key in ("name", "licence", "subjects", "rdms", "acknowledgements"):
+            assert shape.dataset[key].rstrip(".") in plain, key
+    else:
+        assert "does not say where its RDM files come from" in plain
     if shape.samples == 0:
         assert "no intervals or tests" in plain
     if len(shape.subjects) == 1 and shape.samples:
@@ -156,9 +176,9 @@ N = NetworkShape
 
 
 @settings(
-    max_examples=6,
+    max_examples=EXAMPLES,
     deadline=None,
-    derandomize=True,
+    derandomize="RSA_ANY_STUDY_EXAMPLES" not in os.environ,
     suppress_health_check=[
         HealthCheck.too_slow,
         HealthCheck.function_scoped_fixture,
@@ -207,3 +227,33 @@ def test_generated_names_survive_the_study_file_and_the_hdf5_files(tmp_path):
 def test_plain_text_check_can_fail():
     """A name printed without escaping does not read as written (the property above can fail)."""
     assert "a*b*c" not in _plain("a*b*c")
+
+
+def test_rdm_example_sources_agree_with_images_csv(tmp_path):
+    """Figure 4 under images.match stem-casefold (networks spell names in lower case without
+    extension): the figure's source labels are the table's, every one counted in images.csv, and
+    every COCO image is labelled COCO (it was 'Scene' when sources were matched on the folded key)."""
+    import matplotlib.pyplot as plt
+
+    from report import geometry_figures
+    from tests.study_shapes import Shape, write_shape_study
+
+    study = write_shape_study(
+        tmp_path / "study", Shape(match="stem-casefold", network_spelling="varied", n_images=24)
+    )
+    run(study, tmp_path / "out", samples=0)
+    res = load_results(tmp_path / "out")
+    examples, images = res.table("rdm_examples"), res.table("images")
+    counted = set(images.loc[(images["source"] != "all") & (images["images_kept"] > 0), "source"])
+    shown = set(examples["source_a"]) | set(examples["source_b"])
+    assert shown == {"COCO", "ImageNet", "Scene"} and shown <= counted
+    for column in ("a", "b"):
+        coco = examples[f"image_{column}"].str.casefold().str.startswith("coco_")
+        assert (examples.loc[coco, f"source_{column}"] == "COCO").all()
+        assert (examples.loc[~coco, f"source_{column}"] != "COCO").all()
+    fig = geometry_figures.rdm_examples_figure(res)
+    try:
+        labels = {t.get_text() for ax in fig.axes for t in ax.get_yticklabels() if t.get_text()}
+        assert labels == shown
+    finally:
+        plt.close(fig)
