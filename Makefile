@@ -11,7 +11,7 @@ PYTEST_FLAGS ?=
 # auto: Quarto when it is on PATH, else the qmdrender fallback; or quarto / qmdrender
 RENDERER ?= auto
 
-.PHONY: report analysis render test bench demo venv clean distclean
+.PHONY: report analysis render test lint bench demo venv clean distclean
 
 report: analysis render
 	@echo "report: $(CURDIR)/_output/index.html and $(CURDIR)/_output/index.pdf (from $(RESULTS))"
@@ -36,8 +36,14 @@ render: $(VENV)/.installed
 	$(PY) tools/render.py --results $(RESULTS) --renderer $(RENDERER)
 
 test: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 	bash tools/system-deps.sh
 	$(PY) -m pytest $(PYTEST_FLAGS)
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
 
 bench: $(VENV)/.installed
 	$(PY) -m bench

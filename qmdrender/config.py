@@ -119,7 +119,8 @@ def load_project(root: Path) -> Project:
         if key not in PROJECT_KEYS:
             raise RenderError(
                 config_path,
-                f"unsupported project option '{key}' (qmdrender supports {', '.join(sorted(PROJECT_KEYS))})",
+                f"unsupported project option '{key}' (qmdrender "
+                f"supports {', '.join(sorted(PROJECT_KEYS))})",
             )
     if project.get("type", "default") != "default":
         raise RenderError(

@@ -1,4 +1,5 @@
-"""Render a project: run cells, call pandoc for HTML and typst, compile the PDF, publish atomically."""
+"""Render a project: run cells, call pandoc for HTML
+and typst, compile the PDF, publish atomically."""
 
 from __future__ import annotations
 
@@ -173,7 +174,7 @@ def render_document(project: Project, source: Path, out_stage: Path, work: Path,
 def figure_options(rel: Path, formats: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Figure options shared by all formats (cells run once, so they must agree)."""
     merged: dict[str, Any] = {}
-    for name, options in formats.items():
+    for options in formats.values():
         for key in FIGURE_KEYS & options.keys():
             if key in merged and merged[key] != options[key]:
                 raise RenderError(
@@ -214,7 +215,8 @@ def _absolute(paths: Any, base: Path) -> Any:
 def write_metadata(
     path: Path, meta: dict[str, Any], options: dict[str, Any], doc_dir: Path, html: bool = False
 ) -> None:
-    """The metadata pandoc sees: document fields, bibliography paths made absolute, typst variables."""
+    """The metadata pandoc sees: document fields,
+    bibliography paths made absolute, typst variables."""
     out = {k: v for k, v in meta.items() if k in PANDOC_ONLY_KEYS}
     if "toc-title" in options:
         out["toc-title"] = options["toc-title"]
@@ -349,7 +351,8 @@ def _authors(meta: dict[str, Any]) -> list[str]:
 
 
 def citation_meta(meta: dict[str, Any]) -> str:
-    """Highwire (Google Scholar) ``citation_*`` meta tags from the front matter's ``citation`` block."""
+    """Highwire (Google Scholar) ``citation_*`` meta
+    tags from the front matter's ``citation`` block."""
     citation = meta.get("citation")
     if not citation and not meta.get("google-scholar"):
         return ""
@@ -393,7 +396,10 @@ def citation_appendix(meta: dict[str, Any]) -> str:
     )
     entry = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields.items() if v)
     kind = "techreport" if citation.get("type", "report") == "report" else "misc"
-    return f"\n\n# Citation {{.unnumbered}}\n\nBibTeX citation:\n\n```bibtex\n@{kind}{{{key},\n{entry}\n}}\n```\n"
+    return (
+        "\n\n# Citation {.unnumbered}\n\nBibTeX citation:\n\n"
+        f"```bibtex\n@{kind}{{{key},\n{entry}\n}}\n```\n"
+    )
 
 
 def run_post_render(project: Project, out_stage: Path) -> None:

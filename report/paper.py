@@ -1,5 +1,5 @@
-"""The paper's prose that depends on the study: methods, limitations, data and code availability and how to
-cite. Every number comes from the manifest or a result table."""
+"""The paper's prose that depends on the study: methods, limitations, data and code availability and
+how to cite. Every number comes from the manifest or a result table."""
 
 from __future__ import annotations
 
@@ -20,8 +20,10 @@ from .text import extremes, join, md, plural, shared, split_hemisphere
 
 MATCH_WORDS = {
     "exact": "Image names were matched exactly. ",
-    "stem-casefold": "Image names were matched without folders, file extension and letter case (`images.match: "
-    "stem-casefold`). ",
+    "stem-casefold": (
+        "Image names were matched without folders, file extension and letter case "
+        "(`images.match: stem-casefold`). "
+    ),
 }
 
 
@@ -41,7 +43,7 @@ def networks_phrase(res: Results) -> str:
 
 
 def dataset_citation_keys(res: Results) -> list[str]:
-    """The `references.bib` keys the study's `dataset.cite` names (none without a dataset section)."""
+    """The `references.bib` keys the study's `dataset.cite` names (none without a dataset)."""
     cite = res.dataset.get("cite") or []
     return [str(k) for k in ([cite] if isinstance(cite, str) else cite) if str(k).strip()]
 
@@ -130,14 +132,16 @@ def roi_paragraph(res: Results) -> str:
     grouped = res.grouped_atlases()
     if not grouped:
         text = (
-            "The study file defines no ROI groups (`roi_groups`), so the report shows every ROI on its "
+            "The study file defines no ROI groups (`roi_groups`), so the report shows every ROI on "
+            "its "
             "own, in the order of the files, and has no group summaries."
         )
     else:
         missing = [a for a in res.atlases if a not in grouped]
         text = (
             "The ROI groups are not a property of the data: they come from the study file (its "
-            "`roi_groups` entry), which orders them from early to high-level (@tbl-groups). A different "
+            "`roi_groups` entry), which orders them from early to high-level (@tbl-groups). A "
+            "different "
             "grouping changes only the group summaries, not the per-ROI results."
         )
         if missing:
@@ -148,15 +152,18 @@ def roi_paragraph(res: Results) -> str:
     covered = latency_rows(res)
     if covered:
         text += (
-            " @tbl-latencies lists onset latencies reported in the literature for the areas among this "
-            "study's ROIs (matched by name), with the kind of evidence each row rests on: only some are "
+            " @tbl-latencies lists onset latencies reported in the literature for the areas among "
+            "this "
+            "study's ROIs (matched by name), with the kind of evidence each row rests on: only "
+            "some are "
             "direct human timing measurements."
         )
     return text
 
 
 def latency_rows(res: Results) -> list[str]:
-    """The areas of report/latencies.csv that name one of the study's ROIs (see tables.latency_areas)."""
+    """The areas of report/latencies.csv that name one of the study's ROIs (see
+    tables.latency_areas)."""
     from .tables import latency_areas
 
     return latency_areas([roi for atlas in res.atlases for roi in res.rois(atlas)])
@@ -182,7 +189,8 @@ def hemisphere_pairs(res: Results) -> list[tuple[str, str, list[str]]]:
 def acknowledgements(res: Results) -> str:
     """The methods this work follows, and the study's own acknowledgements, where it gives them."""
     text = (
-        "The comparisons and the inference follow the RSA toolbox (rsatoolbox) [@vandenbosch2025rsatoolbox], "
+        "The comparisons and the inference follow the RSA toolbox (rsatoolbox) "
+        "[@vandenbosch2025rsatoolbox], "
         "against which this code is tested"
     )
     text += (
@@ -224,7 +232,8 @@ def data_paragraph(res: Results) -> str:
     text.append(
         f"This analysis read {plural(n_subject_files, 'subject file')} "
         f"({plural(len(res.subjects), 'subject')}: {join(md(s) for s in res.subjects)}){means} and "
-        f"{plural(n_network_files, 'network file')}: {networks_phrase(res)}. Each subject file holds "
+        f"{plural(n_network_files, 'network file')}: {networks_phrase(res)}. Each subject file "
+        "holds "
         f"one RDM per ROI; each network file holds {holds}."
     )
     if res.synthetic:
@@ -237,7 +246,8 @@ def data_paragraph(res: Results) -> str:
             "come from or how their RDMs were made."
         )
     text.append(
-        f"{atlases} @tbl-study summarises the study and @tbl-inputs lists every file with its SHA-256 "
+        f"{atlases} @tbl-study summarises the study and @tbl-inputs lists every file with its "
+        "SHA-256 "
         "checksum; the provenance appendix gives the full checksums and sizes."
     )
     return " ".join(t.strip() for t in text if t.strip())
@@ -247,12 +257,15 @@ def alignment_paragraph(res: Results) -> str:
     """How the files were aligned to common images, and what that cost."""
     m = res.manifest
     n = m.get("n_common_images")
+    match = str(((m.get("study") or {}).get("images") or {}).get("match", "exact"))
     text = (
-        "RDMs can only be compared over the same images in the same order. Every file was therefore reduced to "
-        f"the images present in all of them, {n} images, sorted by name, and each RDM's rows and columns were "
-        "reordered to that list. No dissimilarity is recomputed; entries for other images are dropped. "
-        f"{MATCH_WORDS.get(str(((m.get('study') or {}).get('images') or {}).get('match', 'exact')), '')}"
-        + _loss_sentence(res)
+        "RDMs can only be compared over the same images in the same order. Every file was "
+        "therefore reduced to "
+        f"the images present in all of them, {n} images, sorted by name, and each RDM's rows and "
+        "columns were "
+        "reordered to that list. No dissimilarity is recomputed; entries for other images are "
+        "dropped. "
+        f"{MATCH_WORDS.get(match, '')}" + _loss_sentence(res)
     )
     images = res.table("images")
     sources = (
@@ -261,7 +274,8 @@ def alignment_paragraph(res: Results) -> str:
     if len(sources) > 1:
         text += (
             "@tbl-images breaks the kept and dropped images down by image source "
-            f"({join(md(s) for s in sources)}), so a reader can see whether the alignment changed the "
+            f"({join(md(s) for s in sources)}), so a reader can see whether the alignment changed "
+            "the "
             "mix of sources."
         )
     else:
@@ -285,7 +299,8 @@ def comparison_paragraph(res: Results) -> str:
     group_mean = ""
     if res.table("group_mean") is not None:
         group_mean = (
-            " The study also gives group-mean RDMs per ROI (its `group_mean` files); their comparisons "
+            " The study also gives group-mean RDMs per ROI (its `group_mean` files); their "
+            "comparisons "
             "with every layer are in `group_mean.csv`."
         )
         agreement = [
@@ -305,13 +320,15 @@ def comparison_paragraph(res: Results) -> str:
         )
     else:
         per = (
-            "Values are computed per subject (`per_subject.csv`) and for ROI RDMs averaged over subjects "
+            "Values are computed per subject (`per_subject.csv`) and for ROI RDMs averaged over "
+            "subjects "
             "after alignment (`joint.csv`), which are less noisy than any single subject's."
         )
     groups = ""
     if res.grouped_atlases():
         groups = (
-            " For ROI groups, each subject's values are averaged over the group's ROIs, and the mean "
+            " For ROI groups, each subject's values are averaged over the group's ROIs, and the "
+            "mean "
             + (
                 "and standard error across subjects are reported"
                 if len(res.subjects) > 1
@@ -320,9 +337,11 @@ def comparison_paragraph(res: Results) -> str:
             + " (`by_group.csv`)."
         )
     return (
-        f"Each ROI RDM was compared with each {noun(res)} RDM by {words}; the report calls this value "
+        f"Each ROI RDM was compared with each {noun(res)} RDM by {words}; the report calls this "
+        "value "
         f"*{measure_label(res.method)}*. The comparisons reproduce rsatoolbox's `compare` "
-        "[@vandenbosch2025rsatoolbox] to within 10⁻⁹ (the test suite checks this on its own test data). "
+        "[@vandenbosch2025rsatoolbox] to within 10⁻⁹ (the test suite checks this on its own test "
+        "data). "
         f"{per}{groups}{group_mean}"
     )
 
@@ -344,44 +363,62 @@ def inference_paragraph(res: Results) -> str:
     extra = []
     if res.table("peak_layer") is not None:
         extra.append(
-            "For each ROI and network, the layer with the highest value was recorded in every bootstrap "
-            "sample; the share of samples in which a layer is the best (`peak_layer.csv`) says how certain "
+            "For each ROI and network, the layer with the highest value was recorded in every "
+            "bootstrap "
+            "sample; the share of samples in which a layer is the best (`peak_layer.csv`) says how "
+            "certain "
             "the peak layer is."
         )
     if res.table("network_comparison") is not None:
         extra.append(
-            "Networks are compared through their best layers: in every sample each network's best layer "
-            "in that sample is taken, so that choosing the layer is part of the uncertainty, and the "
+            "Networks are compared through their best layers: in every sample each network's best "
+            "layer "
+            "in that sample is taken, so that choosing the layer is part of the uncertainty, and "
+            "the "
             "difference between two networks gets a t interval and test like any other value "
             "(`network_comparison.csv`)."
         )
     if res.over_images_only:
         how = (
-            f"Uncertainty comes from a bootstrap over images only with {params.get('samples')} samples "
-            f"(seed {params.get('seed')}), computed as rsatoolbox's `eval_bootstrap_pattern`: the study "
-            f"has one subject, {md(res.subjects[0])}, so the intervals and tests generalise over images, "
-            "not over people. Each sample resamples images with replacement and pairs between copies of "
+            f"Uncertainty comes from a bootstrap over images only with {params.get('samples')} "
+            "samples "
+            f"(seed {params.get('seed')}), computed as rsatoolbox's `eval_bootstrap_pattern`: the "
+            "study "
+            f"has one subject, {md(res.subjects[0])}, so the intervals and tests generalise over "
+            "images, "
+            "not over people. Each sample resamples images with replacement and pairs between "
+            "copies of "
             "one image are left out. "
-            f"Tests are t tests on the bootstrap variance with {degrees} degrees of freedom (images − 1)"
+            f"Tests are t tests on the bootstrap variance with {degrees} degrees of freedom "
+            "(images − 1)"
         )
         ceiling = (
-            " With one subject there is no noise ceiling (it needs other subjects to predict), so no "
+            " With one subject there is no noise ceiling (it needs other subjects to predict), so "
+            "no "
             "value is compared with one."
         )
     else:
         how = (
-            f"Uncertainty comes from a dual bootstrap over images and subjects [@schutt2023statistical] with "
-            f"{params.get('samples')} samples (seed {params.get('seed')}), computed exactly as rsatoolbox's "
-            "`eval_dual_bootstrap`: each sample resamples images and subjects with replacement, pairs between "
-            "copies of one image are left out, and the variances of the subject-only, image-only and joint "
+            "Uncertainty comes from a dual bootstrap over images and subjects "
+            "[@schutt2023statistical] with "
+            f"{params.get('samples')} samples (seed {params.get('seed')}), computed exactly as "
+            "rsatoolbox's "
+            "`eval_dual_bootstrap`: each sample resamples images and subjects with replacement, "
+            "pairs between "
+            "copies of one image are left out, and the variances of the subject-only, image-only "
+            "and joint "
             "bootstraps are combined with the two-factor correction of @schutt2023statistical. "
-            f"Tests are t tests on this corrected variance with {degrees} degrees of freedom (subjects − 1)"
+            f"Tests are t tests on this corrected variance with {degrees} degrees of freedom "
+            "(subjects − 1)"
         )
         ceiling = (
             " The **noise ceiling** [@nili2014toolbox] bounds what any model could reach given the "
-            "variability between subjects: its upper bound is the mean similarity of each subject's RDM "
-            "with the average of all subjects, its lower bound the same with the average of the other "
-            "subjects. Values divided by the lower bound (*r / lower ceiling*) are given where that bound "
+            "variability between subjects: its upper bound is the mean similarity of each "
+            "subject's RDM "
+            "with the average of all subjects, its lower bound the same with the average of the "
+            "other "
+            "subjects. Values divided by the lower bound (*r / lower ceiling*) are given where "
+            "that bound "
             "is positive."
         )
     against = (
@@ -390,7 +427,8 @@ def inference_paragraph(res: Results) -> str:
         else "against zero,"
     )
     between = (
-        f" and between every two layers of a network, corrected for multiple comparisons within each ROI "
+        " and between every two layers of a network, corrected for multiple comparisons within "
+        "each ROI "
         f"with {correction} [@benjamini1995controlling]"
         if res.table("pairwise") is not None
         else f", corrected for multiple comparisons within each ROI with {correction} "
@@ -398,11 +436,15 @@ def inference_paragraph(res: Results) -> str:
     )
     return (
         f"{how}, two-sided at α = {boot.get('alpha', 0.05)}: {against}{between}. "
-        f"**Intervals** are t intervals from the same variance and degrees of freedom (rsatoolbox's "
-        "`Result.get_ci`), at the level at which an interval excludes zero exactly when its value is marked "
-        "significant: 95% without correction, adjusted for the number of tests otherwise (Bonferroni, or "
+        "**Intervals** are t intervals from the same variance and degrees of freedom "
+        "(rsatoolbox's "
+        "`Result.get_ci`), at the level at which an interval excludes zero exactly when its value "
+        "is marked "
+        "significant: 95% without correction, adjusted for the number of tests otherwise "
+        "(Bonferroni, or "
         "false-coverage-rate intervals under the false discovery rate [@benjamini2005false]). "
-        f"With {degrees} degrees of freedom even an uncorrected 95% interval is ±{t_critical(degrees):.2f} standard "
+        f"With {degrees} degrees of freedom even an uncorrected 95% interval is "
+        f"±{t_critical(degrees):.2f} standard "
         f"errors wide.{coverage(res)}{ceiling} " + " ".join(extra) + f" {usable}"
     )
 
@@ -423,9 +465,12 @@ def coverage(res: Results) -> str:
 def absent_paragraph(res: Results) -> str:
     """What the report says when the results folder has no inference tables."""
     return (
-        "The results folder has no inferential tables (`inference.csv`, `noise_ceiling.csv`, `pairwise.csv`): "
-        f"the analysis ran with {res.manifest.get('parameters', {}).get('samples')} bootstrap samples, so no "
-        "intervals or tests were computed and the findings below describe point estimates only. Run "
+        "The results folder has no inferential tables (`inference.csv`, `noise_ceiling.csv`, "
+        "`pairwise.csv`): "
+        f"the analysis ran with {res.manifest.get('parameters', {}).get('samples')} bootstrap "
+        "samples, so no "
+        "intervals or tests were computed and the findings below describe point estimates only. "
+        "Run "
         "`python -m analysis run` with `--samples 1000` (the default) to add them."
     )
 
@@ -435,22 +480,29 @@ def figures_paragraph(res: Results) -> str:
     text = ""
     if any(len(res.layers(n)) > 1 for n in res.ordered_networks):
         text = (
-            "To compare networks of different depth, each layer is placed at its *relative depth*: its "
-            "position in the network divided by the number of layers minus one, 0 for the first layer and 1 "
-            "for the last. Relative depth orders layers; it does not say that two networks compute the same "
+            "To compare networks of different depth, each layer is placed at its *relative depth*: "
+            "its "
+            "position in the network divided by the number of layers minus one, 0 for the first "
+            "layer and 1 "
+            "for the last. Relative depth orders layers; it does not say that two networks compute "
+            "the same "
             "thing at the same value."
         )
     unordered = res.unordered_networks()
     if unordered:
         text += (
-            f" The RDMs of {join(md(n) for n in unordered)} are a set of models, not layers in depth order "
-            "(the study file says so): they get no depth, and no statement compares a first and a last one."
+            f" The RDMs of {join(md(n) for n in unordered)} are a set of models, not layers in "
+            "depth order "
+            "(the study file says so): they get no depth, and no statement compares a first and a "
+            "last one."
         )
     if res.table("second_order") is not None:
         averaged = "subject-averaged " if len(res.subjects) > 1 else ""
         text += (
-            f" For the second-order map, every {averaged}ROI RDM and every layer RDM of an atlas were "
-            f"compared with each other with the same {measure_label(res.method)} (`second_order.csv`); "
+            f" For the second-order map, every {averaged}ROI RDM and every layer RDM of an atlas "
+            "were "
+            f"compared with each other with the same {measure_label(res.method)} "
+            "(`second_order.csv`); "
             "1 − similarity was embedded in two dimensions by classical multidimensional scaling "
             "[@torgerson1952multidimensional], so RDMs that are alike lie close together."
         )
@@ -458,7 +510,8 @@ def figures_paragraph(res: Results) -> str:
 
 
 def software_paragraph(res: Results) -> str:
-    """Versions of the analysis (from the manifest) and of the report's own libraries (at render time)."""
+    """Versions of the analysis (from the manifest) and of the report's own libraries (at render
+    time)."""
     versions = res.manifest.get("versions") or {}
     analysis = ", ".join(f"{k} {v}" for k, v in versions.items())
     report = []
@@ -468,15 +521,17 @@ def software_paragraph(res: Results) -> str:
         except metadata.PackageNotFoundError:
             continue
     return (
-        f"The analysis ran with {analysis} [@harris2020numpy; @virtanen2020scipy; @mckinney2010pandas]. "
+        f"The analysis ran with {analysis} [@harris2020numpy; @virtanen2020scipy; "
+        "@mckinney2010pandas]. "
         f"This report was rendered with Python {platform.python_version()}, {', '.join(report)} "
-        "[@hunter2007matplotlib; @waskom2021seaborn]. The provenance appendix lists the command, parameters and "
+        "[@hunter2007matplotlib; @waskom2021seaborn]. The provenance appendix lists the command, "
+        "parameters and "
         "cache keys."
     )
 
 
 def limitations(res: Results) -> list[str]:
-    """What the data cannot show, with this study's numbers; only what this study and its data show."""
+    """What the data cannot show, with this study's numbers: only what the study and data show."""
     n = len(res.subjects)
     degrees = dof(res)
     items = []
@@ -488,12 +543,15 @@ def limitations(res: Results) -> list[str]:
                 if res.has_inference
                 else ""
             )
-            + "there is no noise ceiling, and nothing here says how other people's RDMs would compare."
+            + "there is no noise ceiling, and nothing here says how other people's RDMs would "
+            "compare."
         )
     elif res.has_inference:
         items.append(
-            f"**Few subjects.** There are {plural(n, 'subject')}, and the subject bootstrap draws from them: "
-            f"every test has {degrees} degrees of freedom, and a 95% interval is ±{t_critical(degrees):.1f} "
+            f"**Few subjects.** There are {plural(n, 'subject')}, and the subject bootstrap draws "
+            "from them: "
+            f"every test has {degrees} degrees of freedom, and a 95% interval is "
+            f"±{t_critical(degrees):.1f} "
             "standard errors wide. Effects that vary between people cannot be estimated"
             + (
                 ", and generalisation to the population rests on very few people."
@@ -503,14 +561,18 @@ def limitations(res: Results) -> list[str]:
         )
     else:
         items.append(
-            f"**No inference.** The analysis ran without bootstrap samples: the {plural(n, 'subject')}' values "
+            "**No inference.** The analysis ran without bootstrap samples: the "
+            f"{plural(n, 'subject')}' values "
             "are point estimates, with no intervals or tests, and no noise ceiling."
         )
     if res.has_ceiling:
         items.append(
-            f"**The test against the noise ceiling has little power.** With {degrees} degrees of freedom, a "
-            f"model must lie about {t_critical(degrees):.1f} standard errors below the lower bound to be called "
-            "significantly below it. 'Not significantly below the ceiling' is therefore weak evidence; it does "
+            f"**The test against the noise ceiling has little power.** With {degrees} degrees of "
+            "freedom, a "
+            f"model must lie about {t_critical(degrees):.1f} standard errors below the lower bound "
+            "to be called "
+            "significantly below it. 'Not significantly below the ceiling' is therefore weak "
+            "evidence; it does "
             "not mean that a layer explains all explainable variance."
         )
     measures = sorted(
@@ -521,7 +583,8 @@ def limitations(res: Results) -> list[str]:
         }
     )
     recorded = (
-        f" The brain files record their dissimilarity measure as {join(f'*{md(m)}*' for m in measures)}."
+        " The brain files record their dissimilarity measure as "
+        f"{join(f'*{md(m)}*' for m in measures)}."
         if measures
         else ""
     )
@@ -531,10 +594,14 @@ def limitations(res: Results) -> list[str]:
         else " The study file does not say how they were made."
     )
     items.append(
-        "**Noise in the RDMs.** Whether the ROI RDMs are cross-validated cannot be read from the files."
-        f"{recorded}{said} Distances that are not cross-validated are inflated by measurement noise that "
-        "differs between ROIs and subjects [@walther2016reliability]; comparisons with correlation-type "
-        "measures are partly robust to a uniform offset, not to noise that varies across image pairs."
+        "**Noise in the RDMs.** Whether the ROI RDMs are cross-validated cannot be read from the "
+        "files."
+        f"{recorded}{said} Distances that are not cross-validated are inflated by measurement "
+        "noise that "
+        "differs between ROIs and subjects [@walther2016reliability]; comparisons with "
+        "correlation-type "
+        "measures are partly robust to a uniform offset, not to noise that varies across image "
+        "pairs."
     )
     pooled = hemisphere_pairs(res)
     if pooled:
@@ -542,8 +609,10 @@ def limitations(res: Results) -> list[str]:
             f"{md(g)}{'' if res.atlases == ['default'] else f' ({md(a)})'}" for a, g, _ in pooled
         )
         items.append(
-            f"**Hemispheres are pooled in some groups.** The study file puts the left and right ROI of the "
-            f"same area into one group ({where}); both come from the same subjects, so they are not "
+            "**Hemispheres are pooled in some groups.** The study file puts the left and right "
+            "ROI of the "
+            f"same area into one group ({where}); both come from the same subjects, so they are "
+            "not "
             "independent replications, and hemispheric differences are not tested."
         )
     images = res.table("images")
@@ -553,25 +622,34 @@ def limitations(res: Results) -> list[str]:
     if len(sources) > 1:
         text = (
             f"**Images differ by source.** The images come from {plural(len(sources), 'source')} "
-            f"({join(md(s) for s in sources)}) that may differ in content and statistics, so part of every "
+            f"({join(md(s) for s in sources)}) that may differ in content and statistics, so part "
+            "of every "
             "RDM may reflect the source (see @fig-rdm-examples)."
             if res.table("rdm_examples") is not None
-            else f"**Images differ by source.** The images come from {plural(len(sources), 'source')} "
-            f"({join(md(s) for s in sources)}) that may differ in content and statistics, so part of every "
+            else "**Images differ by source.** The images come from "
+            f"{plural(len(sources), 'source')} "
+            f"({join(md(s) for s in sources)}) that may differ in content and statistics, so part "
+            "of every "
             "RDM may reflect the source."
         )
         if any(s.casefold() == "imagenet" for s in sources):
-            text += " Networks trained on ImageNet may have seen some of the ImageNet images among the stimuli."
+            text += (
+                " Networks trained on ImageNet may have seen some of the ImageNet images among the "
+                "stimuli."
+            )
         items.append(text)
     if len(res.atlases) > 1:
         items.append(
-            "**Atlases may overlap.** ROIs of different atlases may cover the same tissue (the files do not "
-            "say), so results from different atlases need not be independent evidence; multiple comparisons "
+            "**Atlases may overlap.** ROIs of different atlases may cover the same tissue (the "
+            "files do not "
+            "say), so results from different atlases need not be independent evidence; multiple "
+            "comparisons "
             "are corrected within each ROI, not across atlases or networks."
         )
     if any(int(i.get("images_dropped", 0)) for i in res.manifest.get("inputs", [])):
         items.append(
-            f"**Only common images are used.** Restricting every file to the {res.manifest.get('n_common_images')} "
+            "**Only common images are used.** Restricting every file to the "
+            f"{res.manifest.get('n_common_images')} "
             "images all files share discards the images that only some files hold."
         )
     depth = (
@@ -580,14 +658,16 @@ def limitations(res: Results) -> list[str]:
         else ""
     )
     items.append(
-        f"**Fixed models.** Each layer's or model's RDM is used as it is, without fitting or weighting "
+        "**Fixed models.** Each layer's or model's RDM is used as it is, without fitting or "
+        "weighting "
         f"features{depth}."
     )
     return items
 
 
 def repository_url() -> str | None:
-    """The public repository: GitHub Actions' GITHUB_REPOSITORY, else CITATION.cff's repository-code."""
+    """The public repository: GitHub Actions' GITHUB_REPOSITORY, else CITATION.cff's
+    repository-code."""
     if os.environ.get("GITHUB_REPOSITORY"):
         server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
         return f"{server}/{os.environ['GITHUB_REPOSITORY']}"
@@ -608,18 +688,22 @@ def data_availability(res: Results) -> str:
     data = res.dataset
     cite = data_citation(res)
     tail = (
-        " Every result table behind this report is in the results folder named in the provenance appendix, "
+        " Every result table behind this report is in the results folder named in the provenance "
+        "appendix, "
         "and the long ones can be downloaded from the HTML version of this report."
     )
     if res.synthetic:
         return (
-            "The RDM files are synthetic, written by `python -m analysis demo` and regenerated from their "
+            "The RDM files are synthetic, written by `python -m analysis demo` and regenerated "
+            "from their "
             f"seed by `make demo`.{tail}"
         )
     if not res.declared:
         return (
-            "The study file does not say where its RDM files come from or under which licence (it has no "
-            "`dataset` section); the provenance appendix identifies every input file by its size and "
+            "The study file does not say where its RDM files come from or under which licence (it "
+            "has no "
+            "`dataset` section); the provenance appendix identifies every input file by its size "
+            "and "
             f"SHA-256 checksum.{tail}"
         )
     name = md(data["name"]) if data.get("name") else "The RDM files"
@@ -645,8 +729,10 @@ def code_availability(res: Results) -> str:
     url = repository_url()
     where = f"the repository at <{url}>" if url else "this project's git repository"
     return (
-        f"The analysis and this report are open source (MIT licence) in {where}. The results were computed "
-        f"at commit `{commit}`{dirty} (version {project.get('version', 'unknown')}); `make report` rebuilds them "
+        f"The analysis and this report are open source (MIT licence) in {where}. The results were "
+        "computed "
+        f"at commit `{commit}`{dirty} (version {project.get('version', 'unknown')}); `make report` "
+        "rebuilds them "
         "and this document from the data."
     )
 
@@ -688,9 +774,12 @@ def bibtex(res: Results) -> str:
 def how_to_cite(res: Results) -> str:
     """The citation paragraph and the BibTeX entry (same text in HTML and PDF)."""
     return (
-        "If you use this report or its code, cite it as given in `CITATION.cff` (GitHub shows it under "
-        "'Cite this repository'), together with the data [@pickard2023bold5000; @chang2021bold5000] and the "
-        "methods it builds on [@kriegeskorte2008rsa; @schutt2023statistical; @vandenbosch2025rsatoolbox]. "
+        "If you use this report or its code, cite it as given in `CITATION.cff` (GitHub shows it "
+        "under "
+        "'Cite this repository'), together with the data [@pickard2023bold5000; "
+        "@chang2021bold5000] and the "
+        "methods it builds on [@kriegeskorte2008rsa; @schutt2023statistical; "
+        "@vandenbosch2025rsatoolbox]. "
         "In BibTeX:\n\n" + bibtex(res)
     )
 

@@ -1,5 +1,6 @@
 """Which figures and tables a study can support, and the one sentence the report prints where a part
-it cannot support would be (no groups, one network, one layer, one ROI, one subject, no bootstrap)."""
+it cannot support would be (no groups, one network, one layer, one ROI, one subject, no
+bootstrap)."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def _depth_reason(res: Results) -> str | None:
     unordered = res.unordered_networks()
     if unordered and not res.ordered_networks:
         return (
-            f"The RDMs of {join(md(n) for n in unordered)} are a set of models, not layers in depth "
+            f"The RDMs of {join(md(n) for n in unordered)} are a set of models, not layers in "
+            "depth "
             "order, so there is no relative-depth figure."
         )
     return (

@@ -1,5 +1,6 @@
-"""Sentences computed from the result tables (nothing typed by hand). A sentence never ranks values that are
-equal within their uncertainty: it ranks only what a test (or, without inference, two SEM) separates."""
+"""Sentences computed from the result tables (nothing typed by hand). A sentence never ranks values
+that are equal within their uncertainty: it ranks only what a test (or, without inference, two
+SEM) separates."""
 
 from __future__ import annotations
 
@@ -32,8 +33,8 @@ def noun(res: Results, many: bool = False) -> str:
 
 
 def dof(res: Results) -> int:
-    """Degrees of freedom of the bootstrap t tests: subjects − 1 for the dual bootstrap (rsatoolbox's
-    default), images − 1 for the bootstrap over images of one subject."""
+    """Degrees of freedom of the bootstrap t tests: subjects − 1 for the dual bootstrap
+    (rsatoolbox's default), images − 1 for the bootstrap over images of one subject."""
     if res.over_images_only:
         return max(int(res.manifest.get("n_common_images") or 2) - 1, 1)
     return max(len(res.subjects) - 1, 1)
@@ -44,7 +45,7 @@ def t_critical(degrees: int, alpha: float = 0.05) -> float:
     return float(stats.t.ppf(1 - alpha / 2, degrees))
 
 
-# --- the logic, on plain tables (unit-tested) ----------------------------------------------------------
+# --- the logic, on plain tables (unit-tested) ---
 
 
 def tied_with_top(
@@ -62,10 +63,13 @@ def tied_with_top(
 
 
 def not_separated_from(best: str, pairwise: pd.DataFrame) -> list[str]:
-    """Layers whose pairwise test against `best` is not significant (rows of one ROI and network)."""
+    """Layers whose pairwise test against `best` is not significant (rows of one ROI and
+    network)."""
     rows = pairwise[(pairwise["layer_a"] == best) | (pairwise["layer_b"] == best)]
     other = np.where(rows["layer_a"] == best, rows["layer_b"], rows["layer_a"])
-    return [str(o) for o, sig in zip(other, rows["significant"].astype(bool)) if not sig]
+    return [
+        str(o) for o, sig in zip(other, rows["significant"].astype(bool), strict=True) if not sig
+    ]
 
 
 def beaten_by(best: str, pairwise: pd.DataFrame) -> list[str]:
@@ -74,18 +78,21 @@ def beaten_by(best: str, pairwise: pd.DataFrame) -> list[str]:
     other = np.where(rows["layer_a"] == best, rows["layer_b"], rows["layer_a"])
     better = np.where(rows["layer_a"] == best, rows["difference"] > 0, rows["difference"] < 0)
     return [
-        str(o) for o, sig, b in zip(other, rows["significant"].astype(bool), better) if sig and b
+        str(o)
+        for o, sig, b in zip(other, rows["significant"].astype(bool), better, strict=True)
+        if sig and b
     ]
 
 
 def above_zero(inference: pd.DataFrame) -> pd.Series:
-    """Rows significantly above zero: the two-sided test rejects and the interval lies above zero."""
+    """Rows significantly above zero: the two-sided test rejects and the interval lies above
+    zero."""
     return inference["significant_zero"].astype(bool) & (inference["ci_low"] > 0)
 
 
 def rois_without_signal(inference: pd.DataFrame) -> list[str]:
-    """ROIs in which no layer of any network is significantly above zero (they are not ranked: all are
-    zero within noise)."""
+    """ROIs in which no layer of any network is significantly above zero (they are not ranked: all
+    are zero within noise)."""
     any_signal = above_zero(inference).groupby(inference["roi"], sort=False).any()
     return [str(r) for r, signal in any_signal.items() if not signal]
 
@@ -107,7 +114,8 @@ def peak_summary(peak: pd.DataFrame, threshold: float = 0.5) -> tuple[str, float
 
 
 def network_counts(comparison: pd.DataFrame) -> tuple[int, int, int]:
-    """(ROIs where network A's best layer is significantly higher, where B's is, where neither is)."""
+    """(ROIs where network A's best layer is significantly higher, where B's is, where neither
+    is)."""
     sig = comparison["significant"].astype(bool)
     return (
         int((sig & (comparison["difference"] > 0)).sum()),
@@ -116,7 +124,7 @@ def network_counts(comparison: pd.DataFrame) -> tuple[int, int, int]:
     )
 
 
-# --- sentences for the report --------------------------------------------------------------------------
+# --- sentences for the report ---
 
 
 def _where(res: Results, atlas: str) -> str:
@@ -124,8 +132,8 @@ def _where(res: Results, atlas: str) -> str:
 
 
 def group_peaks(res: Results) -> list[str]:
-    """Per atlas, group and network: where the group's mean r peaks, and which layers are within 2 SEM of it
-    (between-subject SEM; a description, not a test). Equal means are said as ties."""
+    """Per atlas, group and network: where the group's mean r peaks, and which layers are within 2
+    SEM of it (between-subject SEM; a description, not a test). Equal means are said as ties."""
     out = []
     label = measure_label(res.method)
     for atlas in res.grouped_atlases():
@@ -180,9 +188,9 @@ def _ceiling_lower(res: Results, atlas: str, roi: str) -> float:
 
 
 def roi_peak_sentences(res: Results, atlas: str) -> list[str]:
-    """Per ROI of one atlas: each network's peak layer with its bootstrap share, r with interval, the
-    normalised value, and the layers the peak is not separated from; layers that share the largest
-    share are all named."""
+    """Per ROI of one atlas: each network's peak layer with its bootstrap share, r with interval,
+    the normalised value, and the layers the peak is not separated from; layers that share the
+    largest share are all named."""
     inference, pairwise, peak = (
         res.table("inference"),
         res.table("pairwise"),
@@ -202,7 +210,8 @@ def roi_peak_sentences(res: Results, atlas: str) -> list[str]:
                 head = f"{md(network)} {md(layers[0])} (its only {word}"
             elif len(layers) > 1:
                 head = (
-                    f"{md(network)} {join(md(x) for x in layers)}, each best in {100 * share:.0f}% of "
+                    f"{md(network)} {join(md(x) for x in layers)}, each best in {100 * share:.0f}% "
+                    "of "
                     "samples (a tie"
                 )
             else:
@@ -280,15 +289,20 @@ def ceiling_sentence(res: Results) -> str:
     below = int(inference["significant_ceiling"].astype(bool).sum())
     degrees = dof(res)
     return (
-        f"{below} of {n} ROI × {noun(res)} values are significantly below the lower noise ceiling. With "
-        f"{plural(len(res.subjects), 'subject')} the test has {degrees} degrees of freedom, so a value must lie "
-        f"about {t_critical(degrees):.1f} standard errors below the ceiling to be detected: the test has "
-        "little power, and a value that is not significantly below the ceiling has not been shown to reach it."
+        f"{below} of {n} ROI × {noun(res)} values are significantly below the lower noise ceiling. "
+        "With "
+        f"{plural(len(res.subjects), 'subject')} the test has {degrees} degrees of freedom, so a "
+        "value must lie "
+        f"about {t_critical(degrees):.1f} standard errors below the ceiling to be detected: the "
+        "test has "
+        "little power, and a value that is not significantly below the ceiling has not been shown "
+        "to reach it."
     )
 
 
 def network_sentences(res: Results) -> list[str]:
-    """Per atlas and pair of networks: in how many ROIs one network's best layer beats the other's."""
+    """Per atlas and pair of networks: in how many ROIs one network's best layer beats the
+    other's."""
     table = res.table("network_comparison")
     out = []
     for atlas in res.atlases:
@@ -335,7 +349,8 @@ def last_layer_sentences(res: Results) -> list[str]:
         drops = int((rows["significant"].astype(bool) & (rows["difference"] > 0)).sum())
         rises = int((rows["significant"].astype(bool) & (rows["difference"] < 0)).sum())
         out.append(
-            f"From {md(before)} to the last layer of {md(network)}, {md(last)}, r drops significantly "
+            f"From {md(before)} to the last layer of {md(network)}, {md(last)}, r drops "
+            "significantly "
             f"in {drops} and rises significantly in {rises} of {plural(len(rows), 'ROI')}."
         )
     return out
@@ -462,8 +477,10 @@ def abstract(res: Results) -> str:
         params = m.get("parameters", {})
         if res.over_images_only:
             text.append(
-                f"Uncertainty comes from a bootstrap over images ({params.get('samples')} samples) with "
-                f"t tests on {dof(res)} degrees of freedom; with one subject, the intervals generalise "
+                f"Uncertainty comes from a bootstrap over images ({params.get('samples')} samples) "
+                "with "
+                f"t tests on {dof(res)} degrees of freedom; with one subject, the intervals "
+                "generalise "
                 "over images, not over people, and there is no noise ceiling."
             )
         else:
@@ -483,14 +500,16 @@ def abstract(res: Results) -> str:
             text += network_sentences(res)[:1]
         if res.has_ceiling:
             text.append(
-                f"With {plural(len(res.subjects), 'subject')}, the tests against the noise ceiling have "
+                f"With {plural(len(res.subjects), 'subject')}, the tests against the noise ceiling "
+                "have "
                 "little power; the report lists what the data cannot decide."
             )
     else:
         text.append("The analysis ran without a bootstrap, so no intervals or tests are reported.")
     if res.synthetic:
         text.append(
-            "These are synthetic data with a planted answer: the numbers test the pipeline, not the brain."
+            "These are synthetic data with a planted answer: the numbers test the pipeline, not "
+            "the brain."
         )
     return " ".join(text)
 
@@ -504,7 +523,10 @@ def subject_text(res: Results, detail: str, absent: dict[str, str]) -> str:
     each = (
         "for each subject, on one colour scale" if len(res.subjects) > 1 else "for the one subject"
     )
-    text = f"@fig-subject-heatmaps shows the similarity between every ROI{where} and every {noun(res)} {each}."
+    text = (
+        f"@fig-subject-heatmaps shows the similarity between every ROI{where} and every "
+        f"{noun(res)} {each}."
+    )
     if "fig-subject-bars" in absent:
         return text + " " + absent["fig-subject-bars"]
     grouped = res.grouped_atlases()
@@ -528,11 +550,13 @@ def joint_text(res: Results) -> str:
         )
     else:
         first = (
-            "For @fig-joint-heatmap each ROI's RDM was averaged over subjects before it was compared "
+            "For @fig-joint-heatmap each ROI's RDM was averaged over subjects before it was "
+            "compared "
             f"with the {noun(res, many=True)}"
         )
     return (
-        f"{first}; @tbl-best-layers in the appendix lists each ROI's best {noun(res)} per network. The HTML "
+        f"{first}; @tbl-best-layers in the appendix lists each ROI's best {noun(res)} per network. "
+        "The HTML "
         "version also shows the grid with the value of every cell on hover."
     )
 
@@ -548,7 +572,8 @@ def rdm_examples_text(res: Results) -> str:
             "separates the sources."
         )
     return (
-        "What do these RDMs look like? @fig-rdm-examples draws a few of them on a subsample of images "
+        "What do these RDMs look like? @fig-rdm-examples draws a few of them on a subsample of "
+        "images "
         "(the study names no image sources, or all images share one)."
     )
 
@@ -566,15 +591,18 @@ def groups_text(res: Results, absent: dict[str, str]) -> str:
         )
         text.append(
             "@fig-group-lines follows each ROI group through the layers of each network: for every "
-            "subject the similarity is averaged over the group's ROIs, and the line shows the mean over "
+            "subject the similarity is averaged over the group's ROIs, and the line shows the mean "
+            "over "
             f"subjects{band}."
         )
     if "fig-depth" in absent:
         text.append(absent["fig-depth"])
     else:
         text.append(
-            "@fig-depth puts the networks of layers in depth order on one relative-depth axis, so that "
-            "networks of different depth can be compared: thin lines are single ROIs, bold lines their "
+            "@fig-depth puts the networks of layers in depth order on one relative-depth axis, so "
+            "that "
+            "networks of different depth can be compared: thin lines are single ROIs, bold lines "
+            "their "
             "group mean."
         )
     first = (
@@ -583,7 +611,8 @@ def groups_text(res: Results, absent: dict[str, str]) -> str:
         else "the first ROIs of each atlas (it has no groups)"
     )
     text.append(
-        f"@fig-roi-scatter picks {first}, and @fig-bars3d shows the whole ROI × {noun(res)} grid as bars."
+        f"@fig-roi-scatter picks {first}, and @fig-bars3d shows the whole ROI × {noun(res)} grid "
+        "as bars."
     )
     return " ".join(text)
 
@@ -591,17 +620,20 @@ def groups_text(res: Results, absent: dict[str, str]) -> str:
 def second_order_text(res: Results) -> str:
     """The text before the second-order map."""
     text = (
-        f"@fig-second-order places every ROI RDM and every {noun(res)} RDM of an atlas on one map: the closer "
+        f"@fig-second-order places every ROI RDM and every {noun(res)} RDM of an atlas on one map: "
+        "the closer "
         "two points, the more alike their RDMs."
     )
     if res.ordered_networks:
         text += (
-            " Each network's layers are joined from input to output, so the map shows which stretch of "
+            " Each network's layers are joined from input to output, so the map shows which "
+            "stretch of "
             "each network passes near which ROIs."
         )
     if res.unordered_networks():
         text += (
-            f" The models of {join(md(n) for n in res.unordered_networks())} are crosses, not joined: "
+            f" The models of {join(md(n) for n in res.unordered_networks())} are crosses, not "
+            "joined: "
             "they have no order."
         )
     return text
@@ -624,7 +656,8 @@ def inference_text(res: Results, absent: dict[str, str]) -> str:
     if "tbl-peak" not in absent:
         normalised = " and its value relative to the lower noise ceiling" if res.has_ceiling else ""
         text += (
-            f" @tbl-peak gives, for the same atlas, each network's peak {noun(res)} with the share of "
+            f" @tbl-peak gives, for the same atlas, each network's peak {noun(res)} with the share "
+            "of "
             f"bootstrap samples in which it was the best, its similarity with interval{normalised}."
         )
     if "tbl-noise-ceiling" not in absent:

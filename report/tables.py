@@ -1,5 +1,6 @@
-"""Markdown tables for the report (printed from cells with `output: asis`), and the appendix's long tables:
-a summary in every format, the full table collapsible in the HTML with a CSV download inside the page."""
+"""Markdown tables for the report (printed from cells with `output: asis`), and the appendix's long
+tables: a summary in every format, the full table collapsible in the HTML with a CSV download
+inside the page."""
 
 from __future__ import annotations
 
@@ -33,10 +34,13 @@ def md_table(
     align: Sequence[str] | None = None,
     widths: Sequence[int] | None = None,
 ) -> str:
-    """A pandoc pipe table; ``align`` holds 'l' or 'r' per column, ``widths`` relative column widths."""
+    """A pandoc pipe table; ``align`` holds 'l' or 'r' per column, ``widths`` relative column
+    widths."""
     align = align or ["l"] * len(header)
     dashes = [max(3, int(w)) for w in widths] if widths else [3] * len(header)
-    rule = ["-" * d + ":" if a == "r" else ":" + "-" * d for a, d in zip(align, dashes)]
+    rule = [
+        "-" * d + ":" if a == "r" else ":" + "-" * d for a, d in zip(align, dashes, strict=True)
+    ]
     lines = ["| " + " | ".join(_cell(h) for h in header) + " |", "|" + "|".join(rule) + "|"]
     lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
@@ -70,7 +74,7 @@ def atlas_label(res: Results, atlas: str) -> str:
     return "" if res.atlases == ["default"] else md(atlas)
 
 
-# --- methods tables -----------------------------------------------------------------------------------
+# --- methods tables ---
 
 
 def _latency_rows(path: Path = LATENCIES) -> list[dict[str, str]]:
@@ -140,7 +144,8 @@ def study_table(res: Results) -> str:
         ("Data set", md(res.dataset.get("name") or "not declared by the study file")),
         (
             "Study file",
-            f"`{Path(str(study.get('path', ''))).name}` (SHA-256 `{str(study.get('sha256', ''))[:12]}…`)",
+            f"`{Path(str(study.get('path', ''))).name}` (SHA-256 "
+            f"`{str(study.get('sha256', ''))[:12]}…`)",
         ),
         ("Synthetic data", "yes" if res.synthetic else "no"),
         ("Subjects", ", ".join(md(s) for s in res.subjects)),
@@ -223,7 +228,8 @@ def images_table(res: Results) -> str:
                 else by_source.sum(numeric_only=True)
             )
             cells = [
-                f"{int(by_source.loc[s, 'images_kept'])} / {int(by_source.loc[s, 'images_in_file'])}"
+                f"{int(by_source.loc[s, 'images_kept'])} / "
+                f"{int(by_source.loc[s, 'images_in_file'])}"
                 if s in by_source.index
                 else "–"
                 for s in sources
@@ -263,7 +269,9 @@ def peak_table(res: Results, atlas: str) -> str:
     lower = (
         {}
         if ceiling is None
-        else dict(zip(zip(ceiling["atlas"], ceiling["roi"]), ceiling["lower"]))
+        else dict(
+            zip(zip(ceiling["atlas"], ceiling["roi"], strict=True), ceiling["lower"], strict=True)
+        )
     )
     out = []
     for roi in res.rois(atlas):
@@ -320,7 +328,8 @@ def ceiling_table(res: Results) -> str:
 
 
 def network_summary_table(res: Results) -> str:
-    """Per atlas and pair of networks: in how many ROIs each network's best layer is significantly higher."""
+    """Per atlas and pair of networks: in how many ROIs each network's best layer is significantly
+    higher."""
     table = res.table("network_comparison")
     rows = []
     for (atlas, a, b), part in table.groupby(["atlas", "network_a", "network_b"], sort=False):
@@ -351,7 +360,8 @@ def network_summary_table(res: Results) -> str:
 
 
 def pairwise_summary_table(res: Results) -> str:
-    """Per atlas and network: how many of the layer-pair tests are significant (the full table is in the HTML)."""
+    """Per atlas and network: how many of the layer-pair tests are significant (the full table is in
+    the HTML)."""
     table = res.table("pairwise")
     if table is None:
         return ""
@@ -387,8 +397,8 @@ def pairwise_summary_table(res: Results) -> str:
 
 
 def best_layer_table(res: Results) -> str:
-    """Per atlas and ROI: each network's layer with the highest r (subject-averaged RDMs) and that r;
-    layers that share the highest r are all named."""
+    """Per atlas and ROI: each network's layer with the highest r (subject-averaged RDMs) and that
+    r; layers that share the highest r are all named."""
     cell = {}
     for (a, r, n), rows in res.joint.groupby(["atlas", "roi", "network"], sort=False):
         top = extremes(rows["r"])
@@ -411,7 +421,7 @@ def best_layer_table(res: Results) -> str:
     )
 
 
-# --- long tables: full in the HTML, downloadable -------------------------------------------------------
+# --- long tables: full in the HTML, downloadable ---
 
 
 def csv_data_uri(payload: bytes) -> str:
@@ -470,10 +480,11 @@ details.rsa-table .rsa-table-body { max-height: 32em; overflow: auto; font-size:
 
 
 def html_details(payload: bytes, filename: str, summary: str) -> str:
-    """A collapsible full table as a raw HTML block (dropped in the PDF): the CSV file's bytes as one data:
-    URI, offered for download and drawn in the page when the reader opens it."""
+    """A collapsible full table as a raw HTML block (dropped in the PDF): the CSV file's bytes as
+    one data: URI, offered for download and drawn in the page when the reader opens it."""
     n_rows = max(payload.count(b"\n") - 1, 0)
-    link = f'<a download="{html.escape(filename)}" href="{csv_data_uri(payload)}">Download {html.escape(filename)}</a>'
+    name = html.escape(filename)
+    link = f'<a download="{name}" href="{csv_data_uri(payload)}">Download {name}</a>'
     return (
         f'```{{=html}}\n<details class="rsa-table"><summary>{html.escape(summary)}</summary>\n'
         f"<p>{link} ({n_rows:,} rows; the full table appears below)</p>\n"
@@ -502,9 +513,9 @@ def appendix_tables(res: Results) -> str:
 
 
 def interactive_grid(res: Results) -> str:
-    """The ROI × layer grid of the subject-averaged RDMs as inline SVG, one per atlas: hovering a cell shows its
-    ROI, layer and value (SVG <title>, so it works offline and without script). A raw HTML block; the PDF has
-    the static heatmap instead."""
+    """The ROI × layer grid of the subject-averaged RDMs as inline SVG, one per atlas: hovering a
+    cell shows its ROI, layer and value (SVG <title>, so it works offline and without script). A
+    raw HTML block; the PDF has the static heatmap instead."""
     from matplotlib import colormaps
     from matplotlib.colors import Normalize, to_hex
 
@@ -521,13 +532,15 @@ def interactive_grid(res: Results) -> str:
         width, height = left + cell * len(res.columns) + 4, top + cell * len(rois) + 4
         parts = [
             f'<svg viewBox="0 0 {width} {height}" width="100%" '
-            f'role="img" aria-label="{html.escape(atlas)}: {measure_label(res.method)} per ROI and layer" '
+            f'role="img" aria-label="{html.escape(atlas)}: {measure_label(res.method)} per ROI and '
+            'layer" '
             'style="max-width:60em;font:8px sans-serif">'
         ]
         for i, roi in enumerate(rois):
             y = top + i * cell
             parts.append(
-                f'<text x="{left - 3}" y="{y + cell - 3}" text-anchor="end">{html.escape(roi)}</text>'
+                f'<text x="{left - 3}" y="{y + cell - 3}" '
+                f'text-anchor="end">{html.escape(roi)}</text>'
             )
             for j, (network, layer) in enumerate(res.columns):
                 value = matrix[i, j]
@@ -543,7 +556,8 @@ def interactive_grid(res: Results) -> str:
         )
         blocks.append(label + "".join(parts))
     return (
-        '```{=html}\n<details class="rsa-grid"><summary>Interactive grid: hover over a cell for its ROI, '
+        '```{=html}\n<details class="rsa-grid"><summary>Interactive grid: hover over a cell for '
+        "its ROI, "
         f"layer and {html.escape(measure_label(res.method))}</summary>\n"
         + "\n".join(blocks)
         + "\n</details>\n```"

@@ -9,9 +9,10 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 
 #: ASCII punctuation that Markdown (with pandoc's extensions: smart quotes, citations, maths, raw
-#: HTML) can read as syntax anywhere in a line; pandoc takes each one literally after a backslash, and
-#: its HTML, LaTeX and typst writers then escape it for their own syntax. '-' and '.' are syntax only
-#: when repeated ('--' is a dash, '...' an ellipsis) or at the start of a line, where names never are.
+#: HTML) can read as syntax anywhere in a line; pandoc takes each one literally after a backslash,
+#: and its HTML, LaTeX and typst writers then escape it for their own syntax. '-' and '.' are syntax
+#: only when repeated ('--' is a dash, '...' an ellipsis) or at the start of a line, where names
+#: never are.
 _SYNTAX = re.compile(r"""([\\`*_{}\[\]<>#+!|$@~^&"'=]|(?<=-)-|(?<=\.)\.)""")
 
 
@@ -66,8 +67,9 @@ _HEMISPHERE = (
 
 
 def split_hemisphere(roi: str) -> tuple[str, str] | None:
-    """('L' or 'R', area) when an ROI name marks its hemisphere ('LHPPA', 'lh_V1', 'L_FFA', 'V1_rh'),
-    else None; a lone 'L' or 'R' counts only before or after a separator ('LOC' is no hemisphere)."""
+    """('L' or 'R', area) when an ROI name marks its hemisphere ('LHPPA', 'lh_V1', 'L_FFA',
+    'V1_rh'), else None; a lone 'L' or 'R' counts only before or after a separator ('LOC' is no
+    hemisphere)."""
     for pattern in _HEMISPHERE:
         match = pattern.match(roi)
         if match:

@@ -7,12 +7,21 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import rsatoolbox
 import rsatoolbox.inference.evaluate as rsa_evaluate
 import yaml
 
 from analysis.inference.resampling import Resampling
+
+
+def rows_where(table: pd.DataFrame, **equal: object) -> pd.DataFrame:
+    """The rows of `table` whose columns equal the given values (column=value, all of them)."""
+    mask = np.ones(len(table), dtype=bool)
+    for column, value in equal.items():
+        mask &= (table[column] == value).to_numpy()
+    return table[mask]
 
 
 def save_rdms(
@@ -73,7 +82,7 @@ def rsatoolbox_dual_bootstrap(
         return sample, rdm_idx, pattern_idx
 
     monkeypatch.setattr(rsa_evaluate, "bootstrap_sample", recording)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 (rsatoolbox draws from the legacy global generator)
     data = rsatoolbox.rdm.RDMs(subjects)
     fixed = [
         rsatoolbox.model.ModelFixed(f"layer{i}", rsatoolbox.rdm.RDMs(models[i : i + 1]))
@@ -137,7 +146,8 @@ def report_figure(name: str):
 
 
 def analysed(study: Path, out: Path, samples: int) -> Path:
-    """Run `python -m analysis run` on a study as a user would (a subprocess from the repository root)."""
+    """Run `python -m analysis run` on a study as a user
+    would (a subprocess from the repository root)."""
     import subprocess
     import sys
 

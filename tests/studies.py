@@ -1,6 +1,6 @@
-"""Studies of any valid shape, written to disk as a user would write them: rsatoolbox RDM files and a
-study file. Used by the property-based report tests (tests/report/test_any_study.py) and the full
-renders of extreme shapes (tests/e2e/test_any_study_render.py)."""
+"""Studies of any valid shape, written to disk as a user would write them: rsatoolbox RDM files and
+a study file. Used by the property-based report tests (tests/report/test_any_study.py) and the
+full renders of extreme shapes (tests/e2e/test_any_study_render.py)."""
 
 from __future__ import annotations
 
@@ -80,7 +80,6 @@ def write_study(shape: StudyShape, folder: Path) -> Path:
     rng = np.random.default_rng(shape.seed)
     images = image_names(shape.n_images)
     latent = rng.standard_normal((shape.n_images, 12))
-    files: dict[str, str] = {}
 
     def patterns(weight: float, keep: list[int]) -> np.ndarray:
         noise = rng.standard_normal((shape.n_images, 12))

@@ -1,5 +1,5 @@
-"""The README and docs/CONTRACTS.md describe the output contract; analysis/schema.py defines it. A table
-or column added in the schema and not in the docs (or the reverse) fails here."""
+"""The README and docs/CONTRACTS.md describe the output contract; analysis/schema.py defines
+it. A table or column added in the schema and not in the docs (or the reverse) fails here."""
 
 from __future__ import annotations
 

@@ -51,7 +51,8 @@ class Ranked:
 
 @numba.njit(nogil=True, cache=True)
 def _pack(vector: np.ndarray, index_bits: int, packed: np.ndarray) -> None:
-    """Fill `packed` with uint64 words (leading bits of an order-preserving key of each value | its index).
+    """Fill `packed` with uint64 words: the leading bits of an order-preserving key of each value,
+    OR-ed with its index.
 
     Sorting these integers (numpy's SIMD sort) is several times faster than an argsort.
     """
@@ -90,9 +91,11 @@ def _rank_run(
     stops: np.ndarray,
     groups: int,
 ) -> tuple[int, int, int]:
-    """Dense ranks of order[start:stop] (one run of equal leading key bits) after re-sorting it by value.
+    """Dense ranks of order[start:stop] (one run of equal
+    leading key bits) after re-sorting it by value.
 
-    Records the run's tie groups in starts/stops from index `groups`; returns (last rank, groups, tied pairs).
+    Records the run's tie groups in starts/stops from index
+    `groups`; returns (last rank, groups, tied pairs).
     """
     run = order[start:stop]
     run[:] = run[np.argsort(vector[run], kind="mergesort")]
@@ -114,7 +117,8 @@ def _rank_run(
 def _ranks_from_packed(
     vector: np.ndarray, packed: np.ndarray, index_bits: int, order: np.ndarray, dense: np.ndarray
 ):
-    """Fill `order` and `dense` (dense ranks) of `vector` from its sorted packed words; its tie groups.
+    """Fill `order` and `dense` (dense ranks) of `vector`
+    from its sorted packed words; its tie groups.
 
     Entries whose leading key bits agree are re-sorted by value, so the result is exact.
     Returns (tie_starts, tie_stops, tied pairs, distinct values).
@@ -159,7 +163,8 @@ def rank_vector(vector: np.ndarray) -> Ranked:
 
 @numba.njit(nogil=True, cache=True, inline="always")
 def _insertion_count(values: np.ndarray, start: int, stop: int) -> int:
-    """Sort values[start:stop] in place; return its inversions (pairs i < j with values[i] > values[j])."""
+    """Sort values[start:stop] in place; return its
+    inversions (pairs i < j with values[i] > values[j])."""
     inversions = 0
     for i in range(start + 1, stop):
         value = values[i]

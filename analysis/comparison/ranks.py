@@ -97,7 +97,8 @@ def weighted_ranks(order: np.ndarray, values_sorted: np.ndarray, weights: np.nda
 
 
 def weighted_ranks_of_rows(vectors: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Weighted ranks of a different vector in every row (e.g. a pooled RDM per sample): sorts each row."""
+    """Weighted ranks of a different vector in every row
+    (e.g. a pooled RDM per sample): sorts each row."""
     order = np.argsort(vectors, axis=1)
     ranks_sorted = midranks_sorted(
         np.take_along_axis(vectors, order, axis=1), np.take_along_axis(weights, order, axis=1)

@@ -11,12 +11,12 @@ k_rdm=1, N)` for fixed models and the `Result` it returns:
 * A sample with fewer than 3 distinct images is NaN in rsatoolbox and left out of every
   statistic. We also leave out (and count) samples in which any similarity or ceiling is
   undefined (a resampled RDM with zero variance), where rsatoolbox would return 0 or NaN.
-* variances: for each variant, the covariance (ddof=1) over valid samples of
-  [layer evaluations, lower ceiling, upper ceiling]; `Result` then combines the three with the
+* variances: for each variant, the covariance (ddof=1) over valid samples of [layer
+  evaluations, lower ceiling, upper ceiling]; `Result` then combines the three with the
   2-factor correction (`inference_util._dual_bootstrap` with n_rdm subjects, n_pattern images):
-  v = n_r/(n_r-1) V_rdm + n_p/(n_p-1) V_pattern − n_r n_p/((n_p-1)(n_r-1)) (V_both − V_rdm − V_pattern),
-  clipped below by the two scaled single-factor variances and above by V_both. The same is done
-  for differences between layers and between a layer and the lower ceiling.
+  v = n_r/(n_r-1) V_rdm + n_p/(n_p-1) V_pattern − n_r n_p/((n_p-1)(n_r-1)) (V_both − V_rdm −
+  V_pattern), clipped below by the two scaled single-factor variances and above by V_both. The
+  same is done for differences between layers and between a layer and the lower ceiling.
 * dof = min(n_subjects, n_images) − 1. Tests (`t_test_0`, `t_test_nc`, `t_tests`): the tested
   value is the mean over valid samples of the mean over the three variants; against 0
   one-sided in rsatoolbox (1 − T.cdf(t)), against the lower ceiling (its mean over samples and
@@ -40,14 +40,14 @@ the one at which it excludes zero exactly when its row is significant.
 
 from __future__ import annotations
 
-import sys
+import warnings
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..comparison.kendall import tau_a_many
-from ..comparison.methods import undefined_rows
-from ..errors import AnalysisError
+from ..comparison.methods import check_defined
+from ..errors import AnalysisError, AnalysisWarning, check_choice
 from ..reading.store import StoredRow
 from ..runtime import progress_bar, worker_count
 from ..schema import BOOTSTRAP_METHODS, LINEAR_METHODS, METHODS, WHITENED_METHODS
@@ -83,7 +83,8 @@ class DualBootstrap:
 
 
 def subject_rows(subjects) -> list[list[np.ndarray]]:
-    """rows[r][s] = ROI r of subject s, from an R × S × pairs array or already nested lists (no copy)."""
+    """rows[r][s] = ROI r of subject s, from an R × S ×
+    pairs array or already nested lists (no copy)."""
     if isinstance(subjects, np.ndarray):
         if subjects.ndim != 3:
             raise AnalysisError(
@@ -99,7 +100,8 @@ def subject_rows(subjects) -> list[list[np.ndarray]]:
 def check_inputs(
     rows: list[list[np.ndarray]], model_rows: list[np.ndarray], method: str, samples: int
 ) -> int:
-    """Refuse what the bootstrap cannot handle, with one clear line (AnalysisError); returns n_images."""
+    """Refuse what the bootstrap cannot handle, with one
+    clear line (AnalysisError); returns n_images."""
     check_method(method)
     if not rows or not rows[0] or not model_rows:
         raise AnalysisError("inference", "no ROIs, subjects or layers to compare")
@@ -125,21 +127,13 @@ def check_inputs(
     for v in vectors:
         if not np.isfinite(v).all():
             raise AnalysisError("inference", "RDMs contain NaN or infinite dissimilarities")
-        if undefined_rows(v, method)[0]:
-            raise AnalysisError(
-                "inference",
-                f"an RDM is {'all zero' if method == 'cosine' else 'constant'}, "
-                f"so {method} is undefined for it",
-            )
+        check_defined(v, method, "inference")
     return n_images
 
 
 def check_method(method: str) -> None:
     """Refuse a method the dual bootstrap cannot run, with one clear line (AnalysisError)."""
-    if method not in METHODS:
-        raise AnalysisError(
-            "method", f"unknown method {method!r}; choose one of {', '.join(METHODS)}"
-        )
+    check_choice(method, METHODS, "method")
     if method not in BOOTSTRAP_METHODS:
         raise AnalysisError(
             f"method {method}",
@@ -157,7 +151,8 @@ def images_from_pairs(n_pairs: int) -> int:
 
 
 def default_dtype(n_images: int) -> type:
-    """float64 for small studies (exact to 1e-15); float32 products from 1000 images (|Δr| ~1e-9, 2× faster)."""
+    """float64 for small studies (exact to 1e-15); float32 products from 1000 images
+    (|Δr| ~1e-9, 2× faster)."""
     return np.float32 if n_images >= 1000 else np.float64
 
 
@@ -237,8 +232,8 @@ def _combine(
 
 
 def _linear(rows, model_rows, image_counts, subject_counts, method, dtype, progress):
-    """corr / cosine: moments of the samples and of the data by matrix products, one read of the RDMs
-    for the standardisation and one for the moments (moments.sample_and_full_moments)."""
+    """corr / cosine: moments of the samples and of the data by matrix products, one read of the
+    RDMs for the standardisation and one for the moments (moments.sample_and_full_moments)."""
     standard = bs.standardisation(bs.stacked_rows(rows, model_rows), method)
     moments, full = bs.sample_and_full_moments(
         rows, model_rows, image_counts, method, dtype=dtype, progress=progress, standard=standard
@@ -253,7 +248,8 @@ def _linear(rows, model_rows, image_counts, subject_counts, method, dtype, progr
 
 
 def _whitened(rows, model_rows, image_counts, subject_counts, method, dtype, progress):
-    """corr_cov / cosine_cov: the corr moments plus one product G·c per RDM (whitened_moments.py)."""
+    """corr_cov / cosine_cov: the corr moments plus
+    one product G·c per RDM (whitened_moments.py)."""
     n_images = image_counts.shape[1]
     standard = bs.standardisation(bs.stacked_rows(rows, model_rows), "corr")
     moments, full_moments = bs.sample_and_full_moments(
@@ -284,8 +280,9 @@ def _linear_ceilings(
     norm: np.ndarray | None = None,
     full_norm: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Noise ceilings of the three variants (B × R × 2 × 3) and on the full data (R × 2), from
-    per-sample and full-data subject Grams (and pool_rdm's normalisers, see pooled_similarity_linear)."""
+    """Noise ceilings of the three variants (B × R × 2 × 3) and on the
+    full data (R × 2), from per-sample and full-data subject Grams
+    (and pool_rdm's normalisers, see pooled_similarity_linear)."""
     samples, n_subjects = subject_counts.shape
     everyone = np.ones((samples, n_subjects))
     full_norm_b = None if full_norm is None else np.broadcast_to(full_norm, norm.shape)
@@ -309,7 +306,7 @@ def _rank_compiled(rows, model_rows, image_counts, subject_counts, method, progr
             model_rows[0].shape[0], image_counts.shape[0], len(rows), method, worker_count()
         )
     ) is not None:
-        print(f"warning: {warning}", file=sys.stderr, flush=True)
+        warnings.warn(warning, AnalysisWarning, stacklevel=3)
     pattern_sim, full_sim, ceiling, point_ceiling = rank_dual_bootstrap(
         rows, model_rows, image_counts, subject_counts, method, progress
     )

@@ -14,12 +14,12 @@ How rsatoolbox resamples (checked against rsatoolbox 0.3.2):
   rows; `compare` then returns one value per row and the evaluation is their mean, i.e. the
   subject-count-weighted mean of per-subject values.
 
-For `corr` and `cosine` a weighted comparison needs only weighted moments, and each of those is
-a quadratic form in the counts: Σ_{i<j} c_i c_j Z_ij = ½ cᵀ Z c. For B samples at once that is a
-matrix product with the counts matrix C (B × n). `pair_sums` evaluates every needed form
-block by block over the upper triangle (each pair of image blocks once, the diagonal blocks in
-full and halved; inference/strips.py), so the work is ≈ ½ n² B multiply-adds per form, done by BLAS, with no
-resampled RDM, no NaN and no Python loop over samples or pairs.
+For `corr` and `cosine` a weighted comparison needs only weighted moments, and each of those
+is a quadratic form in the counts: Σ_{i<j} c_i c_j Z_ij = ½ cᵀ Z c. For B samples at once
+that is a matrix product with the counts matrix C (B × n). `pair_sums` evaluates every needed
+form block by block over the upper triangle (each pair of image blocks once, the diagonal
+blocks in full and halved; inference/strips.py), so the work is ≈ ½ n² B multiply-adds per
+form, done by BLAS, with no resampled RDM, no NaN and no Python loop over samples or pairs.
 """
 
 from __future__ import annotations
@@ -109,7 +109,8 @@ def standardisation(rows: list[np.ndarray], method: str) -> tuple[np.ndarray, np
 def stacked_rows(
     subject_rows: list[list[np.ndarray]], model_rows: list[np.ndarray]
 ) -> list[np.ndarray]:
-    """Every RDM in the order the moments index them (`form_indices`): models first, then subjects ROI-major."""
+    """Every RDM in the order the moments index them
+    (`form_indices`): models first, then subjects ROI-major."""
     return list(model_rows) + [row for roi in subject_rows for row in roi]
 
 
@@ -158,8 +159,9 @@ def sample_and_full_moments(
     progress: bool = False,
     standard: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[Moments, Moments]:
-    """`linear_moments` of the samples (in `dtype`) and of the data as they are (float64), from one
-    read of every RDM: at the deposit's size the RDMs exceed memory and each read is a read from disk."""
+    """`linear_moments` of the samples (in `dtype`) and of the data as
+    they are (float64), from one read of every RDM: at the deposit's
+    size the RDMs exceed memory and each read is a read from disk."""
     return _moments(subject_rows, model_rows, counts, method, dtype, progress, standard, full=True)
 
 
@@ -222,7 +224,8 @@ def _unpack(
 
 
 def centred_gram(moments: Moments, method: str) -> np.ndarray:
-    """Subject × subject weighted (co)variances ×W² for corr, raw Σw y_s y_t for cosine: (B, R, S, S)."""
+    """Subject × subject weighted (co)variances ×W² for
+    corr, raw Σw y_s y_t for cosine: (B, R, S, S)."""
     if method == "cosine":
         return moments.subject_gram
     total = moments.total[:, None, None, None]

@@ -64,7 +64,8 @@ def pooled_similarity_ranks(
     subject_counts: np.ndarray,
     method: str,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """compare(pool, y_s) for rank methods, with the pooled ranks re-ranked per sample: (B, R, S) each.
+    """compare(pool, y_s) for rank methods, with the
+    pooled ranks re-ranked per sample: (B, R, S) each.
 
     subject_ranks: (B, R, S, pairs) weighted ranks; subjects: (R, S, pairs) raw vectors (for tau-a);
     weights: (B, pairs); subject_counts: (B, S). The pool Σ k_t r_t / Σ k_t is exact in float64

@@ -79,8 +79,9 @@ def sample_ranks(rdms: list[SortedRDM], counts: np.ndarray) -> SampleRanks:
     row, column, drawn = kernels.slot_tables(counts)
     weights = kernels.active_weights(counts, drawn)
     active = weights.shape[0]
-    # Row t's spare slot is row t + 1's first entry, which that row's walk then writes (every active
-    # pair gets a rank); the last row's is one extra entry. The rows stay C-contiguous for the kernels.
+    # Row t's spare slot is row t + 1's first entry, which that row's
+    # walk then writes (every active pair gets a rank); the last row's
+    # is one extra entry. The rows stay C-contiguous for the kernels.
     flat = np.empty(len(rdms) * active + 1, dtype=np.int32)
     for t, rdm in enumerate(rdms):
         out = flat[t * active : (t + 1) * active + 1]
@@ -205,7 +206,8 @@ def _evaluate(
 def _roi_chunks(
     n_rois: int, n_subjects: int, n_models: int, n_pairs: int, threads: int
 ) -> list[range]:
-    """ROIs per chunk so that sorted RDMs (4 bytes a pair) and every thread's ranks fit CHUNK_BYTES."""
+    """ROIs per chunk so that sorted RDMs (4 bytes a
+    pair) and every thread's ranks fit CHUNK_BYTES."""
     per_rdm = n_pairs * (4 + 4 * threads)
     per_roi = max(1, int(CHUNK_BYTES // per_rdm) - n_models) // n_subjects
     size = max(1, min(n_rois, per_roi))

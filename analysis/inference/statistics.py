@@ -41,7 +41,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.stats
 
-from ..errors import AnalysisError
+from ..errors import check_choice
 from ..schema import CORRECTIONS
 
 EPS = np.finfo(float).eps
@@ -64,7 +64,8 @@ def kind_variants(values: np.ndarray, n_rdm: int | None) -> np.ndarray:
 
 
 def pair_list(n_models: int) -> tuple[np.ndarray, np.ndarray]:
-    """Model pairs (i < j) in rsatoolbox's pairwise_contrast order (difference = model i − model j)."""
+    """Model pairs (i < j) in rsatoolbox's pairwise_contrast
+    order (difference = model i − model j)."""
     return np.triu_indices(n_models, 1)
 
 
@@ -184,7 +185,8 @@ def two_sided_p(estimate: np.ndarray, variance: np.ndarray, dof: int) -> np.ndar
 def t_interval(
     estimate: np.ndarray, variance: np.ndarray, dof: int, level: float | np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """estimate ± t_{1−level/2, dof} · se: rsatoolbox's get_ci(1 − level); excludes 0 iff p < level."""
+    """estimate ± t_{1−level/2, dof} · se: rsatoolbox's
+    get_ci(1 − level); excludes 0 iff p < level."""
     half = scipy.stats.t.isf(np.asarray(level) / 2, dof) * standard_error(variance)
     return estimate - half, estimate + half
 
@@ -192,11 +194,7 @@ def t_interval(
 def adjust(p: np.ndarray, correction: str) -> np.ndarray:
     """Adjusted p-values: Benjamini-Hochberg ('fdr'), Bonferroni, or none."""
     p = np.asarray(p, dtype=np.float64)
-    if correction not in CORRECTIONS:
-        raise AnalysisError(
-            "correction",
-            f"unknown correction {correction!r}; choose one of {', '.join(CORRECTIONS)}",
-        )
+    check_choice(correction, CORRECTIONS, "correction")
     if p.size == 0 or correction == "none":
         return p.copy()
     if correction == "bonferroni":
@@ -205,7 +203,8 @@ def adjust(p: np.ndarray, correction: str) -> np.ndarray:
 
 
 def per_test_level(p: np.ndarray, correction: str, alpha: float) -> float:
-    """The level a at which p < a exactly for the tests whose adjusted p is below alpha (module doc)."""
+    """The level a at which p < a exactly for the tests
+    whose adjusted p is below alpha (module doc)."""
     p = np.asarray(p, dtype=np.float64)
     if correction == "none" or p.size == 0:
         return alpha
@@ -218,8 +217,8 @@ def per_test_level(p: np.ndarray, correction: str, alpha: float) -> float:
 def family_tests(
     estimate: np.ndarray, variance: np.ndarray, dof: int, correction: str, alpha: float
 ) -> dict[str, np.ndarray]:
-    """One family of two-sided t-tests: p, adjusted p, significance and the interval that agrees with
-    it, with that interval's coverage (`ci_level`, 1 − the per-test level)."""
+    """One family of two-sided t-tests: p, adjusted p, significance and the interval that
+    agrees with it, with that interval's coverage (`ci_level`, 1 − the per-test level)."""
     p = two_sided_p(estimate, variance, dof)
     p_adjusted = adjust(p, correction)
     level = per_test_level(p, correction, alpha)
@@ -245,7 +244,8 @@ def normalised(r: np.ndarray, lower_ceiling: np.ndarray | float) -> np.ndarray:
 
 
 def peak_shares(per_sample: np.ndarray) -> np.ndarray:
-    """N × L evaluations → the share of samples in which each layer is the best (ties split the sample).
+    """N × L evaluations → the share of samples in which
+    each layer is the best (ties split the sample).
 
     Samples whose best value is not finite are not counted; the shares sum to 1.
     """
@@ -269,7 +269,8 @@ def network_pairs(n_networks: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def best_layer_values(evaluations: np.ndarray, spans: list[slice]) -> np.ndarray:
-    """N × M × 3 evaluations, networks as column spans → N × networks × 3: each network's best layer.
+    """N × M × 3 evaluations, networks as column spans
+    → N × networks × 3: each network's best layer.
 
     Each variant (both, rdm, pattern) is one resampling of the data, so its value is the best
     layer under that resampling: the choice of layer is part of every variant's variance.

@@ -3,7 +3,7 @@ peak_layer and network_comparison (analysis/schema.py; the statistics in statist
 
 from __future__ import annotations
 
-import sys
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -11,13 +11,15 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from ..errors import AnalysisError
+from ..errors import AnalysisError, check_choice
 from ..reading.store import StoredMatrix
 from ..schema import CORRECTIONS, columns
 from . import statistics as st
 from .dual_bootstrap import MIN_VALID_SAMPLES, check_inputs, dual_bootstrap, subject_rows
 from .resampling import Resampling, draw_resampling
 from .statistics import adjust, model_statistics, pair_list
+
+LOG = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from ..reading.loading import AlignedStudy
@@ -60,11 +62,7 @@ def inference_arrays(
     correction, alpha}. With one subject the inference is over images only (kind 'pattern',
     statistics.py): no noise-ceiling rows, r_normalised and p_ceiling NaN.
     """
-    if correction not in CORRECTIONS:
-        raise AnalysisError(
-            "correction",
-            f"unknown correction {correction!r}; choose one of {', '.join(CORRECTIONS)}",
-        )
+    check_choice(correction, CORRECTIONS, "correction")
     rows = subject_rows(subjects)
     networks = list(models)
     model_rows = [
@@ -87,10 +85,10 @@ def inference_arrays(
             "too few images or subjects for a bootstrap",
         )
     if dropped and progress:
-        print(
-            f"bootstrap: dropped {dropped} of {resampling.samples} samples ({result.dropped_few_images} with "
-            f"fewer than 3 distinct images, {result.dropped_undefined} with an undefined {method})",
-            file=sys.stderr,
+        LOG.info(
+            f"bootstrap: dropped {dropped} of {resampling.samples} samples "
+            f"({result.dropped_few_images} with fewer than 3 distinct "
+            f"images, {result.dropped_undefined} with an undefined {method})"
         )
     kind = st.inference_kind(result.n_subjects)
     n_rdm = None if kind == "pattern" else result.n_subjects
@@ -101,7 +99,7 @@ def inference_arrays(
     inference_rows, ceiling_rows, pair_rows, peak_rows, network_rows = [], [], [], [], []
     for r, roi in enumerate(rois):
         bound_var = None
-        for network, span in zip(networks, spans):
+        for network, span in zip(networks, spans, strict=True):
             names = list(layers[network])
             stats = model_statistics(evaluations[:, r, span], ceiling[:, r], n_rdm, n_images)
             bound_var = stats.bound_var
@@ -148,10 +146,12 @@ def inference_arrays(
                     p_adj[k],
                     bool(p_adj[k] < alpha),
                 )
-                for k, (i, j) in enumerate(zip(left, right))
+                for k, (i, j) in enumerate(zip(left, right, strict=True))
             )
             shares = st.peak_shares(evaluations[:, r, span].mean(axis=-1))
-            peak_rows.extend((roi, network, layer, share) for layer, share in zip(names, shares))
+            peak_rows.extend(
+                (roi, network, layer, share) for layer, share in zip(names, shares, strict=True)
+            )
         network_rows.extend(
             network_comparison_rows(
                 roi,
@@ -247,7 +247,7 @@ def network_comparison_rows(
             tests["p_adjusted"][k],
             bool(tests["significant"][k]),
         )
-        for k, (a, b) in enumerate(zip(left, right))
+        for k, (a, b) in enumerate(zip(left, right, strict=True))
     ]
 
 

@@ -9,14 +9,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
 
-from ..errors import AnalysisError
+from ..errors import AnalysisError, AnalysisWarning
 from ..publish import locked
 from ..reading.loading import load_aligned, loss_lines
 from ..reading.study import Bootstrap, Study, load_study
@@ -139,8 +139,9 @@ def run(
 ) -> Outcome:
     """Analyse a study into a results folder, recomputing only stages whose inputs changed.
 
-    scheduler: a Dask scheduler address for the bootstrap's tasks; store: the folder for aligned
-    RDMs on disk (default: beside `out` when the study is large or a scheduler is given); see scale.py.
+    scheduler: a Dask scheduler address for the bootstrap's tasks;
+    store: the folder for aligned RDMs on disk (default: beside `out`
+    when the study is large or a scheduler is given); see scale.py.
     """
     study = load_study(study_path)
     bootstrap = settings(study, samples, seed)
@@ -167,7 +168,7 @@ def run(
         ):
             aligned = load_aligned(study, allow_mixed_measures)
             for line in loss_lines(aligned):
-                print(f"warning: {line}", file=sys.stderr, flush=True)
+                warnings.warn(line, AnalysisWarning, stacklevel=2)
             computed: dict[str, pd.DataFrame] = {}
             stages = {}
             for stage, stage_key_ in keys.items():

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import AnalysisError
+from ..errors import AnalysisError, AnalysisWarning
 from .align import common_images, pair_index, positions
 from .images import ImageAccount, account, image_keys, loss_line, source_of, stem_casefold
 from .rdmfile import RDMFile, open_rdm_file
@@ -68,8 +68,8 @@ class Alignment:
 
 @dataclass(frozen=True)
 class StudyFiles:
-    """Every opened file of a study with its image keys: subjects[subject][atlas], group_means[atlas],
-    networks[network]."""
+    """Every opened file of a study with its image keys:
+    subjects[subject][atlas], group_means[atlas], networks[network]."""
 
     subjects: dict[str, dict[str, RDMFile]]
     group_means: dict[str, RDMFile]
@@ -77,7 +77,8 @@ class StudyFiles:
     keys: dict[Path, list[str]]
 
     def all(self) -> list[tuple[str, str, str, RDMFile]]:
-        """(role, name, atlas, file) of every file, subjects first, then group means and networks."""
+        """(role, name, atlas, file) of every file,
+        subjects first, then group means and networks."""
         return (
             [
                 ("subject", s, a, f)
@@ -229,7 +230,7 @@ def check_measures(files: list[RDMFile], allow_mixed: bool) -> str:
                 raise AnalysisError(
                     rdm_file.path, message + " (pass --allow-mixed-measures to compare anyway)"
                 )
-            warnings.warn(f"{rdm_file.path}: {message}", stacklevel=2)
+            warnings.warn(f"{rdm_file.path}: {message}", AnalysisWarning, stacklevel=2)
     return reference.measure
 
 
@@ -281,7 +282,8 @@ def account_images(
 
 
 def loss_lines(aligned: AlignedStudy) -> list[str]:
-    """One line per file that alignment took images from: which file, how many, from which sources."""
+    """One line per file that alignment took images
+    from: which file, how many, from which sources."""
     return [
         f"{record.path}: {loss_line(record.images, aligned.study.images.match)}"
         for record in aligned.alignment

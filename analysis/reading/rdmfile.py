@@ -179,7 +179,8 @@ def _duplicates(names: list[str]) -> list[str]:
 
 
 def _read_descriptors(group: Any) -> dict[str, Any]:
-    """A descriptor group as {key: list of str, or a scalar}, from datasets, list-groups or attrs."""
+    """A descriptor group as {key: list of str, or a
+    scalar}, from datasets, list-groups or attrs."""
     if not isinstance(group, h5py.Group):
         return {}
     result: dict[str, Any] = {}

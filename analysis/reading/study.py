@@ -16,11 +16,10 @@ from typing import Any
 
 import yaml
 
-from ..errors import AnalysisError
-from ..schema import METHODS
+from ..errors import AnalysisError, check_choice
+from ..schema import DEFAULT_ATLAS, METHODS
 
 DESCRIPTOR_KEYS = ("image", "roi", "layer")
-DEFAULT_ATLAS = "default"
 MATCHES = ("exact", "stem-casefold")
 ALIGNMENTS = ("common", "per-subject")
 _KNOWN_KEYS = {
@@ -408,9 +407,7 @@ def _roi_groups(value: Any, key: str, path: Path) -> dict[str, list[str]]:
 
 
 def _method(value: Any, path: Path) -> str:
-    if value not in METHODS:
-        raise AnalysisError(path, f"unknown method {value!r}; choose one of {', '.join(METHODS)}")
-    return value
+    return check_choice(value, METHODS, "method", path)
 
 
 def _descriptors(value: Any, path: Path) -> dict[str, str]:
@@ -438,15 +435,9 @@ def _images(value: Any, path: Path) -> Images:
             path, f"malformed study file: 'images' takes only {', '.join(sorted(_IMAGE_KEYS))}"
         )
     match = value.get("match", "exact")
-    if match not in MATCHES:
-        raise AnalysisError(
-            path, f"unknown images.match {match!r}; choose one of {', '.join(MATCHES)}"
-        )
+    check_choice(match, MATCHES, "images.match", path)
     align = value.get("align", "common")
-    if align not in ALIGNMENTS:
-        raise AnalysisError(
-            path, f"unknown images.align {align!r}; choose one of {', '.join(ALIGNMENTS)}"
-        )
+    check_choice(align, ALIGNMENTS, "images.align", path)
     sources = value.get("sources") or {}
     if not isinstance(sources, dict) or not all(isinstance(p, str) for p in sources.values()):
         raise AnalysisError(

@@ -104,7 +104,7 @@ def test_rank_vector_equals_scipy_dense_ranks(kind: str) -> None:
     assert ranked.tie_pairs == int((counts * (counts - 1) // 2).sum())
     assert ranked.tie_starts.size == int((counts > 1).sum())
     sorted_vector = vector[ranked.order]
-    for start, stop in zip(ranked.tie_starts, ranked.tie_stops):
+    for start, stop in zip(ranked.tie_starts, ranked.tie_stops, strict=True):
         assert np.all(sorted_vector[start:stop] == sorted_vector[start])
         assert stop == vector.size or sorted_vector[stop] != sorted_vector[start]
     assert ranked.bits == max(1, int(dense.max()).bit_length())

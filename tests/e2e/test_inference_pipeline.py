@@ -126,7 +126,8 @@ from analysis.inference.tables import inference_tables
 from analysis.pipeline.output import write_csv
 aligned = load_aligned(load_study(sys.argv[1]))
 dtype = {"float32": np.float32, "float64": np.float64}[sys.argv[3]]
-for name, table in inference_tables(aligned, "corr", 40, 3, dtype=dtype, progress=False).tables.items():
+tables = inference_tables(aligned, "corr", 40, 3, dtype=dtype, progress=False).tables
+for name, table in tables.items():
     write_csv(table, Path(sys.argv[2]) / f"{name}.csv")
 """
 
@@ -172,7 +173,8 @@ def test_bootstrap_with_one_subject_is_refused(demo_200, tmp_path, capsys):
 
 
 def test_two_networks_are_compared_by_their_best_layers(demo_200, tmp_path):
-    """A second network of pure-noise layers: ResNet-50's best layer beats it where a layer is planted."""
+    """A second network of pure-noise layers: ResNet-50's
+    best layer beats it where a layer is planted."""
     import numpy as np
     import rsatoolbox
 

@@ -1,8 +1,10 @@
-"""The report rendered from real demo results through the fallback renderer, checked in a real browser."""
+"""The report rendered from real demo results through
+the fallback renderer, checked in a real browser."""
 
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
 import os
@@ -11,7 +13,6 @@ import shutil
 import subprocess
 import sys
 import tempfile
-import html
 from html import unescape
 from html.parser import HTMLParser
 from pathlib import Path
@@ -256,10 +257,12 @@ def test_pdf_has_title_latencies_references_and_synthetic_notice(report, demo_re
 CHECK_SCRIPT = """<script>
 window.__qmdErrors = [];
 window.addEventListener('error', function (e) {
-  window.__qmdErrors.push('error: ' + (e.message || (e.target && (e.target.src || e.target.href)) || 'resource'));
+  window.__qmdErrors.push(
+    'error: ' + (e.message || (e.target && (e.target.src || e.target.href)) || 'resource'));
 }, true);
 (function () { var orig = console.error; console.error = function () {
-  window.__qmdErrors.push('console.error: ' + Array.prototype.join.call(arguments, ' ')); orig.apply(console, arguments); }; })();
+  window.__qmdErrors.push('console.error: ' + Array.prototype.join.call(arguments, ' '));
+  orig.apply(console, arguments); }; })();
 window.addEventListener('load', function () {
   var imgs = Array.prototype.slice.call(document.images);
   var decoded = imgs.filter(function (img) { return img.complete && img.naturalWidth > 0; }).length;
@@ -267,7 +270,8 @@ window.addEventListener('load', function () {
     .filter(function (n) { return !/^(data|blob|file|about):/.test(n); });
   var out = document.createElement('pre');
   out.id = 'qmd-check';
-  out.textContent = JSON.stringify({images: imgs.length, decoded: decoded, errors: window.__qmdErrors, remote: remote});
+  out.textContent = JSON.stringify(
+    {images: imgs.length, decoded: decoded, errors: window.__qmdErrors, remote: remote});
   document.body.appendChild(out);
 });
 </script>"""
@@ -422,8 +426,8 @@ def test_inference_section_comes_from_the_tables(page, demo_results):
     assert f"ResNet-50 10 {len(pairwise)} {significant}" in text
     below = int(inference["significant_ceiling"].sum())
     assert (
-        f"{below} of {len(inference)} ROI × layer values are significantly below the lower noise ceiling"
-        in text
+        f"{below} of {len(inference)} ROI × layer values "
+        "are significantly below the lower noise ceiling" in text
     )
 
 

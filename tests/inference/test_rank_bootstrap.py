@@ -1,4 +1,5 @@
-"""The compiled rank bootstrap (spearman, rho-a) against rsatoolbox and against the plain numpy path."""
+"""The compiled rank bootstrap (spearman, rho-a)
+against rsatoolbox and against the plain numpy path."""
 
 from __future__ import annotations
 
@@ -52,7 +53,7 @@ def test_compiled_path_equals_the_numpy_path(
         dual.subject_rows(subjects), list(models), image_counts, subject_counts, method, False
     )
     numpy_path = dual._ranked(subjects, models, image_counts, subject_counts, method, False)
-    for ours, expected in zip(compiled, numpy_path):
+    for ours, expected in zip(compiled, numpy_path, strict=True):
         np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-12)
 
 
@@ -69,7 +70,7 @@ def test_rois_in_several_chunks_equal_one_chunk(monkeypatch) -> None:
     whole = rb.rank_dual_bootstrap(*args)
     monkeypatch.setattr(rb, "CHUNK_BYTES", 1.0)  # one ROI per chunk
     assert len(rb._roi_chunks(4, 3, 2, 190, 2)) == 4
-    for ours, expected in zip(rb.rank_dual_bootstrap(*args), whole):
+    for ours, expected in zip(rb.rank_dual_bootstrap(*args), whole, strict=True):
         np.testing.assert_array_equal(ours, expected)
 
 

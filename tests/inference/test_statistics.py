@@ -26,7 +26,8 @@ def _models(n: int) -> list:
 
 
 def _result_of(values: np.ndarray, n_rdm: int, n_pattern: int) -> Result:
-    """An rsatoolbox Result whose 'models' are the N × K × 3 values, variances as eval_dual_bootstrap."""
+    """An rsatoolbox Result whose 'models' are the N ×
+    K × 3 values, variances as eval_dual_bootstrap."""
     centred = values - values.mean(axis=0, keepdims=True)
     variances = np.einsum("ijk,ilk->kjl", centred, centred) / (values.shape[0] - 1)
     return Result(
@@ -85,7 +86,7 @@ def test_two_sided_p_is_twice_rsatoolbox_one_sided(reference) -> None:
 def test_interval_excludes_zero_exactly_when_the_corrected_test_rejects(correction: str) -> None:
     rng = np.random.default_rng(0)
     checked = rejected = 0
-    for family in range(400):
+    for _ in range(400):
         size = int(rng.integers(1, 20))
         estimate = rng.normal(0, 1, size) * rng.choice([0.0, 0.5, 3.0], size)
         variance = rng.uniform(0.01, 0.3, size) ** 2
@@ -104,7 +105,8 @@ def test_per_test_level_is_the_threshold_of_the_adjusted_tests() -> None:
     p = np.array([0.001, 0.008, 0.012, 0.02, 0.04, 0.3, 0.9])
     assert st.per_test_level(p, "none", 0.05) == 0.05
     assert st.per_test_level(p, "bonferroni", 0.05) == pytest.approx(0.05 / 7)
-    # BH at 0.05 with m = 7 rejects p_(i) < i·0.05/7: 0.001, 0.008, 0.012, 0.02 (0.02 < 4·0.05/7 = 0.0286)
+    # BH at 0.05 with m = 7 rejects p_(i) < i·0.05/7:
+    # 0.001, 0.008, 0.012, 0.02 (0.02 < 4·0.05/7 = 0.0286)
     assert st.per_test_level(p, "fdr", 0.05) == pytest.approx(4 * 0.05 / 7)
     assert st.per_test_level(np.array([0.5, 0.9]), "fdr", 0.05) == pytest.approx(0.05 / 2)
 
@@ -221,7 +223,8 @@ def test_tables_intervals_agree_with_significance_on_every_row(correction: str) 
     for table, flag in ((inference, "significant_zero"), (networks, "significant")):
         excludes = (table.ci_low > 0) | (table.ci_high < 0)
         assert (excludes == table[flag]).all()
-        # the recorded coverage is the interval's: half-width = t quantile at ci_level × SEM (SEM > 0 here)
+        # the recorded coverage is the interval's: half-width
+        # = t quantile at ci_level × SEM (SEM > 0 here)
         dof = 3 - 1
         half = scipy.stats.t.isf((1 - table.ci_level) / 2, dof) * table["sem"]
         np.testing.assert_allclose((table.ci_high - table.ci_low) / 2, half, rtol=1e-9)

@@ -1,4 +1,5 @@
-"""Result statistics against rsatoolbox's Result, seeded draws, the inference tables and bad input."""
+"""Result statistics against rsatoolbox's Result,
+seeded draws, the inference tables and bad input."""
 
 from __future__ import annotations
 

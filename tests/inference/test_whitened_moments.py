@@ -22,7 +22,8 @@ def _products(subjects, models, counts, method="corr_cov"):
 
 
 def _by_hand(vector: np.ndarray, pattern_idx: np.ndarray) -> np.ndarray:
-    """Whitened vector of the resampled RDM by solving the missing-pairs double centring directly."""
+    """Whitened vector of the resampled RDM by solving
+    the missing-pairs double centring directly."""
     n = int((1 + np.sqrt(1 + 8 * vector.size)) / 2)
     full = np.zeros((n, n))
     full[np.triu_indices(n, 1)] = vector

@@ -1,4 +1,5 @@
-"""Resampled comparisons against rsatoolbox on identical samples (small n), and float32 against float64."""
+"""Resampled comparisons against rsatoolbox on identical
+samples (small n), and float32 against float64."""
 
 from __future__ import annotations
 
@@ -65,7 +66,7 @@ def test_pair_sums_equal_brute_force() -> None:
     left, right = np.array([0, 1, 2, 3, 0]), np.array([1, 1, 3, 3, 2])
     extended = rows + [np.ones_like(rows[0])]
     expected = np.stack(
-        [weights @ (extended[a] * extended[b]) for a, b in zip(left, right)], axis=1
+        [weights @ (extended[a] * extended[b]) for a, b in zip(left, right, strict=True)], axis=1
     )
     got = bs.pair_sums(rows, left, right, counts, block=5, sample_chunk=2)
     np.testing.assert_allclose(got, expected, rtol=1e-12)
@@ -83,7 +84,9 @@ def test_products_in_small_groups_and_the_full_data_sums_from_the_same_read(monk
     i, j = np.triu_indices(n, 1)
     extended = rows + [np.ones_like(rows[0])]
     left, right = rng.integers(0, 5, 17), rng.integers(0, 5, 17)
-    products = np.stack([extended[a] * extended[b] for a, b in zip(left, right)], axis=1)
+    products = np.stack(
+        [extended[a] * extended[b] for a, b in zip(left, right, strict=True)], axis=1
+    )
     monkeypatch.setattr(strips, "GROUP_BYTES", 1)  # one form per group
     monkeypatch.setattr(strips, "FULL_COLUMNS", 7)  # the strip read in several chunks
     got, full = strips.pair_sums(rows, left, right, counts, block=6, full=True)

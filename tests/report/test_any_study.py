@@ -139,7 +139,7 @@ def check_report(shape: StudyShape, folder: Path) -> None:
     drawn = {c.label for c in built.cells if c.figures}
     printed = {c.label for c in built.cells if c.text.strip()}
     absent = parts.reasons(res)
-    for label, reason in absent.items():
+    for label in absent:
         assert label not in drawn and label not in printed, f"{label} drawn though absent"
     for cell in built.cells:
         if cell.label.startswith("fig-") and cell.label not in absent:
@@ -232,7 +232,8 @@ def test_plain_text_check_can_fail():
 def test_rdm_example_sources_agree_with_images_csv(tmp_path):
     """Figure 4 under images.match stem-casefold (networks spell names in lower case without
     extension): the figure's source labels are the table's, every one counted in images.csv, and
-    every COCO image is labelled COCO (it was 'Scene' when sources were matched on the folded key)."""
+    every COCO image is labelled COCO (it was 'Scene' when sources were matched on the folded
+    key)."""
     import matplotlib.pyplot as plt
 
     from report import geometry_figures
