@@ -21,8 +21,8 @@ from .text import extremes, join, md, plural, shared, split_hemisphere
 MATCH_WORDS = {
     "exact": "Image names were matched exactly. ",
     "stem-casefold": (
-        "Image names were matched without folders, file extension and letter case "
-        "(`images.match: stem-casefold`). "
+        "Image names were matched without folders, file extension and letter case (`images.match: "
+        "stem-casefold`). "
     ),
 }
 
@@ -108,8 +108,8 @@ def _loss_sentence(res: Results) -> str:
     else:
         text = (
             f"The smallest {'file' if len(smallest) == 1 else 'files'}, "
-            f"{shared([names[k] for k in smallest], len(inputs), 'files')} "
-            f"({sizes[smallest[0]]} images{'' if len(smallest) == 1 else ' each'}), "
+            f"{shared([names[k] for k in smallest], len(inputs), 'files')} ({sizes[smallest[0]]} "
+            f"images{'' if len(smallest) == 1 else ' each'}), "
             f"{'bounds' if len(smallest) == 1 else 'bound'} the common set. "
         )
     if max(dropped) == 0:
@@ -132,17 +132,15 @@ def roi_paragraph(res: Results) -> str:
     grouped = res.grouped_atlases()
     if not grouped:
         text = (
-            "The study file defines no ROI groups (`roi_groups`), so the report shows every ROI on "
-            "its "
-            "own, in the order of the files, and has no group summaries."
+            "The study file defines no ROI groups (`roi_groups`), so the report shows every ROI "
+            "on its own, in the order of the files, and has no group summaries."
         )
     else:
         missing = [a for a in res.atlases if a not in grouped]
         text = (
             "The ROI groups are not a property of the data: they come from the study file (its "
             "`roi_groups` entry), which orders them from early to high-level (@tbl-groups). A "
-            "different "
-            "grouping changes only the group summaries, not the per-ROI results."
+            "different grouping changes only the group summaries, not the per-ROI results."
         )
         if missing:
             text += (
@@ -153,10 +151,8 @@ def roi_paragraph(res: Results) -> str:
     if covered:
         text += (
             " @tbl-latencies lists onset latencies reported in the literature for the areas among "
-            "this "
-            "study's ROIs (matched by name), with the kind of evidence each row rests on: only "
-            "some are "
-            "direct human timing measurements."
+            "this study's ROIs (matched by name), with the kind of evidence each row rests on: "
+            "only some are direct human timing measurements."
         )
     return text
 
@@ -190,8 +186,7 @@ def acknowledgements(res: Results) -> str:
     """The methods this work follows, and the study's own acknowledgements, where it gives them."""
     text = (
         "The comparisons and the inference follow the RSA toolbox (rsatoolbox) "
-        "[@vandenbosch2025rsatoolbox], "
-        "against which this code is tested"
+        "[@vandenbosch2025rsatoolbox], against which this code is tested"
     )
     text += (
         ", and Schütt et al.'s tutorial on statistical inference on representational geometries "
@@ -233,8 +228,7 @@ def data_paragraph(res: Results) -> str:
         f"This analysis read {plural(n_subject_files, 'subject file')} "
         f"({plural(len(res.subjects), 'subject')}: {join(md(s) for s in res.subjects)}){means} and "
         f"{plural(n_network_files, 'network file')}: {networks_phrase(res)}. Each subject file "
-        "holds "
-        f"one RDM per ROI; each network file holds {holds}."
+        f"holds one RDM per ROI; each network file holds {holds}."
     )
     if res.synthetic:
         text.append("They are synthetic files written by `python -m analysis demo`.")
@@ -247,8 +241,7 @@ def data_paragraph(res: Results) -> str:
         )
     text.append(
         f"{atlases} @tbl-study summarises the study and @tbl-inputs lists every file with its "
-        "SHA-256 "
-        "checksum; the provenance appendix gives the full checksums and sizes."
+        "SHA-256 checksum; the provenance appendix gives the full checksums and sizes."
     )
     return " ".join(t.strip() for t in text if t.strip())
 
@@ -260,11 +253,9 @@ def alignment_paragraph(res: Results) -> str:
     match = str(((m.get("study") or {}).get("images") or {}).get("match", "exact"))
     text = (
         "RDMs can only be compared over the same images in the same order. Every file was "
-        "therefore reduced to "
-        f"the images present in all of them, {n} images, sorted by name, and each RDM's rows and "
-        "columns were "
-        "reordered to that list. No dissimilarity is recomputed; entries for other images are "
-        "dropped. "
+        f"therefore reduced to the images present in all of them, {n} images, sorted by name, and "
+        "each RDM's rows and columns were reordered to that list. No dissimilarity is recomputed; "
+        "entries for other images are dropped. "
         f"{MATCH_WORDS.get(match, '')}" + _loss_sentence(res)
     )
     images = res.table("images")
@@ -275,8 +266,7 @@ def alignment_paragraph(res: Results) -> str:
         text += (
             "@tbl-images breaks the kept and dropped images down by image source "
             f"({join(md(s) for s in sources)}), so a reader can see whether the alignment changed "
-            "the "
-            "mix of sources."
+            "the mix of sources."
         )
     else:
         text += "@tbl-images gives the counts per file."
@@ -300,8 +290,7 @@ def comparison_paragraph(res: Results) -> str:
     if res.table("group_mean") is not None:
         group_mean = (
             " The study also gives group-mean RDMs per ROI (its `group_mean` files); their "
-            "comparisons "
-            "with every layer are in `group_mean.csv`."
+            "comparisons with every layer are in `group_mean.csv`."
         )
         agreement = [
             v
@@ -310,7 +299,7 @@ def comparison_paragraph(res: Results) -> str:
         ]
         if agreement:
             group_mean += (
-                f" Those group-mean RDMs correlate with our own subject averages at Pearson r = "
+                " Those group-mean RDMs correlate with our own subject averages at Pearson r = "
                 f"{min(agreement):.3f}–{max(agreement):.3f} over {len(agreement)} ROIs."
             )
     if len(res.subjects) == 1:
@@ -321,8 +310,8 @@ def comparison_paragraph(res: Results) -> str:
     else:
         per = (
             "Values are computed per subject (`per_subject.csv`) and for ROI RDMs averaged over "
-            "subjects "
-            "after alignment (`joint.csv`), which are less noisy than any single subject's."
+            "subjects after alignment (`joint.csv`), which are less noisy than any single "
+            "subject's."
         )
     groups = ""
     if res.grouped_atlases():
@@ -338,11 +327,9 @@ def comparison_paragraph(res: Results) -> str:
         )
     return (
         f"Each ROI RDM was compared with each {noun(res)} RDM by {words}; the report calls this "
-        "value "
-        f"*{measure_label(res.method)}*. The comparisons reproduce rsatoolbox's `compare` "
+        f"value *{measure_label(res.method)}*. The comparisons reproduce rsatoolbox's `compare` "
         "[@vandenbosch2025rsatoolbox] to within 10⁻⁹ (the test suite checks this on its own test "
-        "data). "
-        f"{per}{groups}{group_mean}"
+        f"data). {per}{groups}{group_mean}"
     )
 
 
@@ -363,63 +350,47 @@ def inference_paragraph(res: Results) -> str:
     extra = []
     if res.table("peak_layer") is not None:
         extra.append(
-            "For each ROI and network, the layer with the highest value was recorded in every "
-            "bootstrap "
-            "sample; the share of samples in which a layer is the best (`peak_layer.csv`) says how "
-            "certain "
-            "the peak layer is."
+            f"For each ROI and network, the {noun(res)} with the highest value was recorded in "
+            f"every bootstrap sample; the share of samples in which a {noun(res)} is the best "
+            f"(`peak_layer.csv`) says how certain the peak {noun(res)} is."
         )
     if res.table("network_comparison") is not None:
         extra.append(
             "Networks are compared through their best layers: in every sample each network's best "
-            "layer "
-            "in that sample is taken, so that choosing the layer is part of the uncertainty, and "
-            "the "
-            "difference between two networks gets a t interval and test like any other value "
-            "(`network_comparison.csv`)."
+            "layer in that sample is taken, so that choosing the layer is part of the "
+            "uncertainty, and the difference between two networks gets a t interval and test like "
+            "any other value (`network_comparison.csv`)."
         )
     if res.over_images_only:
         how = (
             f"Uncertainty comes from a bootstrap over images only with {params.get('samples')} "
-            "samples "
-            f"(seed {params.get('seed')}), computed as rsatoolbox's `eval_bootstrap_pattern`: the "
-            "study "
-            f"has one subject, {md(res.subjects[0])}, so the intervals and tests generalise over "
-            "images, "
-            "not over people. Each sample resamples images with replacement and pairs between "
-            "copies of "
-            "one image are left out. "
-            f"Tests are t tests on the bootstrap variance with {degrees} degrees of freedom "
-            "(images − 1)"
+            f"samples (seed {params.get('seed')}), computed as rsatoolbox's "
+            f"`eval_bootstrap_pattern`: the study has one subject, {md(res.subjects[0])}, so the "
+            "intervals and tests generalise over images, not over people. Each sample resamples "
+            "images with replacement and pairs between copies of one image are left out. Tests "
+            f"are t tests on the bootstrap variance with {degrees} degrees of freedom (images − 1)"
         )
         ceiling = (
             " With one subject there is no noise ceiling (it needs other subjects to predict), so "
-            "no "
-            "value is compared with one."
+            "no value is compared with one."
         )
     else:
         how = (
             "Uncertainty comes from a dual bootstrap over images and subjects "
-            "[@schutt2023statistical] with "
-            f"{params.get('samples')} samples (seed {params.get('seed')}), computed exactly as "
-            "rsatoolbox's "
-            "`eval_dual_bootstrap`: each sample resamples images and subjects with replacement, "
-            "pairs between "
-            "copies of one image are left out, and the variances of the subject-only, image-only "
-            "and joint "
+            f"[@schutt2023statistical] with {params.get('samples')} samples (seed "
+            f"{params.get('seed')}), computed exactly as rsatoolbox's `eval_dual_bootstrap`: each "
+            "sample resamples images and subjects with replacement, pairs between copies of one "
+            "image are left out, and the variances of the subject-only, image-only and joint "
             "bootstraps are combined with the two-factor correction of @schutt2023statistical. "
             f"Tests are t tests on this corrected variance with {degrees} degrees of freedom "
             "(subjects − 1)"
         )
         ceiling = (
-            " The **noise ceiling** [@nili2014toolbox] bounds what any model could reach given the "
-            "variability between subjects: its upper bound is the mean similarity of each "
-            "subject's RDM "
-            "with the average of all subjects, its lower bound the same with the average of the "
-            "other "
-            "subjects. Values divided by the lower bound (*r / lower ceiling*) are given where "
-            "that bound "
-            "is positive."
+            " The **noise ceiling** [@nili2014toolbox] bounds what any model could reach given "
+            "the variability between subjects: its upper bound is the mean similarity of each "
+            "subject's RDM with the average of all subjects, its lower bound the same with the "
+            "average of the other subjects. Values divided by the lower bound (*r / lower "
+            "ceiling*) are given where that bound is positive."
         )
     against = (
         "against zero, against the lower bound of the noise ceiling,"
@@ -427,24 +398,20 @@ def inference_paragraph(res: Results) -> str:
         else "against zero,"
     )
     between = (
-        " and between every two layers of a network, corrected for multiple comparisons within "
-        "each ROI "
-        f"with {correction} [@benjamini1995controlling]"
+        f" and between every two {noun(res, many=True)} of a network, corrected for multiple "
+        f"comparisons within each ROI with {correction} [@benjamini1995controlling]"
         if res.table("pairwise") is not None
         else f", corrected for multiple comparisons within each ROI with {correction} "
         "[@benjamini1995controlling]"
     )
     return (
-        f"{how}, two-sided at α = {boot.get('alpha', 0.05)}: {against}{between}. "
-        "**Intervals** are t intervals from the same variance and degrees of freedom "
-        "(rsatoolbox's "
+        f"{how}, two-sided at α = {boot.get('alpha', 0.05)}: {against}{between}. **Intervals** are "
+        "t intervals from the same variance and degrees of freedom (rsatoolbox's "
         "`Result.get_ci`), at the level at which an interval excludes zero exactly when its value "
-        "is marked "
-        "significant: 95% without correction, adjusted for the number of tests otherwise "
-        "(Bonferroni, or "
-        "false-coverage-rate intervals under the false discovery rate [@benjamini2005false]). "
-        f"With {degrees} degrees of freedom even an uncorrected 95% interval is "
-        f"±{t_critical(degrees):.2f} standard "
+        "is marked significant: 95% without correction, adjusted for the number of tests "
+        "otherwise (Bonferroni, or false-coverage-rate intervals under the false discovery rate "
+        f"[@benjamini2005false]). With {degrees} degrees of freedom even an uncorrected 95% "
+        f"interval is ±{t_critical(degrees):.2f} standard "
         f"errors wide.{coverage(res)}{ceiling} " + " ".join(extra) + f" {usable}"
     )
 
@@ -466,12 +433,10 @@ def absent_paragraph(res: Results) -> str:
     """What the report says when the results folder has no inference tables."""
     return (
         "The results folder has no inferential tables (`inference.csv`, `noise_ceiling.csv`, "
-        "`pairwise.csv`): "
-        f"the analysis ran with {res.manifest.get('parameters', {}).get('samples')} bootstrap "
-        "samples, so no "
-        "intervals or tests were computed and the findings below describe point estimates only. "
-        "Run "
-        "`python -m analysis run` with `--samples 1000` (the default) to add them."
+        "`pairwise.csv`): the analysis ran with "
+        f"{res.manifest.get('parameters', {}).get('samples')} bootstrap samples, so no intervals "
+        "or tests were computed and the findings below describe point estimates only. Run `python "
+        "-m analysis run` with `--samples 1000` (the default) to add them."
     )
 
 
@@ -480,31 +445,26 @@ def figures_paragraph(res: Results) -> str:
     text = ""
     if any(len(res.layers(n)) > 1 for n in res.ordered_networks):
         text = (
-            "To compare networks of different depth, each layer is placed at its *relative depth*: "
-            "its "
-            "position in the network divided by the number of layers minus one, 0 for the first "
-            "layer and 1 "
-            "for the last. Relative depth orders layers; it does not say that two networks compute "
-            "the same "
-            "thing at the same value."
+            "To compare networks of different depth, each layer is placed at its *relative "
+            "depth*: its position in the network divided by the number of layers minus one, 0 for "
+            "the first layer and 1 for the last. Relative depth orders layers; it does not say "
+            "that two networks compute the same thing at the same value."
         )
     unordered = res.unordered_networks()
     if unordered:
         text += (
             f" The RDMs of {join(md(n) for n in unordered)} are a set of models, not layers in "
-            "depth order "
-            "(the study file says so): they get no depth, and no statement compares a first and a "
-            "last one."
+            "depth order (the study file says so): they get no depth, and no statement compares a "
+            "first and a last one."
         )
     if res.table("second_order") is not None:
         averaged = "subject-averaged " if len(res.subjects) > 1 else ""
         text += (
-            f" For the second-order map, every {averaged}ROI RDM and every layer RDM of an atlas "
-            "were "
-            f"compared with each other with the same {measure_label(res.method)} "
-            "(`second_order.csv`); "
-            "1 − similarity was embedded in two dimensions by classical multidimensional scaling "
-            "[@torgerson1952multidimensional], so RDMs that are alike lie close together."
+            f" For the second-order map, every {averaged}ROI RDM and every {noun(res)} RDM of an "
+            f"atlas were compared with each other with the same {measure_label(res.method)} "
+            "(`second_order.csv`); 1 − similarity was embedded in two dimensions by classical "
+            "multidimensional scaling [@torgerson1952multidimensional], so RDMs that are alike "
+            "lie close together."
         )
     return text.strip()
 
@@ -522,11 +482,9 @@ def software_paragraph(res: Results) -> str:
             continue
     return (
         f"The analysis ran with {analysis} [@harris2020numpy; @virtanen2020scipy; "
-        "@mckinney2010pandas]. "
-        f"This report was rendered with Python {platform.python_version()}, {', '.join(report)} "
-        "[@hunter2007matplotlib; @waskom2021seaborn]. The provenance appendix lists the command, "
-        "parameters and "
-        "cache keys."
+        f"@mckinney2010pandas]. This report was rendered with Python {platform.python_version()}, "
+        f"{', '.join(report)} [@hunter2007matplotlib; @waskom2021seaborn]. The provenance appendix "
+        "lists the command, parameters and cache keys."
     )
 
 
@@ -549,10 +507,9 @@ def limitations(res: Results) -> list[str]:
     elif res.has_inference:
         items.append(
             f"**Few subjects.** There are {plural(n, 'subject')}, and the subject bootstrap draws "
-            "from them: "
-            f"every test has {degrees} degrees of freedom, and a 95% interval is "
-            f"±{t_critical(degrees):.1f} "
-            "standard errors wide. Effects that vary between people cannot be estimated"
+            f"from them: every test has {degrees} degrees of freedom, and a 95% interval is "
+            f"±{t_critical(degrees):.1f} standard errors wide. Effects that vary between people "
+            "cannot be estimated"
             + (
                 ", and generalisation to the population rests on very few people."
                 if n < 10
@@ -562,18 +519,16 @@ def limitations(res: Results) -> list[str]:
     else:
         items.append(
             "**No inference.** The analysis ran without bootstrap samples: the "
-            f"{plural(n, 'subject')}' values "
-            "are point estimates, with no intervals or tests, and no noise ceiling."
+            f"{plural(n, 'subject')}' values are point estimates, with no intervals or tests, and "
+            "no noise ceiling."
         )
     if res.has_ceiling:
         items.append(
             f"**The test against the noise ceiling has little power.** With {degrees} degrees of "
-            "freedom, a "
-            f"model must lie about {t_critical(degrees):.1f} standard errors below the lower bound "
-            "to be called "
-            "significantly below it. 'Not significantly below the ceiling' is therefore weak "
-            "evidence; it does "
-            "not mean that a layer explains all explainable variance."
+            f"freedom, a model must lie about {t_critical(degrees):.1f} standard errors below the "
+            "lower bound to be called significantly below it. 'Not significantly below the "
+            "ceiling' is therefore weak evidence; it does not mean that a layer explains all "
+            "explainable variance."
         )
     measures = sorted(
         {
@@ -595,13 +550,10 @@ def limitations(res: Results) -> list[str]:
     )
     items.append(
         "**Noise in the RDMs.** Whether the ROI RDMs are cross-validated cannot be read from the "
-        "files."
-        f"{recorded}{said} Distances that are not cross-validated are inflated by measurement "
-        "noise that "
-        "differs between ROIs and subjects [@walther2016reliability]; comparisons with "
-        "correlation-type "
-        "measures are partly robust to a uniform offset, not to noise that varies across image "
-        "pairs."
+        f"files.{recorded}{said} Distances that are not cross-validated are inflated by "
+        "measurement noise that differs between ROIs and subjects [@walther2016reliability]; "
+        "comparisons with correlation-type measures are partly robust to a uniform offset, not to "
+        "noise that varies across image pairs."
     )
     pooled = hemisphere_pairs(res)
     if pooled:
@@ -610,10 +562,8 @@ def limitations(res: Results) -> list[str]:
         )
         items.append(
             "**Hemispheres are pooled in some groups.** The study file puts the left and right "
-            "ROI of the "
-            f"same area into one group ({where}); both come from the same subjects, so they are "
-            "not "
-            "independent replications, and hemispheric differences are not tested."
+            f"ROI of the same area into one group ({where}); both come from the same subjects, so "
+            "they are not independent replications, and hemispheric differences are not tested."
         )
     images = res.table("images")
     sources = (
@@ -623,34 +573,30 @@ def limitations(res: Results) -> list[str]:
         text = (
             f"**Images differ by source.** The images come from {plural(len(sources), 'source')} "
             f"({join(md(s) for s in sources)}) that may differ in content and statistics, so part "
-            "of every "
-            "RDM may reflect the source (see @fig-rdm-examples)."
+            "of every RDM may reflect the source (see @fig-rdm-examples)."
             if res.table("rdm_examples") is not None
             else "**Images differ by source.** The images come from "
-            f"{plural(len(sources), 'source')} "
-            f"({join(md(s) for s in sources)}) that may differ in content and statistics, so part "
-            "of every "
-            "RDM may reflect the source."
+            f"{plural(len(sources), 'source')} ({join(md(s) for s in sources)}) that may differ in "
+            "content and statistics, so part of every RDM may reflect the source."
         )
         if any(s.casefold() == "imagenet" for s in sources):
             text += (
-                " Networks trained on ImageNet may have seen some of the ImageNet images among the "
-                "stimuli."
+                " Networks trained on ImageNet may have seen some of the ImageNet images among "
+                "the stimuli."
             )
         items.append(text)
     if len(res.atlases) > 1:
         items.append(
             "**Atlases may overlap.** ROIs of different atlases may cover the same tissue (the "
-            "files do not "
-            "say), so results from different atlases need not be independent evidence; multiple "
-            "comparisons "
-            "are corrected within each ROI, not across atlases or networks."
+            "files do not say), so results from different atlases need not be independent "
+            "evidence; multiple comparisons are corrected within each ROI, not across atlases or "
+            "networks."
         )
     if any(int(i.get("images_dropped", 0)) for i in res.manifest.get("inputs", [])):
         items.append(
             "**Only common images are used.** Restricting every file to the "
-            f"{res.manifest.get('n_common_images')} "
-            "images all files share discards the images that only some files hold."
+            f"{res.manifest.get('n_common_images')} images all files share discards the images "
+            "that only some files hold."
         )
     depth = (
         ", and relative depth is a position, not a measure of processing stage"
@@ -659,8 +605,7 @@ def limitations(res: Results) -> list[str]:
     )
     items.append(
         "**Fixed models.** Each layer's or model's RDM is used as it is, without fitting or "
-        "weighting "
-        f"features{depth}."
+        f"weighting features{depth}."
     )
     return items
 
@@ -689,22 +634,18 @@ def data_availability(res: Results) -> str:
     cite = data_citation(res)
     tail = (
         " Every result table behind this report is in the results folder named in the provenance "
-        "appendix, "
-        "and the long ones can be downloaded from the HTML version of this report."
+        "appendix, and the long ones can be downloaded from the HTML version of this report."
     )
     if res.synthetic:
         return (
             "The RDM files are synthetic, written by `python -m analysis demo` and regenerated "
-            "from their "
-            f"seed by `make demo`.{tail}"
+            f"from their seed by `make demo`.{tail}"
         )
     if not res.declared:
         return (
             "The study file does not say where its RDM files come from or under which licence (it "
-            "has no "
-            "`dataset` section); the provenance appendix identifies every input file by its size "
-            "and "
-            f"SHA-256 checksum.{tail}"
+            "has no `dataset` section); the provenance appendix identifies every input file by "
+            f"its size and SHA-256 checksum.{tail}"
         )
     name = md(data["name"]) if data.get("name") else "The RDM files"
     where = data_source(res)
@@ -730,10 +671,8 @@ def code_availability(res: Results) -> str:
     where = f"the repository at <{url}>" if url else "this project's git repository"
     return (
         f"The analysis and this report are open source (MIT licence) in {where}. The results were "
-        "computed "
-        f"at commit `{commit}`{dirty} (version {project.get('version', 'unknown')}); `make report` "
-        "rebuilds them "
-        "and this document from the data."
+        f"computed at commit `{commit}`{dirty} (version {project.get('version', 'unknown')}); "
+        "`make report` rebuilds them and this document from the data."
     )
 
 
@@ -775,11 +714,9 @@ def how_to_cite(res: Results) -> str:
     """The citation paragraph and the BibTeX entry (same text in HTML and PDF)."""
     return (
         "If you use this report or its code, cite it as given in `CITATION.cff` (GitHub shows it "
-        "under "
-        "'Cite this repository'), together with the data [@pickard2023bold5000; "
-        "@chang2021bold5000] and the "
-        "methods it builds on [@kriegeskorte2008rsa; @schutt2023statistical; "
-        "@vandenbosch2025rsatoolbox]. "
+        "under 'Cite this repository'), together with the data [@pickard2023bold5000; "
+        "@chang2021bold5000] and the methods it builds on [@kriegeskorte2008rsa; "
+        "@schutt2023statistical; @vandenbosch2025rsatoolbox]. "
         "In BibTeX:\n\n" + bibtex(res)
     )
 

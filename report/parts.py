@@ -31,11 +31,10 @@ def _depth_reason(res: Results) -> str | None:
     if unordered and not res.ordered_networks:
         return (
             f"The RDMs of {join(md(n) for n in unordered)} are a set of models, not layers in "
-            "depth "
-            "order, so there is no relative-depth figure."
+            "depth order, so there is no relative-depth figure."
         )
     return (
-        f"Every network of layers in depth order has one layer "
+        "Every network of layers in depth order has one layer "
         f"({join(md(n) for n in res.ordered_networks)}), so there is no relative-depth figure."
     )
 
@@ -83,7 +82,7 @@ def reasons(res: Results) -> dict[str, str]:
             )
         if not res.has_ceiling:
             out["tbl-noise-ceiling"] = (
-                f"There is no noise ceiling: it needs at least two subjects, and this study has "
+                "There is no noise ceiling: it needs at least two subjects, and this study has "
                 f"{plural(len(res.subjects), 'subject')}."
             )
         if res.table("pairwise") is None:

@@ -13,23 +13,19 @@ from scipy import stats
 from .results import Results
 from .style import measure_label
 from .tables import fmt, interval
-from .text import extremes, join, md, plural
+from .text import extremes, join, md, noun, plural
 
-__all__ = ["join", "plural"]  # re-exported: paper.py and older callers import them from here
+__all__ = [
+    "join",
+    "noun",
+    "plural",
+]  # re-exported: paper.py and older callers import them from here
 
 CORRECTIONS = {
     "fdr": "the false discovery rate (Benjamini–Hochberg)",
     "bonferroni": "Bonferroni's correction",
     "none": "no correction",
 }
-
-
-def noun(res: Results, many: bool = False) -> str:
-    """What the non-brain RDMs are: 'layer' (networks of layers in depth order), 'model' (sets of
-    models, `ordered: false`), or 'layer or model' when the study has both."""
-    ordered, unordered = bool(res.ordered_networks), bool(res.unordered_networks())
-    word = "layer or model" if ordered and unordered else "model" if unordered else "layer"
-    return word.replace("layer", "layers").replace("model", "models") if many else word
 
 
 def dof(res: Results) -> int:
@@ -211,8 +207,7 @@ def roi_peak_sentences(res: Results, atlas: str) -> list[str]:
             elif len(layers) > 1:
                 head = (
                     f"{md(network)} {join(md(x) for x in layers)}, each best in {100 * share:.0f}% "
-                    "of "
-                    "samples (a tie"
+                    "of samples (a tie"
                 )
             else:
                 head = f"{md(network)} {md(layers[0])} in {100 * share:.0f}% of samples ("
@@ -264,9 +259,9 @@ def silent_rois(res: Results) -> str:
     if not parts:
         n = sum(len(res.rois(a)) for a in res.atlases)
         return (
-            "The ROI has at least one layer significantly above zero."
+            f"The ROI has at least one {noun(res)} significantly above zero."
             if n == 1
-            else "Every ROI has at least one layer significantly above zero."
+            else f"Every ROI has at least one {noun(res)} significantly above zero."
         )
     return (
         "In "
@@ -290,13 +285,10 @@ def ceiling_sentence(res: Results) -> str:
     degrees = dof(res)
     return (
         f"{below} of {n} ROI × {noun(res)} values are significantly below the lower noise ceiling. "
-        "With "
-        f"{plural(len(res.subjects), 'subject')} the test has {degrees} degrees of freedom, so a "
-        "value must lie "
-        f"about {t_critical(degrees):.1f} standard errors below the ceiling to be detected: the "
-        "test has "
-        "little power, and a value that is not significantly below the ceiling has not been shown "
-        "to reach it."
+        f"With {plural(len(res.subjects), 'subject')} the test has {degrees} degrees of freedom, "
+        f"so a value must lie about {t_critical(degrees):.1f} standard errors below the ceiling to "
+        "be detected: the test has little power, and a value that is not significantly below the "
+        "ceiling has not been shown to reach it."
     )
 
 
@@ -350,8 +342,8 @@ def last_layer_sentences(res: Results) -> list[str]:
         rises = int((rows["significant"].astype(bool) & (rows["difference"] < 0)).sum())
         out.append(
             f"From {md(before)} to the last layer of {md(network)}, {md(last)}, r drops "
-            "significantly "
-            f"in {drops} and rises significantly in {rises} of {plural(len(rows), 'ROI')}."
+            f"significantly in {drops} and rises significantly in {rises} of "
+            f"{plural(len(rows), 'ROI')}."
         )
     return out
 
@@ -428,7 +420,7 @@ def key_findings(res: Results) -> str:
     if not res.grouped_atlases():
         items.append(
             "The study file defines no ROI groups, so there are no group summaries; "
-            "@tbl-best-layers lists each ROI's best layer."
+            f"@tbl-best-layers lists each ROI's best {noun(res)}."
         )
         if not res.has_inference:
             items += best_points(res)
@@ -464,12 +456,12 @@ def abstract(res: Results) -> str:
         against.append(f"{plural(n_models, 'model RDM')} ({join(md(n) for n in unordered)})")
     text = [
         (
-            f"We compared the representational dissimilarity matrices (RDMs) of "
+            "We compared the representational dissimilarity matrices (RDMs) of "
             f"{plural(n_rois, 'region')} of interest{atlases} in "
             f"{plural(len(res.subjects), 'subject')}{data} with {' and '.join(against)}, using "
-            "representational similarity analysis: RDMs over the "
-            f"{m.get('n_common_images')} images common to all files were compared, with "
-            f"{measure_label(res.method)} as the measure of similarity."
+            f"representational similarity analysis: RDMs over the {m.get('n_common_images')} "
+            f"images common to all files were compared, with {measure_label(res.method)} as the "
+            "measure of similarity."
         )
     ]
     if res.has_inference:
@@ -478,14 +470,12 @@ def abstract(res: Results) -> str:
         if res.over_images_only:
             text.append(
                 f"Uncertainty comes from a bootstrap over images ({params.get('samples')} samples) "
-                "with "
-                f"t tests on {dof(res)} degrees of freedom; with one subject, the intervals "
-                "generalise "
-                "over images, not over people, and there is no noise ceiling."
+                f"with t tests on {dof(res)} degrees of freedom; with one subject, the intervals "
+                "generalise over images, not over people, and there is no noise ceiling."
             )
         else:
             text.append(
-                f"Uncertainty comes from a dual bootstrap over images and subjects "
+                "Uncertainty comes from a dual bootstrap over images and subjects "
                 f"({params.get('samples')} samples), with t tests on {dof(res)} degrees of freedom."
             )
         text.append(
@@ -501,8 +491,7 @@ def abstract(res: Results) -> str:
         if res.has_ceiling:
             text.append(
                 f"With {plural(len(res.subjects), 'subject')}, the tests against the noise ceiling "
-                "have "
-                "little power; the report lists what the data cannot decide."
+                "have little power; the report lists what the data cannot decide."
             )
     else:
         text.append("The analysis ran without a bootstrap, so no intervals or tests are reported.")
@@ -551,13 +540,11 @@ def joint_text(res: Results) -> str:
     else:
         first = (
             "For @fig-joint-heatmap each ROI's RDM was averaged over subjects before it was "
-            "compared "
-            f"with the {noun(res, many=True)}"
+            f"compared with the {noun(res, many=True)}"
         )
     return (
         f"{first}; @tbl-best-layers in the appendix lists each ROI's best {noun(res)} per network. "
-        "The HTML "
-        "version also shows the grid with the value of every cell on hover."
+        "The HTML version also shows the grid with the value of every cell on hover."
     )
 
 
@@ -567,14 +554,13 @@ def rdm_examples_text(res: Results) -> str:
     sources = set(table["source_a"]) | set(table["source_b"])
     if len(sources) > 1:
         return (
-            "What do these RDMs look like? @fig-rdm-examples draws a few of them on a subsample of "
-            "images, ordered by image source: blocks along the diagonal show how strongly an RDM "
-            "separates the sources."
+            "What do these RDMs look like? @fig-rdm-examples draws a few of them on a subsample "
+            "of images, ordered by image source: blocks along the diagonal show how strongly an "
+            "RDM separates the sources."
         )
     return (
         "What do these RDMs look like? @fig-rdm-examples draws a few of them on a subsample of "
-        "images "
-        "(the study names no image sources, or all images share one)."
+        "images (the study names no image sources, or all images share one)."
     )
 
 
@@ -590,20 +576,17 @@ def groups_text(res: Results, absent: dict[str, str]) -> str:
             else " (one subject: no band)"
         )
         text.append(
-            "@fig-group-lines follows each ROI group through the layers of each network: for every "
-            "subject the similarity is averaged over the group's ROIs, and the line shows the mean "
-            "over "
-            f"subjects{band}."
+            "@fig-group-lines follows each ROI group through the layers of each network: for "
+            "every subject the similarity is averaged over the group's ROIs, and the line shows "
+            f"the mean over subjects{band}."
         )
     if "fig-depth" in absent:
         text.append(absent["fig-depth"])
     else:
         text.append(
             "@fig-depth puts the networks of layers in depth order on one relative-depth axis, so "
-            "that "
-            "networks of different depth can be compared: thin lines are single ROIs, bold lines "
-            "their "
-            "group mean."
+            "that networks of different depth can be compared: thin lines are single ROIs, bold "
+            "lines their group mean."
         )
     first = (
         "the first ROI of each group"
@@ -621,20 +604,17 @@ def second_order_text(res: Results) -> str:
     """The text before the second-order map."""
     text = (
         f"@fig-second-order places every ROI RDM and every {noun(res)} RDM of an atlas on one map: "
-        "the closer "
-        "two points, the more alike their RDMs."
+        "the closer two points, the more alike their RDMs."
     )
     if res.ordered_networks:
         text += (
             " Each network's layers are joined from input to output, so the map shows which "
-            "stretch of "
-            "each network passes near which ROIs."
+            "stretch of each network passes near which ROIs."
         )
     if res.unordered_networks():
         text += (
             f" The models of {join(md(n) for n in res.unordered_networks())} are crosses, not "
-            "joined: "
-            "they have no order."
+            "joined: they have no order."
         )
     return text
 
@@ -657,8 +637,8 @@ def inference_text(res: Results, absent: dict[str, str]) -> str:
         normalised = " and its value relative to the lower noise ceiling" if res.has_ceiling else ""
         text += (
             f" @tbl-peak gives, for the same atlas, each network's peak {noun(res)} with the share "
-            "of "
-            f"bootstrap samples in which it was the best, its similarity with interval{normalised}."
+            "of bootstrap samples in which it was the best, its similarity with "
+            f"interval{normalised}."
         )
     if "tbl-noise-ceiling" not in absent:
         text += " @tbl-noise-ceiling lists the ceilings of every ROI."

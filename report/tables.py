@@ -17,7 +17,7 @@ import pandas as pd
 
 from .results import Results
 from .style import measure_label
-from .text import extremes, join, md, split_hemisphere
+from .text import extremes, join, md, noun, split_hemisphere
 
 HERE = Path(__file__).resolve().parent
 LATENCIES = HERE / "latencies.csv"
@@ -294,7 +294,7 @@ def peak_table(res: Results, atlas: str) -> str:
     header = [
         "ROI",
         "Network",
-        "Peak layer",
+        f"Peak {noun(res)}",
         "Bootstrap share",
         measure_label(res.method),
         "Interval",
@@ -557,8 +557,7 @@ def interactive_grid(res: Results) -> str:
         blocks.append(label + "".join(parts))
     return (
         '```{=html}\n<details class="rsa-grid"><summary>Interactive grid: hover over a cell for '
-        "its ROI, "
-        f"layer and {html.escape(measure_label(res.method))}</summary>\n"
+        f"its ROI, layer and {html.escape(measure_label(res.method))}</summary>\n"
         + "\n".join(blocks)
         + "\n</details>\n```"
     )

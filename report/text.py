@@ -85,3 +85,11 @@ def document_metadata(manifest: dict) -> dict[str, str]:
     subtitle = "A representational similarity analysis" + (f" of {name}" if name else "")
     title = " ".join(str(manifest.get("title") or "RSA report").split())
     return {"title": title, "subtitle": " ".join(subtitle.split())}
+
+
+def noun(res, many: bool = False) -> str:
+    """What the non-brain RDMs are: 'layer' (networks of layers in depth order), 'model' (sets of
+    models, `ordered: false`), or 'layer or model' when the study has both."""
+    ordered, unordered = bool(res.ordered_networks), bool(res.unordered_networks())
+    word = "layer or model" if ordered and unordered else "model" if unordered else "layer"
+    return word.replace("layer", "layers").replace("model", "models") if many else word
