@@ -403,13 +403,14 @@ def roi_scatter(res: Results) -> Figure:
                 .reindex(layers)
             )
             k = groups.index(group) if group in groups else 0
-            ax.plot(
-                range(len(layers)),
-                rows["r"],
-                color=palette.get(group, "0.3"),
-                alpha=0.5,
-                linewidth=0.8,
-            )
+            if res.ordered(network):  # a set of models has no order to join
+                ax.plot(
+                    range(len(layers)),
+                    rows["r"],
+                    color=palette.get(group, "0.3"),
+                    alpha=0.5,
+                    linewidth=0.8,
+                )
             ax.scatter(
                 range(len(layers)),
                 rows["r"],

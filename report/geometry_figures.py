@@ -124,12 +124,16 @@ def second_order_map(res: Results) -> Figure:
         else Line2D([], [], color=npal[n_], marker="x", linestyle="none")
         for n_ in res.networks
     ]
+    if not groups:  # no ROI groups: one grey kind of dot
+        group_handles = [
+            Line2D([], [], marker="o", color="0.5", markeredgecolor="k", linestyle="none")
+        ]
     legend_below(
         fig,
         group_handles,
-        groups,
-        "ROI group (dots)",
-        ncols=min(len(groups), 4),
+        groups or ["ROI"],
+        "ROI group (dots)" if groups else "",
+        ncols=min(len(groups), 4) or 1,
         where="lower left",
     )
     legend_below(
