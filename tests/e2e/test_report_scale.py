@@ -95,7 +95,7 @@ def test_pdf_has_the_papers_sections_and_a_bibtex_entry(rendered):
         assert heading in text, heading
     assert "@software{" in text
     # the demo's study file has no dataset section: nothing about where real data come from
-    assert "CC0" not in text and "downloaded from" not in text
+    assert "CC0 1.0" not in text and "downloaded from the Dryad" not in text
 
 
 def test_html_offers_every_long_table_in_full(rendered):
