@@ -1,4 +1,5 @@
-"""Command line: `python -m analysis demo DIR` and `python -m analysis run STUDY --out DIR`."""
+"""Command line: `python -m analysis demo DIR`, `python -m analysis fetch STUDY` and
+`python -m analysis run STUDY --out DIR`."""
 
 from __future__ import annotations
 
@@ -48,6 +49,18 @@ def _parser() -> argparse.ArgumentParser:
         + ")",
     )
     demo.add_argument("--seed", type=int, default=0)
+
+    fetch = commands.add_parser(
+        "fetch",
+        help="download the files a study names from its dataset's Dryad DOI (only missing or "
+        "wrong ones; DRYAD_API_TOKEN, or DRYAD_CLIENT_ID and DRYAD_CLIENT_SECRET)",
+    )
+    fetch.add_argument("study", type=Path)
+    fetch.add_argument(
+        "--verify",
+        action="store_true",
+        help="rehash every present file instead of trusting the size and time it was verified at",
+    )
 
     run = commands.add_parser("run", help="analyse a study and write its results folder")
     run.add_argument("study", type=Path)
@@ -163,6 +176,14 @@ def _command(args: argparse.Namespace, argv: list[str]) -> int:
             write, default_images = DEMO_SHAPES[args.shape]
             study = write(args.folder, n_images=args.n_images or default_images, seed=args.seed)
             print(f"demo study written: {study}")
+        elif args.command == "fetch":
+            from .fetch import failures, fetch
+
+            outcome = fetch(args.study, verify=args.verify)
+            for line in failures(outcome):
+                print(line, file=sys.stderr)
+            if outcome.failed:
+                return 1
         else:
             from .pipeline.run import run
 

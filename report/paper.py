@@ -3,6 +3,7 @@ how to cite. Every number comes from the manifest or a result table."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import platform
 from importlib import metadata
@@ -13,6 +14,8 @@ import yaml
 
 from analysis.schema import CORRECTIONS, METHOD_DESCRIPTIONS
 
+from .metadata import bibtex as metadata_bibtex
+from .metadata import citation_text, load_paper
 from .results import Results, project_root
 from .sentences import dof, noun, t_critical
 from .style import measure_label
@@ -669,54 +672,49 @@ def code_availability(res: Results) -> str:
     dirty = " with uncommitted changes" if project.get("git_dirty") else ""
     url = repository_url()
     where = f"the repository at <{url}>" if url else "this project's git repository"
+    licence = load_paper().license or citation_file().get("license") or "MIT"
     return (
-        f"The analysis and this report are open source (MIT licence) in {where}. The results were "
-        f"computed at commit `{commit}`{dirty} (version {project.get('version', 'unknown')}); "
+        f"The analysis and this report are open source ({licence} licence) in {where}. The results "
+        f"were computed at commit `{commit}`{dirty} (version {project.get('version', 'unknown')}); "
         "`make report` rebuilds them and this document from the data."
     )
 
 
+def _year() -> str:
+    """The year of this render (the report is dated the day it is rendered, `date: today`)."""
+    return str(datetime.date.today().year)
+
+
 def bibtex(res: Results) -> str:
-    """A BibTeX entry for the report, built from CITATION.cff and the manifest."""
-    cff = citation_file()
-    authors = (
-        " and ".join(
-            a.get("name") or f"{a.get('family-names', '')}, {a.get('given-names', '')}"
-            for a in cff.get("authors", [])
-        )
-        or "bold5000-resnet-rsa contributors"
+    """A BibTeX entry for the report, from report/_metadata.yml and the manifest."""
+    project = res.manifest.get("project") or {}
+    commit = project.get("git_commit")
+    return metadata_bibtex(
+        load_paper(),
+        _year(),
+        version=str(project.get("version") or ""),
+        note=f"Computed at commit {commit}" if commit else "",
+        url=repository_url() or "",
     )
-    year = str(cff.get("date-released") or res.manifest.get("computed_at", ""))[:4]
-    fields = {
-        "title": f"{{{cff.get('title', res.manifest.get('title', ''))}}}",
-        "author": f"{{{authors}}}",
-        "year": year,
-        "version": str(cff.get("version", "")),
-        "note": "Software and report",
-    }
-    if cff.get("doi"):
-        fields["doi"] = cff["doi"]
-    url = repository_url()
-    if url:
-        fields["url"] = url
-    commit = (res.manifest.get("project") or {}).get("git_commit")
-    if commit:
-        fields["note"] = f"Commit {commit}"
-    body = ",\n".join(
-        f"  {k:<7} = {{{v}}}" if not v.startswith("{") else f"  {k:<7} = {v}"
-        for k, v in fields.items()
-        if v
-    )
-    return f"```bibtex\n@software{{bold5000_resnet_rsa_{year},\n{body}\n}}\n```"
 
 
 def how_to_cite(res: Results) -> str:
-    """The citation paragraph and the BibTeX entry (same text in HTML and PDF)."""
+    """The reference in words and in BibTeX (same text in HTML and PDF), and what else to cite."""
+    paper = load_paper()
+    version = str((res.manifest.get("project") or {}).get("version") or "")
+    reference = citation_text(paper, _year(), version, url=repository_url() or "")
+    doi = (
+        ""
+        if paper.doi
+        else " This report has no DOI yet: archive a GitHub release with Zenodo and put its DOI in "
+        "`report/_metadata.yml` (see the README)."
+    )
     return (
-        "If you use this report or its code, cite it as given in `CITATION.cff` (GitHub shows it "
-        "under 'Cite this repository'), together with the data [@pickard2023bold5000; "
-        "@chang2021bold5000] and the methods it builds on [@kriegeskorte2008rsa; "
-        "@schutt2023statistical; @vandenbosch2025rsatoolbox]. "
+        f"Cite this report as:\n\n{reference}\n\n"
+        "Please also cite the data [@pickard2023bold5000; @chang2021bold5000] and the methods it "
+        "builds on [@kriegeskorte2008rsa; @schutt2023statistical; @vandenbosch2025rsatoolbox]. "
+        "Title, authors, keywords, licence and DOI come from `report/_metadata.yml`; "
+        f"`CITATION.cff` says the same (GitHub shows it under 'Cite this repository').{doi} "
         "In BibTeX:\n\n" + bibtex(res)
     )
 
