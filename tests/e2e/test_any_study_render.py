@@ -14,6 +14,7 @@ import pytest
 
 from analysis.pipeline.run import run
 from tests.e2e.test_renderers import RENDERERS, checkout, render
+from tools.render import user_metadata
 from tests.studies import AtlasShape, NetworkShape, StudyShape, write_study
 
 ODD = StudyShape(
@@ -96,14 +97,17 @@ def test_extreme_shapes_render_with_names_and_provenance_as_declared(
     assert done.returncode == 0, done.stderr[-2000:]
     page = (project / "_output" / "index.html").read_text(encoding="utf-8")
     pdf = _pdf_text(project / "_output" / "index.pdf")
-    assert f'<h1 class="title">{html.escape(shape.title, quote=False)}</h1>' in page.replace(
+    title = str(user_metadata().get("title") or shape.title)  # the paper's title wins
+    assert f'<h1 class="title">{html.escape(title, quote=False)}</h1>' in page.replace(
         "&quot;", '"'
     )
-    assert shape.title in pdf
+    assert title in pdf and shape.title in pdf  # the study's title is in Table 1 at least
     for label in (*shape.subjects, *(n.name for n in shape.networks)):
         assert label in pdf, label
     assert "???" not in pdf and "Traceback" not in page and "Error" not in pdf
-    prose = pdf.split("How to cite")[0]  # the software's own citation is issue 20's
+    # the report's own text: from the abstract to How to cite (the title block, keywords and
+    # citation are the paper's metadata, report/_metadata.yml, issue 20's)
+    prose = pdf.split("We compared the representational", 1)[1].split("How to cite")[0]
     if name == "odd":
         for word in ("BOLD5000", "fMRI", "participants", "Dryad", "CC0"):
             assert word not in prose, word

@@ -49,8 +49,12 @@ FIGURES = sum(
 
 
 def title_of(results: Path) -> str:
-    """The report's title: the study's, as tools/render.py passes it (-M title:...)."""
-    return json.loads((results / "manifest.json").read_text(encoding="utf-8"))["title"]
+    """The report's title: the paper's (report/_metadata.yml) where it sets one, else the study's
+    (tools/render.py passes it with -M title:...)."""
+    from tools.render import user_metadata
+
+    study = json.loads((results / "manifest.json").read_text(encoding="utf-8"))["title"]
+    return str(user_metadata().get("title") or study)
 
 
 def title_args(results: Path | str) -> list[str]:
