@@ -14,8 +14,8 @@ import pytest
 
 from analysis.pipeline.run import run
 from tests.e2e.test_renderers import RENDERERS, checkout, render
-from tools.render import user_metadata
 from tests.studies import AtlasShape, NetworkShape, StudyShape, write_study
+from tools.render import user_metadata
 
 ODD = StudyShape(
     subjects=("CSI *1* é",),
