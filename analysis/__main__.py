@@ -5,27 +5,33 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import logging
 import os
 import shlex
 import signal
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from . import demo as resnet_demo
-from . import deposit_demo
 from .errors import AnalysisError, AnalysisWarning
 
-#: The demo shapes: each one's writer and default number of images, from its module.
-DEMO_SHAPES = {
-    "resnet": (resnet_demo.write_demo, resnet_demo.N_IMAGES),
-    "deposit": (deposit_demo.write_deposit_demo, deposit_demo.N_IMAGES),
-}
+
+def demo_shapes() -> dict[str, tuple[Callable[..., Path], int]]:
+    """The demo shapes: each one's writer and default number of images, from its module.
+
+    Imported here, not at the top: until main() has installed its signal handlers, the
+    command line imports nothing heavy (numpy), so Ctrl-C never interrupts an import.
+    """
+    from . import demo, deposit_demo
+
+    return {
+        "resnet": (demo.write_demo, demo.N_IMAGES),
+        "deposit": (deposit_demo.write_deposit_demo, deposit_demo.N_IMAGES),
+    }
 
 
 def _parser() -> argparse.ArgumentParser:
+    shapes = demo_shapes()
     parser = argparse.ArgumentParser(
         prog="python -m analysis", description="RSA of network layers against brain ROIs."
     )
@@ -35,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("folder", type=Path)
     demo.add_argument(
         "--shape",
-        choices=tuple(DEMO_SHAPES),
+        choices=tuple(shapes),
         default="resnet",
         help="resnet: ResNet-50 and 3 subjects (default); deposit: the whole Dryad deposit's "
         "shape (4 subjects, 3 atlases, group means, 4 networks)",
@@ -45,7 +51,7 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="images (default: "
-        + ", ".join(f"{n} for {shape}" for shape, (_, n) in DEMO_SHAPES.items())
+        + ", ".join(f"{n} for {shape}" for shape, (_, n) in shapes.items())
         + ")",
     )
     demo.add_argument("--seed", type=int, default=0)
@@ -142,6 +148,8 @@ def _show_warning(message, category, filename, lineno, file=None, line=None) -> 
 def _messages() -> Iterator[None]:
     """While a command runs: every AnalysisWarning shown (not only its first occurrence), each
     warning as one line, and the library's log (e.g. bootstrap samples dropped) on stderr."""
+    import logging  # here, not at the top: after main() has installed its signal handlers
+
     log = logging.getLogger("analysis")
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
@@ -173,7 +181,7 @@ def _command(args: argparse.Namespace, argv: list[str]) -> int:
     """The command itself; an AnalysisError becomes one line on stderr and exit code 2."""
     try:
         if args.command == "demo":
-            write, default_images = DEMO_SHAPES[args.shape]
+            write, default_images = demo_shapes()[args.shape]
             study = write(args.folder, n_images=args.n_images or default_images, seed=args.seed)
             print(f"demo study written: {study}")
         elif args.command == "fetch":

@@ -48,7 +48,7 @@ def synthetic(n_images: int, n_rois: int, n_subjects: int, n_layers: int, seed: 
 
 def child(task: str, args: dict) -> None:
     """Run one measured task; print a JSON line with its inner timing."""
-    from analysis import inference as inf
+    from analysis import inference
 
     subjects, models = synthetic(
         args["n_images"], args["n_rois"], args["n_subjects"], args["n_layers"]
@@ -58,7 +58,7 @@ def child(task: str, args: dict) -> None:
         dtype = {"float32": np.float32, "float64": np.float64}[args["dtype"]]
         layers = {"net": [f"layer{i}" for i in range(models.shape[0])]}
         rois = [f"roi{r}" for r in range(subjects.shape[0])]
-        inf.inference_arrays(
+        inference.inference_arrays(
             subjects,
             {"net": models},
             rois,

@@ -223,32 +223,23 @@ def subject_bars(res: Results) -> Figure:
         rows = per_subject[(per_subject["atlas"] == atlas) & (per_subject["network"] == network)]
         rows = rows[rows["group"].isin(groups)]
         hue_order = [g for g in groups if g in set(rows["group"])]
-        sns.barplot(
-            rows,
-            x="layer",
-            y="r",
-            hue="group",
-            order=res.layers(network),
-            hue_order=hue_order,
-            palette=palette,
-            errorbar=None,
-            ax=ax,
-            legend=False,
-            alpha=0.85,
-        )
+        layout = {  # bars and dots of one panel: the same data, axes and colours
+            "x": "layer",
+            "y": "r",
+            "hue": "group",
+            "order": res.layers(network),
+            "hue_order": hue_order,
+            "palette": palette,
+            "ax": ax,
+            "legend": False,
+        }
+        sns.barplot(rows, **layout, errorbar=None, alpha=0.85)
         sns.stripplot(
             rows,
-            x="layer",
-            y="r",
-            hue="group",
-            order=res.layers(network),
-            hue_order=hue_order,
+            **layout,
             dodge=True,
-            palette=palette,
             size=1.8,
             color="k",
-            ax=ax,
-            legend=False,
             jitter=False,
             edgecolor="black",
             linewidth=0.3,

@@ -429,54 +429,15 @@ def csv_data_uri(payload: bytes) -> str:
     return "data:text/csv;charset=utf-8;base64," + base64.b64encode(payload).decode("ascii")
 
 
-#: Fills a collapsible table from its own CSV download link when opened (offline, no library).
-TABLE_SCRIPT = """<script>
-(function () {
-  function rows(text) {
-    var out = [], re = /("([^"]|"")*"|[^,\\n]*)(,|\\n|$)/g, row = [], m;
-    while ((m = re.exec(text)) !== null && m[0] !== "") {
-      var cell = m[1];
-      if (cell[0] === '"') cell = cell.slice(1, -1).replace(/""/g, '"');
-      row.push(cell);
-      if (m[3] !== ",") { out.push(row); row = []; }
-    }
-    return out;
-  }
-  function show(cell) {
-    var v = Number(cell);
-    return cell !== "" && isFinite(v) && /\\.\\d{5,}/.test(cell) ? v.toPrecision(4) : cell;
-  }
-  function fill(details) {
-    var body = details.querySelector(".rsa-table-body");
-    if (!details.open || body.childElementCount) return;
-    var href = details.querySelector("a[download]").getAttribute("href");
-    var bytes = Uint8Array.from(atob(href.split(",")[1]), function (c) { return c.charCodeAt(0); });
-    var data = rows(new TextDecoder().decode(bytes)).filter(function (r) { return r.length > 1; });
-    var table = document.createElement("table");
-    table.className = "table table-sm";
-    data.forEach(function (r, i) {
-      var tr = table.insertRow();
-      r.forEach(function (c) {
-        var cell = document.createElement(i ? "td" : "th");
-        cell.textContent = i ? show(c) : c;
-        tr.appendChild(cell);
-      });
-    });
-    body.appendChild(table);
-  }
-  document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("details.rsa-table").forEach(function (d) {
-      d.addEventListener("toggle", function () { fill(d); });
-      fill(d);
-    });
-  });
-})();
-</script>
-<style>
-details.rsa-table { margin: 0.5em 0; }
-details.rsa-table summary { cursor: pointer; font-weight: 600; }
-details.rsa-table .rsa-table-body { max-height: 32em; overflow: auto; font-size: 0.8em; }
-</style>"""
+#: The script and style that fill a collapsible table from its own CSV download link when opened
+#: (offline, no library); a page asset beside the others in report/web/.
+TABLE_ASSET = HERE / "web" / "rsa-table.html"
+
+
+def table_script() -> str:
+    """The collapsible tables' script and style (TABLE_ASSET without its leading comment)."""
+    text = TABLE_ASSET.read_text(encoding="utf-8")
+    return text[text.index("-->") + len("-->") :].strip("\n")
 
 
 def html_details(payload: bytes, filename: str, summary: str) -> str:
@@ -494,7 +455,7 @@ def html_details(payload: bytes, filename: str, summary: str) -> str:
 
 def appendix_tables(res: Results) -> str:
     """Every long result table, full and downloadable in the HTML (the PDF keeps the summaries)."""
-    blocks = [f"```{{=html}}\n{TABLE_SCRIPT}\n```"]
+    blocks = [f"```{{=html}}\n{table_script()}\n```"]
     for name, what in (
         ("joint", "r of every ROI with every layer, subject-averaged RDMs"),
         ("inference", "r with SEM, t interval, normalised value and tests"),

@@ -81,17 +81,57 @@ _INNER: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 
 
 def prepare(vectors: np.ndarray, method: str) -> np.ndarray:
-    """Transform RDM vectors once for `method` (centre, rank), so that compare_prepared is cheap."""
+    """Transform RDM vectors once for `method` (centre, rank, whiten), so that compare_prepared is
+    cheap.
+
+    Parameters
+    ----------
+    vectors : (N, P) array, or one (P,) vector
+        RDM vectors over the same P pairs.
+    method : str
+        One of analysis.schema.METHODS.
+
+    Returns
+    -------
+    (N, P) float64 array
+    """
     return _TRANSFORMS[_checked(method)](np.atleast_2d(np.asarray(vectors, dtype=np.float64)))
 
 
 def compare_prepared(models: np.ndarray, data: np.ndarray, method: str) -> np.ndarray:
-    """Similarity of every prepared model row with every prepared data row (n_models × n_data)."""
+    """Similarity of every prepared model row with every prepared data row.
+
+    Parameters
+    ----------
+    models : (M, P) array
+        ``prepare(model_vectors, method)``.
+    data : (D, P) array
+        ``prepare(data_vectors, method)``.
+    method : str
+        The method both were prepared for.
+
+    Returns
+    -------
+    (M, D) float64 array
+    """
     return _INNER[_checked(method)](models, data)
 
 
 def compare(models: np.ndarray, data: np.ndarray, method: str) -> np.ndarray:
-    """rsatoolbox.rdm.compare(models, data, method) on plain vectors (n_models × n_data)."""
+    """rsatoolbox.rdm.compare(models, data, method) on plain vectors.
+
+    Parameters
+    ----------
+    models : (M, P) array, or one (P,) vector
+    data : (D, P) array, or one (P,) vector
+    method : str
+        One of analysis.schema.METHODS.
+
+    Returns
+    -------
+    (M, D) float64 array
+        Similarity of model m with data row d.
+    """
     return compare_prepared(prepare(models, method), prepare(data, method), method)
 
 

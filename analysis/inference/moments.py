@@ -47,13 +47,35 @@ def pair_sums(
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Σ_{i<j} c_i c_j · z[left[k]]_ij · z[right[k]]_ij for every sample and form k.
 
-    rows: V RDM vectors (np.triu_indices order; arrays or rows of the aligned store),
-    z_v = (rows[v] − shift_v) / scale_v; index V means the constant 1. left, right: K form
-    indices; counts: B × n image counts. Returns B × K in float64. `dtype=np.float32` runs the
-    products in single precision (counts are exact in float32; partial sums add up in float64).
-    The work runs as strips of images (inference/strips.py) on the run's executor, in a fixed
-    order: the result does not depend on the number of threads or workers. With `full`, also
-    the sums on the data as they are (c = 1, float64) from the same reads: (sums, full sums).
+    z_v = (rows[v] − shift_v) / scale_v, and index V (one past the last row) means the constant
+    1. The work runs as strips of images (inference/strips.py) on the run's executor, in a fixed
+    order: the result does not depend on the number of threads or workers.
+
+    Parameters
+    ----------
+    rows : sequence of V (P,) vectors
+        RDM vectors in np.triu_indices order over n images (arrays or rows of the aligned store).
+    left, right : (K,) int arrays
+        The two factors of each form, indices into rows (or V).
+    counts : (B, n) array
+        How often each image was drawn in each sample (c).
+    shift, scale : (V,) arrays, optional
+        Standardisation of each row (default 0 and 1).
+    dtype : numpy float type
+        float32 runs the products in single precision (counts are exact in float32; partial sums
+        add up in float64).
+    block, sample_chunk : int, optional
+        Images per block and samples per product (default: from the memory budget).
+    progress : bool
+        Not used: progress is reported to the run's context (analysis.executor.current).
+    full : bool
+        Also return the sums on the data as they are (c = 1), from the same reads.
+
+    Returns
+    -------
+    sums : (B, K) float64 array
+    full_sums : (1, K) float64 array
+        Only with `full`.
     """
     context = current()
     return strips.pair_sums(

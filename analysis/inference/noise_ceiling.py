@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..comparison import kendall
-from ..comparison import ranks as rk
+from ..comparison.ranks import weighted_ranks_of_rows
 
 
 def pooled_similarity_linear(
@@ -94,7 +94,7 @@ def pooled_similarity_ranks(
                     s: kendall.weighted_tau_a(pooled, subjects[r, s], weights) for s in targets
                 }
             else:
-                pooled_ranks = rk.weighted_ranks_of_rows(pooled, weights)
+                pooled_ranks = weighted_ranks_of_rows(pooled, weights)
                 values = {
                     s: _rank_correlation(pooled_ranks, ranks_r[:, s], weights, total_weight, method)
                     for s in targets

@@ -21,8 +21,8 @@ import numpy as np
 
 from ..errors import AnalysisError
 from ..runtime import progress_bar, worker_count
-from . import moments as bs
 from . import rank_kernels as kernels
+from .moments import Moments, similarity
 from .noise_ceiling import ceiling_bounds
 
 CHUNK_BYTES = 1.5e9  # sorted RDMs plus the ranks every thread holds, per chunk of ROIs
@@ -192,7 +192,7 @@ def _evaluate(
         for v, subject_counts in enumerate(ceiling_counts):
             ceilings[v, r] = pools.ceiling(subject_counts)
     total = np.array([ranks.total])
-    moments = bs.Moments(
+    moments = Moments(
         total=total,
         model_sum=ranks.sums[None, :n_models] / 2,
         model_square=ranks.squares[None, :n_models] / 4,
@@ -200,7 +200,7 @@ def _evaluate(
         subject_gram=gram[None] / 4,
         cross=moments_cross[None] / 4,
     )
-    return bs.similarity(moments, method)[0], ceilings
+    return similarity(moments, method)[0], ceilings
 
 
 def _roi_chunks(

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..comparison import kendall
-from ..comparison import ranks as rk
+from ..comparison.ranks import sort_orders, weighted_ranks
 from ..errors import AnalysisError
 from .moments import Moments
 
@@ -37,8 +37,8 @@ class RankedRDMs:
 def rank_once(subjects: np.ndarray, models: np.ndarray) -> RankedRDMs:
     """Sort every RDM vector once; every sample reuses these orders."""
     n_rois, n_subjects, pairs = subjects.shape
-    model_order, model_sorted = rk.sort_orders(models)
-    subject_order, subject_sorted = rk.sort_orders(subjects.reshape(-1, pairs))
+    model_order, model_sorted = sort_orders(models)
+    subject_order, subject_sorted = sort_orders(subjects.reshape(-1, pairs))
     return RankedRDMs(
         model_order,
         model_sorted,
@@ -59,7 +59,7 @@ def rank_moments(ranked: RankedRDMs, weights: np.ndarray) -> tuple[Moments, np.n
     samples = weights.shape[0]
     model_ranks = np.stack(
         [
-            rk.weighted_ranks(o, v, weights)
+            weighted_ranks(o, v, weights)
             for o, v in zip(ranked.model_order, ranked.model_sorted, strict=True)
         ],
         axis=1,
@@ -67,7 +67,7 @@ def rank_moments(ranked: RankedRDMs, weights: np.ndarray) -> tuple[Moments, np.n
     subject_ranks = np.empty((samples, n_rois, n_subjects, pairs))
     for r in range(n_rois):
         for s in range(n_subjects):
-            subject_ranks[:, r, s] = rk.weighted_ranks(
+            subject_ranks[:, r, s] = weighted_ranks(
                 ranked.subject_order[r, s], ranked.subject_sorted[r, s], weights
             )
     weighted_models = model_ranks * weights[:, None, :]

@@ -70,7 +70,20 @@ def pair_list(n_models: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def dual_variance(variances: np.ndarray, n_rdm: int, n_pattern: int) -> np.ndarray:
-    """rsatoolbox.util.inference_util._dual_bootstrap: combine (both, rdm, pattern) variances."""
+    """rsatoolbox.util.inference_util._dual_bootstrap: combine the variances of the three variants.
+
+    Parameters
+    ----------
+    variances : (3, ...) array
+        Variances of the (both, rdm, pattern) variants.
+    n_rdm, n_pattern : int
+        Subjects and images resampled.
+
+    Returns
+    -------
+    (...) array
+        The corrected variance, bounded by the variants' as rsatoolbox bounds it.
+    """
     both, rdm, pattern = variances[0], variances[1], variances[2]
     rdm_scaled = n_rdm / (n_rdm - 1) * rdm
     pattern_scaled = n_pattern / (n_pattern - 1) * pattern
@@ -116,11 +129,26 @@ def model_statistics(
     ci_percent: float = 0.95,
 ) -> ModelStatistics:
     """Result(…, cv_method='dual_bootstrap') statistics from valid samples only; with n_rdm None,
-    Result(…, cv_method='bootstrap_pattern') of eval_bootstrap_pattern (images only).
-
-    evaluations: N × M × 3; ceiling: N × 2 × 3 (no NaN rows). Every field equals rsatoolbox's
-    (tests/inference/test_tables.py, test_statistics.py and, images only,
+    Result(…, cv_method='bootstrap_pattern') of eval_bootstrap_pattern (images only). Every field
+    equals rsatoolbox's (tests/inference/test_tables.py, test_statistics.py and, images only,
     tests/oracle/test_pattern_bootstrap_rsatoolbox.py).
+
+    Parameters
+    ----------
+    evaluations : (N, M, 3) array
+        Valid samples × models × variants (both, rdm, pattern).
+    ceiling : (N, 2, 3) array
+        Lower and upper noise ceiling of the same samples (no NaN rows).
+    n_rdm : int or None
+        Subjects resampled; None when only images were (no subject variants).
+    n_pattern : int
+        Images resampled.
+    ci_percent : float
+        Coverage of the t interval.
+
+    Returns
+    -------
+    ModelStatistics
     """
     evaluations, ceiling = kind_variants(evaluations, n_rdm), kind_variants(ceiling, n_rdm)
     samples, n_models, _ = evaluations.shape
@@ -192,7 +220,19 @@ def t_interval(
 
 
 def adjust(p: np.ndarray, correction: str) -> np.ndarray:
-    """Adjusted p-values: Benjamini-Hochberg ('fdr'), Bonferroni, or none."""
+    """Adjusted p-values: Benjamini-Hochberg ('fdr'), Bonferroni, or none.
+
+    Parameters
+    ----------
+    p : (K,) array
+        The p-values of one family of tests.
+    correction : str
+        One of analysis.schema.CORRECTIONS.
+
+    Returns
+    -------
+    (K,) float64 array
+    """
     p = np.asarray(p, dtype=np.float64)
     check_choice(correction, CORRECTIONS, "correction")
     if p.size == 0 or correction == "none":

@@ -14,10 +14,23 @@ from threadpoolctl import threadpool_limits
 from ..errors import AnalysisError, check_choice
 from ..reading.store import StoredMatrix
 from ..schema import CORRECTIONS, columns
-from . import statistics as st
 from .dual_bootstrap import MIN_VALID_SAMPLES, check_inputs, dual_bootstrap, subject_rows
 from .resampling import Resampling, draw_resampling
-from .statistics import adjust, model_statistics, pair_list
+from .statistics import (
+    adjust,
+    degrees_of_freedom,
+    difference_statistics,
+    family_tests,
+    inference_kind,
+    kind_variants,
+    model_statistics,
+    network_differences,
+    network_pairs,
+    network_spans,
+    normalised,
+    pair_list,
+    peak_shares,
+)
 
 LOG = logging.getLogger(__name__)
 
@@ -90,12 +103,12 @@ def inference_arrays(
             f"({result.dropped_few_images} with fewer than 3 distinct "
             f"images, {result.dropped_undefined} with an undefined {method})"
         )
-    kind = st.inference_kind(result.n_subjects)
+    kind = inference_kind(result.n_subjects)
     n_rdm = None if kind == "pattern" else result.n_subjects
-    evaluations = st.kind_variants(result.evaluations[result.valid], n_rdm)
-    ceiling = st.kind_variants(result.noise_ceiling[result.valid], n_rdm)
-    spans = st.network_spans([len(layers[network]) for network in networks])
-    dof = st.degrees_of_freedom(n_rdm, n_images)
+    evaluations = kind_variants(result.evaluations[result.valid], n_rdm)
+    ceiling = kind_variants(result.noise_ceiling[result.valid], n_rdm)
+    spans = network_spans([len(layers[network]) for network in networks])
+    dof = degrees_of_freedom(n_rdm, n_images)
     inference_rows, ceiling_rows, pair_rows, peak_rows, network_rows = [], [], [], [], []
     for r, roi in enumerate(rois):
         bound_var = None
@@ -104,7 +117,7 @@ def inference_arrays(
             stats = model_statistics(evaluations[:, r, span], ceiling[:, r], n_rdm, n_images)
             bound_var = stats.bound_var
             point = result.point[r, span]
-            zero = st.family_tests(stats.means, stats.model_var, dof, correction, alpha)
+            zero = family_tests(stats.means, stats.model_var, dof, correction, alpha)
             if kind == "pattern":  # one subject: no noise ceiling to normalise by or test against
                 p_ceiling = np.full(len(names), np.nan)
                 significant_ceiling = np.zeros(len(names), dtype=bool)
@@ -112,7 +125,7 @@ def inference_arrays(
             else:
                 p_ceiling = stats.p_ceiling
                 significant_ceiling = adjust(p_ceiling, correction) < alpha
-                r_normalised = st.normalised(point, result.point_ceiling[r, 0])
+                r_normalised = normalised(point, result.point_ceiling[r, 0])
             sem = np.sqrt(np.maximum(stats.model_var, 0.0))
             inference_rows.extend(
                 (
@@ -148,7 +161,7 @@ def inference_arrays(
                 )
                 for k, (i, j) in enumerate(zip(left, right, strict=True))
             )
-            shares = st.peak_shares(evaluations[:, r, span].mean(axis=-1))
+            shares = peak_shares(evaluations[:, r, span].mean(axis=-1))
             peak_rows.extend(
                 (roi, network, layer, share) for layer, share in zip(names, shares, strict=True)
             )
@@ -224,15 +237,13 @@ def network_comparison_rows(
     """
     if len(networks) < 2:
         return []
-    mean, variance = st.difference_statistics(
-        st.network_differences(evaluations, spans), n_rdm, n_pattern
+    mean, variance = difference_statistics(
+        network_differences(evaluations, spans), n_rdm, n_pattern
     )
-    tests = st.family_tests(
-        mean, variance, st.degrees_of_freedom(n_rdm, n_pattern), correction, alpha
-    )
+    tests = family_tests(mean, variance, degrees_of_freedom(n_rdm, n_pattern), correction, alpha)
     best_point = np.array([point[span].max() for span in spans])
     sem = np.sqrt(np.maximum(variance, 0.0))
-    left, right = st.network_pairs(len(networks))
+    left, right = network_pairs(len(networks))
     return [
         (
             roi,
