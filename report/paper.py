@@ -3,6 +3,7 @@ how to cite. Every number comes from the manifest or a result table."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime
 import os
 import platform
@@ -14,12 +15,12 @@ import yaml
 
 from analysis.schema import CORRECTIONS, METHOD_DESCRIPTIONS
 
+from .metadata import Paper, citation_text, load_paper
 from .metadata import bibtex as metadata_bibtex
-from .metadata import citation_text, load_paper
 from .results import Results, project_root
 from .sentences import dof, noun, t_critical
 from .style import measure_label
-from .text import extremes, join, md, plural, shared, split_hemisphere
+from .text import document_metadata, extremes, join, md, plural, shared, split_hemisphere
 
 MATCH_WORDS = {
     "exact": "Image names were matched exactly. ",
@@ -685,12 +686,22 @@ def _year() -> str:
     return str(datetime.date.today().year)
 
 
+def paper_metadata(res: Results) -> Paper:
+    """The paper's metadata (report/_metadata.yml); where it sets no title, the title block's:
+    the study's title and a subtitle naming its data set, as both renderers show them."""
+    paper = load_paper()
+    if paper.title:
+        return paper
+    block = document_metadata(res.manifest)
+    return dataclasses.replace(paper, title=block["title"], subtitle=block["subtitle"])
+
+
 def bibtex(res: Results) -> str:
     """A BibTeX entry for the report, from report/_metadata.yml and the manifest."""
     project = res.manifest.get("project") or {}
     commit = project.get("git_commit")
     return metadata_bibtex(
-        load_paper(),
+        paper_metadata(res),
         _year(),
         version=str(project.get("version") or ""),
         note=f"Computed at commit {commit}" if commit else "",
@@ -700,7 +711,7 @@ def bibtex(res: Results) -> str:
 
 def how_to_cite(res: Results) -> str:
     """The reference in words and in BibTeX (same text in HTML and PDF), and what else to cite."""
-    paper = load_paper()
+    paper = paper_metadata(res)
     version = str((res.manifest.get("project") or {}).get("version") or "")
     reference = citation_text(paper, _year(), version, url=repository_url() or "")
     doi = (
@@ -709,11 +720,18 @@ def how_to_cite(res: Results) -> str:
         else " This report has no DOI yet: archive a GitHub release with Zenodo and put its DOI in "
         "`report/_metadata.yml` (see the README)."
     )
+    data = data_citation(res)
+    also = f"the data {data} and the methods" if data else "the methods"
+    title_from = (
+        "Title, authors"
+        if load_paper().title
+        else "The title is the study's (set `title` there to choose your own); authors"
+    )
     return (
         f"Cite this report as:\n\n{reference}\n\n"
-        "Please also cite the data [@pickard2023bold5000; @chang2021bold5000] and the methods it "
-        "builds on [@kriegeskorte2008rsa; @schutt2023statistical; @vandenbosch2025rsatoolbox]. "
-        "Title, authors, keywords, licence and DOI come from `report/_metadata.yml`; "
+        f"Please also cite {also} it builds on "
+        "[@kriegeskorte2008rsa; @schutt2023statistical; @vandenbosch2025rsatoolbox]. "
+        f"{title_from}, keywords, licence and DOI come from `report/_metadata.yml`; "
         f"`CITATION.cff` says the same (GitHub shows it under 'Cite this repository').{doi} "
         "In BibTeX:\n\n" + bibtex(res)
     )
