@@ -55,7 +55,11 @@ def inference_figure(res: Results) -> Figure:
     part = inference[inference["atlas"] == atlas]
     palette = network_colours(res)
     for i, roi in enumerate(rois):
-        bound = ceiling[(ceiling["atlas"] == atlas) & (ceiling["roi"] == roi)].iloc[0]
+        bound = (
+            None
+            if ceiling is None
+            else ceiling[(ceiling["atlas"] == atlas) & (ceiling["roi"] == roi)].iloc[0]
+        )
         low, high = data_limits(part[part["roi"] == roi])
         for j, network in enumerate(res.networks):
             ax = axes[i, j]
@@ -66,16 +70,17 @@ def inference_figure(res: Results) -> Figure:
                 .reindex(layers)
             )
             x = np.arange(len(layers))
-            ax.add_patch(
-                Rectangle(
-                    (-0.5, bound["lower"]),
-                    len(layers),
-                    bound["upper"] - bound["lower"],
-                    facecolor="0.85",
-                    edgecolor="none",
-                    zorder=0,
+            if bound is not None:
+                ax.add_patch(
+                    Rectangle(
+                        (-0.5, bound["lower"]),
+                        len(layers),
+                        bound["upper"] - bound["lower"],
+                        facecolor="0.85",
+                        edgecolor="none",
+                        zorder=0,
+                    )
                 )
-            )
             r = rows["r"].to_numpy()
             error = np.clip(
                 np.array([r - rows["ci_low"].to_numpy(), rows["ci_high"].to_numpy() - r]), 0, None
@@ -95,7 +100,7 @@ def inference_figure(res: Results) -> Figure:
             )
             ax.axhline(0, color="k", linewidth=0.5)
             ax.set_ylim(low, high)
-            if bound["lower"] > high and j == len(res.networks) - 1:
+            if bound is not None and bound["lower"] > high and j == len(res.networks) - 1:
                 ax.annotate(
                     f"ceiling {fmt(bound['lower'], 2)}–{fmt(bound['upper'], 2)} ↑",
                     (1, 1),
@@ -116,17 +121,14 @@ def inference_figure(res: Results) -> Figure:
         Line2D([], [], color="k", linewidth=0.7),
         Line2D([], [], marker="^", color="white", markeredgecolor="k", linestyle="none"),
     ]
-    legend_below(
-        fig,
-        handles,
-        [
-            "noise ceiling (lower to upper bound; named in the corner when above the axis)",
-            "t interval",
-            "significantly above zero",
-        ],
-        "",
-        ncols=3,
-    )
+    labels = [
+        "noise ceiling (lower to upper bound; named in the corner when above the axis)",
+        "t interval",
+        "significantly above zero",
+    ]
+    if ceiling is None:  # one subject: no noise ceiling
+        handles, labels = handles[1:], labels[1:]
+    legend_below(fig, handles, labels, "", ncols=len(labels))
     fig.supylabel(single_label(res.method), fontsize=8)
     return fit_tick_labels(fig)
 
