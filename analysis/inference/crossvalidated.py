@@ -116,7 +116,16 @@ def train_index(k: int) -> np.ndarray:
 
 
 def subject_similarity(rows, model_rows, counts: np.ndarray, method: str, dtype) -> np.ndarray:
-    """Per-subject similarity of every layer under each row of image counts: (B, R, S, L)."""
+    """Per-subject similarity of every layer under each row of image counts: (B, R, S, L).
+
+    A fold of a sample with too few distinct images has no pairs, so its similarity is NaN, and
+    the sample is not used (`cross_validated`); the NaN is expected, not warned about.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return _subject_similarity(rows, model_rows, counts, method, dtype)
+
+
+def _subject_similarity(rows, model_rows, counts: np.ndarray, method: str, dtype) -> np.ndarray:
     if method in LINEAR_METHODS:
         moments = bs.linear_moments(rows, model_rows, counts, method, dtype, gram=False)
         return bs.similarity(moments, method)
