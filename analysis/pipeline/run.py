@@ -12,21 +12,18 @@ import json
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..errors import AnalysisError
 from ..publish import locked
-from ..reading.loading import load_aligned, loss_lines
 from ..reading.study import Bootstrap, Study, load_study
 from ..schema import INFERENCE, POINT, TABLES, stage_tables
 from .cache import HashCache, stage_key
-from .manifest import input_id, manifest
-from .output import write_results
-from .provenance import now_utc
-from .scale import scaled
-from .stages import STAGE_CODE, run_stage
+from .manifest import input_id
+from .stages import STAGE_CODE
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -51,9 +48,7 @@ def settings(study: Study, samples: int | None, seed: int | None) -> Bootstrap:
         seed=study.bootstrap.seed if seed is None else seed,
     )
     if bootstrap.samples > 0:  # before any file is read: a bootstrap this method cannot have
-        from ..inference.dual_bootstrap import (
-            check_method,
-        )  # only runs that infer load the inference code
+        from ..inference.checks import check_method
 
         check_method(study.method)
     return bootstrap
@@ -140,7 +135,7 @@ def run(
     """Analyse a study into a results folder, recomputing only stages whose inputs changed.
 
     scheduler: a Dask scheduler address for the bootstrap's tasks; store: the folder for aligned
-    RDMs on disk (default: beside `out` when the study is large or a scheduler is given); see scale.py.
+    RDMs on disk (default: beside `out` when the study is large or a scheduler is given) (scale.py).
     """
     study = load_study(study_path)
     bootstrap = settings(study, samples, seed)
@@ -156,6 +151,15 @@ def run(
         rehashed = tuple(hashes.hashed)
         if old_key == key and reusable == set(keys):
             return Outcome(out, key, (), tuple(keys), rehashed)
+        # Only a run that computes something loads the numeric code (numpy, h5py, numba, pandas):
+        # a cached rerun is the study file, the file hashes' memo and the keys.
+        from ..reading.loading import load_aligned, loss_lines
+        from .manifest import manifest
+        from .output import write_results
+        from .provenance import now_utc
+        from .scale import scaled
+        from .stages import run_stage
+
         with scaled(
             study,
             inputs,
