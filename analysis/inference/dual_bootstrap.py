@@ -45,12 +45,11 @@ from ..comparison.methods import undefined_rows
 from ..errors import AnalysisError
 from ..reading.store import StoredRow
 from ..runtime import progress_bar, worker_count
-from ..schema import LINEAR_METHODS, WHITENED_METHODS
+from ..schema import BOOTSTRAP_METHODS, LINEAR_METHODS, METHODS, WHITENED_METHODS
 from . import moments as bs
 from . import noise_ceiling as nc
 from . import rank_moments as rm
 from . import whitened_moments as wm
-from .checks import check_method
 from .rank_bootstrap import rank_dual_bootstrap
 from .resampling import Resampling
 
@@ -136,6 +135,20 @@ def check_inputs(
                 f"so {method} is undefined for it",
             )
     return n_images
+
+
+def check_method(method: str) -> None:
+    """Refuse a method the dual bootstrap cannot run, with one clear line (AnalysisError)."""
+    if method not in METHODS:
+        raise AnalysisError(
+            "method", f"unknown method {method!r}; choose one of {', '.join(METHODS)}"
+        )
+    if method not in BOOTSTRAP_METHODS:
+        raise AnalysisError(
+            f"method {method}",
+            "the dual bootstrap does not compute this method; use --samples 0 "
+            f"for point estimates, or one of {', '.join(BOOTSTRAP_METHODS)}",
+        )
 
 
 def images_from_pairs(n_pairs: int) -> int:

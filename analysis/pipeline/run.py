@@ -17,7 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import AnalysisError
 from ..publish import locked
 from ..reading.study import Bootstrap, Study, load_study
-from ..schema import INFERENCE, POINT, TABLES, stage_tables
+from ..schema import BOOTSTRAP_METHODS, INFERENCE, POINT, TABLES, stage_tables
 from .cache import HashCache, stage_key
 from .manifest import input_id
 from .stages import STAGE_CODE
@@ -47,8 +47,10 @@ def settings(study: Study, samples: int | None, seed: int | None) -> Bootstrap:
         samples=study.bootstrap.samples if samples is None else samples,
         seed=study.bootstrap.seed if seed is None else seed,
     )
-    if bootstrap.samples > 0:  # before any file is read: a bootstrap this method cannot have
-        from ..inference.checks import check_method
+    if bootstrap.samples > 0 and study.method not in BOOTSTRAP_METHODS:
+        # before any file is read: a bootstrap this method cannot have (its one line); only then
+        # is the inference code loaded, so that a cached rerun stays light
+        from ..inference.dual_bootstrap import check_method
 
         check_method(study.method)
     return bootstrap
