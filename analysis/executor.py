@@ -27,6 +27,9 @@ _BLAS_LIMIT: list = []
 class Executor(Protocol):
     """Maps a picklable function over items; results come back in item order."""
 
+    @property
+    def slots(self) -> int: ...
+
     def map(
         self, function: Callable[..., Any], items: Sequence[Any], **shared: Any
     ) -> Iterator[Any]: ...
@@ -41,6 +44,11 @@ class LocalExecutor:
 
     def __init__(self, threads: int | None = None):
         self.threads = threads or worker_count()
+
+    @property
+    def slots(self) -> int:
+        """How many tasks run at once."""
+        return self.threads
 
     def map(
         self, function: Callable[..., Any], items: Sequence[Any], **shared: Any
@@ -85,6 +93,12 @@ class DaskExecutor:
                 "--scheduler", f"cannot reach a Dask scheduler at {address} ({err})"
             ) from None
         self.address = address
+
+    @property
+    def slots(self) -> int:
+        """How many tasks run at once: the cluster's worker threads now."""
+        workers = self.client.scheduler_info().get("workers", {})
+        return max(1, sum(w.get("nthreads", 1) for w in workers.values()))
 
     def map(
         self, function: Callable[..., Any], items: Sequence[Any], **shared: Any
