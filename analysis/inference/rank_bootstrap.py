@@ -12,8 +12,8 @@ in chunks so that memory stays bounded whatever the study's size.
 
 from __future__ import annotations
 
+import hashlib
 import os
-import shutil
 import threading
 import uuid
 from dataclasses import dataclass
@@ -25,7 +25,7 @@ import numpy as np
 
 from ..errors import AnalysisError
 from ..executor import current
-from ..reading.store import active_store, check_free
+from ..reading.store import StoredRow, active_store, check_free
 from ..runtime import progress_bar, worker_count
 from . import moments as bs
 from . import rank_kernels as kernels
@@ -34,6 +34,7 @@ from .noise_ceiling import ceiling_bounds
 CHUNK_BYTES = 1e9  # one chunk of ROIs' sorted subject RDMs and their ranks, over all threads
 SAMPLE_BYTES = 3e9  # the models' ranks of the samples of every running task
 MAX_BLOCK = 16  # samples per task at most
+SORTED_FOLDER = "rank-sorted"  # in the store: every RDM's sort order, by content key
 MAX_IMAGES = 1 << 15  # a pair's two images share one int32 word with a tie flag
 
 
@@ -265,18 +266,36 @@ def release_sorted() -> None:
         _LOADED.clear()
 
 
-def sort_task(index: int, *, rows: list, n_images: int, folder: str | None, token: str):
-    """Sort one RDM (rows[index]); into the store as .npy when a folder is given (its path is
-    returned), else the SortedRDM itself."""
+def sort_task(index: int, *, rows: list, n_images: int, paths: list[str | None]):
+    """Sort one RDM (rows[index]): into the store as .npy when paths[index] names a file (written
+    under a temporary name, then renamed: never half-written), else returned as a SortedRDM."""
     rdm = sort_rdm(np.asarray(rows[index], dtype=np.float64), n_images)
-    if folder is None:
+    if paths[index] is None:
         return rdm
-    path = Path(folder) / f"{token}-{index}.npy"
+    path = Path(paths[index])
     temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp")
-    with open(temporary, "wb") as handle:
-        np.save(handle, rdm.pairs)
-    os.replace(temporary, path)
+    try:
+        with open(temporary, "wb") as handle:
+            np.save(handle, rdm.pairs)
+        os.replace(temporary, path)
+    except OSError as err:
+        temporary.unlink(missing_ok=True)
+        raise AnalysisError(path.parent, f"cannot write sorted RDMs ({err.strerror})") from None
     return str(path)
+
+
+def sorted_key(row, store) -> str | None:
+    """A key of a stored row's content for its sort order in the store, or None when the row is not
+    keyed by content (in memory). Store files are named by a content key; rows read in place from
+    an input file take that file's sha256."""
+    if store is None or not isinstance(row, StoredRow):
+        return None
+    path = Path(row.path).resolve()
+    folder = Path(store.folder).resolve()
+    content = path.stem if path.parent == folder else store.sha256.get(str(path))
+    if content is None:
+        return None
+    return hashlib.sha256(f"{content}\0{row.offset}\0{row.n_pairs}".encode()).hexdigest()[:40]
 
 
 def block_task(
@@ -318,32 +337,30 @@ def block_task(
     return sims, ceilings
 
 
-def _sorted_set(rows, model_rows, n_images: int, executor) -> tuple[SortedSet, Path | None]:
-    """Sort every RDM once, as tasks: into the active store's folder when there is one (workers
-    and threads read them from there), else kept in memory (and sent to Dask workers)."""
-    token = uuid.uuid4().hex
+def _sorted_set(rows, model_rows, n_images: int, executor) -> SortedSet:
+    """Sort every RDM once, as tasks. With a store, each order is kept there under a key of its
+    RDM's content (rank-sorted/KEY.npy, 4 bytes a pair), read by every thread and worker, and
+    reused by later runs over the same files; in memory otherwise (and sent to Dask workers)."""
     store = active_store()
-    folder = None if store is None else Path(store.folder) / f"rank-sorted-{token}"
-    if folder is not None:
-        folder.mkdir(parents=True, exist_ok=True)
-        n_rdms = len(model_rows) + len(rows) * len(rows[0])
-        check_free(folder, n_rdms * 2 * n_images**2, "the rank bootstrap's sorted RDMs")
     flat = list(model_rows) + [row for roi in rows for row in roi]
-    done = list(
-        executor.map(
-            sort_task,
-            list(range(len(flat))),
-            rows=flat,
-            n_images=n_images,
-            folder=None if folder is None else str(folder),
-            token=token,
-        )
-    )
+    keys = [sorted_key(row, store) for row in flat]
+    if store is not None and all(keys):
+        folder = Path(store.folder) / SORTED_FOLDER
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = [str(folder / f"{key}.npy") for key in keys]
+        missing = [i for i, path in enumerate(paths) if not Path(path).is_file()]
+        check_free(folder, len(missing) * 2 * n_images**2, "the rank bootstrap's sorted RDMs")
+    else:
+        paths, missing = [None] * len(flat), list(range(len(flat)))
+    done = list(paths)
+    results = executor.map(sort_task, missing, rows=flat, n_images=n_images, paths=paths)
+    for i, result in zip(missing, results, strict=True):
+        done[i] = result
     n_models, n_subjects = len(model_rows), len(rows[0])
     subjects = [
         done[n_models + r * n_subjects : n_models + (r + 1) * n_subjects] for r in range(len(rows))
     ]
-    return SortedSet(token, done[:n_models], subjects), folder
+    return SortedSet(uuid.uuid4().hex, done[:n_models], subjects)
 
 
 def rank_dual_bootstrap(
@@ -361,7 +378,7 @@ def rank_dual_bootstrap(
     B × R × 2 × 3 (both, rdm, pattern) and the full-data ceiling R × 2.
 
     Runs on the run's executor (threads of this process, or Dask workers): tasks over blocks of
-    samples, every RDM sorted once beforehand (into the store when there is one).
+    samples, every RDM sorted once beforehand (kept in the store when there is one).
     """
     samples, n_images = image_counts.shape
     n_rois, n_subjects, n_models = len(rows), len(rows[0]), len(model_rows)
@@ -374,7 +391,7 @@ def rank_dual_bootstrap(
     executor = current().executor
     workers = executor.slots
     chunks = _roi_chunks(n_rois, n_subjects, n_models, n_pairs, worker_count())
-    sorted_set, folder = _sorted_set(rows, model_rows, n_images, executor)
+    sorted_set = _sorted_set(rows, model_rows, n_images, executor)
     shared = {
         "sorted_set": sorted_set,
         "n_subjects": n_subjects,
@@ -414,6 +431,4 @@ def rank_dual_bootstrap(
     finally:
         bar.close()
         executor.release(release_sorted)
-        if folder is not None:
-            shutil.rmtree(folder, ignore_errors=True)
     return pattern_sim, full_sim[0], ceiling, point_ceiling
