@@ -65,13 +65,15 @@ def deposit_study(
     atlases: tuple[str, ...],
     group_means: bool,
     method: str = "corr",
+    networks: tuple[str, ...] | None = None,
 ) -> Path:
-    """A study over the generated files: the given subjects and atlases, the four networks."""
+    """A study over the generated files: the given subjects and atlases, the networks (default:
+    all four)."""
     path = DEPOSIT / f"study-{name}.yml"
     study = {
         "title": f"SYNTHETIC deposit, {name}",
         "subjects": {s: {a: f"{s}_{a}_CORR_RDMs.h5" for a in atlases} for s in subjects},
-        "networks": dict(NETWORK_FILES),
+        "networks": {n: f for n, f in NETWORK_FILES.items() if networks is None or n in networks},
         "method": method,
         "bootstrap": {"samples": 0, "seed": 0},
     }
@@ -242,7 +244,12 @@ def rank_rows(
     locally at two sample counts, extrapolated to 1000; then on 1 and on 2 Dask workers."""
     low, high = samples
     results = BENCH_DIR / "deposit-results"
-    point = results / "CSI1-3-spearman-point"
+    fields = yaml.safe_load(study.read_text())
+    shape = (
+        f"CSI1-3 × {len(next(iter(fields['subjects'].values())))} atlas(es) × "
+        f"{len(fields['networks'])} network(s), 4916 images"
+    )
+    point = results / f"{study.stem}-point"
     run(study, point, 0)  # the point stage once; every bootstrap run below starts from a copy
 
     def fresh(name: str) -> Path:
@@ -251,7 +258,7 @@ def rank_rows(
         shutil.copytree(point, folder)
         return folder
 
-    outs = {count: fresh(f"CSI1-3-spearman-{count}") for count in (low, high)}
+    outs = {count: fresh(f"{study.stem}-{count}") for count in (low, high)}
     timings = {count: run(study, outs[count], count) for count in (low, high)}
     out = outs[high]
     cores = len(os.sched_getaffinity(0))
@@ -260,8 +267,7 @@ def rank_rows(
     estimate = timings[low][0] + (FULL_SAMPLES - low) * cpu_per_sample / cores
     rows = [
         (
-            f"spearman dual bootstrap + ceilings, CSI1-3 × 3 atlases × 4 networks, 4916 images, "
-            f"{FULL_SAMPLES} samples, local threads",
+            f"spearman dual bootstrap + ceilings, {shape}, {FULL_SAMPLES} samples, local threads",
             f"{estimate / 3600:.1f} h",
             f"peak {max(timings[low][1], timings[high][1]):.1f} GB",
             f"extrapolated: {timings[low][0]:.0f} s wall at {low} samples (point stage cached; "
@@ -277,7 +283,7 @@ def rank_rows(
     for workers in (1, 2):
         address, procs = start_cluster(workers)
         try:
-            dask_out = fresh(f"CSI1-3-spearman-dask{workers}")
+            dask_out = fresh(f"{study.stem}-dask{workers}")
             walls[workers] = run(study, dask_out, high, ["--scheduler", address])
         finally:
             peaks = stop_cluster(procs)
@@ -287,7 +293,8 @@ def rank_rows(
         )
         rows.append(
             (
-                f"spearman bootstrap ({high} samples), Dask: {workers} worker(s) × 1 thread",
+                f"spearman bootstrap ({high} samples), {shape}, Dask: {workers} worker(s) × 1 "
+                "thread",
                 f"{walls[workers][0]:.0f} s wall",
                 f"peak client {walls[workers][1]:.1f} GB, workers "
                 + ", ".join(f"{p:.1f}" for p in peaks[1:])
@@ -316,6 +323,7 @@ def bench_deposit(
     local: bool = True,
     rank_samples: tuple[int, int] = (2, 6),
     parts: tuple[str, ...] = ("point", "rank", "corr"),
+    rank_subset: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
 ) -> list[tuple[str, str, str, str]]:
     """Rows (operation, time, memory, how) of the deposit benchmark."""
     ensure_deposit()
@@ -330,7 +338,11 @@ def bench_deposit(
         cosine = deposit_study("CSI1-3-cosine", csi_subjects, atlases, False, method="cosine")
         rows += point_rows({"corr": csi, "cosine": cosine})
     if "rank" in parts:
-        spearman = deposit_study("CSI1-3-spearman", csi_subjects, atlases, False, "spearman")
+        rank_atlases, rank_networks = rank_subset or (atlases, tuple(NETWORK_FILES))
+        name = "CSI1-3-spearman" + ("" if rank_subset is None else "-subset")
+        spearman = deposit_study(
+            name, csi_subjects, rank_atlases, False, "spearman", networks=rank_networks
+        )
         rows += rank_rows(spearman, rank_samples, dask=dask)
     if "corr" not in parts:
         return rows
@@ -430,6 +442,12 @@ def main(argv: list[str] | None = None) -> None:
         default="2,6",
         help="two sample counts for the spearman bootstrap (about a minute of CPU a sample)",
     )
+    parser.add_argument(
+        "--rank-subset",
+        default=None,
+        metavar="ATLASES:NETWORKS",
+        help="the spearman rows on a part of CSI1-3, e.g. BOLD5000:AlexNet (default: all)",
+    )
     parser.add_argument("--no-dask", action="store_true")
     parser.add_argument(
         "--dask-only", action="store_true", help="only the corr Dask run (after a local run)"
@@ -446,6 +464,9 @@ def main(argv: list[str] | None = None) -> None:
         local=not args.dask_only,
         rank_samples=(rank_low, rank_high),
         parts=parts or ("point", "rank", "corr"),
+        rank_subset=None
+        if args.rank_subset is None
+        else tuple(tuple(part.split(",")) for part in args.rank_subset.split(":")),
     )
     print(f"\n{os.cpu_count()} cores.\n")
     print_table(rows, header=DEPOSIT_HEADER)
