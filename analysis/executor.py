@@ -30,6 +30,9 @@ class Executor(Protocol):
     @property
     def slots(self) -> int: ...
 
+    @property
+    def process_threads(self) -> int: ...
+
     def map(
         self, function: Callable[..., Any], items: Sequence[Any], **shared: Any
     ) -> Iterator[Any]: ...
@@ -48,6 +51,11 @@ class LocalExecutor:
     @property
     def slots(self) -> int:
         """How many tasks run at once."""
+        return self.threads
+
+    @property
+    def process_threads(self) -> int:
+        """How many tasks share one process's memory at once."""
         return self.threads
 
     def map(
@@ -99,6 +107,12 @@ class DaskExecutor:
         """How many tasks run at once: the cluster's worker threads now."""
         workers = self.client.scheduler_info().get("workers", {})
         return max(1, sum(w.get("nthreads", 1) for w in workers.values()))
+
+    @property
+    def process_threads(self) -> int:
+        """How many tasks share one worker's memory at once (the most threads of any worker)."""
+        workers = self.client.scheduler_info().get("workers", {})
+        return max([1, *(w.get("nthreads", 1) for w in workers.values())])
 
     def map(
         self, function: Callable[..., Any], items: Sequence[Any], **shared: Any

@@ -224,12 +224,16 @@ def _roi_chunks(
     return [range(start, min(n_rois, start + size)) for start in range(0, n_rois, size)]
 
 
-def _block_size(samples: int, n_models: int, n_pairs: int, workers: int) -> int:
-    """Samples per task: the models' ranks of a task's samples fit SAMPLE_BYTES (about 40% of the
-    pairs are active), and there are at least four tasks a worker for balance."""
+def _block_size(
+    samples: int, n_models: int, n_pairs: int, slots: int, process_threads: int = 1
+) -> int:
+    """Samples per task: the models' ranks of the samples of every task running in one process
+    (`process_threads` of them) fit SAMPLE_BYTES (about 40% of the pairs are active), and there
+    are at least four tasks for each of the `slots` that run at once, for balance. Each task
+    reads every ROI's sorted subjects once, so larger blocks read less."""
     per_sample = max(1, n_models) * n_pairs * 4 * 0.45
-    by_memory = int(SAMPLE_BYTES // (per_sample * max(1, workers)))
-    by_balance = -(-samples // (4 * max(1, workers)))
+    by_memory = int(SAMPLE_BYTES // (per_sample * max(1, process_threads)))
+    by_balance = -(-samples // (4 * max(1, slots)))
     return int(max(1, min(by_memory, by_balance, MAX_BLOCK)))
 
 
@@ -389,7 +393,6 @@ def rank_dual_bootstrap(
     everyone = np.ones((1, n_subjects), dtype=np.int64)
     draws, draw_of_sample = np.unique(subject_counts, axis=0, return_inverse=True)
     executor = current().executor
-    workers = executor.slots
     chunks = _roi_chunks(n_rois, n_subjects, n_models, n_pairs, worker_count())
     sorted_set = _sorted_set(rows, model_rows, n_images, executor)
     shared = {
@@ -413,7 +416,7 @@ def rank_dual_bootstrap(
         ceiling = np.empty((samples, n_rois, 2, 3))
         ceiling[..., 1] = full_ceilings[0, 1:][draw_of_sample.ravel()]
         pattern_sim = np.empty((samples, n_rois, n_subjects, n_models))
-        size = _block_size(samples, n_models, n_pairs, workers)
+        size = _block_size(samples, n_models, n_pairs, executor.slots, executor.process_threads)
         blocks = [(s, min(samples, s + size)) for s in range(0, samples, size)]
         per_sample = np.stack([subject_counts, np.broadcast_to(everyone, subject_counts.shape)], 1)
         done = executor.map(
