@@ -308,22 +308,30 @@ def block_task(
     sorted_set: SortedSet,
     image_counts: np.ndarray,
     ceiling_counts: np.ndarray,
+    full_counts: np.ndarray,
     n_subjects: int,
     chunks: list[range],
     method: str,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Samples [start, stop): per-subject similarities (K, R, S, L) and ceilings (K, V, R, 2).
+    """Samples [start, stop): per-subject similarities (K, R, S, L) and ceilings (K, V, R, 2) for
+    the subject counts ceiling_counts[b] (V × S) of each sample b; the block (-1, -1) is the data
+    as they are (every image once), with the subject counts full_counts[0].
 
     The models are ranked once per sample; the subjects a chunk of ROIs at a time, each chunk's
     sorted RDMs read once for the block's samples. Every sample's numbers are computed by the
     same operations wherever the task runs, so the tables do not depend on the executor."""
     start, stop = block
     models = _loaded_models(sorted_set)
-    counts = np.asarray(image_counts[start:stop], dtype=np.int32)
+    if start < 0:
+        counts = np.ones((1, image_counts.shape[1]), dtype=np.int32)
+        subject_counts = full_counts
+    else:
+        counts = np.asarray(image_counts[start:stop], dtype=np.int32)
+        subject_counts = ceiling_counts[start:stop]
     model_ranks = [sample_ranks(models, c) for c in counts]
     n_rois = sum(len(chunk) for chunk in chunks)
     sims = np.empty((len(counts), n_rois, n_subjects, len(models)))
-    ceilings = np.empty((len(counts), ceiling_counts.shape[1], n_rois, 2))
+    ceilings = np.empty((len(counts), subject_counts.shape[1], n_rois, 2))
     for chunk in chunks:
         subjects = [_load(sorted_set.subjects[r][s]) for r in chunk for s in range(n_subjects)]
         for i, sample_counts in enumerate(counts):
@@ -332,7 +340,7 @@ def block_task(
                 subjects,
                 n_subjects,
                 sample_counts,
-                ceiling_counts[start + i],
+                subject_counts[i],
                 method,
             )
             sims[i, chunk.start : chunk.stop] = sim
@@ -401,31 +409,25 @@ def rank_dual_bootstrap(
         "chunks": chunks,
         "method": method,
     }
+    size = _block_size(samples, n_models, n_pairs, executor.slots, executor.process_threads)
+    blocks = [(s, min(samples, s + size)) for s in range(0, samples, size)]
+    per_sample = np.stack([subject_counts, np.broadcast_to(everyone, subject_counts.shape)], 1)
+    pattern_sim = np.empty((samples, n_rois, n_subjects, n_models))
+    ceiling = np.empty((samples, n_rois, 2, 3))
     bar = progress_bar(samples + 1, f"bootstrap ({method})", progress)
-    try:
-        full_counts = np.vstack([everyone, draws])[None]
-        ((full_sim, full_ceilings),) = executor.map(
-            block_task,
-            [(0, 1)],
-            image_counts=np.ones((1, n_images), np.int16),
-            ceiling_counts=full_counts,
-            **shared,
-        )
-        bar.update(1)
-        point_ceiling = full_ceilings[0, 0]
-        ceiling = np.empty((samples, n_rois, 2, 3))
-        ceiling[..., 1] = full_ceilings[0, 1:][draw_of_sample.ravel()]
-        pattern_sim = np.empty((samples, n_rois, n_subjects, n_models))
-        size = _block_size(samples, n_models, n_pairs, executor.slots, executor.process_threads)
-        blocks = [(s, min(samples, s + size)) for s in range(0, samples, size)]
-        per_sample = np.stack([subject_counts, np.broadcast_to(everyone, subject_counts.shape)], 1)
+    try:  # the data as they are run as one more task, beside the samples' blocks
         done = executor.map(
             block_task,
-            blocks,
+            [(-1, -1), *blocks],
             image_counts=np.asarray(image_counts, dtype=np.int16),
             ceiling_counts=per_sample,
+            full_counts=np.vstack([everyone, draws])[None],
             **shared,
         )
+        full_sim, full_ceilings = next(done)
+        bar.update(1)
+        point_ceiling = full_ceilings[0, 0]
+        ceiling[..., 1] = full_ceilings[0, 1:][draw_of_sample.ravel()]
         for (start, stop), (sims, ceilings) in zip(blocks, done, strict=True):
             pattern_sim[start:stop] = sims
             ceiling[start:stop, :, :, 0] = ceilings[:, 0]
