@@ -7,6 +7,8 @@ manifest) → a results folder whose tables `analysis.schema` defines and the re
 
 from importlib.metadata import PackageNotFoundError, version
 
+__all__ = ["__version__"]  # the subpackages above are the public face; import them by name
+
 try:
     __version__ = version("bold5000-resnet-rsa")
 except PackageNotFoundError:  # running from a source tree that was not installed

@@ -1,19 +1,37 @@
-"""Command line: `python -m analysis demo DIR` and `python -m analysis run STUDY --out DIR`."""
+"""Command line: `python -m analysis demo DIR`, `python -m analysis fetch STUDY` and
+`python -m analysis run STUDY --out DIR`."""
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import shlex
 import signal
 import sys
 import warnings
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .errors import AnalysisError
+from .errors import AnalysisError, AnalysisWarning
+
+
+def demo_shapes() -> dict[str, tuple[Callable[..., Path], int]]:
+    """The demo shapes: each one's writer and default number of images, from its module.
+
+    Imported here, not at the top: until main() has installed its signal handlers, the
+    command line imports nothing heavy (numpy), so Ctrl-C never interrupts an import.
+    """
+    from . import demo, deposit_demo
+
+    return {
+        "resnet": (demo.write_demo, demo.N_IMAGES),
+        "deposit": (deposit_demo.write_deposit_demo, deposit_demo.N_IMAGES),
+    }
 
 
 def _parser() -> argparse.ArgumentParser:
+    shapes = demo_shapes()
     parser = argparse.ArgumentParser(
         prog="python -m analysis", description="RSA of network layers against brain ROIs."
     )
@@ -23,7 +41,7 @@ def _parser() -> argparse.ArgumentParser:
     demo.add_argument("folder", type=Path)
     demo.add_argument(
         "--shape",
-        choices=("resnet", "deposit"),
+        choices=tuple(shapes),
         default="resnet",
         help="resnet: ResNet-50 and 3 subjects (default); deposit: the whole Dryad deposit's "
         "shape (4 subjects, 3 atlases, group means, 4 networks)",
@@ -32,9 +50,23 @@ def _parser() -> argparse.ArgumentParser:
         "--n-images",
         type=int,
         default=None,
-        help="images (default: 800 for resnet, 240 for deposit)",
+        help="images (default: "
+        + ", ".join(f"{n} for {shape}" for shape, (_, n) in shapes.items())
+        + ")",
     )
     demo.add_argument("--seed", type=int, default=0)
+
+    fetch = commands.add_parser(
+        "fetch",
+        help="download the files a study names from its dataset's Dryad DOI (only missing or "
+        "wrong ones; DRYAD_API_TOKEN, or DRYAD_CLIENT_ID and DRYAD_CLIENT_SECRET)",
+    )
+    fetch.add_argument("study", type=Path)
+    fetch.add_argument(
+        "--verify",
+        action="store_true",
+        help="rehash every present file instead of trusting the size and time it was verified at",
+    )
 
     run = commands.add_parser("run", help="analyse a study and write its results folder")
     run.add_argument("study", type=Path)
@@ -89,7 +121,8 @@ def _report(outcome) -> None:
         return
     reused = f"; reused from cache: {', '.join(outcome.reused)}" if outcome.reused else ""
     print(
-        f"results written: {outcome.out} (key {key}; computed: {', '.join(outcome.computed)}{reused})"
+        f"results written: {outcome.out} (key {key}; "
+        f"computed: {', '.join(outcome.computed)}{reused})"
     )
 
 
@@ -106,6 +139,33 @@ def _stop(signum: int, _frame: object) -> None:
     os._exit(128 + signum)
 
 
+def _show_warning(message, category, filename, lineno, file=None, line=None) -> None:
+    """One line per warning on stderr: ``warning: FILE: problem``."""
+    print(f"warning: {message}", file=sys.stderr, flush=True)
+
+
+@contextlib.contextmanager
+def _messages() -> Iterator[None]:
+    """While a command runs: every AnalysisWarning shown (not only its first occurrence), each
+    warning as one line, and the library's log (e.g. bootstrap samples dropped) on stderr."""
+    import logging  # here, not at the top: after main() has installed its signal handlers
+
+    log = logging.getLogger("analysis")
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    level = log.level
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("always", AnalysisWarning)
+            warnings.showwarning = _show_warning
+            yield
+    finally:
+        log.removeHandler(handler)
+        log.setLevel(level)
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run a command; bad input gives one line on stderr and exit code 2, never a traceback."""
     if argv is None:
@@ -113,20 +173,25 @@ def main(argv: list[str] | None = None) -> int:
         signal.signal(signal.SIGINT, _stop)
         signal.signal(signal.SIGTERM, _stop)
     args = _parser().parse_args(argv)
-    warnings.formatwarning = lambda message, *_args, **_kw: f"warning: {message}\n"
+    with _messages():
+        return _command(args, argv)
+
+
+def _command(args: argparse.Namespace, argv: list[str]) -> int:
+    """The command itself; an AnalysisError becomes one line on stderr and exit code 2."""
     try:
         if args.command == "demo":
-            if args.shape == "deposit":
-                from .deposit_demo import write_deposit_demo
-
-                study = write_deposit_demo(
-                    args.folder, n_images=args.n_images or 240, seed=args.seed
-                )
-            else:
-                from .demo import write_demo
-
-                study = write_demo(args.folder, n_images=args.n_images or 800, seed=args.seed)
+            write, default_images = demo_shapes()[args.shape]
+            study = write(args.folder, n_images=args.n_images or default_images, seed=args.seed)
             print(f"demo study written: {study}")
+        elif args.command == "fetch":
+            from .fetch import failures, fetch
+
+            outcome = fetch(args.study, verify=args.verify)
+            for line in failures(outcome):
+                print(line, file=sys.stderr)
+            if outcome.failed:
+                return 1
         else:
             from .pipeline.run import run
 

@@ -14,11 +14,13 @@ import json
 from pathlib import Path
 
 import numpy as np
-import rsatoolbox
 import yaml
 
+from .errors import AnalysisError
 from .publish import staged_folder
 
+N_IMAGES = 800  # the demo's default size (the command line's too)
+MIN_IMAGES = 20
 SUBJECTS = ("CSI1", "CSI2", "CSI3")
 LAYERS = ("conv1", "layer1", "layer2", "layer3", "layer4")
 NETWORK = "ResNet-50"
@@ -74,7 +76,10 @@ def image_names(n_images: int, rng: np.random.Generator) -> list[str]:
         f"COCO_train2014_{i:012d}.jpg" for i in np.sort(rng.choice(581_000, n_coco, replace=False))
     ]
     synsets = rng.choice(np.arange(1_440_000, 15_000_000), n_imagenet, replace=False)
-    imagenet = [f"n{s:08d}_{k}.JPEG" for s, k in zip(synsets, rng.integers(1, 30_000, n_imagenet))]
+    imagenet = [
+        f"n{s:08d}_{k}.JPEG"
+        for s, k in zip(synsets, rng.integers(1, 30_000, n_imagenet), strict=True)
+    ]
     scene = [f"{_SCENES[i % len(_SCENES)]}{i // len(_SCENES) + 1}.jpg" for i in range(n_scene)]
     return coco + imagenet + scene
 
@@ -85,12 +90,14 @@ def bump(level: float, n_levels: int = len(LAYERS)) -> np.ndarray:
 
 
 def patterns(latents: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Image × feature patterns: every level's latents scaled by its weight (n × levels·features)."""
+    """Image × feature patterns: every level's latents
+    scaled by its weight (n × levels·features)."""
     return (latents * weights[None, :, None]).reshape(latents.shape[0], -1)
 
 
 def correlation_rdm(activity: np.ndarray) -> np.ndarray:
-    """Upper-triangle vector of 1 − Pearson r between images' patterns (rsatoolbox 'correlation')."""
+    """Upper-triangle vector of 1 − Pearson r between
+    images' patterns (rsatoolbox 'correlation')."""
     centred = activity - activity.mean(axis=1, keepdims=True)
     centred /= np.linalg.norm(centred, axis=1, keepdims=True)
     rows, cols = np.triu_indices(len(activity), 1)
@@ -98,7 +105,7 @@ def correlation_rdm(activity: np.ndarray) -> np.ndarray:
     return 1.0 - gram[rows, cols]
 
 
-def _save(
+def save_rdms(
     path: Path,
     vectors: np.ndarray,
     images: list[str],
@@ -106,6 +113,9 @@ def _save(
     names: list[str],
     descriptors: dict[str, str],
 ) -> None:
+    """Write RDM vectors (RDMs × pairs) with rsatoolbox's own writer, marked synthetic."""
+    import rsatoolbox  # here, not at the top: importing it takes seconds the CLI need not spend
+
     rdms = rsatoolbox.rdm.RDMs(
         dissimilarities=vectors,
         dissimilarity_measure="correlation",
@@ -116,23 +126,43 @@ def _save(
     rdms.save(str(path), file_type="hdf5")
 
 
-def write_demo(folder: str | Path, n_images: int = 800, seed: int = 0) -> Path:
-    """Write the demo study (RDM files, study.yml, truth.json) into `folder`; returns study.yml."""
-    from .errors import AnalysisError
-
-    if n_images < 20:
-        raise AnalysisError("--n-images", "the demo needs at least 20 images")
+def demo_start(
+    folder: str | Path, n_images: int, seed: int, minimum: int, what: str
+) -> tuple[Path, np.random.Generator, list[str], np.ndarray]:
+    """What every demo starts from: the checked size, the folder (its parent made), the seeded
+    generator, the image names and the latent features (images × levels × features)."""
+    if n_images < minimum:
+        raise AnalysisError("--n-images", f"{what} needs at least {minimum} images")
     folder = Path(folder)
     rng = np.random.default_rng(seed)
     images = image_names(n_images, rng)
     latents = rng.standard_normal((n_images, len(LAYERS), FEATURES_PER_LEVEL))
     folder.parent.mkdir(parents=True, exist_ok=True)
+    return folder, rng, images, latents
+
+
+def write_study_file(path: Path, study: dict, comment: str) -> None:
+    """study.yml: a comment line, then the study in the order given."""
+    path.write_text(
+        f"# {comment}\n" + yaml.safe_dump(study, sort_keys=False, allow_unicode=True),
+        encoding="utf-8",
+    )
+
+
+def write_truth_file(path: Path, truth: dict) -> None:
+    """truth.json: the planted answer."""
+    path.write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
+
+
+def write_demo(folder: str | Path, n_images: int = N_IMAGES, seed: int = 0) -> Path:
+    """Write the demo study (RDM files, study.yml, truth.json) into `folder`; returns study.yml."""
+    folder, rng, images, latents = demo_start(folder, n_images, seed, MIN_IMAGES, "the demo")
     with staged_folder(folder) as stage:
         order = rng.permutation(n_images)
         layer_vectors = np.stack(
             [correlation_rdm(patterns(latents[order], bump(k))) for k in range(len(LAYERS))]
         )
-        _save(
+        save_rdms(
             stage / NETWORK_FILE,
             layer_vectors,
             [images[i] for i in order],
@@ -148,11 +178,11 @@ def write_demo(folder: str | Path, n_images: int = 800, seed: int = 0) -> Path:
             order = rng.permutation(np.flatnonzero(keep))
             roi_vectors = np.stack(
                 [
-                    correlation_rdm(_roi_activity(latents[order], shared[k][order], level, rng))
+                    correlation_rdm(roi_activity(latents[order], shared[k][order], level, rng))
                     for k, level in enumerate(PLANTED_LEVEL.values())
                 ]
             )
-            _save(
+            save_rdms(
                 stage / SUBJECT_FILE.format(subject),
                 roi_vectors,
                 [images[i] for i in order],
@@ -165,7 +195,7 @@ def write_demo(folder: str | Path, n_images: int = 800, seed: int = 0) -> Path:
     return folder / "study.yml"
 
 
-def _roi_activity(
+def roi_activity(
     latents: np.ndarray, shared: np.ndarray, level: int | None, rng: np.random.Generator
 ) -> np.ndarray:
     """One subject's ROI patterns: the planted level's view of the latents (with a gain that
@@ -186,11 +216,7 @@ def _write_study(path: Path) -> None:
         "method": "corr",
         "bootstrap": {"samples": 1000, "seed": 0},
     }
-    path.write_text(
-        "# Synthetic demo study written by `python -m analysis demo`.\n"
-        + yaml.safe_dump(study, sort_keys=False, allow_unicode=True),
-        encoding="utf-8",
-    )
+    write_study_file(path, study, "Synthetic demo study written by `python -m analysis demo`.")
 
 
 def _write_truth(path: Path, seed: int, n_images: int) -> None:
@@ -204,4 +230,4 @@ def _write_truth(path: Path, seed: int, n_images: int) -> None:
         },
         "note": "ROIs with peak_layer null carry no signal: r should be near zero at every layer.",
     }
-    path.write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
+    write_truth_file(path, truth)

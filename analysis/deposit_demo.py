@@ -1,35 +1,36 @@
 """A synthetic study shaped like the whole Dryad deposit, with a planted answer.
 
-Four subjects (CSI4 saw fewer images, as in BOLD5000), three atlases per subject (10, 16 and 33
-ROIs), a group-mean file per atlas and four networks of 5, 5, 10 and 19 layers. As in the
-ResNet-50 demo (demo.py), every image has latent features at five levels of a hierarchy; a layer
-at relative depth d in [0, 1] sees them through a bump centred at level 4d (each network with its
-own selectivity, plus structure of its own), and an ROI through a bump at its planted level. So in every network an ROI's best layer is the one whose relative
-depth is nearest its planted level / 4; truth.json lists it. Files are written with rsatoolbox.
+Four subjects (CSI4 saw fewer images, as in BOLD5000), three atlases per subject (10, 16 and
+33 ROIs), a group-mean file per atlas and four networks of 5, 5, 10 and 19 layers. As in the
+ResNet-50 demo (demo.py), every image has latent features at five levels of a hierarchy; a
+layer at relative depth d in [0, 1] sees them through a bump centred at level 4d (each
+network with its own selectivity, plus structure of its own), and an ROI through a bump at
+its planted level. So in every network an ROI's best layer is the one whose relative depth
+is nearest its planted level / 4; truth.json lists it. Files are written with rsatoolbox.
 """
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
-import yaml
 
 from .demo import (
-    FEATURES_PER_LEVEL,
     LAYERS,
     SHARED_FEATURES,
     SUBJECT_GAIN,
-    _roi_activity,
-    _save,
     correlation_rdm,
-    image_names,
+    demo_start,
     patterns,
+    roi_activity,
+    save_rdms,
+    write_study_file,
+    write_truth_file,
 )
-from .errors import AnalysisError
 from .publish import staged_folder
 
+N_IMAGES = 240  # the deposit-shaped demo's default size (the command line's too)
+MIN_IMAGES = 40
 N_LEVELS = len(LAYERS)
 SUBJECTS = {"CSI1": 0.98, "CSI2": 0.98, "CSI3": 0.98, "CSI4": 0.6}  # share of the images each saw
 NETWORKS = {
@@ -117,15 +118,12 @@ def roi_groups(atlas: str) -> dict[str, list[str]]:
     }
 
 
-def write_deposit_demo(folder: str | Path, n_images: int = 240, seed: int = 0) -> Path:
-    """Write the deposit-shaped study (RDM files, study.yml, truth.json) into `folder`; returns study.yml."""
-    if n_images < 40:
-        raise AnalysisError("--n-images", "the deposit-shaped demo needs at least 40 images")
-    folder = Path(folder)
-    rng = np.random.default_rng(seed)
-    images = image_names(n_images, rng)
-    latents = rng.standard_normal((n_images, N_LEVELS, FEATURES_PER_LEVEL))
-    folder.parent.mkdir(parents=True, exist_ok=True)
+def write_deposit_demo(folder: str | Path, n_images: int = N_IMAGES, seed: int = 0) -> Path:
+    """Write the deposit-shaped study (RDM files, study.yml,
+    truth.json) into `folder`; returns study.yml."""
+    folder, rng, images, latents = demo_start(
+        folder, n_images, seed, MIN_IMAGES, "the deposit-shaped demo"
+    )
     with staged_folder(folder) as stage:
         for network, (file, layers) in NETWORKS.items():
             order = rng.permutation(n_images)
@@ -146,7 +144,7 @@ def write_deposit_demo(folder: str | Path, n_images: int = 240, seed: int = 0) -
                     for k in range(len(layers))
                 ]
             )
-            _save(
+            save_rdms(
                 stage / file,
                 vectors,
                 [images[i] for i in order],
@@ -164,11 +162,11 @@ def write_deposit_demo(folder: str | Path, n_images: int = 240, seed: int = 0) -
             for subject, kept in seen.items():
                 order = rng.permutation(kept)
                 activity = [
-                    _roi_activity(latents[order], shared[k][order], level, rng)
+                    roi_activity(latents[order], shared[k][order], level, rng)
                     for k, level in enumerate(planted.values())
                 ]
                 vectors = np.stack([correlation_rdm(a) for a in activity])
-                _save(
+                save_rdms(
                     stage / f"{subject}_{atlas}_CORR_RDMs.h5",
                     vectors,
                     [images[i] for i in order],
@@ -201,7 +199,7 @@ def _write_group_mean(
         low, high = np.minimum(pos[rows], pos[cols]), np.maximum(pos[rows], pos[cols])
         n = len(order)
         total = total + vectors[:, low * (2 * n - low - 1) // 2 + (high - low - 1)]
-    _save(
+    save_rdms(
         path,
         total / len(subjects),
         [images[i] for i in common],
@@ -213,7 +211,10 @@ def _write_group_mean(
 
 def _write_study(path: Path) -> None:
     study = {
-        "title": "Deep networks vs BOLD5000, the whole deposit — SYNTHETIC DEMO (planted answer, not real data)",
+        "title": (
+            "Deep networks vs BOLD5000, the whole deposit — "
+            "SYNTHETIC DEMO (planted answer, not real data)"
+        ),
         "subjects": {s: {a: f"{s}_{a}_CORR_RDMs.h5" for a in ATLASES} for s in SUBJECTS},
         "group_mean": {a: f"MEAN_{a}_CORR_RDMs.h5" for a in ATLASES},
         "networks": {n: file for n, (file, _) in NETWORKS.items()},
@@ -222,10 +223,10 @@ def _write_study(path: Path) -> None:
         "method": "corr",
         "bootstrap": {"samples": 1000, "seed": 0},
     }
-    path.write_text(
-        "# Deposit-shaped synthetic study written by `python -m analysis demo --shape deposit`.\n"
-        + yaml.safe_dump(study, sort_keys=False, allow_unicode=True),
-        encoding="utf-8",
+    write_study_file(
+        path,
+        study,
+        "Deposit-shaped synthetic study written by `python -m analysis demo --shape deposit`.",
     )
 
 
@@ -251,4 +252,4 @@ def _write_truth(path: Path, seed: int, n_images: int) -> None:
         },
         "note": "ROIs with peak_layer null carry no signal: r should be near zero at every layer.",
     }
-    path.write_text(json.dumps(truth, indent=2) + "\n", encoding="utf-8")
+    write_truth_file(path, truth)

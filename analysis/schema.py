@@ -46,14 +46,15 @@ TABLES: dict[str, Table] = {
             "group_mean",
             ("atlas", "roi", "network", "layer", "method", "r"),
             POINT,
-            "r of each ROI RDM of a group-mean file (the deposit's MEAN files) with every layer RDM "
-            "(no rows when the study has none)",
+            "r of each ROI RDM of a group-mean file (the deposit's MEAN "
+            "files) with every layer RDM (no rows when the study has none)",
         ),
         Table(
             "by_group",
             ("atlas", "group", "network", "layer", "method", "mean", "sem", "n_subjects"),
             POINT,
-            "per subject the mean r over a group's ROIs; then mean and SEM (ddof 1) across subjects",
+            "per subject the mean r over a group's ROIs; then mean and SEM (ddof 1) across "
+            "subjects (no rows without roi_groups; sem NaN with one subject)",
         ),
         Table(
             "images",
@@ -76,15 +77,17 @@ TABLES: dict[str, Table] = {
                 "r",
             ),
             POINT,
-            "per atlas, similarity between every two RDMs among the subject-averaged ROI RDMs (kind roi, network '') "
-            "and all layer RDMs, one row per unordered pair, for the second-order map",
+            "per atlas, similarity between every two RDMs among the "
+            "subject-averaged ROI RDMs (kind roi, network '') and all layer "
+            "RDMs, one row per unordered pair, for the second-order map",
         ),
         Table(
             "rdm_examples",
             ("atlas", "rdm", "image_a", "image_b", "source_a", "source_b", "dissimilarity"),
             POINT,
-            "per atlas a few RDMs (first ROI of the first and last group, subject-averaged; first and last layer of "
-            "the first network) on about 48 images stratified by source, one row per image pair",
+            "per atlas a few RDMs (first ROI of the first and last group, "
+            "subject-averaged; first and last layer of the first network) "
+            "on about 48 images stratified by source, one row per image pair",
         ),
         Table(
             "inference",
@@ -106,15 +109,17 @@ TABLES: dict[str, Table] = {
                 "significant_ceiling",
             ),
             INFERENCE,
-            "r, r / lower noise ceiling, dual-bootstrap SEM, t interval and two-sided tests of every ROI × layer; "
-            "the interval (coverage ci_level: 1 − alpha, or wider under a multiple-comparison correction) excludes 0 "
-            "exactly when significant_zero",
+            "r, r / lower noise ceiling, bootstrap SEM (dual; images only with one subject, where "
+            "r_normalised and p_ceiling are NaN), t interval and two-sided tests of every ROI × "
+            "layer; the interval (coverage ci_level: 1 − alpha, or wider under a "
+            "multiple-comparison correction) excludes 0 exactly when significant_zero",
         ),
         Table(
             "noise_ceiling",
             ("atlas", "roi", "method", "lower", "upper", "lower_sem", "upper_sem"),
             INFERENCE,
-            "lower and upper noise-ceiling bounds of every ROI with their bootstrap SEM",
+            "lower and upper noise-ceiling bounds of every ROI with their bootstrap SEM (no rows "
+            "with one subject: there is no noise ceiling)",
         ),
         Table(
             "pairwise",
@@ -155,11 +160,13 @@ TABLES: dict[str, Table] = {
                 "significant",
             ),
             INFERENCE,
-            "best layer of network_a minus best layer of network_b per ROI, the best layer chosen in every "
-            "bootstrap sample; empty with one network",
+            "best layer of network_a minus best layer of network_b per ROI, the "
+            "best layer chosen in every bootstrap sample; empty with one network",
         ),
     )
 }
+#: The atlas name of a study whose subjects have one RDM file each (no atlas named).
+DEFAULT_ATLAS = "default"
 #: The `source` of a file's total row in the images table.
 ALL_SOURCES = "all"
 
@@ -189,30 +196,47 @@ METHODS: tuple[str, ...] = tuple(METHOD_LABELS)
 #: computes them as matrix products; the others rank.
 LINEAR_METHODS: tuple[str, ...] = ("corr", "cosine")
 RANK_METHODS: tuple[str, ...] = ("spearman", "rho-a", "tau-a")
-#: Whitened methods (sigma_k = identity): the bootstrap adds one matrix product per RDM to the corr moments.
+#: Whitened methods (sigma_k = identity): the bootstrap
+#: adds one matrix product per RDM to the corr moments.
 WHITENED_METHODS: tuple[str, ...] = ("corr_cov", "cosine_cov")
 #: Methods the dual bootstrap computes: all of them.
 BOOTSTRAP_METHODS: tuple[str, ...] = LINEAR_METHODS + RANK_METHODS + WHITENED_METHODS
-#: What each method computes, in words (Markdown with citation keys of references.bib), for the report.
+#: What each method computes, in words (Markdown with
+#: citation keys of references.bib), for the report.
 METHOD_DESCRIPTIONS: dict[str, str] = {
-    "corr": "the Pearson correlation between the two RDMs' vectors of pairwise dissimilarities (the upper "
-    "triangle, without the diagonal), which ignores the overall level and scale of each RDM",
-    "cosine": "the cosine of the angle between the two RDMs' vectors of pairwise dissimilarities, which "
-    "ignores the scale but not the level of each RDM",
-    "spearman": "the Spearman rank correlation between the two RDMs' vectors of pairwise dissimilarities, which "
-    "only uses the order of the dissimilarities",
-    "rho-a": "Spearman's ρ-a between the two RDMs' vectors of pairwise dissimilarities, a rank correlation "
-    "suited to models that predict ties [@nili2014toolbox]",
-    "tau-a": "Kendall's τ-a between the two RDMs' vectors of pairwise dissimilarities, a rank correlation "
-    "suited to models that predict ties [@nili2014toolbox]",
-    "corr_cov": "the whitened Pearson correlation [@diedrichsen2021comparing]: each RDM is centred, turned into a "
-    "double-centred second-moment matrix and the two are compared by their cosine, which weights the "
-    "dissimilarities by their expected covariance under the assumption that the noise of the patterns "
-    "behind the RDMs is independent and equally large for every image",
-    "cosine_cov": "the whitened cosine similarity [@diedrichsen2021comparing], a linear centred-kernel alignment of "
-    "the double-centred second-moment matrices, which weights the dissimilarities by their expected "
-    "covariance under the assumption that the noise of the patterns behind the RDMs is independent "
-    "and equally large for every image",
+    "corr": (
+        "the Pearson correlation between the two RDMs' vectors of pairwise dissimilarities (the "
+        "upper triangle, without the diagonal), which ignores the overall level and scale of each "
+        "RDM"
+    ),
+    "cosine": (
+        "the cosine of the angle between the two RDMs' vectors of pairwise dissimilarities, which "
+        "ignores the scale but not the level of each RDM"
+    ),
+    "spearman": (
+        "the Spearman rank correlation between the two RDMs' vectors of pairwise dissimilarities, "
+        "which only uses the order of the dissimilarities"
+    ),
+    "rho-a": (
+        "Spearman's ρ-a between the two RDMs' vectors of pairwise dissimilarities, a rank "
+        "correlation suited to models that predict ties [@nili2014toolbox]"
+    ),
+    "tau-a": (
+        "Kendall's τ-a between the two RDMs' vectors of pairwise dissimilarities, a rank "
+        "correlation suited to models that predict ties [@nili2014toolbox]"
+    ),
+    "corr_cov": (
+        "the whitened Pearson correlation [@diedrichsen2021comparing]: each RDM is centred, turned "
+        "into a double-centred second-moment matrix and the two are compared by their cosine, "
+        "which weights the dissimilarities by their expected covariance under the assumption that "
+        "the noise of the patterns behind the RDMs is independent and equally large for every image"
+    ),
+    "cosine_cov": (
+        "the whitened cosine similarity [@diedrichsen2021comparing], a linear centred-kernel "
+        "alignment of the double-centred second-moment matrices, which weights the dissimilarities "
+        "by their expected covariance under the assumption that the noise of the patterns behind "
+        "the RDMs is independent and equally large for every image"
+    ),
 }
 
 #: Multiple-comparison corrections of the inference tables, with their names in prose.

@@ -1,6 +1,7 @@
 """`make bench`: every benchmark, one table of ratios against rsatoolbox measured in this run.
 
-`python -m bench deposit`: the deposit-size run (bench/deposit.py)."""
+`python -m bench deposit`: the deposit-size run (bench/deposit.py); `python -m bench reading`:
+a gzip-compressed 4916-image RDM file against an uncompressed one (bench/bench_reading.py)."""
 
 from __future__ import annotations
 
@@ -16,6 +17,11 @@ def main() -> None:
         from .deposit import main as deposit
 
         deposit(sys.argv[2:])
+        return
+    if sys.argv[1:2] == ["reading"]:
+        from .bench_reading import main as reading
+
+        reading()
         return
     rows = bench_pipeline()
     try:

@@ -1,4 +1,5 @@
-"""Inference benchmark: dual bootstrap, rank point estimates, peak memory; against rsatoolbox in this run.
+"""Inference benchmark: dual bootstrap, rank point
+estimates, peak memory; against rsatoolbox in this run.
 
 Synthetic RDMs are generated in-process (no files). Ours runs in child processes (wall time and
 peak RSS from wait4). rsatoolbox's side runs on a few samples / comparisons in a child and is
@@ -47,7 +48,7 @@ def synthetic(n_images: int, n_rois: int, n_subjects: int, n_layers: int, seed: 
 
 def child(task: str, args: dict) -> None:
     """Run one measured task; print a JSON line with its inner timing."""
-    from analysis import inference as inf
+    from analysis import inference
 
     subjects, models = synthetic(
         args["n_images"], args["n_rois"], args["n_subjects"], args["n_layers"]
@@ -57,7 +58,7 @@ def child(task: str, args: dict) -> None:
         dtype = {"float32": np.float32, "float64": np.float64}[args["dtype"]]
         layers = {"net": [f"layer{i}" for i in range(models.shape[0])]}
         rois = [f"roi{r}" for r in range(subjects.shape[0])]
-        inf.inference_arrays(
+        inference.inference_arrays(
             subjects,
             {"net": models},
             rois,
@@ -198,8 +199,8 @@ def bench_inference(quick: bool = False) -> list[tuple[str, str, str, str]]:
     )
     rows.append(
         (
-            f"peak memory, dual bootstrap corr, {memory_images} images (incl. {rois * subj + layers} "
-            "input RDMs held in memory)",
+            f"peak memory, dual bootstrap corr, {memory_images} images "
+            f"(incl. {rois * subj + layers} input RDMs held in memory)",
             f"{peak:.1f} GB",
             "—",
             "—",
@@ -209,7 +210,8 @@ def bench_inference(quick: bool = False) -> list[tuple[str, str, str, str]]:
 
 
 def bench_methods(size: dict, label: str, quick: bool) -> list[tuple[str, str, str, str]]:
-    """Per method: point estimates of every pair and the 1000-sample dual bootstrap, ours and rsatoolbox's.
+    """Per method: point estimates of every pair and the
+    1000-sample dual bootstrap, ours and rsatoolbox's.
 
     The rank bootstraps are timed at two sample counts and extrapolated by the slope (the first
     count carries the one-off sorts); rsatoolbox's are timed on one sample and one ROI.
@@ -282,8 +284,8 @@ def whitened_rows(size: dict, label: str) -> list[tuple[str, str, str, str]]:
         report = measure_report("dual", method=method, dtype="float32", **size)
         times.setdefault(method, []).append(report)
         print(
-            f"dual bootstrap {method} float32: {report['seconds']:.1f} s wall, {report['cpu']:.1f} s CPU, "
-            f"peak {report['peak_gb']:.1f} GB",
+            f"dual bootstrap {method} float32: {report['seconds']:.1f} s "
+            f"wall, {report['cpu']:.1f} s CPU, peak {report['peak_gb']:.1f} GB",
             flush=True,
         )
     corr_wall = np.mean([r["seconds"] for r in times["corr"]])
@@ -293,7 +295,8 @@ def whitened_rows(size: dict, label: str) -> list[tuple[str, str, str, str]]:
         small = {**size, "n_images": 120, "n_rois": 1, "samples": 1}
         rsa = measure_report("rsa-dual-fails", method=method, **small)
         rsa_text = (
-            f"fails at 120 images ({rsa['error'].split(':')[0]} in _cov_weighting's sparse path, ≥ 100 images)"
+            f"fails at 120 images ({rsa['error'].split(':')[0]} "
+            "in _cov_weighting's sparse path, ≥ 100 images)"
             if "error" in rsa
             else f"ran at 120 images in {_fmt(rsa['seconds'])} per sample"
         )
@@ -301,8 +304,8 @@ def whitened_rows(size: dict, label: str) -> list[tuple[str, str, str, str]]:
         rows.append(
             (
                 f"dual bootstrap {method} + noise ceilings, {samples} samples, {label} (float32)",
-                f"{_fmt(ours['seconds'])} ({ours['seconds'] / corr_wall:.2f}× corr's {_fmt(corr_wall)}; "
-                f"CPU {ours['cpu'] / corr_cpu:.2f}×)",
+                f"{_fmt(ours['seconds'])} ({ours['seconds'] / corr_wall:.2f}× "
+                f"corr's {_fmt(corr_wall)}; CPU {ours['cpu'] / corr_cpu:.2f}×)",
                 rsa_text,
                 "—",
             )

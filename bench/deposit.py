@@ -379,12 +379,12 @@ def bench_deposit(
     estimate = timings[low][0] + (FULL_SAMPLES - low) * cpu_per_sample / cores
     rows.append(
         (
-            "corr dual bootstrap + ceilings, float32, CSI1-3 × 3 atlases × 4 networks, "
-            f"{FULL_SAMPLES} samples",
+            "corr dual bootstrap + ceilings, float32, CSI1-3 "
+            f"× 3 atlases × 4 networks, {FULL_SAMPLES} samples",
             f"{estimate / 60:.0f} min",
             f"peak {max(timings[low][1], timings[high][1]):.1f} GB",
-            f"extrapolated: {timings[low][0]:.0f} s wall at {low} samples + "
-            f"{cpu_per_sample:.1f} CPU s per further sample over {cores} cores "
+            f"extrapolated: {timings[low][0]:.0f} s wall at {low} samples + {cpu_per_sample:.1f} "
+            f"CPU s per further sample over {cores} cores "
             f"({timings[high][0]:.0f} s wall at {high})",
         )
     )

@@ -39,7 +39,10 @@ def image_names(n: int, rng: np.random.Generator) -> list[str]:
     ]
     n_imagenet = round(n * 0.39)
     synsets = rng.choice(np.arange(1_440_000, 15_000_000), n_imagenet, replace=False)
-    imagenet = [f"n{s:08d}_{k}.JPEG" for s, k in zip(synsets, rng.integers(1, 30_000, n_imagenet))]
+    imagenet = [
+        f"n{s:08d}_{k}.JPEG"
+        for s, k in zip(synsets, rng.integers(1, 30_000, n_imagenet), strict=True)
+    ]
     scene = [f"scene{i:05d}.jpg" for i in range(n - len(coco) - n_imagenet)]
     return sorted(coco + imagenet + scene)
 

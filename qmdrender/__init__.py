@@ -8,7 +8,7 @@ report uses are supported; anything else stops the render with a clear error.
 
 from qmdrender.errors import RenderError
 
-__all__ = ["RenderError"]
+__all__ = ["RenderError", "identity"]
 
 
 def identity() -> str:

@@ -23,7 +23,8 @@ def main(argv: list[str] | None = None) -> int:
         "--output-dir",
         type=Path,
         default=None,
-        help="write the outputs here instead of the project's output-dir (as quarto render --output-dir)",
+        help="write the outputs here instead of the "
+        "project's output-dir (as quarto render --output-dir)",
     )
     parser.add_argument("--quiet", action="store_true", help="print only the output paths")
     args = parser.parse_args(argv)

@@ -27,8 +27,10 @@ FORMAT_KEYS = {
         "lightbox",
         "include-in-header",
     },
+    # template-partials: Quarto's typst partials; qmdrender builds the same title block itself
+    # (qmdrender/citation.py typst_title), so the partial's effect is matched, not the file read.
     "typst": COMMON_FORMAT_KEYS
-    | {"papersize", "margin", "fontsize", "citeproc", "section-numbering"},
+    | {"papersize", "margin", "fontsize", "citeproc", "section-numbering", "template-partials"},
 }
 DOCUMENT_KEYS = {
     "title",
@@ -36,6 +38,9 @@ DOCUMENT_KEYS = {
     "author",
     "date",
     "abstract",
+    "keywords",
+    "license",
+    "doi",
     "lang",
     "bibliography",
     "csl",
@@ -117,7 +122,8 @@ def load_project(root: Path) -> Project:
         if key not in PROJECT_KEYS:
             raise RenderError(
                 config_path,
-                f"unsupported project option '{key}' (qmdrender supports {', '.join(sorted(PROJECT_KEYS))})",
+                f"unsupported project option '{key}' (qmdrender "
+                f"supports {', '.join(sorted(PROJECT_KEYS))})",
             )
     if project.get("type", "default") != "default":
         raise RenderError(
@@ -162,6 +168,22 @@ def load_project(root: Path) -> Project:
         post_render=[str(s) for s in as_list(project.get("post-render"))],
         metadata=config,
     )
+
+
+def directory_metadata(root: Path, source: Path) -> dict[str, Any]:
+    """Quarto's directory metadata: the ``_metadata.yml`` files from the project root down to the
+    document's folder, merged in that order (the nearer folder wins; front matter wins over all)."""
+    root = root.resolve()
+    folder = source.resolve().parent
+    chain = [d for d in (folder, *folder.parents) if d == root or root in d.parents]
+    merged: dict[str, Any] = {}
+    for directory in reversed(chain):
+        path = directory / "_metadata.yml"
+        if path.is_file():
+            data = read_yaml(path)
+            check_document_options(path, data)
+            merged = deep_merge(merged, data)
+    return merged
 
 
 def check_document_options(path: Path, meta: dict[str, Any]) -> None:

@@ -47,7 +47,8 @@ def setup_source(fig: dict[str, Any]) -> str:
 def run_cells(
     doc: Document, cwd: Path, env: dict[str, str], fig: dict[str, Any], defaults: dict[str, Any]
 ) -> None:
-    """Execute the document's cells in order, storing outputs on each Cell; stop at the first error."""
+    """Execute the document's cells in order, storing
+    outputs on each Cell; stop at the first error."""
     cells = [c for c in doc.cells if _option(c, "eval", defaults)]
     nb = nbformat.v4.new_notebook()
     nb.cells = [nbformat.v4.new_code_cell(setup_source(fig))] + [
@@ -108,7 +109,8 @@ def to_markdown(
     code_fold: bool,
     code_summary: str,
 ) -> str:
-    """The document body as pandoc markdown for one output format, cells replaced by their outputs."""
+    """The document body as pandoc markdown for one
+    output format, cells replaced by their outputs."""
     parts: list[str] = []
     for chunk in doc.chunks:
         if isinstance(chunk, Markdown):
@@ -163,7 +165,8 @@ def fenced(text: str, lang: str = "") -> str:
 
 
 def merged_streams(outputs: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Consecutive stream outputs of one stream as one: the kernel may split a print at any point."""
+    """Consecutive stream outputs of one stream as
+    one: the kernel may split a print at any point."""
     merged: list[dict[str, Any]] = []
     for out in outputs:
         previous = merged[-1] if merged else None
@@ -206,7 +209,8 @@ def output_markdown(cell: Cell, fig_dir: Path, asis: bool, warnings: bool) -> li
             elif "text/html" in data and "text/plain" not in data:
                 raise RenderError(
                     cell.where,
-                    f"cell {cell.name} shows rich HTML output, which qmdrender cannot put in the PDF",
+                    f"cell {cell.name} shows rich HTML output, "
+                    "which qmdrender cannot put in the PDF",
                 )
             elif "text/plain" in data:
                 parts.append(
@@ -215,7 +219,8 @@ def output_markdown(cell: Cell, fig_dir: Path, asis: bool, warnings: bool) -> li
             else:
                 raise RenderError(
                     cell.where,
-                    f"cell {cell.name} shows output of type {', '.join(data)}, which qmdrender does not support",
+                    f"cell {cell.name} shows output of type "
+                    f"{', '.join(data)}, which qmdrender does not support",
                 )
         elif kind == "error":  # only with allow_errors, which qmdrender never sets
             raise RenderError(cell.where, f"cell {cell.name} failed: {out.get('ename')}")

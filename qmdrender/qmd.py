@@ -110,7 +110,8 @@ def parse_options(
         if key not in CELL_KEYS:
             raise RenderError(
                 f"{cell_path}:{line}",
-                f"unsupported cell option '{key}' (qmdrender supports {', '.join(sorted(CELL_KEYS))})",
+                f"unsupported cell option '{key}' (qmdrender "
+                f"supports {', '.join(sorted(CELL_KEYS))})",
             )
     output = options.get("output", True)
     if output not in (True, False, "asis"):
@@ -144,7 +145,8 @@ def parse_body(
                 if engine != "python" or cell.group("rest").strip():
                     raise RenderError(
                         f"{path}:{lineno}",
-                        f"unsupported executable cell '{{{info[1:-1]}}}' (qmdrender runs plain {{python}} cells)",
+                        f"unsupported executable cell '{{{info[1:-1]}}}' "
+                        "(qmdrender runs plain {python} cells)",
                     )
                 if fence.group("indent"):
                     raise RenderError(
@@ -197,7 +199,8 @@ def _closing_fence(lines: list[str], start: int, ticks: str) -> int | None:
 def include_file(
     path: Path, real: Path, lineno: int, target: str, root: Path, seen: tuple[Path, ...]
 ) -> list[Markdown | Cell]:
-    """Expand ``{{< include target >}}`` (relative to the including file, or to the project with '/')."""
+    """Expand ``{{< include target >}}`` (relative to
+    the including file, or to the project with '/')."""
     included = (root / target.lstrip("/")) if target.startswith("/") else (real.parent / target)
     included = included.resolve()
     if not included.is_file():

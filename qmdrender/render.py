@@ -1,10 +1,10 @@
-"""Render a project: run cells, call pandoc for HTML and typst, compile the PDF, publish atomically."""
+"""Render a project: run cells, call pandoc for HTML
+and typst, compile the PDF, publish atomically."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime
-import html
 import os
 import re
 import shutil
@@ -19,6 +19,7 @@ import yaml
 
 from analysis.errors import AnalysisError
 from analysis.publish import staged_folder
+from qmdrender.citation import citation_appendix, citation_meta, title_block, typst_title
 from qmdrender.config import (
     DEFAULT_EXECUTE,
     FIGURE_KEYS,
@@ -27,6 +28,7 @@ from qmdrender.config import (
     as_list,
     check_document_options,
     deep_merge,
+    directory_metadata,
     format_options,
     load_project,
 )
@@ -111,7 +113,8 @@ def render_document(project: Project, source: Path, out_stage: Path, work: Path,
     log(f"qmdrender: {rel}")
     doc = parse_document(source, project.root)
     check_document_options(rel, doc.front_matter)
-    meta = resolve_date(deep_merge(project.metadata, doc.front_matter), source)
+    folder = directory_metadata(project.root, source)  # report/_metadata.yml, as Quarto
+    meta = resolve_date(deep_merge(deep_merge(project.metadata, folder), doc.front_matter), source)
     formats = format_options(meta)
     if not formats:
         raise RenderError(rel, "no output format (set format: html and/or typst)")
@@ -153,7 +156,7 @@ def render_document(project: Project, source: Path, out_stage: Path, work: Path,
 def figure_options(rel: Path, formats: dict[str, dict[str, Any]]) -> dict[str, Any]:
     """Figure options shared by all formats (cells run once, so they must agree)."""
     merged: dict[str, Any] = {}
-    for name, options in formats.items():
+    for options in formats.values():
         for key in FIGURE_KEYS & options.keys():
             if key in merged and merged[key] != options[key]:
                 raise RenderError(
@@ -194,7 +197,8 @@ def _absolute(paths: Any, base: Path) -> Any:
 def write_metadata(
     path: Path, meta: dict[str, Any], options: dict[str, Any], doc_dir: Path, html: bool = False
 ) -> None:
-    """The metadata pandoc sees: document fields, bibliography paths made absolute, typst variables."""
+    """The metadata pandoc sees: document fields,
+    bibliography paths made absolute, typst variables."""
     out = {k: v for k, v in meta.items() if k in PANDOC_ONLY_KEYS}
     if "toc-title" in options:
         out["toc-title"] = options["toc-title"]
@@ -207,9 +211,12 @@ def write_metadata(
         out.setdefault(
             "link-citations", True
         )  # as Quarto's HTML: citations link to the reference list
-        out["author-label"] = "Authors" if len(_authors(meta)) > 1 else "Author"
+        out["author-label"] = "Authors" if len(title_block(meta)["authors"]) > 1 else "Author"
+        out.update(title_block(meta))
         if "date" in out:
             out["date"] = display_date(out["date"])
+    else:
+        out.update(typst_title(meta, str(out.get("date", ""))))
     for key in TYPST_VARIABLES & options.keys():
         out[key] = options[key]
     if "section-numbering" in options:
@@ -318,60 +325,6 @@ def pandoc_typst(rel: Path, work: Path, options: dict[str, Any], doc_dir: Path, 
         raise RenderError(
             rel, f"typst failed: {first[0] if first else type(exc).__name__}"
         ) from None
-
-
-def _authors(meta: dict[str, Any]) -> list[str]:
-    authors = meta.get("author", [])
-    authors = authors if isinstance(authors, list) else [authors]
-    return [str(a.get("name", "")) if isinstance(a, dict) else str(a) for a in authors if a]
-
-
-def citation_meta(meta: dict[str, Any]) -> str:
-    """Highwire (Google Scholar) ``citation_*`` meta tags from the front matter's ``citation`` block."""
-    citation = meta.get("citation")
-    if not citation and not meta.get("google-scholar"):
-        return ""
-    citation = citation if isinstance(citation, dict) else {}
-    tags: list[tuple[str, str]] = [("citation_title", str(meta.get("title", "")))]
-    tags += [("citation_author", a) for a in _authors(meta)]
-    issued = citation.get("issued", meta.get("date"))
-    if issued:
-        tags.append(("citation_publication_date", str(issued)))
-    for key, tag in (
-        ("doi", "citation_doi"),
-        ("url", "citation_public_url"),
-        ("publisher", "citation_publisher"),
-        ("container-title", "citation_journal_title"),
-        ("language", "citation_language"),
-    ):
-        if citation.get(key):
-            tags.append((tag, str(citation[key])))
-    return (
-        "\n".join(f'<meta name="{n}" content="{html.escape(v, quote=True)}">' for n, v in tags if v)
-        + "\n"
-    )
-
-
-def citation_appendix(meta: dict[str, Any]) -> str:
-    """A short "Citation" section with BibTeX, as Quarto adds to HTML when ``citation`` is set."""
-    citation = meta.get("citation")
-    if not citation:
-        return ""
-    citation = citation if isinstance(citation, dict) else {}
-    fields = {
-        "author": " and ".join(_authors(meta)),
-        "title": str(meta.get("title", "")),
-        "year": str(citation.get("issued", meta.get("date", "")))[:4],
-        "url": str(citation.get("url", "")),
-        "doi": str(citation.get("doi", "")),
-    }
-    key = (
-        re.sub(r"\W+", "", (fields["author"].split()[0] if fields["author"] else "report").lower())
-        + fields["year"]
-    )
-    entry = ",\n".join(f"  {k} = {{{v}}}" for k, v in fields.items() if v)
-    kind = "techreport" if citation.get("type", "report") == "report" else "misc"
-    return f"\n\n# Citation {{.unnumbered}}\n\nBibTeX citation:\n\n```bibtex\n@{kind}{{{key},\n{entry}\n}}\n```\n"
 
 
 def run_post_render(project: Project, out_stage: Path) -> None:

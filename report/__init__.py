@@ -6,3 +6,16 @@ overlap), `figures`, `tables` (markdown tables, and the full tables downloadable
 `sentences` (generated findings and abstract), `paper` (methods, limitations, availability and
 citation prose), `provenance` (the appendix).
 """
+
+# The public face: these modules, imported by name (nothing is re-exported here).
+__all__ = [
+    "figures",
+    "geometry_figures",
+    "inference_figures",
+    "paper",
+    "provenance",
+    "results",
+    "sentences",
+    "style",
+    "tables",
+]

@@ -1,12 +1,16 @@
-"""The report's figures, drawn from the result tables only, laid out to stay readable at any size of study:
-panels per atlas (rows) and network (columns), colour per ROI group or network, never one colour per layer."""
+"""The report's figures, drawn from the result tables only, laid out to
+stay readable at any size of study: panels per atlas (rows) and network
+(columns), colour per ROI group or network, never one colour per layer."""
 
 from __future__ import annotations
+
+from collections.abc import Iterator
 
 import numpy as np
 import pandas as pd
 import seaborn as sns
 from matplotlib import colormaps
+from matplotlib.axes import Axes
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
@@ -30,7 +34,8 @@ from .style import (
 ROI_ROW = 0.13
 
 
-# --- shared helpers -----------------------------------------------------------------------------------
+# --- shared helpers
+# -----------------------------------------------------------------------------------
 
 
 def network_colours(res: Results) -> dict[str, str]:
@@ -38,13 +43,9 @@ def network_colours(res: Results) -> dict[str, str]:
     return colours(res.networks, NETWORK_PALETTE)
 
 
-def group_colours(res: Results, atlas: str) -> dict[str, str]:
-    """A fixed colour per ROI group of one atlas, in hierarchy order."""
-    return colours([*res.groups(atlas), "ungrouped"])
-
-
 def all_groups(res: Results) -> list[str]:
-    """Every group name over all atlases, first-seen order (one legend for atlas-faceted figures)."""
+    """Every group name over all atlases, first-seen
+    order (one legend for atlas-faceted figures)."""
     seen: dict[str, None] = {}
     for atlas in res.atlases:
         seen.update(dict.fromkeys(res.groups(atlas)))
@@ -57,13 +58,17 @@ def detail_atlas(res: Results) -> str:
 
 
 def roi_layer_matrix(table: pd.DataFrame, res: Results, atlas: str, value: str = "r") -> np.ndarray:
-    """ROI × (network, layer) matrix of ``value`` for one atlas in report order (NaN where absent)."""
+    """ROI × (network, layer) matrix of ``value`` for
+    one atlas in report order (NaN where absent)."""
     rows = {roi: k for k, roi in enumerate(res.rois(atlas))}
     cols = {c: k for k, c in enumerate(res.columns)}
     out = np.full((len(rows), len(cols)), np.nan)
     part = table[table["atlas"] == atlas]
     i = part["roi"].map(rows).to_numpy()
-    j = np.array([cols[(n, layer)] for n, layer in zip(part["network"], part["layer"])], dtype=int)
+    j = np.array(
+        [cols[(n, layer)] for n, layer in zip(part["network"], part["layer"], strict=True)],
+        dtype=int,
+    )
     out[i.astype(int), j] = part[value].to_numpy(dtype=float)
     return out
 
@@ -130,7 +135,8 @@ def _grid_heatmap(
     return image
 
 
-# --- per subject --------------------------------------------------------------------------------------
+# --- per subject
+# --------------------------------------------------------------------------------------
 
 
 def subject_heatmaps(res: Results) -> Figure:
@@ -144,7 +150,7 @@ def subject_heatmaps(res: Results) -> Figure:
     fig = new_figure(PAGE_WIDTH, height)
     axes = fig.subplots(len(subjects), 1, sharex=True, squeeze=False)[:, 0]
     image = None
-    for k, (ax, subject) in enumerate(zip(axes, subjects)):
+    for k, (ax, subject) in enumerate(zip(axes, subjects, strict=True)):
         rows = table[table["subject"] == subject]
         image = _grid_heatmap(
             ax,
@@ -160,8 +166,9 @@ def subject_heatmaps(res: Results) -> Figure:
     return fit_tick_labels(fig)
 
 
-def _layer_axes(fig: Figure, res: Results, n_rows: int, sharey: bool = True):
-    """A grid of panels: one row per atlas (or other facet), one column per network, widths ∝ layer count."""
+def layer_axes(fig: Figure, res: Results, n_rows: int, sharey: bool = True) -> np.ndarray:
+    """A grid of panels: one row per atlas (or other facet),
+    one column per network, widths ∝ layer count."""
     widths = [max(len(res.layers(n)), 3) for n in res.networks]
     return fig.subplots(
         n_rows,
@@ -172,11 +179,30 @@ def _layer_axes(fig: Figure, res: Results, n_rows: int, sharey: bool = True):
     )
 
 
+def layer_panels(
+    fig: Figure, res: Results, ylabel: str, inner_x_labels: bool = True
+) -> Iterator[tuple[Axes, str, str]]:
+    """The atlas × network grid of layer_axes, one (axes, atlas, network) at a time; once the
+    caller has drawn a panel, labels it: atlas and `ylabel` in the first column, the network
+    above the first row, and (unless `inner_x_labels`) no layer names under inner rows."""
+    axes = layer_axes(fig, res, len(res.atlases))
+    for i, atlas in enumerate(res.atlases):
+        for j, network in enumerate(res.networks):
+            ax = axes[i, j]
+            yield ax, atlas, network
+            ax.set_ylabel(f"{wrap_label(atlas, 14)}\n{ylabel}" if j == 0 else "")
+            if i == 0:
+                ax.set_title(wrap_label(network, 16))
+            if not inner_x_labels and i < len(res.atlases) - 1:
+                ax.tick_params(axis="x", labelbottom=False)
+
+
 def subject_bars(res: Results) -> Figure:
     """Bars: mean r over a group's ROIs and the subjects, per layer; dots: each subject's value."""
     table = res.per_subject.copy()
     table["group"] = [
-        res.group_of(a).get(r, "ungrouped") for a, r in zip(table["atlas"], table["roi"])
+        res.group_of(a).get(r, "ungrouped")
+        for a, r in zip(table["atlas"], table["roi"], strict=True)
     ]
     per_subject = (
         table.groupby(["atlas", "group", "network", "layer", "subject"], sort=False)["r"]
@@ -186,56 +212,40 @@ def subject_bars(res: Results) -> Figure:
     groups = all_groups(res)
     palette = colours(groups)
     fig = new_figure(PAGE_WIDTH, 1.9 * len(res.atlases) + 1.2)
-    axes = _layer_axes(fig, res, len(res.atlases))
-    for i, atlas in enumerate(res.atlases):
-        for j, network in enumerate(res.networks):
-            ax = axes[i, j]
-            rows = per_subject[
-                (per_subject["atlas"] == atlas) & (per_subject["network"] == network)
-            ]
-            hue_order = [g for g in groups if g in set(rows["group"])]
-            sns.barplot(
-                rows,
-                x="layer",
-                y="r",
-                hue="group",
-                order=res.layers(network),
-                hue_order=hue_order,
-                palette=palette,
-                errorbar=None,
-                ax=ax,
-                legend=False,
-                alpha=0.85,
-            )
-            sns.stripplot(
-                rows,
-                x="layer",
-                y="r",
-                hue="group",
-                order=res.layers(network),
-                hue_order=hue_order,
-                dodge=True,
-                palette=palette,
-                size=1.8,
-                color="k",
-                ax=ax,
-                legend=False,
-                jitter=False,
-                edgecolor="black",
-                linewidth=0.3,
-            )
-            ax.axhline(0, color="0.3", linewidth=0.6)
-            ax.tick_params(axis="x", rotation=90)
-            ax.set_xlabel("")
-            ax.set_ylabel(f"{wrap_label(atlas, 14)}\n{measure_label(res.method)}" if j == 0 else "")
-            if i == 0:
-                ax.set_title(wrap_label(network, 16))
+    for ax, atlas, network in layer_panels(fig, res, measure_label(res.method)):
+        rows = per_subject[(per_subject["atlas"] == atlas) & (per_subject["network"] == network)]
+        hue_order = [g for g in groups if g in set(rows["group"])]
+        layout = {  # bars and dots of one panel: the same data, axes and colours
+            "x": "layer",
+            "y": "r",
+            "hue": "group",
+            "order": res.layers(network),
+            "hue_order": hue_order,
+            "palette": palette,
+            "ax": ax,
+            "legend": False,
+        }
+        sns.barplot(rows, **layout, errorbar=None, alpha=0.85)
+        sns.stripplot(
+            rows,
+            **layout,
+            dodge=True,
+            size=1.8,
+            color="k",
+            jitter=False,
+            edgecolor="black",
+            linewidth=0.3,
+        )
+        ax.axhline(0, color="0.3", linewidth=0.6)
+        ax.tick_params(axis="x", rotation=90)
+        ax.set_xlabel("")
     handles = [Patch(color=palette[g]) for g in groups]
     legend_below(fig, handles, groups, "ROI group")
     return fit_tick_labels(fig)
 
 
-# --- subject-averaged RDMs -----------------------------------------------------------------------------
+# --- subject-averaged RDMs
+# -----------------------------------------------------------------------------
 
 
 def joint_heatmap(
@@ -251,7 +261,7 @@ def joint_heatmap(
     )[:, 0]
     vmin, vmax = _limits(table["r"])
     image = None
-    for k, (ax, atlas) in enumerate(zip(axes, res.atlases)):
+    for k, (ax, atlas) in enumerate(zip(axes, res.atlases, strict=True)):
         image = _grid_heatmap(
             ax,
             roi_layer_matrix(table, res, atlas),
@@ -268,42 +278,32 @@ def joint_heatmap(
 
 
 def group_lines(res: Results) -> Figure:
-    """Mean r per ROI group across layers with ±1 SEM bands between subjects; atlas rows, network columns."""
+    """Mean r per ROI group across layers with ±1 SEM bands
+    between subjects; atlas rows, network columns."""
     groups = all_groups(res)
     palette = colours(groups)
     fig = new_figure(PAGE_WIDTH, 1.8 * len(res.atlases) + 1.2)
-    axes = _layer_axes(fig, res, len(res.atlases))
-    for i, atlas in enumerate(res.atlases):
-        for j, network in enumerate(res.networks):
-            ax = axes[i, j]
-            layers = res.layers(network)
-            rows = res.by_group[
-                (res.by_group["atlas"] == atlas) & (res.by_group["network"] == network)
-            ]
-            for group in groups:
-                line = rows[rows["group"] == group].set_index("layer").reindex(layers)
-                if line["mean"].isna().all():
-                    continue
-                x = np.arange(len(layers))
-                ax.plot(
-                    x, line["mean"], marker="o", markersize=2.5, color=palette[group], linewidth=1.2
-                )
-                ax.fill_between(
-                    x,
-                    line["mean"] - line["sem"],
-                    line["mean"] + line["sem"],
-                    color=palette[group],
-                    alpha=0.2,
-                    linewidth=0,
-                )
-            ax.set_xticks(range(len(layers)), layers, rotation=90)
-            ax.set_ylabel(
-                f"{wrap_label(atlas, 14)}\nmean {measure_label(res.method)}" if j == 0 else ""
+    panels = layer_panels(fig, res, f"mean {measure_label(res.method)}", inner_x_labels=False)
+    for ax, atlas, network in panels:
+        layers = res.layers(network)
+        rows = res.by_group[(res.by_group["atlas"] == atlas) & (res.by_group["network"] == network)]
+        for group in groups:
+            line = rows[rows["group"] == group].set_index("layer").reindex(layers)
+            if line["mean"].isna().all():
+                continue
+            x = np.arange(len(layers))
+            ax.plot(
+                x, line["mean"], marker="o", markersize=2.5, color=palette[group], linewidth=1.2
             )
-            if i == 0:
-                ax.set_title(wrap_label(network, 16))
-            if i < len(res.atlases) - 1:
-                ax.tick_params(axis="x", labelbottom=False)
+            ax.fill_between(
+                x,
+                line["mean"] - line["sem"],
+                line["mean"] + line["sem"],
+                color=palette[group],
+                alpha=0.2,
+                linewidth=0,
+            )
+        ax.set_xticks(range(len(layers)), layers, rotation=90)
     legend_below(
         fig, [Line2D([], [], color=palette[g], marker="o") for g in groups], groups, "ROI group"
     )
@@ -311,10 +311,12 @@ def group_lines(res: Results) -> Figure:
 
 
 def depth_profiles(res: Results) -> Figure:
-    """Every network on a relative-depth axis (0 = first layer, 1 = last): thin lines for single ROIs
-    (subject-averaged RDMs), bold lines for the group mean; atlas rows, ROI-group columns."""
+    """Every network on a relative-depth axis (0 = first layer, 1 = last): thin lines for single
+    ROIs (subject-averaged RDMs), bold lines for the group mean; atlas rows, ROI-group columns."""
     table = res.joint.copy()
-    table["depth"] = [res.depth(n, layer) for n, layer in zip(table["network"], table["layer"])]
+    table["depth"] = [
+        res.depth(n, layer) for n, layer in zip(table["network"], table["layer"], strict=True)
+    ]
     palette = network_colours(res)
     n_cols = max(len(res.groups(a)) or 1 for a in res.atlases)
     fig = new_figure(PAGE_WIDTH, 1.7 * len(res.atlases) + 1.0)
@@ -358,50 +360,44 @@ def scatter_rois(res: Results, atlas: str) -> list[str]:
 
 
 def roi_scatter(res: Results) -> Figure:
-    """r (subject-averaged RDMs) across layers for the first ROI of each group; atlas rows, network columns."""
+    """r (subject-averaged RDMs) across layers for the first
+    ROI of each group; atlas rows, network columns."""
     markers = ["o", "s", "^", "D", "v", "P", "X", "*"]
     fig = new_figure(PAGE_WIDTH, 1.8 * len(res.atlases) + 1.2)
-    axes = _layer_axes(fig, res, len(res.atlases))
+    panels = layer_panels(fig, res, measure_label(res.method), inner_x_labels=False)
     groups = all_groups(res)
     palette = colours(groups)
-    for i, atlas in enumerate(res.atlases):
+    for ax, atlas, network in panels:
         by_group = res.group_of(atlas)
-        for j, network in enumerate(res.networks):
-            ax = axes[i, j]
-            layers = res.layers(network)
-            for roi in scatter_rois(res, atlas):
-                group = by_group[roi]
-                rows = (
-                    res.joint[
-                        (res.joint["atlas"] == atlas)
-                        & (res.joint["network"] == network)
-                        & (res.joint["roi"] == roi)
-                    ]
-                    .set_index("layer")
-                    .reindex(layers)
-                )
-                k = groups.index(group) if group in groups else 0
-                ax.plot(
-                    range(len(layers)),
-                    rows["r"],
-                    color=palette.get(group, "0.3"),
-                    alpha=0.5,
-                    linewidth=0.8,
-                )
-                ax.scatter(
-                    range(len(layers)),
-                    rows["r"],
-                    color=palette.get(group, "0.3"),
-                    marker=markers[k % 8],
-                    s=12,
-                    zorder=3,
-                )
-            ax.set_xticks(range(len(layers)), layers, rotation=90)
-            ax.set_ylabel(f"{wrap_label(atlas, 14)}\n{measure_label(res.method)}" if j == 0 else "")
-            if i == 0:
-                ax.set_title(wrap_label(network, 16))
-            if i < len(res.atlases) - 1:
-                ax.tick_params(axis="x", labelbottom=False)
+        layers = res.layers(network)
+        for roi in scatter_rois(res, atlas):
+            group = by_group[roi]
+            rows = (
+                res.joint[
+                    (res.joint["atlas"] == atlas)
+                    & (res.joint["network"] == network)
+                    & (res.joint["roi"] == roi)
+                ]
+                .set_index("layer")
+                .reindex(layers)
+            )
+            k = groups.index(group) if group in groups else 0
+            ax.plot(
+                range(len(layers)),
+                rows["r"],
+                color=palette.get(group, "0.3"),
+                alpha=0.5,
+                linewidth=0.8,
+            )
+            ax.scatter(
+                range(len(layers)),
+                rows["r"],
+                color=palette.get(group, "0.3"),
+                marker=markers[k % 8],
+                s=12,
+                zorder=3,
+            )
+        ax.set_xticks(range(len(layers)), layers, rotation=90)
     handles = [
         Line2D([], [], color=palette[g], marker=markers[k % 8], linestyle="none")
         for k, g in enumerate(groups)
@@ -411,8 +407,8 @@ def roi_scatter(res: Results) -> Figure:
 
 
 def bars_3d(res: Results) -> Figure:
-    """3D bars of r (subject-averaged RDMs) over the categorical ROI × layer grid of one atlas, a panel per
-    network (bars, not a surface: neither axis is continuous)."""
+    """3D bars of r (subject-averaged RDMs) over the categorical ROI × layer grid of one
+    atlas, a panel per network (bars, not a surface: neither axis is continuous)."""
     atlas = detail_atlas(res)
     matrix = roi_layer_matrix(res.joint, res, atlas)
     vmin, vmax = _limits(matrix.ravel())
@@ -455,7 +451,9 @@ def bars_3d(res: Results) -> Figure:
     return fit_tick_labels(fig)
 
 
-# --- inference ----------------------------------------------------------------------------------------
+# --- inference
+# ----------------------------------------------------------------------------------------
 
 
-# --- second order and RDMs ----------------------------------------------------------------------------
+# --- second order and RDMs
+# ----------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""Figures of representational geometry: the second-order map of every ROI and layer RDM, and example
-RDMs ordered by image source; drawn from second_order.csv and rdm_examples.csv only."""
+"""Figures of representational geometry: the second-order map of every ROI and layer RDM, and
+example RDMs ordered by image source; drawn from second_order.csv and rdm_examples.csv only."""
 
 from __future__ import annotations
 
@@ -32,10 +32,10 @@ def classical_mds(distances: np.ndarray, dims: int = 2) -> np.ndarray:
 
 
 def second_order_matrix(table: pd.DataFrame) -> tuple[list[tuple[str, str, str]], np.ndarray]:
-    """Items (kind, network, name) and the symmetric similarity matrix of one atlas's second_order rows
-    (the diagonal is 1: an RDM is identical to itself)."""
-    a = list(zip(table["kind_a"], table["network_a"], table["name_a"]))
-    b = list(zip(table["kind_b"], table["network_b"], table["name_b"]))
+    """Items (kind, network, name) and the symmetric similarity matrix of one
+    atlas's second_order rows (the diagonal is 1: an RDM is identical to itself)."""
+    a = list(zip(table["kind_a"], table["network_a"], table["name_a"], strict=True))
+    b = list(zip(table["kind_b"], table["network_b"], table["name_b"], strict=True))
     items = list(dict.fromkeys(a + b))
     index = {item: k for k, item in enumerate(items)}
     matrix = np.eye(len(items))
@@ -130,7 +130,8 @@ def second_order_map(res: Results) -> Figure:
 
 
 def rdm_examples_figure(res: Results) -> Figure:
-    """A few RDMs on a subsample of images, ordered by image source (lines between sources); atlas rows."""
+    """A few RDMs on a subsample of images, ordered by
+    image source (lines between sources); atlas rows."""
     table = res.table("rdm_examples")
     atlases = [a for a in res.atlases if a in set(table["atlas"])]
     n_cols = max(table[table["atlas"] == a]["rdm"].nunique() for a in atlases)
@@ -146,8 +147,8 @@ def rdm_examples_figure(res: Results) -> Figure:
                 continue
             part = rows[rows["rdm"] == names[j]]
             images = list(dict.fromkeys([*part["image_a"], *part["image_b"]]))
-            source = dict(zip(part["image_a"], part["source_a"])) | dict(
-                zip(part["image_b"], part["source_b"])
+            source = dict(zip(part["image_a"], part["source_a"], strict=True)) | dict(
+                zip(part["image_b"], part["source_b"], strict=True)
             )
             order = sorted(images, key=lambda im: (source[im], images.index(im)))
             index = {im: k for k, im in enumerate(order)}

@@ -1,6 +1,6 @@
-"""Figures of the inferential statistics: bars with intervals and the noise ceiling, peak-layer shares,
-networks compared; drawn from inference.csv, noise_ceiling.csv, pairwise.csv, peak_layer.csv and
-network_comparison.csv only."""
+"""Figures of the inferential statistics: bars with intervals and the noise
+ceiling, peak-layer shares, networks compared; drawn from inference.csv,
+noise_ceiling.csv, pairwise.csv, peak_layer.csv and network_comparison.csv only."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch, Rectangle
 
-from .figures import ROI_ROW, _layer_axes, detail_atlas, network_colours, scatter_rois
+from .figures import ROI_ROW, detail_atlas, layer_axes, network_colours, scatter_rois
 from .results import Results
 from .style import (
     PAGE_WIDTH,
@@ -35,11 +35,12 @@ def inference_rois(res: Results) -> tuple[str, list[str]]:
 
 
 def inference_figure(res: Results) -> Figure:
-    """Per-layer r with t intervals, the noise-ceiling band and marks for significance; ROI rows, network columns."""
+    """Per-layer r with t intervals, the noise-ceiling band
+    and marks for significance; ROI rows, network columns."""
     inference, ceiling = res.table("inference"), res.table("noise_ceiling")
     atlas, rois = inference_rois(res)
     fig = new_figure(PAGE_WIDTH, 0.85 * len(rois) + 1.3)
-    axes = _layer_axes(fig, res, len(rois))
+    axes = layer_axes(fig, res, len(rois))
     part = inference[inference["atlas"] == atlas]
     palette = network_colours(res)
     for i, roi in enumerate(rois):
@@ -146,8 +147,8 @@ def peak_share(res: Results) -> Figure:
 
 
 def network_comparison_figure(res: Results) -> Figure:
-    """Difference between two networks' best layers per ROI with 95% t intervals; atlas rows, one colour per
-    pair of networks."""
+    """Difference between two networks' best layers per ROI with 95%
+    t intervals; atlas rows, one colour per pair of networks."""
     table = res.table("network_comparison").copy()
     table["pair"] = table["network_a"] + " − " + table["network_b"]
     pairs = list(dict.fromkeys(table["pair"]))
@@ -158,11 +159,11 @@ def network_comparison_figure(res: Results) -> Figure:
         len(counts), 1, squeeze=False, sharex=True, gridspec_kw={"height_ratios": counts}
     )[:, 0]
     offsets = (np.arange(len(pairs)) - (len(pairs) - 1) / 2) * (0.8 / max(len(pairs), 1))
-    for ax, atlas in zip(axes, res.atlases):
+    for ax, atlas in zip(axes, res.atlases, strict=True):
         rois = res.rois(atlas)
         rows = table[table["atlas"] == atlas]
         y_of = {roi: k for k, roi in enumerate(rois)}
-        for pair, offset in zip(pairs, offsets):
+        for pair, offset in zip(pairs, offsets, strict=True):
             part = rows[rows["pair"] == pair]
             y = part["roi"].map(y_of).to_numpy() + offset
             ax.errorbar(

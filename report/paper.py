@@ -1,8 +1,9 @@
-"""The paper's prose that depends on the study: methods, limitations, data and code availability and how to
-cite. Every number comes from the manifest or a result table."""
+"""The paper's prose that depends on the study: methods, limitations, data and code
+availability and how to cite. Every number comes from the manifest or a result table."""
 
 from __future__ import annotations
 
+import datetime
 import os
 import platform
 from importlib import metadata
@@ -13,6 +14,8 @@ import yaml
 
 from analysis.schema import CORRECTIONS, METHOD_DESCRIPTIONS
 
+from .metadata import bibtex as metadata_bibtex
+from .metadata import citation_text, load_paper
 from .results import Results, project_root
 from .sentences import dof, join, plural, t_critical
 from .style import measure_label
@@ -21,8 +24,10 @@ DRYAD_DOI = "10.5061/dryad.wpzgmsbtr"
 DATA_LICENCE = "CC0 1.0 (public-domain dedication), Dryad's licence for every deposit"
 MATCH_WORDS = {
     "exact": "Image names were matched exactly. ",
-    "stem-casefold": "Image names were matched without folders, file extension and letter case (`images.match: "
-    "stem-casefold`). ",
+    "stem-casefold": (
+        "Image names were matched without folders, file extension and letter case "
+        "(`images.match: stem-casefold`). "
+    ),
 }
 
 
@@ -33,10 +38,10 @@ def data_paragraph(res: Results) -> str:
     n_network_files = sum(1 for i in m["inputs"] if i.get("role") == "network")
     atlases = (
         ""
-        if res.atlases == ["default"]
+        if res.default_atlas_only
         else (
-            f" The ROIs come from {plural(len(res.atlases), 'atlas', 'atlases')} ({join(res.atlases)}), each analysed "
-            "on its own."
+            f" The ROIs come from {plural(len(res.atlases), 'atlas', 'atlases')} "
+            f"({join(res.atlases)}), each analysed on its own."
         )
     )
     source = (
@@ -45,15 +50,17 @@ def data_paragraph(res: Results) -> str:
         else f"They were downloaded from the Dryad deposit (doi [{DRYAD_DOI}](https://doi.org/{DRYAD_DOI}))."
     )
     return (
-        "The RDMs come from the BOLD5000 ROIs and RDMs for neural network research [@pickard2023bold5000], "
-        "derived from BOLD5000 [@chang2019bold5000; @chang2021bold5000], in which four participants viewed "
-        "about 5000 natural images from three sources (COCO, ImageNet and scene databases). Each brain file holds "
-        "one RDM per region of interest (ROI) for one subject, computed from that subject's voxel patterns; each "
-        "network file holds one RDM per layer of a pretrained network. "
-        f"This analysis read {plural(n_subject_files, 'brain file')} ({plural(len(res.subjects), 'subject')}: "
-        f"{join(res.subjects)}) and {plural(n_network_files, 'network file')} ({join(res.networks)}). {source}"
-        f"{atlases} @tbl-study summarises the study and @tbl-inputs lists every file with its SHA-256 checksum; "
-        "the provenance appendix gives the full checksums and sizes."
+        "The RDMs come from the BOLD5000 ROIs and RDMs for neural network research "
+        "[@pickard2023bold5000], derived from BOLD5000 [@chang2019bold5000; "
+        "@chang2021bold5000], in which four participants viewed about 5000 natural images "
+        "from three sources (COCO, ImageNet and scene databases). Each brain file holds one "
+        "RDM per region of interest (ROI) for one subject, computed from that subject's "
+        "voxel patterns; each network file holds one RDM per layer of a pretrained network. "
+        f"This analysis read {plural(n_subject_files, 'brain file')} "
+        f"({plural(len(res.subjects), 'subject')}: {join(res.subjects)}) and "
+        f"{plural(n_network_files, 'network file')} ({join(res.networks)}). {source}{atlases} "
+        "@tbl-study summarises the study and @tbl-inputs lists every file with its SHA-256 "
+        "checksum; the provenance appendix gives the full checksums and sizes."
     )
 
 
@@ -64,17 +71,22 @@ def alignment_paragraph(res: Results) -> str:
     n = m.get("n_common_images")
     most = max(inputs, key=lambda i: int(i.get("images_dropped", 0)))
     least = min(inputs, key=lambda i: int(i.get("images_in_file", 0)))
+    match = str(((m.get("study") or {}).get("images") or {}).get("match", "exact"))
     text = (
-        "RDMs can only be compared over the same images in the same order. Every file was therefore reduced to "
-        f"the images present in all of them, {n} images, sorted by name, and each RDM's rows and columns were "
-        "reordered to that list. No dissimilarity is recomputed; entries for other images are dropped. "
-        f"{MATCH_WORDS.get(str(((m.get('study') or {}).get('images') or {}).get('match', 'exact')), '')}"
-        f"The smallest file, {least.get('name')} ({least.get('images_in_file')} images), bounds the common set; "
-        f"the largest loss is in {most.get('name')}, which kept {most.get('images_kept')} of its "
-        f"{most.get('images_in_file')} images. "
+        "RDMs can only be compared over the same images in the same order. Every file was "
+        f"therefore reduced to the images present in all of them, {n} images, sorted by name, and "
+        "each RDM's rows and columns were reordered to that list. No dissimilarity is recomputed; "
+        "entries for other images are dropped. "
+        f"{MATCH_WORDS.get(match, '')}The "
+        f"smallest file, {least.get('name')} ({least.get('images_in_file')} images), bounds the "
+        f"common set; the largest loss is in {most.get('name')}, which kept "
+        f"{most.get('images_kept')} of its {most.get('images_in_file')} images. "
     )
     if res.table("images") is not None:
-        text += "@tbl-images breaks the kept and dropped images down by image source, so a reader can see whether the alignment changed the mix of COCO, ImageNet and scene images."
+        text += (
+            "@tbl-images breaks the kept and dropped images down by image source, so a reader can "
+            "see whether the alignment changed the mix of COCO, ImageNet and scene images."
+        )
     else:
         text += "@tbl-images gives the counts per file."
     image_sets = m.get("image_sets")
@@ -96,8 +108,8 @@ def comparison_paragraph(res: Results) -> str:
     group_mean = ""
     if res.table("group_mean") is not None:
         group_mean = (
-            " The deposit also provides group-mean RDMs per ROI; their comparisons with every layer are in "
-            "`group_mean.csv`."
+            " The deposit also provides group-mean RDMs per ROI; their "
+            "comparisons with every layer are in `group_mean.csv`."
         )
         agreement = [
             v
@@ -111,12 +123,12 @@ def comparison_paragraph(res: Results) -> str:
             )
     return (
         f"Each ROI RDM was compared with each layer RDM by {words}; the report calls this value "
-        f"*{measure_label(res.method)}*. The comparisons reproduce rsatoolbox's `compare` [@vandenbosch2025rsatoolbox] "
-        "to within 10⁻⁹ (the test suite checks it on the same inputs). Values are computed per subject "
-        "(`per_subject.csv`) and for ROI RDMs averaged over subjects after alignment (`joint.csv`), which are less "
-        "noisy than any single subject's. For ROI groups, each subject's values are averaged over the group's ROIs, "
-        "and the mean and standard error across subjects are reported (`by_group.csv`)."
-        f"{group_mean}"
+        f"*{measure_label(res.method)}*. The comparisons reproduce rsatoolbox's `compare` "
+        "[@vandenbosch2025rsatoolbox] to within 10⁻⁹ (the test suite checks it on the same "
+        "inputs). Values are computed per subject (`per_subject.csv`) and for ROI RDMs averaged "
+        "over subjects after alignment (`joint.csv`), which are less noisy than any single "
+        "subject's. For ROI groups, each subject's values are averaged over the group's ROIs, and "
+        f"the mean and standard error across subjects are reported (`by_group.csv`).{group_mean}"
     )
 
 
@@ -137,37 +149,38 @@ def inference_paragraph(res: Results) -> str:
     extra = []
     if res.table("peak_layer") is not None:
         extra.append(
-            "For each ROI and network, the layer with the highest value was recorded in every bootstrap "
-            "sample; the share of samples in which a layer is the best (`peak_layer.csv`) says how certain "
-            "the peak layer is."
+            "For each ROI and network, the layer with the highest value was recorded "
+            "in every bootstrap sample; the share of samples in which a layer is the "
+            "best (`peak_layer.csv`) says how certain the peak layer is."
         )
     if res.table("network_comparison") is not None:
         extra.append(
-            "Networks are compared through their best layers: in every sample each network's best layer "
-            "in that sample is taken, so that choosing the layer is part of the uncertainty, and the "
-            "difference between two networks gets a t interval and test like any other value "
-            "(`network_comparison.csv`)."
+            "Networks are compared through their best layers: in every sample each "
+            "network's best layer in that sample is taken, so that choosing the layer "
+            "is part of the uncertainty, and the difference between two networks gets "
+            "a t interval and test like any other value (`network_comparison.csv`)."
         )
     return (
-        f"Uncertainty comes from a dual bootstrap over images and subjects [@schutt2023statistical] with "
-        f"{params.get('samples')} samples (seed {params.get('seed')}), computed exactly as rsatoolbox's "
-        "`eval_dual_bootstrap`: each sample resamples images and subjects with replacement, pairs between copies "
-        "of one image are left out, and the variances of the subject-only, image-only and joint bootstraps are "
-        "combined with the two-factor correction of @schutt2023statistical. "
-        f"Tests are t tests on this corrected variance with {degrees} degrees of freedom (subjects − 1), two-sided "
-        f"at α = {boot.get('alpha', 0.05)}: against zero, against the lower bound of the noise ceiling, and "
-        f"between every two layers of a network, corrected for multiple comparisons within each ROI with "
-        f"{correction} [@benjamini1995controlling]. "
-        f"**Intervals** are t intervals from the same variance and degrees of freedom (rsatoolbox's "
-        "`Result.get_ci`), at the level at which an interval excludes zero exactly when its value is marked "
-        "significant: 95% without correction, adjusted for the number of tests otherwise (Bonferroni, or "
+        "Uncertainty comes from a dual bootstrap over images and subjects "
+        f"[@schutt2023statistical] with {params.get('samples')} samples (seed "
+        f"{params.get('seed')}), computed exactly as rsatoolbox's `eval_dual_bootstrap`: each "
+        "sample resamples images and subjects with replacement, pairs between copies of one image "
+        "are left out, and the variances of the subject-only, image-only and joint bootstraps are "
+        "combined with the two-factor correction of @schutt2023statistical. Tests are t tests on "
+        f"this corrected variance with {degrees} degrees of freedom (subjects − 1), two-sided at α "
+        f"= {boot.get('alpha', 0.05)}: against zero, against the lower bound of the noise ceiling, "
+        "and between every two layers of a network, corrected for multiple comparisons within "
+        f"each ROI with {correction} [@benjamini1995controlling]. **Intervals** are t intervals "
+        "from the same variance and degrees of freedom (rsatoolbox's `Result.get_ci`), at the "
+        "level at which an interval excludes zero exactly when its value is marked significant: "
+        "95% without correction, adjusted for the number of tests otherwise (Bonferroni, or "
         "false-coverage-rate intervals under the false discovery rate [@benjamini2005false]). "
-        f"With {degrees} degrees of freedom even an uncorrected 95% interval is ±{t_critical(degrees):.2f} standard "
-        f"errors wide.{coverage(res)} "
-        "The **noise ceiling** [@nili2014toolbox] bounds what any model could reach given the variability between "
-        "subjects: its upper bound is the mean similarity of each subject's RDM with the average of all subjects, "
-        "its lower bound the same with the average of the other subjects. Values divided by the lower bound "
-        "(*r / lower ceiling*) are given where that bound is positive. "
+        f"With {degrees} degrees of freedom even an uncorrected 95% interval is "
+        f"±{t_critical(degrees):.2f} standard errors wide.{coverage(res)} The **noise ceiling** "
+        "[@nili2014toolbox] bounds what any model could reach given the variability between "
+        "subjects: its upper bound is the mean similarity of each subject's RDM with the average "
+        "of all subjects, its lower bound the same with the average of the other subjects. Values "
+        "divided by the lower bound (*r / lower ceiling*) are given where that bound is positive. "
         + " ".join(extra)
         + f" {usable}"
     )
@@ -189,33 +202,36 @@ def coverage(res: Results) -> str:
 def absent_paragraph(res: Results) -> str:
     """What the report says when the results folder has no inference tables."""
     return (
-        "The results folder has no inferential tables (`inference.csv`, `noise_ceiling.csv`, `pairwise.csv`): "
-        f"the analysis ran with {res.manifest.get('parameters', {}).get('samples')} bootstrap samples, so no "
-        "intervals or tests were computed and the findings below describe point estimates only. Run "
-        "`python -m analysis run` with `--samples 1000` (the default) to add them."
+        "The results folder has no inferential tables (`inference.csv`, "
+        "`noise_ceiling.csv`, `pairwise.csv`): the analysis ran with "
+        f"{res.manifest.get('parameters', {}).get('samples')} bootstrap samples, so no "
+        "intervals or tests were computed and the findings below describe point estimates "
+        "only. Run `python -m analysis run` with `--samples 1000` (the default) to add them."
     )
 
 
 def figures_paragraph(res: Results) -> str:
     """How the second-order map and the relative-depth axis are made."""
     text = (
-        "To compare networks of different depth, each layer is placed at its *relative depth*: its position "
-        "in the network divided by the number of layers minus one, 0 for the first layer and 1 for the last. "
-        "Relative depth orders layers; it does not say that two networks compute the same thing at the same "
-        "value."
+        "To compare networks of different depth, each layer is placed at its *relative "
+        "depth*: its position in the network divided by the number of layers minus "
+        "one, 0 for the first layer and 1 for the last. Relative depth orders layers; "
+        "it does not say that two networks compute the same thing at the same value."
     )
     if res.table("second_order") is not None:
         text += (
-            " For the second-order map, every subject-averaged ROI RDM and every layer RDM of an atlas were "
-            f"compared with each other with the same {measure_label(res.method)} (`second_order.csv`); "
-            "1 − similarity was embedded in two dimensions by classical multidimensional scaling "
+            " For the second-order map, every subject-averaged ROI RDM and every layer "
+            "RDM of an atlas were compared with each other with the same "
+            f"{measure_label(res.method)} (`second_order.csv`); 1 − similarity was "
+            "embedded in two dimensions by classical multidimensional scaling "
             "[@torgerson1952multidimensional], so RDMs that are alike lie close together."
         )
     return text
 
 
 def software_paragraph(res: Results) -> str:
-    """Versions of the analysis (from the manifest) and of the report's own libraries (at render time)."""
+    """Versions of the analysis (from the manifest) and
+    of the report's own libraries (at render time)."""
     versions = res.manifest.get("versions") or {}
     analysis = ", ".join(f"{k} {v}" for k, v in versions.items())
     report = []
@@ -225,10 +241,10 @@ def software_paragraph(res: Results) -> str:
         except metadata.PackageNotFoundError:
             continue
     return (
-        f"The analysis ran with {analysis} [@harris2020numpy; @virtanen2020scipy; @mckinney2010pandas]. "
-        f"This report was rendered with Python {platform.python_version()}, {', '.join(report)} "
-        "[@hunter2007matplotlib; @waskom2021seaborn]. The provenance appendix lists the command, parameters and "
-        "cache keys."
+        f"The analysis ran with {analysis} [@harris2020numpy; @virtanen2020scipy; "
+        f"@mckinney2010pandas]. This report was rendered with Python {platform.python_version()}, "
+        f"{', '.join(report)} [@hunter2007matplotlib; @waskom2021seaborn]. The provenance "
+        "appendix lists the command, parameters and cache keys."
     )
 
 
@@ -237,46 +253,52 @@ def limitations(res: Results) -> list[str]:
     n = len(res.subjects)
     degrees = dof(res)
     items = [
-        f"**Few subjects.** There are {plural(n, 'subject')}, and the subject bootstrap draws from them: every "
-        f"test has {degrees} degrees of freedom, and a 95% interval is ±{t_critical(degrees):.1f} standard errors "
-        "wide. Effects that vary between people cannot be estimated, and generalisation to the population rests on "
-        "very few people.",
-        f"**The test against the noise ceiling has almost no power.** With {degrees} degrees of freedom, a model "
-        f"must lie about {t_critical(degrees):.1f} standard errors below the lower bound to be called significantly "
-        "below it. 'Not significantly below the ceiling' is therefore weak evidence; it does not mean that a layer "
-        "explains all explainable variance.",
-        "**The RDMs are not cross-validated.** The deposit's RDMs are correlation distances between single pattern "
-        "estimates, so measurement noise inflates every dissimilarity and differs between ROIs and subjects "
-        "[@walther2016reliability]. Comparisons with correlation-type measures are partly robust to a uniform "
-        "offset, not to noise that varies across image pairs; cross-validated distances would remove this bias "
-        "but need the voxel data.",
-        "**Hemispheres are pooled in the groups.** ROIs are defined per hemisphere, but the ROI groups (from the "
-        "study file) average left and right ROIs; both come from the same subjects, so they are not independent "
-        "replications, and hemispheric differences are not tested.",
-        "**Images are confounded with source and with training.** The image sources differ in content and "
-        "statistics (see the RDMs ordered by source), so part of every RDM reflects source; and ImageNet-trained "
-        "networks have seen ImageNet images, some of which may be among the stimuli.",
+        f"**Few subjects.** There are {plural(n, 'subject')}, and the subject bootstrap draws "
+        f"from them: every test has {degrees} degrees of freedom, and a 95% interval is "
+        f"±{t_critical(degrees):.1f} standard errors wide. Effects that vary between people "
+        "cannot be estimated, and generalisation to the population rests on very few people.",
+        f"**The test against the noise ceiling has almost no power.** With {degrees} "
+        f"degrees of freedom, a model must lie about {t_critical(degrees):.1f} "
+        "standard errors below the lower bound to be called significantly below it. "
+        "'Not significantly below the ceiling' is therefore weak evidence; it does "
+        "not mean that a layer explains all explainable variance.",
+        "**The RDMs are not cross-validated.** The deposit's RDMs are correlation "
+        "distances between single pattern estimates, so measurement noise inflates every "
+        "dissimilarity and differs between ROIs and subjects [@walther2016reliability]. "
+        "Comparisons with correlation-type measures are partly robust to a uniform "
+        "offset, not to noise that varies across image pairs; cross-validated distances "
+        "would remove this bias but need the voxel data.",
+        "**Hemispheres are pooled in the groups.** ROIs are defined per "
+        "hemisphere, but the ROI groups (from the study file) average left "
+        "and right ROIs; both come from the same subjects, so they are not "
+        "independent replications, and hemispheric differences are not tested.",
+        "**Images are confounded with source and with training.** The image sources "
+        "differ in content and statistics (see the RDMs ordered by source), so part "
+        "of every RDM reflects source; and ImageNet-trained networks have seen "
+        "ImageNet images, some of which may be among the stimuli.",
     ]
     if len(res.atlases) > 1:
         items.append(
-            "**Atlases overlap.** ROIs of different atlases cover overlapping cortex, so results from "
-            "different atlases are not independent evidence; multiple comparisons are corrected within "
-            "each ROI, not across atlases or networks."
+            "**Atlases overlap.** ROIs of different atlases cover overlapping cortex, "
+            "so results from different atlases are not independent evidence; multiple "
+            "comparisons are corrected within each ROI, not across atlases or networks."
         )
     if any(int(i.get("images_dropped", 0)) for i in res.manifest.get("inputs", [])):
         items.append(
-            f"**Only common images are used.** Restricting every file to the {res.manifest.get('n_common_images')} "
-            "images all files share discards data from the subjects who saw more images."
+            "**Only common images are used.** Restricting every file to "
+            f"the {res.manifest.get('n_common_images')} images all files "
+            "share discards data from the subjects who saw more images."
         )
     items.append(
-        "**Fixed models.** Each layer's RDM is used as it is, without fitting or weighting features, "
-        "and relative depth is a position, not a measure of processing stage."
+        "**Fixed models.** Each layer's RDM is used as it is, without fitting or weighting "
+        "features, and relative depth is a position, not a measure of processing stage."
     )
     return items
 
 
 def repository_url() -> str | None:
-    """The public repository: GitHub Actions' GITHUB_REPOSITORY, else CITATION.cff's repository-code."""
+    """The public repository: GitHub Actions'
+    GITHUB_REPOSITORY, else CITATION.cff's repository-code."""
     if os.environ.get("GITHUB_REPOSITORY"):
         server = os.environ.get("GITHUB_SERVER_URL", "https://github.com")
         return f"{server}/{os.environ['GITHUB_REPOSITORY']}"
@@ -295,14 +317,18 @@ def citation_file() -> dict:
 def data_availability(res: Results) -> str:
     """Where the data are, under which licence."""
     text = (
-        f"The RDM files are openly available on Dryad, doi [{DRYAD_DOI}](https://doi.org/{DRYAD_DOI}) "
-        f"[@pickard2023bold5000], under {DATA_LICENCE}. The underlying BOLD5000 data are described by "
-        "@chang2019bold5000 and released as BOLD5000 Release 2.0 [@chang2021bold5000]. Every result table behind "
-        "this report is in the results folder named in the provenance appendix, and the long ones can be "
-        "downloaded from the HTML version of this report."
+        "The RDM files are openly available on Dryad, doi "
+        f"[{DRYAD_DOI}](https://doi.org/{DRYAD_DOI}) [@pickard2023bold5000], under "
+        f"{DATA_LICENCE}. The underlying BOLD5000 data are described by @chang2019bold5000 "
+        "and released as BOLD5000 Release 2.0 [@chang2021bold5000]. Every result table "
+        "behind this report is in the results folder named in the provenance appendix, "
+        "and the long ones can be downloaded from the HTML version of this report."
     )
     if res.synthetic:
-        text += " This build used synthetic demo files instead, regenerated from their seed by `make demo`."
+        text += (
+            " This build used synthetic demo files instead, regenerated from their seed by "
+            "`make demo`."
+        )
     return text
 
 
@@ -313,53 +339,49 @@ def code_availability(res: Results) -> str:
     dirty = " with uncommitted changes" if project.get("git_dirty") else ""
     url = repository_url()
     where = f"the repository at <{url}>" if url else "this project's git repository"
+    licence = load_paper().license or citation_file().get("license") or "MIT"
     return (
-        f"The analysis and this report are open source (MIT licence) in {where}. The results were computed "
-        f"at commit `{commit}`{dirty} (version {project.get('version', 'unknown')}); `make report` rebuilds them "
-        "and this document from the data."
+        f"The analysis and this report are open source ({licence} licence) in {where}. The results "
+        f"were computed at commit `{commit}`{dirty} (version {project.get('version', 'unknown')}); "
+        "`make report` rebuilds them and this document from the data."
     )
+
+
+def _year() -> str:
+    """The year of this render (the report is dated the day it is rendered, `date: today`)."""
+    return str(datetime.date.today().year)
 
 
 def bibtex(res: Results) -> str:
-    """A BibTeX entry for the report, built from CITATION.cff and the manifest."""
-    cff = citation_file()
-    authors = (
-        " and ".join(
-            a.get("name") or f"{a.get('family-names', '')}, {a.get('given-names', '')}"
-            for a in cff.get("authors", [])
-        )
-        or "bold5000-resnet-rsa contributors"
+    """A BibTeX entry for the report, from report/_metadata.yml and the manifest."""
+    project = res.manifest.get("project") or {}
+    commit = project.get("git_commit")
+    return metadata_bibtex(
+        load_paper(),
+        _year(),
+        version=str(project.get("version") or ""),
+        note=f"Computed at commit {commit}" if commit else "",
+        url=repository_url() or "",
     )
-    year = str(cff.get("date-released") or res.manifest.get("computed_at", ""))[:4]
-    fields = {
-        "title": f"{{{cff.get('title', res.manifest.get('title', ''))}}}",
-        "author": f"{{{authors}}}",
-        "year": year,
-        "version": str(cff.get("version", "")),
-        "note": "Software and report",
-    }
-    if cff.get("doi"):
-        fields["doi"] = cff["doi"]
-    url = repository_url()
-    if url:
-        fields["url"] = url
-    commit = (res.manifest.get("project") or {}).get("git_commit")
-    if commit:
-        fields["note"] = f"Commit {commit}"
-    body = ",\n".join(
-        f"  {k:<7} = {{{v}}}" if not v.startswith("{") else f"  {k:<7} = {v}"
-        for k, v in fields.items()
-        if v
-    )
-    return f"```bibtex\n@software{{bold5000_resnet_rsa_{year},\n{body}\n}}\n```"
 
 
 def how_to_cite(res: Results) -> str:
-    """The citation paragraph and the BibTeX entry (same text in HTML and PDF)."""
+    """The reference in words and in BibTeX (same text in HTML and PDF), and what else to cite."""
+    paper = load_paper()
+    version = str((res.manifest.get("project") or {}).get("version") or "")
+    reference = citation_text(paper, _year(), version, url=repository_url() or "")
+    doi = (
+        ""
+        if paper.doi
+        else " This report has no DOI yet: archive a GitHub release with Zenodo and put its DOI in "
+        "`report/_metadata.yml` (see the README)."
+    )
     return (
-        "If you use this report or its code, cite it as given in `CITATION.cff` (GitHub shows it under "
-        "'Cite this repository'), together with the data [@pickard2023bold5000; @chang2021bold5000] and the "
-        "methods it builds on [@kriegeskorte2008rsa; @schutt2023statistical; @vandenbosch2025rsatoolbox]. "
+        f"Cite this report as:\n\n{reference}\n\n"
+        "Please also cite the data [@pickard2023bold5000; @chang2021bold5000] and the methods it "
+        "builds on [@kriegeskorte2008rsa; @schutt2023statistical; @vandenbosch2025rsatoolbox]. "
+        "Title, authors, keywords, licence and DOI come from `report/_metadata.yml`; "
+        f"`CITATION.cff` says the same (GitHub shows it under 'Cite this repository').{doi} "
         "In BibTeX:\n\n" + bibtex(res)
     )
 
@@ -367,8 +389,9 @@ def how_to_cite(res: Results) -> str:
 def results_note(res: Results) -> str:
     """The sentence under the Results heading: what bars and intervals are, throughout."""
     return (
-        "Throughout, bars and points are point estimates; shaded bands in line plots are ±1 standard error of the "
-        "mean across subjects; error bars in the inferential figures are t intervals from the dual "
-        "bootstrap, and grey bands the noise ceiling. Colours stand for ROI groups or networks, never for single "
-        "layers, and every caption names the table it draws."
+        "Throughout, bars and points are point estimates; shaded bands in line "
+        "plots are ±1 standard error of the mean across subjects; error bars in "
+        "the inferential figures are t intervals from the dual bootstrap, and "
+        "grey bands the noise ceiling. Colours stand for ROI groups or networks, "
+        "never for single layers, and every caption names the table it draws."
     )

@@ -1,4 +1,5 @@
-"""The provenance appendix: how the results and the report were produced, for people and machines."""
+"""The provenance appendix: how the results and the
+report were produced, for people and machines."""
 
 from __future__ import annotations
 
@@ -15,7 +16,8 @@ def _renderer() -> str:
 
 
 def provenance_table(res: Results) -> str:
-    """Command, parameters, study file, code version, library versions and renderer behind the report."""
+    """Command, parameters, study file, code version,
+    library versions and renderer behind the report."""
     m = res.manifest
     project = m.get("project") or {}
     commit = str(project.get("git_commit") or "unknown")
@@ -52,7 +54,8 @@ def provenance_inputs_table(res: Results) -> str:
 
 
 def provenance_metadata(res: Results) -> str:
-    """The provenance facts as a JSON block in the HTML page (machine-readable; ignored in the PDF)."""
+    """The provenance facts as a JSON block in the HTML
+    page (machine-readable; ignored in the PDF)."""
     m = res.manifest
     facts = {
         key: m.get(key)

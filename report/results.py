@@ -11,58 +11,22 @@ from typing import Any
 
 import pandas as pd
 
+from analysis.schema import DEFAULT_ATLAS, TABLES, columns
+
 DEFAULT_RESULTS = "results/demo"
-DEFAULT_ATLAS = "default"
-#: Tables the report cannot do without, with the columns it reads.
-REQUIRED = {
-    "per_subject": ["subject", "roi", "network", "layer", "method", "r"],
-    "joint": ["roi", "network", "layer", "method", "r"],
-    "by_group": ["group", "network", "layer", "method", "mean", "sem", "n_subjects"],
-}
-#: Tables the report uses when present (inference ones only exist when the bootstrap ran).
-OPTIONAL = {
-    "group_mean": ["roi", "network", "layer", "method", "r"],
-    "images": ["role", "name", "source", "images_in_file", "images_kept", "images_dropped"],
-    "second_order": ["kind_a", "network_a", "name_a", "kind_b", "network_b", "name_b", "r"],
-    "rdm_examples": ["rdm", "image_a", "image_b", "source_a", "source_b", "dissimilarity"],
-    "inference": [
-        "roi",
-        "network",
-        "layer",
-        "r",
-        "sem",
-        "ci_low",
-        "ci_high",
-        "p_zero",
-        "p_ceiling",
-        "significant_zero",
-        "significant_ceiling",
-    ],
-    "noise_ceiling": ["roi", "lower", "upper", "lower_sem", "upper_sem"],
-    "pairwise": [
-        "roi",
-        "network",
-        "layer_a",
-        "layer_b",
-        "difference",
-        "p",
-        "p_adjusted",
-        "significant",
-    ],
-    "peak_layer": ["roi", "network", "layer", "share"],
-    "network_comparison": [
-        "roi",
-        "network_a",
-        "network_b",
-        "difference",
-        "sem",
-        "ci_low",
-        "ci_high",
-        "p",
-        "p_adjusted",
-        "significant",
-    ],
-}
+#: Columns of analysis.schema the report reads when present but does not require: results
+#: folders written before they existed lack them (a missing atlas means the one DEFAULT_ATLAS).
+NOT_REQUIRED = frozenset({"atlas", "method", "n_images", "r_normalised", "ci_level"})
+#: Tables the report cannot do without; every other table of the contract is optional (the
+#: inference ones only exist when the bootstrap ran).
+REQUIRED_TABLES = ("per_subject", "joint", "by_group")
+
+
+def required_columns(name: str) -> list[str]:
+    """The columns of table `name` (analysis.schema) that the report requires."""
+    return [c for c in columns(name) if c not in NOT_REQUIRED]
+
+
 NUMERIC = {
     "r",
     "mean",
@@ -139,6 +103,11 @@ class Results:
         return [str(a) for a in self.order.get("atlases") or sorted(set(self.joint["atlas"]))]
 
     @property
+    def default_atlas_only(self) -> bool:
+        """Whether the study named no atlas (one RDM file per subject): atlases go unmentioned."""
+        return self.atlases == [DEFAULT_ATLAS]
+
+    @property
     def networks(self) -> list[str]:
         """Networks in report order."""
         return [str(n) for n in self.order["networks"]]
@@ -175,7 +144,7 @@ class Results:
         return layers.index(layer) / (len(layers) - 1) if len(layers) > 1 else 0.0
 
     def table(self, name: str) -> pd.DataFrame | None:
-        """An optional table (see OPTIONAL), or None when the results folder has none."""
+        """An optional table (not in REQUIRED_TABLES), or None when the results folder has none."""
         return self.optional.get(name)
 
     @property
@@ -267,7 +236,8 @@ def _check_labels(path: Path, table: pd.DataFrame, res: Results) -> None:
                 raise ResultsError(f"{path}: roi {', '.join(unknown)} not in manifest.json order")
     if {"network", "layer"} <= set(table.columns):
         unknown = sorted(
-            f"{n}:{layer}" for n, layer in set(zip(table["network"], table["layer"])) - known_layers
+            f"{n}:{layer}"
+            for n, layer in set(zip(table["network"], table["layer"], strict=True)) - known_layers
         )
         if unknown:
             raise ResultsError(f"{path}: layer(s) {', '.join(unknown)} not in manifest.json order")
@@ -318,18 +288,18 @@ def load_results(folder: Path | None = None) -> Results:
     folder = results_dir() if folder is None else Path(folder)
     manifest = load_manifest(folder)
     tables = {}
-    for name, columns in REQUIRED.items():
+    for name in REQUIRED_TABLES:
         path = folder / f"{name}.csv"
         if not path.is_file():
             raise ResultsError(
                 f"{path}: missing (the results folder is incomplete; run `python -m analysis run`)"
             )
-        tables[name] = _read_csv(path, columns)
+        tables[name] = _read_csv(path, required_columns(name))
     optional = {
         name: table
-        for name, columns in OPTIONAL.items()
-        if (folder / f"{name}.csv").is_file()
-        for table in [_read_csv(folder / f"{name}.csv", columns, allow_empty=True)]
+        for name in TABLES
+        if name not in REQUIRED_TABLES and (folder / f"{name}.csv").is_file()
+        for table in [_read_csv(folder / f"{name}.csv", required_columns(name), allow_empty=True)]
         if not table.empty
     }
     res = Results(path=folder, manifest=manifest, optional=optional, **tables)

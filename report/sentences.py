@@ -1,5 +1,6 @@
-"""Sentences computed from the result tables (nothing typed by hand). A sentence never ranks values that are
-equal within their uncertainty: it ranks only what a test (or, without inference, two SEM) separates."""
+"""Sentences computed from the result tables (nothing typed by hand). A
+sentence never ranks values that are equal within their uncertainty: it
+ranks only what a test (or, without inference, two SEM) separates."""
 
 from __future__ import annotations
 
@@ -34,7 +35,8 @@ def plural(n: int, word: str, many: str | None = None) -> str:
 
 
 def dof(res: Results) -> int:
-    """Degrees of freedom of the bootstrap t tests: subjects − 1 (rsatoolbox's default for dual bootstrap)."""
+    """Degrees of freedom of the bootstrap t tests: subjects
+    − 1 (rsatoolbox's default for dual bootstrap)."""
     return max(len(res.subjects) - 1, 1)
 
 
@@ -43,7 +45,8 @@ def t_critical(degrees: int, alpha: float = 0.05) -> float:
     return float(stats.t.ppf(1 - alpha / 2, degrees))
 
 
-# --- the logic, on plain tables (unit-tested) ----------------------------------------------------------
+# --- the logic, on plain tables (unit-tested)
+# ----------------------------------------------------------
 
 
 def tied_with_top(
@@ -61,10 +64,13 @@ def tied_with_top(
 
 
 def not_separated_from(best: str, pairwise: pd.DataFrame) -> list[str]:
-    """Layers whose pairwise test against `best` is not significant (rows of one ROI and network)."""
+    """Layers whose pairwise test against `best` is
+    not significant (rows of one ROI and network)."""
     rows = pairwise[(pairwise["layer_a"] == best) | (pairwise["layer_b"] == best)]
     other = np.where(rows["layer_a"] == best, rows["layer_b"], rows["layer_a"])
-    return [str(o) for o, sig in zip(other, rows["significant"].astype(bool)) if not sig]
+    return [
+        str(o) for o, sig in zip(other, rows["significant"].astype(bool), strict=True) if not sig
+    ]
 
 
 def beaten_by(best: str, pairwise: pd.DataFrame) -> list[str]:
@@ -73,18 +79,21 @@ def beaten_by(best: str, pairwise: pd.DataFrame) -> list[str]:
     other = np.where(rows["layer_a"] == best, rows["layer_b"], rows["layer_a"])
     better = np.where(rows["layer_a"] == best, rows["difference"] > 0, rows["difference"] < 0)
     return [
-        str(o) for o, sig, b in zip(other, rows["significant"].astype(bool), better) if sig and b
+        str(o)
+        for o, sig, b in zip(other, rows["significant"].astype(bool), better, strict=True)
+        if sig and b
     ]
 
 
 def above_zero(inference: pd.DataFrame) -> pd.Series:
-    """Rows significantly above zero: the two-sided test rejects and the interval lies above zero."""
+    """Rows significantly above zero: the two-sided
+    test rejects and the interval lies above zero."""
     return inference["significant_zero"].astype(bool) & (inference["ci_low"] > 0)
 
 
 def rois_without_signal(inference: pd.DataFrame) -> list[str]:
-    """ROIs in which no layer of any network is significantly above zero (they are not ranked: all are
-    zero within noise)."""
+    """ROIs in which no layer of any network is significantly above
+    zero (they are not ranked: all are zero within noise)."""
     any_signal = above_zero(inference).groupby(inference["roi"], sort=False).any()
     return [str(r) for r, signal in any_signal.items() if not signal]
 
@@ -97,7 +106,8 @@ def peak_summary(peak: pd.DataFrame, threshold: float = 0.5) -> tuple[str, float
 
 
 def network_counts(comparison: pd.DataFrame) -> tuple[int, int, int]:
-    """(ROIs where network A's best layer is significantly higher, where B's is, where neither is)."""
+    """(ROIs where network A's best layer is significantly
+    higher, where B's is, where neither is)."""
     sig = comparison["significant"].astype(bool)
     return (
         int((sig & (comparison["difference"] > 0)).sum()),
@@ -106,16 +116,17 @@ def network_counts(comparison: pd.DataFrame) -> tuple[int, int, int]:
     )
 
 
-# --- sentences for the report --------------------------------------------------------------------------
+# --- sentences for the report
+# --------------------------------------------------------------------------
 
 
 def _where(res: Results, atlas: str) -> str:
-    return "" if res.atlases == ["default"] else f" ({atlas})"
+    return "" if res.default_atlas_only else f" ({atlas})"
 
 
 def group_peaks(res: Results) -> list[str]:
-    """Per atlas, group and network: where the group's mean r peaks, and which layers are within 2 SEM of it
-    (between-subject SEM; a description, not a test)."""
+    """Per atlas, group and network: where the group's mean r peaks, and which layers
+    are within 2 SEM of it (between-subject SEM; a description, not a test)."""
     out = []
     label = measure_label(res.method)
     for atlas in res.atlases:
@@ -145,8 +156,8 @@ def group_peaks(res: Results) -> list[str]:
 
 
 def roi_peak_sentences(res: Results, atlas: str) -> list[str]:
-    """Per ROI of one atlas: each network's peak layer with its bootstrap share, r with interval, the
-    normalised value, and the layers the peak is not separated from."""
+    """Per ROI of one atlas: each network's peak layer with its bootstrap share, r with
+    interval, the normalised value, and the layers the peak is not separated from."""
     inference, pairwise, peak = (
         res.table("inference"),
         res.table("pairwise"),
@@ -173,7 +184,10 @@ def roi_peak_sentences(res: Results, atlas: str) -> list[str]:
                 & (pairwise["network"] == network)
             ]
             tied = not_separated_from(layer, pairs)
-            text = f"{network} {layer} in {100 * share:.0f}% of samples (r = {fmt(row['r'])} {interval(row['ci_low'], row['ci_high'])}"
+            text = (
+                f"{network} {layer} in {100 * share:.0f}% of samples "
+                f"(r = {fmt(row['r'])} {interval(row['ci_low'], row['ci_high'])}"
+            )
             if ceiling.loc[(atlas, roi), "lower"] > 0 and np.isfinite(
                 row.get("r_normalised", np.nan)
             ):
@@ -212,21 +226,24 @@ def silent_rois(res: Results) -> str:
 
 
 def ceiling_sentence(res: Results) -> str:
-    """Tests against the lower noise ceiling, with what they can and cannot show with this many subjects."""
+    """Tests against the lower noise ceiling, with what
+    they can and cannot show with this many subjects."""
     inference = res.table("inference")
     n = len(inference)
     below = int(inference["significant_ceiling"].astype(bool).sum())
     degrees = dof(res)
     return (
-        f"{below} of {n} ROI × layer values are significantly below the lower noise ceiling. With "
-        f"{plural(len(res.subjects), 'subject')} the test has {degrees} degrees of freedom, so a value must lie "
-        f"about {t_critical(degrees):.1f} standard errors below the ceiling to be detected: the test has "
-        "little power, and a value that is not significantly below the ceiling has not been shown to reach it."
+        f"{below} of {n} ROI × layer values are significantly below the lower noise "
+        f"ceiling. With {plural(len(res.subjects), 'subject')} the test has {degrees} "
+        f"degrees of freedom, so a value must lie about {t_critical(degrees):.1f} standard "
+        "errors below the ceiling to be detected: the test has little power, and a value "
+        "that is not significantly below the ceiling has not been shown to reach it."
     )
 
 
 def network_sentences(res: Results) -> list[str]:
-    """Per atlas and pair of networks: in how many ROIs one network's best layer beats the other's."""
+    """Per atlas and pair of networks: in how many ROIs
+    one network's best layer beats the other's."""
     table = res.table("network_comparison")
     out = []
     for atlas in res.atlases:
@@ -244,8 +261,8 @@ def network_sentences(res: Results) -> list[str]:
             out.append(f"Of {total} ROIs{_where(res, atlas)}, " + "; ".join(parts) + ".")
         elif len(rows):
             out.append(
-                f"In all {total} ROIs{_where(res, atlas)}, no network's best layer is significantly above "
-                "another's."
+                f"In all {total} ROIs{_where(res, atlas)}, no network's "
+                "best layer is significantly above another's."
             )
     return out
 
@@ -269,14 +286,15 @@ def last_layer_sentences(res: Results) -> list[str]:
         drops = int((rows["significant"].astype(bool) & (rows["difference"] > 0)).sum())
         rises = int((rows["significant"].astype(bool) & (rows["difference"] < 0)).sum())
         out.append(
-            f"From {before} to the last layer of {network}, {last}, r drops significantly in {drops} "
-            f"and rises significantly in {rises} of {len(rows)} ROIs."
+            f"From {before} to the last layer of {network}, {last}, r drops significantly "
+            f"in {drops} and rises significantly in {rises} of {len(rows)} ROIs."
         )
     return out
 
 
 def depth_sentence(res: Results) -> list[str]:
-    """Per atlas and group: the relative depths of the ROIs' resolved peak layers, pooled over networks."""
+    """Per atlas and group: the relative depths of the
+    ROIs' resolved peak layers, pooled over networks."""
     peak = res.table("peak_layer")
     if peak is None:
         return []
@@ -285,7 +303,7 @@ def depth_sentence(res: Results) -> list[str]:
         parts = []
         for group, rois in res.groups(atlas).items():
             depths, unresolved = [], 0
-            for (roi, network), rows in peak[
+            for (_roi, network), rows in peak[
                 (peak["atlas"] == atlas) & peak["roi"].isin(rois)
             ].groupby(["roi", "network"], sort=False):
                 layer, _share, resolved = peak_summary(rows)
@@ -299,8 +317,8 @@ def depth_sentence(res: Results) -> list[str]:
                     text = f"{group}: {fmt(low, 2)} ({count}"
                 else:
                     text = (
-                        f"{group}: {fmt(low, 2)}–{fmt(high, 2)} (median {fmt(float(np.median(depths)), 2)}, "
-                        f"{count}"
+                        f"{group}: {fmt(low, 2)}–{fmt(high, 2)} (median "
+                        f"{fmt(float(np.median(depths)), 2)}, {count}"
                     )
                 parts.append(text + (f"; {unresolved} unresolved)" if unresolved else ")"))
             elif unresolved:
@@ -330,27 +348,26 @@ def abstract(res: Results) -> str:
     m = res.manifest
     n_rois = sum(len(res.rois(a)) for a in res.atlases)
     atlases = (
-        ""
-        if res.atlases == ["default"]
-        else f" from {plural(len(res.atlases), 'atlas', 'atlases')}"
+        "" if res.default_atlas_only else f" from {plural(len(res.atlases), 'atlas', 'atlases')}"
     )
     n_layers = sum(len(res.layers(n)) for n in res.networks)
     text = [
         (
-            "We compared the representational geometry of "
-            f"{plural(n_rois, 'region')} of interest{atlases} in human visual cortex, measured with fMRI in "
-            f"{plural(len(res.subjects), 'subject')} viewing BOLD5000 images, with every layer of "
-            f"{join(res.networks)} ({plural(n_layers, 'layer')} in all), using representational similarity "
-            f"analysis: representational dissimilarity matrices (RDMs) over the {m.get('n_common_images')} images "
-            f"common to all files were compared, with {measure_label(res.method)} as the measure of similarity."
+            f"We compared the representational geometry of {plural(n_rois, 'region')} of "
+            f"interest{atlases} in human visual cortex, measured with fMRI in "
+            f"{plural(len(res.subjects), 'subject')} viewing BOLD5000 images, with every "
+            f"layer of {join(res.networks)} ({plural(n_layers, 'layer')} in all), using "
+            "representational similarity analysis: representational dissimilarity matrices "
+            f"(RDMs) over the {m.get('n_common_images')} images common to all files were "
+            f"compared, with {measure_label(res.method)} as the measure of similarity."
         )
     ]
     if res.has_inference:
         inference = res.table("inference")
         params = m.get("parameters", {})
         text.append(
-            f"Uncertainty comes from a dual bootstrap over images and subjects ({params.get('samples')} "
-            f"samples), with t tests on {dof(res)} degrees of freedom."
+            "Uncertainty comes from a dual bootstrap over images and subjects "
+            f"({params.get('samples')} samples), with t tests on {dof(res)} degrees of freedom."
         )
         text.append(
             f"{int(above_zero(inference).sum())} of {len(inference)} ROI × layer "
@@ -363,13 +380,14 @@ def abstract(res: Results) -> str:
         if res.table("network_comparison") is not None:
             text += network_sentences(res)[:1]
         text.append(
-            f"With {plural(len(res.subjects), 'subject')}, the tests against the noise ceiling have little "
-            "power; the report lists what the data cannot decide."
+            f"With {plural(len(res.subjects), 'subject')}, the tests against the noise "
+            "ceiling have little power; the report lists what the data cannot decide."
         )
     else:
         text.append("The analysis ran without a bootstrap, so no intervals or tests are reported.")
     if res.synthetic:
         text.append(
-            "These are synthetic data with a planted answer: the numbers test the pipeline, not the brain."
+            "These are synthetic data with a planted answer: "
+            "the numbers test the pipeline, not the brain."
         )
     return " ".join(text)

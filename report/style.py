@@ -1,4 +1,5 @@
-"""One look for every figure: palettes, sizes that fit an A4 page, labels, and tick labels that never overlap."""
+"""One look for every figure: palettes, sizes that fit an
+A4 page, labels, and tick labels that never overlap."""
 
 from __future__ import annotations
 
@@ -14,7 +15,8 @@ from analysis.schema import method_label
 
 #: Okabe & Ito's colour-blind-safe palette, black last: ROI groups and other categories.
 OKABE_ITO = ["#E69F00", "#56B4E9", "#009E73", "#0072B2", "#D55E00", "#CC79A7", "#F0E442", "#000000"]
-#: Networks get seaborn's dark colour-blind palette, distinct from the group colours in shared plots.
+#: Networks get seaborn's dark colour-blind palette,
+#: distinct from the group colours in shared plots.
 NETWORK_PALETTE = sns.color_palette("dark", 10).as_hex()
 #: Perceptually uniform, colour-blind-safe map for r values.
 SEQUENTIAL = "viridis"
@@ -47,7 +49,8 @@ sns.set_theme(
 
 
 def measure_label(method: str) -> str:
-    """Axis label naming the RDM comparison measure, e.g. 'Pearson r' (analysis.schema.METHOD_LABELS)."""
+    """Axis label naming the RDM comparison measure,
+    e.g. 'Pearson r' (analysis.schema.METHOD_LABELS)."""
     return method_label(method)
 
 
@@ -113,7 +116,8 @@ def overlapping_tick_labels(fig: Figure) -> list[str]:
 
 
 def _thin_axis(axis) -> None:
-    """Keep every second of the tick labels still shown (text emptied, so it stays hidden on redraw)."""
+    """Keep every second of the tick labels still shown
+    (text emptied, so it stays hidden on redraw)."""
     labels = [str(t.get_text()) for t in axis.get_ticklabels()]
     shown = [k for k, text in enumerate(labels) if text]
     keep = set(shown[::2])
@@ -150,8 +154,8 @@ def legend_below(
     ncols: int | None = None,
     where: str = "lower center",
 ) -> None:
-    """A figure legend under the panels. Past MAX_LEGEND_ENTRIES entries it keeps the first ones and says how
-    many more there are (colours then repeat: facet instead)."""
+    """A figure legend under the panels. Past MAX_LEGEND_ENTRIES entries it keeps the
+    first ones and says how many more there are (colours then repeat: facet instead)."""
     if len(labels) > MAX_LEGEND_ENTRIES:
         hidden = len(labels) - MAX_LEGEND_ENTRIES + 1
         handles = [*handles[: MAX_LEGEND_ENTRIES - 1], plt.Line2D([], [], linestyle="none")]

@@ -1,5 +1,6 @@
-"""Markdown tables for the report (printed from cells with `output: asis`), and the appendix's long tables:
-a summary in every format, the full table collapsible in the HTML with a CSV download inside the page."""
+"""Markdown tables for the report (printed from cells with `output:
+asis`), and the appendix's long tables: a summary in every format, the
+full table collapsible in the HTML with a CSV download inside the page."""
 
 from __future__ import annotations
 
@@ -30,10 +31,13 @@ def md_table(
     align: Sequence[str] | None = None,
     widths: Sequence[int] | None = None,
 ) -> str:
-    """A pandoc pipe table; ``align`` holds 'l' or 'r' per column, ``widths`` relative column widths."""
+    """A pandoc pipe table; ``align`` holds 'l' or 'r'
+    per column, ``widths`` relative column widths."""
     align = align or ["l"] * len(header)
     dashes = [max(3, int(w)) for w in widths] if widths else [3] * len(header)
-    rule = ["-" * d + ":" if a == "r" else ":" + "-" * d for a, d in zip(align, dashes)]
+    rule = [
+        "-" * d + ":" if a == "r" else ":" + "-" * d for a, d in zip(align, dashes, strict=True)
+    ]
     lines = ["| " + " | ".join(_cell(h) for h in header) + " |", "|" + "|".join(rule) + "|"]
     lines += ["| " + " | ".join(_cell(v) for v in row) + " |" for row in rows]
     return "\n".join(lines)
@@ -45,11 +49,6 @@ def fmt(value: float, digits: int = 3) -> str:
         return "–"
     text = f"{value:.{digits}f}"
     return text[1:] if text.startswith("-") and float(text) == 0 else text
-
-
-def fmt_p(p: float) -> str:
-    """A p-value: three decimals, '< 0.001' below that."""
-    return "–" if not np.isfinite(p) else "< 0.001" if p < 0.001 else f"{p:.3f}"
 
 
 def interval(low: float, high: float) -> str:
@@ -64,10 +63,11 @@ def cite(keys: str) -> str:
 
 def atlas_label(res: Results, atlas: str) -> str:
     """The atlas name, or nothing when the study has only the default one."""
-    return "" if res.atlases == ["default"] else atlas
+    return "" if res.default_atlas_only else atlas
 
 
-# --- methods tables -----------------------------------------------------------------------------------
+# --- methods tables
+# -----------------------------------------------------------------------------------
 
 
 def latency_table(path: Path = LATENCIES) -> str:
@@ -109,7 +109,8 @@ def study_table(res: Results) -> str:
         ("Study", m.get("title", "")),
         (
             "Study file",
-            f"`{Path(str(study.get('path', ''))).name}` (SHA-256 `{str(study.get('sha256', ''))[:12]}…`)",
+            f"`{Path(str(study.get('path', ''))).name}` "
+            f"(SHA-256 `{str(study.get('sha256', ''))[:12]}…`)",
         ),
         ("Synthetic data", "yes" if res.synthetic else "no"),
         ("Subjects", ", ".join(res.subjects)),
@@ -128,7 +129,7 @@ def inputs_table(res: Results) -> str:
     rows = []
     for item in res.manifest["inputs"]:
         name = item.get("name", "")
-        if item.get("atlas") and res.atlases != ["default"]:
+        if item.get("atlas") and not res.default_atlas_only:
             name = f"{name} ({item['atlas']})"
         rows.append(
             (
@@ -178,7 +179,7 @@ def images_table(res: Results) -> str:
             if not same
             else [("", counts[counts["atlas"] == counts["atlas"].iloc[0]])]
         ):
-            label = f"{name} ({atlas})" if atlas and res.atlases != ["default"] else name
+            label = f"{name} ({atlas})" if atlas and not res.default_atlas_only else name
             by_source = by_atlas.set_index("source")
             total = (
                 by_source.loc["all"]
@@ -186,7 +187,8 @@ def images_table(res: Results) -> str:
                 else by_source.sum(numeric_only=True)
             )
             cells = [
-                f"{int(by_source.loc[s, 'images_kept'])} / {int(by_source.loc[s, 'images_in_file'])}"
+                f"{int(by_source.loc[s, 'images_kept'])} / "
+                f"{int(by_source.loc[s, 'images_in_file'])}"
                 if s in by_source.index
                 else "–"
                 for s in sources
@@ -208,8 +210,9 @@ def images_table(res: Results) -> str:
 
 
 def peak_rows(res: Results) -> pd.DataFrame:
-    """Per atlas, ROI and network: the layer chosen most often as best in the bootstrap, its share, and its r
-    with interval and noise-ceiling-normalised value (from peak_layer.csv and inference.csv)."""
+    """Per atlas, ROI and network: the layer chosen most often as best in the
+    bootstrap, its share, and its r with interval and noise-ceiling-normalised
+    value (from peak_layer.csv and inference.csv)."""
     peak = res.table("peak_layer")
     best = peak.loc[peak.groupby(["atlas", "roi", "network"], sort=False)["share"].idxmax()]
     merged = best.merge(res.table("inference"), on=["atlas", "roi", "network", "layer"], how="left")
@@ -217,7 +220,8 @@ def peak_rows(res: Results) -> pd.DataFrame:
 
 
 def peak_table(res: Results, atlas: str) -> str:
-    """One atlas's peak layers: share of bootstrap samples, r with 95% t interval, r / lower ceiling."""
+    """One atlas's peak layers: share of bootstrap
+    samples, r with 95% t interval, r / lower ceiling."""
     rows = peak_rows(res)
     rows = rows[rows["atlas"] == atlas]
     ceiling = res.table("noise_ceiling").set_index(["atlas", "roi"])
@@ -274,7 +278,8 @@ def ceiling_table(res: Results) -> str:
 
 
 def network_summary_table(res: Results) -> str:
-    """Per atlas and pair of networks: in how many ROIs each network's best layer is significantly higher."""
+    """Per atlas and pair of networks: in how many ROIs
+    each network's best layer is significantly higher."""
     table = res.table("network_comparison")
     rows = []
     for (atlas, a, b), part in table.groupby(["atlas", "network_a", "network_b"], sort=False):
@@ -305,7 +310,8 @@ def network_summary_table(res: Results) -> str:
 
 
 def pairwise_summary_table(res: Results) -> str:
-    """Per atlas and network: how many of the layer-pair tests are significant (the full table is in the HTML)."""
+    """Per atlas and network: how many of the layer-pair
+    tests are significant (the full table is in the HTML)."""
     table = res.table("pairwise")
     rows = []
     for (atlas, network), part in table.groupby(["atlas", "network"], sort=False):
@@ -339,13 +345,14 @@ def pairwise_summary_table(res: Results) -> str:
 
 
 def best_layer_table(res: Results) -> str:
-    """Per atlas and ROI: each network's layer with the highest r (subject-averaged RDMs) and that r."""
+    """Per atlas and ROI: each network's layer with the
+    highest r (subject-averaged RDMs) and that r."""
     joint = res.joint
     best = joint.loc[joint.groupby(["atlas", "roi", "network"], sort=False)["r"].idxmax()]
     cell = {
         (a, r, n): f"{layer} ({fmt(v)})"
         for a, r, n, layer, v in zip(
-            best["atlas"], best["roi"], best["network"], best["layer"], best["r"]
+            best["atlas"], best["roi"], best["network"], best["layer"], best["r"], strict=True
         )
     }
     rows = [
@@ -363,7 +370,8 @@ def best_layer_table(res: Results) -> str:
     )
 
 
-# --- long tables: full in the HTML, downloadable -------------------------------------------------------
+# --- long tables: full in the HTML, downloadable
+# -------------------------------------------------------
 
 
 def csv_data_uri(payload: bytes) -> str:
@@ -371,61 +379,23 @@ def csv_data_uri(payload: bytes) -> str:
     return "data:text/csv;charset=utf-8;base64," + base64.b64encode(payload).decode("ascii")
 
 
-#: Fills a collapsible table from its own CSV download link when opened (offline, no library).
-TABLE_SCRIPT = """<script>
-(function () {
-  function rows(text) {
-    var out = [], re = /("([^"]|"")*"|[^,\\n]*)(,|\\n|$)/g, row = [], m;
-    while ((m = re.exec(text)) !== null && m[0] !== "") {
-      var cell = m[1];
-      if (cell[0] === '"') cell = cell.slice(1, -1).replace(/""/g, '"');
-      row.push(cell);
-      if (m[3] !== ",") { out.push(row); row = []; }
-    }
-    return out;
-  }
-  function show(cell) {
-    var v = Number(cell);
-    return cell !== "" && isFinite(v) && /\\.\\d{5,}/.test(cell) ? v.toPrecision(4) : cell;
-  }
-  function fill(details) {
-    var body = details.querySelector(".rsa-table-body");
-    if (!details.open || body.childElementCount) return;
-    var href = details.querySelector("a[download]").getAttribute("href");
-    var bytes = Uint8Array.from(atob(href.split(",")[1]), function (c) { return c.charCodeAt(0); });
-    var data = rows(new TextDecoder().decode(bytes)).filter(function (r) { return r.length > 1; });
-    var table = document.createElement("table");
-    table.className = "table table-sm";
-    data.forEach(function (r, i) {
-      var tr = table.insertRow();
-      r.forEach(function (c) {
-        var cell = document.createElement(i ? "td" : "th");
-        cell.textContent = i ? show(c) : c;
-        tr.appendChild(cell);
-      });
-    });
-    body.appendChild(table);
-  }
-  document.addEventListener("DOMContentLoaded", function () {
-    document.querySelectorAll("details.rsa-table").forEach(function (d) {
-      d.addEventListener("toggle", function () { fill(d); });
-      fill(d);
-    });
-  });
-})();
-</script>
-<style>
-details.rsa-table { margin: 0.5em 0; }
-details.rsa-table summary { cursor: pointer; font-weight: 600; }
-details.rsa-table .rsa-table-body { max-height: 32em; overflow: auto; font-size: 0.8em; }
-</style>"""
+#: The script and style that fill a collapsible table from its own CSV download link when opened
+#: (offline, no library); a page asset beside the others in report/web/.
+TABLE_ASSET = HERE / "web" / "rsa-table.html"
+
+
+def table_script() -> str:
+    """The collapsible tables' script and style (TABLE_ASSET without its leading comment)."""
+    text = TABLE_ASSET.read_text(encoding="utf-8")
+    return text[text.index("-->") + len("-->") :].strip("\n")
 
 
 def html_details(payload: bytes, filename: str, summary: str) -> str:
-    """A collapsible full table as a raw HTML block (dropped in the PDF): the CSV file's bytes as one data:
-    URI, offered for download and drawn in the page when the reader opens it."""
+    """A collapsible full table as a raw HTML block (dropped in the PDF): the CSV file's bytes
+    as one data: URI, offered for download and drawn in the page when the reader opens it."""
     n_rows = max(payload.count(b"\n") - 1, 0)
-    link = f'<a download="{html.escape(filename)}" href="{csv_data_uri(payload)}">Download {html.escape(filename)}</a>'
+    name = html.escape(filename)
+    link = f'<a download="{name}" href="{csv_data_uri(payload)}">Download {name}</a>'
     return (
         f'```{{=html}}\n<details class="rsa-table"><summary>{html.escape(summary)}</summary>\n'
         f"<p>{link} ({n_rows:,} rows; the full table appears below)</p>\n"
@@ -435,7 +405,7 @@ def html_details(payload: bytes, filename: str, summary: str) -> str:
 
 def appendix_tables(res: Results) -> str:
     """Every long result table, full and downloadable in the HTML (the PDF keeps the summaries)."""
-    blocks = [f"```{{=html}}\n{TABLE_SCRIPT}\n```"]
+    blocks = [f"```{{=html}}\n{table_script()}\n```"]
     for name, what in (
         ("joint", "r of every ROI with every layer, subject-averaged RDMs"),
         ("inference", "r with SEM, t interval, normalised value and tests"),
@@ -454,9 +424,9 @@ def appendix_tables(res: Results) -> str:
 
 
 def interactive_grid(res: Results) -> str:
-    """The ROI × layer grid of the subject-averaged RDMs as inline SVG, one per atlas: hovering a cell shows its
-    ROI, layer and value (SVG <title>, so it works offline and without script). A raw HTML block; the PDF has
-    the static heatmap instead."""
+    """The ROI × layer grid of the subject-averaged RDMs as inline SVG, one per atlas:
+    hovering a cell shows its ROI, layer and value (SVG <title>, so it works offline
+    and without script). A raw HTML block; the PDF has the static heatmap instead."""
     from matplotlib import colormaps
     from matplotlib.colors import Normalize, to_hex
 
@@ -472,14 +442,15 @@ def interactive_grid(res: Results) -> str:
         matrix = roi_layer_matrix(res.joint, res, atlas)
         width, height = left + cell * len(res.columns) + 4, top + cell * len(rois) + 4
         parts = [
-            f'<svg viewBox="0 0 {width} {height}" width="100%" '
-            f'role="img" aria-label="{html.escape(atlas)}: {measure_label(res.method)} per ROI and layer" '
-            'style="max-width:60em;font:8px sans-serif">'
+            f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" '
+            f'aria-label="{html.escape(atlas)}: {measure_label(res.method)} '
+            'per ROI and layer" style="max-width:60em;font:8px sans-serif">'
         ]
         for i, roi in enumerate(rois):
             y = top + i * cell
             parts.append(
-                f'<text x="{left - 3}" y="{y + cell - 3}" text-anchor="end">{html.escape(roi)}</text>'
+                f'<text x="{left - 3}" y="{y + cell - 3}" '
+                f'text-anchor="end">{html.escape(roi)}</text>'
             )
             for j, (network, layer) in enumerate(res.columns):
                 value = matrix[i, j]
@@ -490,12 +461,11 @@ def interactive_grid(res: Results) -> str:
                     f"{html.escape(layer)}: {fmt(value)}</title></rect>"
                 )
         parts.append("</svg>")
-        label = (
-            "" if res.atlases == ["default"] else f"<p><strong>{html.escape(atlas)}</strong></p>"
-        )
+        label = "" if res.default_atlas_only else f"<p><strong>{html.escape(atlas)}</strong></p>"
         blocks.append(label + "".join(parts))
     return (
-        '```{=html}\n<details class="rsa-grid"><summary>Interactive grid: hover over a cell for its ROI, '
+        '```{=html}\n<details class="rsa-grid"><summary>'
+        "Interactive grid: hover over a cell for its ROI, "
         f"layer and {html.escape(measure_label(res.method))}</summary>\n"
         + "\n".join(blocks)
         + "\n</details>\n```"

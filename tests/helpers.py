@@ -7,12 +7,21 @@ import warnings
 from pathlib import Path
 
 import numpy as np
+import pandas as pd
 import pytest
 import rsatoolbox
 import rsatoolbox.inference.evaluate as rsa_evaluate
 import yaml
 
 from analysis.inference.resampling import Resampling
+
+
+def rows_where(table: pd.DataFrame, **equal: object) -> pd.DataFrame:
+    """The rows of `table` whose columns equal the given values (column=value, all of them)."""
+    mask = np.ones(len(table), dtype=bool)
+    for column, value in equal.items():
+        mask &= (table[column] == value).to_numpy()
+    return table[mask]
 
 
 def save_rdms(
@@ -73,7 +82,7 @@ def rsatoolbox_dual_bootstrap(
         return sample, rdm_idx, pattern_idx
 
     monkeypatch.setattr(rsa_evaluate, "bootstrap_sample", recording)
-    np.random.seed(seed)
+    np.random.seed(seed)  # noqa: NPY002 (rsatoolbox draws from the legacy global generator)
     data = rsatoolbox.rdm.RDMs(subjects)
     fixed = [
         rsatoolbox.model.ModelFixed(f"layer{i}", rsatoolbox.rdm.RDMs(models[i : i + 1]))
@@ -89,6 +98,44 @@ def rsatoolbox_dual_bootstrap(
     return result, resampling
 
 
+def rsatoolbox_pattern_bootstrap(
+    subjects: np.ndarray,
+    models: np.ndarray,
+    method: str,
+    samples: int,
+    monkeypatch: pytest.MonkeyPatch,
+    seed: int = 0,
+):
+    """rsatoolbox's eval_bootstrap_pattern (images only) for one ROI, and the image indices it drew.
+
+    subjects: S × pairs (one subject: 1 × pairs); the returned resampling draws every subject once.
+    """
+    drawn = []
+    original = rsa_evaluate.bootstrap_sample_pattern
+
+    def recording(*args, **kwargs):
+        sample, pattern_idx = original(*args, **kwargs)
+        drawn.append(np.array(pattern_idx))
+        return sample, pattern_idx
+
+    monkeypatch.setattr(rsa_evaluate, "bootstrap_sample_pattern", recording)
+    np.random.seed(seed)  # noqa: NPY002 (rsatoolbox draws from the legacy global generator)
+    data = rsatoolbox.rdm.RDMs(np.atleast_2d(subjects))
+    fixed = [
+        rsatoolbox.model.ModelFixed(f"layer{i}", rsatoolbox.rdm.RDMs(models[i : i + 1]))
+        for i in range(models.shape[0])
+    ]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        result = rsa_evaluate.eval_bootstrap_pattern(fixed, data, method=method, N=samples)
+    image_indices = np.array(drawn)
+    resampling = Resampling(
+        image_indices=image_indices,
+        subject_indices=np.tile(np.arange(data.n_rdm), (len(drawn), 1)),
+    )
+    return result, resampling
+
+
 def report_figure(name: str):
     """The report's figure function called `name`, from whichever figure module defines it."""
     from report import figures, geometry_figures, inference_figures
@@ -99,7 +146,8 @@ def report_figure(name: str):
 
 
 def analysed(study: Path, out: Path, samples: int) -> Path:
-    """Run `python -m analysis run` on a study as a user would (a subprocess from the repository root)."""
+    """Run `python -m analysis run` on a study as a user
+    would (a subprocess from the repository root)."""
     import subprocess
     import sys
 

@@ -1,4 +1,5 @@
-"""Publishing a folder: one writer at a time, and the old folder stays whole until the new one is."""
+"""Publishing a folder: one writer at a time, and
+the old folder stays whole until the new one is."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""The output contract: one definition of every table, used by the analysis, the report and the tests."""
+"""The output contract: one definition of every table,
+used by the analysis, the report and the tests."""
 
 from __future__ import annotations
 

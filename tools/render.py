@@ -57,7 +57,7 @@ class Renderer:
         return self.name.startswith("Quarto")
 
 
-class RenderFailed(Exception):
+class RendererError(Exception):
     """The renderer stopped; its one error line has been printed."""
 
     def __init__(self, returncode: int) -> None:
@@ -66,7 +66,8 @@ class RenderFailed(Exception):
 
 
 def find_renderer(choice: str = "auto") -> Renderer:
-    """Quarto when on PATH (unless the fallback is asked for), else qmdrender; with a provenance name."""
+    """Quarto when on PATH (unless the fallback is asked
+    for), else qmdrender; with a provenance name."""
     quarto = shutil.which("quarto") if choice != "qmdrender" else None
     if choice == "quarto" and not quarto:
         raise AnalysisError(
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with locked(OUTPUT, busy="another render is writing the report"):
             return render(results, args.force, args.renderer)
-    except RenderFailed as failed:
+    except RendererError as failed:
         return failed.returncode
     except AnalysisError as err:
         print(f"error: {err.source}: {err.problem}", file=sys.stderr)
@@ -168,11 +169,12 @@ def run_fallback(chosen: Renderer, stage: Path, env: dict[str, str]) -> None:
         [*chosen.command, str(stage)], cwd=ROOT, env=env, stdout=subprocess.DEVNULL
     )
     if done.returncode != 0:
-        raise RenderFailed(done.returncode)
+        raise RendererError(done.returncode)
 
 
 def run_quarto(chosen: Renderer, stage: Path, env: dict[str, str]) -> None:
-    """`quarto render --output-dir stage`, its log kept aside; a failure becomes one line naming the log."""
+    """`quarto render --output-dir stage`, its log kept
+    aside; a failure becomes one line naming the log."""
     had_scratch = QUARTO_SCRATCH.exists()
     log = Path(tempfile.mkstemp(prefix="quarto-render-", suffix=".log")[1])
     try:
@@ -189,15 +191,17 @@ def run_quarto(chosen: Renderer, stage: Path, env: dict[str, str]) -> None:
             shutil.rmtree(QUARTO_SCRATCH, ignore_errors=True)
     if done.returncode != 0:
         print(
-            f"error: {quarto_failure(log.read_text(encoding='utf-8', errors='replace'))} (full log: {log})",
+            f"error: {quarto_failure(log.read_text(encoding='utf-8', errors='replace'))} "
+            f"(full log: {log})",
             file=sys.stderr,
         )
-        raise RenderFailed(2)
+        raise RendererError(2)
     log.unlink()
 
 
 def quarto_failure(log: str) -> str:
-    """One line from Quarto's log: the document, the failing cell and the exception, where it says them."""
+    """One line from Quarto's log: the document, the
+    failing cell and the exception, where it says them."""
     lines = [ANSI.sub("", line).strip() for line in log.splitlines()]
     lines = [line for line in lines if line]
     documents = [

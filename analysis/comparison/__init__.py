@@ -10,6 +10,7 @@ from typing import Any
 #: light module of this package (e.g. a cached rerun's) does not load the numeric ones.
 _SOURCES = {
     "average_ranks": "ranks",
+    "check_defined": "methods",
     "compare": "methods",
     "compare_prepared": "methods",
     "prepare": "methods",

@@ -8,16 +8,19 @@ number of threads, so reruns are byte-identical.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import numpy as np
 
+from ..errors import AnalysisError, check_choice
 from ..schema import METHODS
 from .whitened import prepare_corr_cov, prepare_cosine_cov
 
 
 def rank_vectors(vectors: np.ndarray) -> np.ndarray:
-    """Average ranks (1-based, ties share their mean rank) of each row, equal to scipy.stats.rankdata."""
+    """Average ranks (1-based, ties share their mean
+    rank) of each row, equal to scipy.stats.rankdata."""
     from .ranks import average_ranks  # one unstable SIMD argsort per row, rows on all cores
 
     return average_ranks(vectors)
@@ -78,29 +81,98 @@ _INNER: dict[str, Callable[[np.ndarray, np.ndarray], np.ndarray]] = {
 
 
 def prepare(vectors: np.ndarray, method: str) -> np.ndarray:
-    """Transform RDM vectors once for `method` (centre, rank), so that compare_prepared is cheap."""
+    """Transform RDM vectors once for `method` (centre, rank, whiten), so that compare_prepared is
+    cheap.
+
+    Parameters
+    ----------
+    vectors : (N, P) array, or one (P,) vector
+        RDM vectors over the same P pairs.
+    method : str
+        One of analysis.schema.METHODS.
+
+    Returns
+    -------
+    (N, P) float64 array
+    """
     return _TRANSFORMS[_checked(method)](np.atleast_2d(np.asarray(vectors, dtype=np.float64)))
 
 
 def compare_prepared(models: np.ndarray, data: np.ndarray, method: str) -> np.ndarray:
-    """Similarity of every prepared model row with every prepared data row (n_models × n_data)."""
+    """Similarity of every prepared model row with every prepared data row.
+
+    Parameters
+    ----------
+    models : (M, P) array
+        ``prepare(model_vectors, method)``.
+    data : (D, P) array
+        ``prepare(data_vectors, method)``.
+    method : str
+        The method both were prepared for.
+
+    Returns
+    -------
+    (M, D) float64 array
+    """
     return _INNER[_checked(method)](models, data)
 
 
 def compare(models: np.ndarray, data: np.ndarray, method: str) -> np.ndarray:
-    """rsatoolbox.rdm.compare(models, data, method) on plain vectors (n_models × n_data)."""
+    """rsatoolbox.rdm.compare(models, data, method) on plain vectors.
+
+    Parameters
+    ----------
+    models : (M, P) array, or one (P,) vector
+    data : (D, P) array, or one (P,) vector
+    method : str
+        One of analysis.schema.METHODS.
+
+    Returns
+    -------
+    (M, D) float64 array
+        Similarity of model m with data row d.
+    """
     return compare_prepared(prepare(models, method), prepare(data, method), method)
 
 
+#: Methods undefined for an all-zero vector (the others: for a constant vector).
+ZERO_UNDEFINED: tuple[str, ...] = ("cosine", "cosine_cov")
+
+
 def undefined_rows(vectors: np.ndarray, method: str) -> np.ndarray:
-    """Rows for which the comparison is undefined: constant (zero for cosine) vectors."""
+    """Rows for which the comparison is undefined: constant (zero for cosine) vectors.
+
+    Parameters
+    ----------
+    vectors : (n_rdms, n_pairs) array
+        RDM vectors (one row is also accepted).
+    method : str
+        One of analysis.schema.METHODS.
+
+    Returns
+    -------
+    (n_rdms,) bool array
+        True where the row is all zero (cosine, cosine_cov) or constant (every other method).
+    """
     vectors = np.atleast_2d(vectors)
-    if _checked(method) in ("cosine", "cosine_cov"):
+    if _checked(method) in ZERO_UNDEFINED:
         return ~np.any(vectors != 0, axis=1)
     return ~np.any(vectors != vectors[:, :1], axis=1)
 
 
+def check_defined(
+    vectors: np.ndarray, method: str, source: str | Path, names: Sequence[str] | None = None
+) -> None:
+    """Refuse RDMs for which r is undefined (see undefined_rows), with one AnalysisError that
+    names the source, the RDMs (when `names`, one per row, are given) and why."""
+    bad = undefined_rows(vectors, method)
+    if bad.any():
+        what = "an RDM" if names is None else f"RDM {', '.join(np.asarray(names)[bad])}"
+        kind = "all zero" if method in ZERO_UNDEFINED else "constant"
+        raise AnalysisError(
+            source, f"{what} is {kind} over the common images, so r ({method}) is undefined"
+        )
+
+
 def _checked(method: str) -> str:
-    if method not in METHODS:
-        raise ValueError(f"unknown method {method!r}; choose one of {', '.join(METHODS)}")
-    return method
+    return check_choice(method, METHODS, "method")

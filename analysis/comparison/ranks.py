@@ -31,7 +31,17 @@ def _average_ranks_row(row: np.ndarray) -> np.ndarray:
 def average_ranks(vectors: np.ndarray, threads: int | None = None) -> np.ndarray:
     """Average ranks (1-based, ties share their mean rank) of each row, equal to scipy's rankdata.
 
-    Rows are ranked in a thread pool: numpy's argsort releases the GIL, so both cores sort.
+    Long rows are ranked in a thread pool (numpy's argsort releases the GIL).
+
+    Parameters
+    ----------
+    vectors : (N, P) array, or one (P,) vector
+    threads : int, optional
+        Threads (default: as many as rows, at most the cores this process may use).
+
+    Returns
+    -------
+    (N, P) float64 array
     """
     vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float64))
     threads = min(os.cpu_count() or 1, vectors.shape[0]) if threads is None else threads
@@ -76,18 +86,38 @@ def midranks_sorted(
 
 
 def sort_orders(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each row's ascending sort order and sorted values, computed once per RDM."""
+    """Each row's ascending sort order and sorted values, computed once per RDM.
+
+    Parameters
+    ----------
+    vectors : (N, P) array, or one (P,) vector
+
+    Returns
+    -------
+    order : (N, P) int array
+    sorted_values : (N, P) float64 array
+    """
     vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float64))
     order = np.argsort(vectors, axis=1)
     return order, np.take_along_axis(vectors, order, axis=1)
 
 
 def weighted_ranks(order: np.ndarray, values_sorted: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Ranks rankdata would give the resampled vector, one row per sample (samples × pairs).
+    """Ranks that rankdata would give the resampled vector, one row per sample. Cost: one gather,
+    one cumsum and one scatter per sample, no sort.
 
-    `order`/`values_sorted` describe one vector (from `sort_orders`); `weights` (samples × pairs)
-    are the pair multiplicities c_i c_j of each sample. Cost: one gather, one cumsum and one
-    scatter per sample, no sort.
+    Parameters
+    ----------
+    order, values_sorted : (P,) arrays
+        One vector's sort order and sorted values (a row of ``sort_orders``).
+    weights : (B, P) array, or one (P,) row
+        The pair multiplicities c_i c_j of each sample.
+
+    Returns
+    -------
+    (B, P) float64 array
+        The mid-rank of each entry in each sample (entries of weight 0 have a rank that no sum
+        uses).
     """
     weights = np.atleast_2d(weights)
     ranks_sorted = midranks_sorted(np.broadcast_to(values_sorted, weights.shape), weights[:, order])
@@ -97,7 +127,19 @@ def weighted_ranks(order: np.ndarray, values_sorted: np.ndarray, weights: np.nda
 
 
 def weighted_ranks_of_rows(vectors: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Weighted ranks of a different vector in every row (e.g. a pooled RDM per sample): sorts each row."""
+    """Weighted ranks of a different vector in every row (e.g. a pooled RDM per sample): sorts each
+    row.
+
+    Parameters
+    ----------
+    vectors : (B, P) array
+    weights : (B, P) array
+        Multiplicity of each entry in its row's sample.
+
+    Returns
+    -------
+    (B, P) float64 array
+    """
     order = np.argsort(vectors, axis=1)
     ranks_sorted = midranks_sorted(
         np.take_along_axis(vectors, order, axis=1), np.take_along_axis(weights, order, axis=1)

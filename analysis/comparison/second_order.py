@@ -41,8 +41,8 @@ def second_order_table(
     layer_prepared: Mapping[str, np.ndarray],
     method: str,
 ) -> pd.DataFrame:
-    """Tidy rows (kind_a, network_a, name_a, kind_b, network_b, name_b, method, r), one per unordered
-    pair of distinct RDMs (the upper triangle, ROIs first); network is '' for ROIs."""
+    """Tidy rows (kind_a, network_a, name_a, kind_b, network_b, name_b, method, r), one per
+    unordered pair of distinct RDMs (the upper triangle, ROIs first); network is '' for ROIs."""
     return second_order_frame(
         roi_names,
         {n: layer_names[n] for n in layer_prepared},
@@ -65,7 +65,7 @@ def second_order_frame(
         for layer in layers
     ]
     a, b = np.triu_indices(len(items), 1)
-    kinds, networks, names = (np.array(column, dtype=object) for column in zip(*items))
+    kinds, networks, names = (np.array(column, dtype=object) for column in zip(*items, strict=True))
     return pd.DataFrame(
         {
             "kind_a": kinds[a],
@@ -88,8 +88,9 @@ def streamed_similarity(
 ) -> np.ndarray:
     """corr or cosine between every two RDM vectors, read in chunks of pairs
     (`readers[i](start, stop)`): a Gram matrix summed over chunks, so memory holds one chunk of
-    every vector, whatever the RDMs' size. One read of each vector: for corr, values are shifted by their first chunk's mean (so the sums
-    do not cancel) and centred at the end from the shifted sums, G − n·m·mᵀ."""
+    every vector, whatever the RDMs' size. One read of each vector: for corr, values are shifted
+    by their first chunk's mean (so the sums do not cancel) and centred at the end from the
+    shifted sums, G − n·m·mᵀ."""
     chunk = max(1, int(budget // (8 * max(len(readers), 1))))
     gram = np.zeros((len(readers), len(readers)))
     sums = np.zeros(len(readers))
@@ -135,9 +136,9 @@ def rdm_examples_table(
     vectors: Mapping[str, np.ndarray],
     n_images: int = 48,
 ) -> pd.DataFrame:
-    """Tidy rows (rdm, image_a, image_b, source_a, source_b, dissimilarity): each named RDM vector
-    (canonical triu order over `images`, whose sources are `sources`) restricted to a source-stratified
-    subsample, one row per pair."""
+    """Tidy rows (rdm, image_a, image_b, source_a, source_b, dissimilarity):
+    each named RDM vector (canonical triu order over `images`, whose sources are
+    `sources`) restricted to a source-stratified subsample, one row per pair."""
     picked = stratified_images(sources, n_images)
     a, b = np.triu_indices(len(picked), 1)
     first, second = picked[a], picked[b]

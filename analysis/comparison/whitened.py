@@ -4,11 +4,11 @@ rsatoolbox whitens an RDM by the covariance of its entries under i.i.d. pattern 
 sigma_k = identity its `_cov_weighting` is a linear CKA: G = −½·D (the RDM as a matrix with a
 zero diagonal) is double-centred, B = G − row means − column means + grand mean, and the
 comparison is the cosine between the vectors [√2·B_ij for i < j, then B_ii] (the √2 counts each
-off-diagonal entry twice, as the full matrix has it: a cosine between the whole matrices B). rsatoolbox builds that
-with indicator matrices of one row per image pair, which does not finish for thousands of images;
-here it is row sums (np.bincount) and a gather: O(pairs) per RDM. `corr_cov` first subtracts each
-vector's mean, as rsatoolbox does. The whitening assumes that the noise of the patterns behind the
-RDM is independent and equal across images (sigma_k = identity).
+off-diagonal entry twice, as the full matrix has it: a cosine between the whole matrices B).
+rsatoolbox builds that with indicator matrices of one row per image pair, which does not finish
+for thousands of images; here it is row sums (np.bincount) and a gather: O(pairs) per RDM.
+`corr_cov` first subtracts each vector's mean, as rsatoolbox does. The whitening assumes that the
+noise of the patterns behind the RDM is independent and equal across images (sigma_k = identity).
 """
 
 from __future__ import annotations
@@ -57,6 +57,7 @@ def prepare_cosine_cov(vectors: np.ndarray) -> np.ndarray:
 
 
 def prepare_corr_cov(vectors: np.ndarray) -> np.ndarray:
-    """Vectors whose cosine is rsatoolbox's corr_cov (sigma_k = identity): centred, then whitened."""
+    """Vectors whose cosine is rsatoolbox's corr_cov
+    (sigma_k = identity): centred, then whitened."""
     vectors = np.atleast_2d(np.asarray(vectors, dtype=np.float64))
     return whitened(vectors - vectors.mean(axis=1, keepdims=True))

@@ -11,18 +11,23 @@ k_rdm=1, N)` for fixed models and the `Result` it returns:
 * A sample with fewer than 3 distinct images is NaN in rsatoolbox and left out of every
   statistic. We also leave out (and count) samples in which any similarity or ceiling is
   undefined (a resampled RDM with zero variance), where rsatoolbox would return 0 or NaN.
-* variances: for each variant, the covariance (ddof=1) over valid samples of
-  [layer evaluations, lower ceiling, upper ceiling]; `Result` then combines the three with the
+* variances: for each variant, the covariance (ddof=1) over valid samples of [layer
+  evaluations, lower ceiling, upper ceiling]; `Result` then combines the three with the
   2-factor correction (`inference_util._dual_bootstrap` with n_rdm subjects, n_pattern images):
-  v = n_r/(n_r-1) V_rdm + n_p/(n_p-1) V_pattern − n_r n_p/((n_p-1)(n_r-1)) (V_both − V_rdm − V_pattern),
-  clipped below by the two scaled single-factor variances and above by V_both. The same is done
-  for differences between layers and between a layer and the lower ceiling.
+  v = n_r/(n_r-1) V_rdm + n_p/(n_p-1) V_pattern − n_r n_p/((n_p-1)(n_r-1)) (V_both − V_rdm −
+  V_pattern), clipped below by the two scaled single-factor variances and above by V_both. The
+  same is done for differences between layers and between a layer and the lower ceiling.
 * dof = min(n_subjects, n_images) − 1. Tests (`t_test_0`, `t_test_nc`, `t_tests`): the tested
   value is the mean over valid samples of the mean over the three variants; against 0
   one-sided in rsatoolbox (1 − T.cdf(t)), against the lower ceiling (its mean over samples and
   variants) and between layers two-sided; variances below machine epsilon are raised to it.
 * SEM = sqrt(max(variance, 0)) (`get_sem`); intervals = `get_ci(level)` with its default t
   method: bootstrap mean ± t quantile · SEM (statistics.py).
+* One subject: the same draws and evaluations; the "pattern" variant (images resampled, mean
+  over the subjects' similarities) is then exactly what rsatoolbox's `eval_bootstrap_pattern`
+  evaluates per sample, and statistics.py uses it alone (n_rdm None). A noise ceiling needs
+  two subjects, so with one the ceilings are computed but not used, and do not make a sample
+  invalid.
 
 Differences from rsatoolbox, on purpose (statistics.py and tables.py say more): `r` in
 inference.csv and the ceiling bounds in noise_ceiling.csv are the point estimates on the data as
@@ -35,29 +40,42 @@ the one at which it excludes zero exactly when its row is significant.
 
 from __future__ import annotations
 
-import sys
+import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 
 from ..comparison.kendall import tau_a_many
-from ..comparison.methods import undefined_rows
-from ..errors import AnalysisError
+from ..comparison.methods import check_defined
+from ..errors import AnalysisError, AnalysisWarning, check_choice
 from ..reading.store import StoredRow
 from ..runtime import progress_bar, worker_count
 from ..schema import BOOTSTRAP_METHODS, LINEAR_METHODS, METHODS, WHITENED_METHODS
-from . import moments as bs
-from . import noise_ceiling as nc
-from . import rank_moments as rm
-from . import whitened_moments as wm
+from .moments import (
+    centred_gram,
+    pair_weights,
+    sample_and_full_moments,
+    similarity,
+    stacked_rows,
+    standardisation,
+)
+from .noise_ceiling import ceiling_bounds, pooled_similarity_linear, pooled_similarity_ranks
 from .rank_bootstrap import rank_dual_bootstrap
+from .rank_moments import (
+    RankedRDMs,
+    check_tau_a_feasible,
+    rank_bootstrap_warning,
+    rank_moments,
+    rank_once,
+    tau_a_similarity,
+)
 from .resampling import Resampling
+from .whitened_moments import whitened_products, whitened_similarity
 
 VARIANTS = ("both", "rdm", "pattern")
 
 MIN_IMAGES = 4
-
-MIN_SUBJECTS = 2
 
 MIN_VALID_SAMPLES = 2
 
@@ -79,8 +97,11 @@ class DualBootstrap:
     extra: dict = field(default_factory=dict)
 
 
-def subject_rows(subjects) -> list[list[np.ndarray]]:
-    """rows[r][s] = ROI r of subject s, from an R × S × pairs array or already nested lists (no copy)."""
+def subject_rows(
+    subjects: np.ndarray | Sequence[Sequence[np.ndarray | StoredRow]],
+) -> list[list[np.ndarray]]:
+    """rows[r][s] = ROI r of subject s, from an R × S ×
+    pairs array or already nested lists (no copy)."""
     if isinstance(subjects, np.ndarray):
         if subjects.ndim != 3:
             raise AnalysisError(
@@ -96,11 +117,12 @@ def subject_rows(subjects) -> list[list[np.ndarray]]:
 def check_inputs(
     rows: list[list[np.ndarray]], model_rows: list[np.ndarray], method: str, samples: int
 ) -> int:
-    """Refuse what the bootstrap cannot handle, with one clear line (AnalysisError); returns n_images."""
+    """Refuse what the bootstrap cannot handle, with one
+    clear line (AnalysisError); returns n_images."""
     check_method(method)
     if not rows or not rows[0] or not model_rows:
         raise AnalysisError("inference", "no ROIs, subjects or layers to compare")
-    vectors = bs.stacked_rows(rows, model_rows)
+    vectors = stacked_rows(rows, model_rows)
     lengths = {v.shape for v in vectors}
     if len(lengths) != 1 or len({len(roi) for roi in rows}) != 1:
         raise AnalysisError(
@@ -113,12 +135,6 @@ def check_inputs(
         raise AnalysisError(
             "bootstrap", f"{n_images} images is too few to resample; need at least {MIN_IMAGES}"
         )
-    if len(rows[0]) < MIN_SUBJECTS:
-        raise AnalysisError(
-            "bootstrap",
-            f"{len(rows[0])} subject(s) is too few for a bootstrap over "
-            f"subjects and a noise ceiling; need at least {MIN_SUBJECTS}",
-        )
     if samples < MIN_VALID_SAMPLES:
         raise AnalysisError(
             "--samples",
@@ -128,21 +144,13 @@ def check_inputs(
     for v in vectors:
         if not np.isfinite(v).all():
             raise AnalysisError("inference", "RDMs contain NaN or infinite dissimilarities")
-        if undefined_rows(v, method)[0]:
-            raise AnalysisError(
-                "inference",
-                f"an RDM is {'all zero' if method == 'cosine' else 'constant'}, "
-                f"so {method} is undefined for it",
-            )
+        check_defined(v, method, "inference")
     return n_images
 
 
 def check_method(method: str) -> None:
     """Refuse a method the dual bootstrap cannot run, with one clear line (AnalysisError)."""
-    if method not in METHODS:
-        raise AnalysisError(
-            "method", f"unknown method {method!r}; choose one of {', '.join(METHODS)}"
-        )
+    check_choice(method, METHODS, "method")
     if method not in BOOTSTRAP_METHODS:
         raise AnalysisError(
             f"method {method}",
@@ -160,13 +168,14 @@ def images_from_pairs(n_pairs: int) -> int:
 
 
 def default_dtype(n_images: int) -> type:
-    """float64 for small studies (exact to 1e-15); float32 products from 1000 images (|Δr| ~1e-9, 2× faster)."""
+    """float64 for small studies (exact to 1e-15); float32 products, which are faster, from 1000
+    images (|Δr| ~1e-9)."""
     return np.float32 if n_images >= 1000 else np.float64
 
 
 def dual_bootstrap(
-    subjects,
-    models,
+    subjects: np.ndarray | Sequence[Sequence[np.ndarray | StoredRow]],
+    models: np.ndarray | Sequence[np.ndarray | StoredRow],
     resampling: Resampling,
     method: str,
     dtype: type | None = None,
@@ -174,10 +183,30 @@ def dual_bootstrap(
 ) -> DualBootstrap:
     """Evaluations and noise ceilings of every sample, variant, ROI and layer (see module doc).
 
-    subjects: R × S × pairs array, or nested lists rows[r][s] of vectors (read in place);
-    models: L × pairs array or list of L vectors; resampling: from `draw_resampling` (or any
-    indices, e.g. the ones rsatoolbox drew). dtype: float64 or float32 for the corr/cosine
-    products (default: `default_dtype`).
+    Parameters
+    ----------
+    subjects : (R, S, P) array, or nested sequences ``subjects[r][s]`` of (P,) vectors
+        Each ROI's RDM of each subject over the common images, as the upper triangle in
+        np.triu_indices order (P = n(n-1)/2 pairs of n images); nested sequences are read in place
+        (arrays or rows of the aligned store).
+    models : (L, P) array, or a sequence of L (P,) vectors
+        The layers' RDMs over the same pairs.
+    resampling : Resampling
+        B samples of image and subject indices (``draw_resampling``, or any indices, e.g. the ones
+        rsatoolbox drew).
+    method : str
+        One of analysis.schema.BOOTSTRAP_METHODS.
+    dtype : numpy float type, optional
+        float64 or float32 for the corr/cosine products (default: ``default_dtype(n)``).
+    progress : bool
+        Show progress bars.
+
+    Returns
+    -------
+    DualBootstrap
+        evaluations (B, R, L, 3) for the variants (both, rdm, pattern); noise_ceiling (B, R, 2, 3)
+        (lower, upper); valid (B,) bool; point (R, L), point_subject (R, S, L) and point_ceiling
+        (R, 2) on the full data; and the counts of dropped samples.
     """
     rows = subject_rows(subjects)
     model_rows = [
@@ -205,7 +234,9 @@ def dual_bootstrap(
         )
     evaluations, ceiling, point_subject, point_ceiling = parts
     few_images = (image_counts > 0).sum(axis=1) < 3  # rsatoolbox: len(unique(pattern_idx)) >= 3
-    finite = np.isfinite(evaluations).all(axis=(1, 2, 3)) & np.isfinite(ceiling).all(axis=(1, 2, 3))
+    finite = np.isfinite(evaluations).all(axis=(1, 2, 3))
+    if n_subjects > 1:  # with one subject there is no noise ceiling to be undefined
+        finite &= np.isfinite(ceiling).all(axis=(1, 2, 3))
     valid = ~few_images & finite
     evaluations[~valid] = np.nan
     ceiling[~valid] = np.nan
@@ -238,36 +269,37 @@ def _combine(
 
 
 def _linear(rows, model_rows, image_counts, subject_counts, method, dtype, progress):
-    """corr / cosine: moments of the samples and of the data by matrix products, one read of the RDMs
-    for the standardisation and one for the moments (moments.sample_and_full_moments)."""
-    standard = bs.standardisation(bs.stacked_rows(rows, model_rows), method)
-    moments, full = bs.sample_and_full_moments(
+    """corr / cosine: moments of the samples and of the data by matrix products, one read of the
+    RDMs for the standardisation and one for the moments (moments.sample_and_full_moments)."""
+    standard = standardisation(stacked_rows(rows, model_rows), method)
+    moments, full = sample_and_full_moments(
         rows, model_rows, image_counts, method, dtype=dtype, progress=progress, standard=standard
     )
-    pattern_sim = bs.similarity(moments, method)
-    full_sim = bs.similarity(full, method)[0]
+    pattern_sim = similarity(moments, method)
+    full_sim = similarity(full, method)[0]
     evaluations = _combine(pattern_sim, full_sim, subject_counts)
     ceiling, point_ceiling = _linear_ceilings(
-        bs.centred_gram(moments, method), bs.centred_gram(full, method), subject_counts
+        centred_gram(moments, method), centred_gram(full, method), subject_counts
     )
     return evaluations, ceiling, full_sim, point_ceiling
 
 
 def _whitened(rows, model_rows, image_counts, subject_counts, method, dtype, progress):
-    """corr_cov / cosine_cov: the corr moments plus one product G·c per RDM (whitened_moments.py)."""
+    """corr_cov / cosine_cov: the corr moments plus
+    one product G·c per RDM (whitened_moments.py)."""
     n_images = image_counts.shape[1]
-    standard = bs.standardisation(bs.stacked_rows(rows, model_rows), "corr")
-    moments, full_moments = bs.sample_and_full_moments(
+    standard = standardisation(stacked_rows(rows, model_rows), "corr")
+    moments, full_moments = sample_and_full_moments(
         rows, model_rows, image_counts, "corr", dtype=dtype, progress=progress, standard=standard
     )
-    sample = wm.whitened_products(
+    sample = whitened_products(
         rows, model_rows, image_counts, moments, *standard, method, dtype=dtype
     )
-    full = wm.whitened_products(
+    full = whitened_products(
         rows, model_rows, np.ones((1, n_images)), full_moments, *standard, method, dtype=np.float64
     )
-    full_sim = wm.whitened_similarity(full)[0]
-    evaluations = _combine(wm.whitened_similarity(sample), full_sim, subject_counts)
+    full_sim = whitened_similarity(full)[0]
+    evaluations = _combine(whitened_similarity(sample), full_sim, subject_counts)
     ceiling, point_ceiling = _linear_ceilings(
         sample.subject_gram,
         full.subject_gram,
@@ -285,8 +317,9 @@ def _linear_ceilings(
     norm: np.ndarray | None = None,
     full_norm: np.ndarray | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Noise ceilings of the three variants (B × R × 2 × 3) and on the full data (R × 2), from
-    per-sample and full-data subject Grams (and pool_rdm's normalisers, see pooled_similarity_linear)."""
+    """Noise ceilings of the three variants (B × R × 2 × 3) and on the
+    full data (R × 2), from per-sample and full-data subject Grams
+    (and pool_rdm's normalisers, see pooled_similarity_linear)."""
     samples, n_subjects = subject_counts.shape
     everyone = np.ones((samples, n_subjects))
     full_norm_b = None if full_norm is None else np.broadcast_to(full_norm, norm.shape)
@@ -296,21 +329,21 @@ def _linear_ceilings(
         (np.broadcast_to(full_covariance, covariance.shape), subject_counts, full_norm_b),
         (covariance, everyone, norm),
     ):
-        upper, lower = nc.pooled_similarity_linear(cov, counts, scale)
-        ceilings.append(np.stack(nc.ceiling_bounds(upper, lower, counts), axis=-1))
-    upper, lower = nc.pooled_similarity_linear(full_covariance, np.ones((1, n_subjects)), full_norm)
-    point_ceiling = np.stack(nc.ceiling_bounds(upper, lower, np.ones((1, n_subjects))), axis=-1)[0]
+        upper, lower = pooled_similarity_linear(cov, counts, scale)
+        ceilings.append(np.stack(ceiling_bounds(upper, lower, counts), axis=-1))
+    upper, lower = pooled_similarity_linear(full_covariance, np.ones((1, n_subjects)), full_norm)
+    point_ceiling = np.stack(ceiling_bounds(upper, lower, np.ones((1, n_subjects))), axis=-1)[0]
     return np.stack(ceilings, axis=-1), point_ceiling
 
 
 def _rank_compiled(rows, model_rows, image_counts, subject_counts, method, progress):
     """spearman / rho-a: compiled weighted ranks and pooled re-ranks (rank_bootstrap.py)."""
     if (
-        warning := rm.rank_bootstrap_warning(
+        warning := rank_bootstrap_warning(
             model_rows[0].shape[0], image_counts.shape[0], len(rows), method, worker_count()
         )
     ) is not None:
-        print(f"warning: {warning}", file=sys.stderr, flush=True)
+        warnings.warn(warning, AnalysisWarning, stacklevel=3)
     pattern_sim, full_sim, ceiling, point_ceiling = rank_dual_bootstrap(
         rows, model_rows, image_counts, subject_counts, method, progress
     )
@@ -318,13 +351,13 @@ def _rank_compiled(rows, model_rows, image_counts, subject_counts, method, progr
 
 
 def _rank_sim(
-    ranked: rm.RankedRDMs, weights: np.ndarray, method: str
+    ranked: RankedRDMs, weights: np.ndarray, method: str
 ) -> tuple[np.ndarray, np.ndarray]:
     """Per-subject similarities (B, R, S, L) and subject weighted ranks (B, R, S, pairs)."""
-    moments, subject_ranks = rm.rank_moments(ranked, weights)
+    moments, subject_ranks = rank_moments(ranked, weights)
     if method == "tau-a":
-        return rm.tau_a_similarity(ranked, weights), subject_ranks
-    return bs.similarity(moments, method), subject_ranks
+        return tau_a_similarity(ranked, weights), subject_ranks
+    return similarity(moments, method), subject_ranks
 
 
 def _ranked(subjects, models, image_counts, subject_counts, method, progress):
@@ -333,8 +366,8 @@ def _ranked(subjects, models, image_counts, subject_counts, method, progress):
     n_rois, n_subjects, pairs = subjects.shape
     samples = image_counts.shape[0]
     if method == "tau-a":
-        rm.check_tau_a_feasible(pairs, samples, n_rois, n_subjects, models.shape[0])
-    ranked = rm.rank_once(subjects, models)
+        check_tau_a_feasible(pairs, samples, n_rois, n_subjects, models.shape[0])
+    ranked = rank_once(subjects, models)
     ones = np.ones((1, pairs))
     full_sim, full_ranks = _rank_sim(ranked, ones, method)
     if (
@@ -344,8 +377,8 @@ def _ranked(subjects, models, image_counts, subject_counts, method, progress):
             n_rois, n_subjects, -1
         )[None]
     everyone = np.ones((1, n_subjects))
-    upper, lower = nc.pooled_similarity_ranks(full_ranks, subjects, ones, everyone, method)
-    point_ceiling = np.stack(nc.ceiling_bounds(upper, lower, everyone), axis=-1)[0]
+    upper, lower = pooled_similarity_ranks(full_ranks, subjects, ones, everyone, method)
+    point_ceiling = np.stack(ceiling_bounds(upper, lower, everyone), axis=-1)[0]
     evaluations = np.empty((samples, n_rois, models.shape[0], 3))
     ceiling = np.empty((samples, n_rois, 2, 3))
     per_sample_bytes = 8 * pairs * (2 * n_rois * n_subjects + models.shape[0] + 6)
@@ -354,7 +387,7 @@ def _ranked(subjects, models, image_counts, subject_counts, method, progress):
     try:
         for start in range(0, samples, chunk):
             rows = slice(start, min(samples, start + chunk))
-            weights = bs.pair_weights(image_counts[rows])
+            weights = pair_weights(image_counts[rows])
             counts = subject_counts[rows]
             pattern_sim, ranks_b = _rank_sim(ranked, weights, method)
             evaluations[rows] = _combine(pattern_sim, full_sim[0], counts)
@@ -369,7 +402,7 @@ def _ranked(subjects, models, image_counts, subject_counts, method, progress):
                 (ranks_b, weights, np.ones_like(counts)),
             )
             for v, (variant_ranks, variant_weights, variant_counts) in enumerate(variants):
-                upper, lower = nc.pooled_similarity_ranks(
+                upper, lower = pooled_similarity_ranks(
                     variant_ranks,
                     subjects,
                     np.ascontiguousarray(variant_weights),
@@ -377,7 +410,7 @@ def _ranked(subjects, models, image_counts, subject_counts, method, progress):
                     method,
                 )
                 ceiling[rows, :, :, v] = np.stack(
-                    nc.ceiling_bounds(upper, lower, variant_counts), axis=-1
+                    ceiling_bounds(upper, lower, variant_counts), axis=-1
                 )
             bar.update(size)
     finally:

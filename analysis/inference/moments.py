@@ -14,12 +14,12 @@ How rsatoolbox resamples (checked against rsatoolbox 0.3.2):
   rows; `compare` then returns one value per row and the evaluation is their mean, i.e. the
   subject-count-weighted mean of per-subject values.
 
-For `corr` and `cosine` a weighted comparison needs only weighted moments, and each of those is
-a quadratic form in the counts: Σ_{i<j} c_i c_j Z_ij = ½ cᵀ Z c. For B samples at once that is a
-matrix product with the counts matrix C (B × n). `pair_sums` evaluates every needed form
-block by block over the upper triangle (each pair of image blocks once, the diagonal blocks in
-full and halved; inference/strips.py), so the work is ≈ ½ n² B multiply-adds per form, done by BLAS, with no
-resampled RDM, no NaN and no Python loop over samples or pairs.
+For `corr` and `cosine` a weighted comparison needs only weighted moments, and each of those
+is a quadratic form in the counts: Σ_{i<j} c_i c_j Z_ij = ½ cᵀ Z c. For B samples at once
+that is a matrix product with the counts matrix C (B × n). `pair_sums` evaluates every needed
+form block by block over the upper triangle (each pair of image blocks once, the diagonal
+blocks in full and halved; inference/strips.py), so the work is ≈ ½ n² B multiply-adds per
+form, done by BLAS, with no resampled RDM, no NaN and no Python loop over samples or pairs.
 """
 
 from __future__ import annotations
@@ -47,13 +47,35 @@ def pair_sums(
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
     """Σ_{i<j} c_i c_j · z[left[k]]_ij · z[right[k]]_ij for every sample and form k.
 
-    rows: V RDM vectors (np.triu_indices order; arrays or rows of the aligned store),
-    z_v = (rows[v] − shift_v) / scale_v; index V means the constant 1. left, right: K form
-    indices; counts: B × n image counts. Returns B × K in float64. `dtype=np.float32` runs the
-    products in single precision (counts are exact in float32; partial sums add up in float64).
-    The work runs as strips of images (inference/strips.py) on the run's executor, in a fixed
-    order: the result does not depend on the number of threads or workers. With `full`, also
-    the sums on the data as they are (c = 1, float64) from the same reads: (sums, full sums).
+    z_v = (rows[v] − shift_v) / scale_v, and index V (one past the last row) means the constant
+    1. The work runs as strips of images (inference/strips.py) on the run's executor, in a fixed
+    order: the result does not depend on the number of threads or workers.
+
+    Parameters
+    ----------
+    rows : sequence of V (P,) vectors
+        RDM vectors in np.triu_indices order over n images (arrays or rows of the aligned store).
+    left, right : (K,) int arrays
+        The two factors of each form, indices into rows (or V).
+    counts : (B, n) array
+        How often each image was drawn in each sample (c).
+    shift, scale : (V,) arrays, optional
+        Standardisation of each row (default 0 and 1).
+    dtype : numpy float type
+        float32 runs the products in single precision (counts are exact in float32; partial sums
+        add up in float64).
+    block, sample_chunk : int, optional
+        Images per block and samples per product (default: from the memory budget).
+    progress : bool
+        Not used: progress is reported to the run's context (analysis.executor.current).
+    full : bool
+        Also return the sums on the data as they are (c = 1), from the same reads.
+
+    Returns
+    -------
+    sums : (B, K) float64 array
+    full_sums : (1, K) float64 array
+        Only with `full`.
     """
     context = current()
     return strips.pair_sums(
@@ -109,7 +131,8 @@ def standardisation(rows: list[np.ndarray], method: str) -> tuple[np.ndarray, np
 def stacked_rows(
     subject_rows: list[list[np.ndarray]], model_rows: list[np.ndarray]
 ) -> list[np.ndarray]:
-    """Every RDM in the order the moments index them (`form_indices`): models first, then subjects ROI-major."""
+    """Every RDM in the order the moments index them
+    (`form_indices`): models first, then subjects ROI-major."""
     return list(model_rows) + [row for roi in subject_rows for row in roi]
 
 
@@ -158,8 +181,9 @@ def sample_and_full_moments(
     progress: bool = False,
     standard: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> tuple[Moments, Moments]:
-    """`linear_moments` of the samples (in `dtype`) and of the data as they are (float64), from one
-    read of every RDM: at the deposit's size the RDMs exceed memory and each read is a read from disk."""
+    """`linear_moments` of the samples (in `dtype`) and of the data as
+    they are (float64), from one read of every RDM: at the deposit's
+    size the RDMs exceed memory and each read is a read from disk."""
     return _moments(subject_rows, model_rows, counts, method, dtype, progress, standard, full=True)
 
 
@@ -222,7 +246,8 @@ def _unpack(
 
 
 def centred_gram(moments: Moments, method: str) -> np.ndarray:
-    """Subject × subject weighted (co)variances ×W² for corr, raw Σw y_s y_t for cosine: (B, R, S, S)."""
+    """Subject × subject weighted (co)variances ×W² for
+    corr, raw Σw y_s y_t for cosine: (B, R, S, S)."""
     if method == "cosine":
         return moments.subject_gram
     total = moments.total[:, None, None, None]

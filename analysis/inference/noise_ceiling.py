@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from ..comparison import kendall
-from ..comparison import ranks as rk
+from ..comparison.ranks import weighted_ranks_of_rows
 
 
 def pooled_similarity_linear(
@@ -64,7 +64,8 @@ def pooled_similarity_ranks(
     subject_counts: np.ndarray,
     method: str,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """compare(pool, y_s) for rank methods, with the pooled ranks re-ranked per sample: (B, R, S) each.
+    """compare(pool, y_s) for rank methods, with the
+    pooled ranks re-ranked per sample: (B, R, S) each.
 
     subject_ranks: (B, R, S, pairs) weighted ranks; subjects: (R, S, pairs) raw vectors (for tau-a);
     weights: (B, pairs); subject_counts: (B, S). The pool Σ k_t r_t / Σ k_t is exact in float64
@@ -93,7 +94,7 @@ def pooled_similarity_ranks(
                     s: kendall.weighted_tau_a(pooled, subjects[r, s], weights) for s in targets
                 }
             else:
-                pooled_ranks = rk.weighted_ranks_of_rows(pooled, weights)
+                pooled_ranks = weighted_ranks_of_rows(pooled, weights)
                 values = {
                     s: _rank_correlation(pooled_ranks, ranks_r[:, s], weights, total_weight, method)
                     for s in targets

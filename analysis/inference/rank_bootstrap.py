@@ -27,8 +27,8 @@ from ..errors import AnalysisError
 from ..executor import current
 from ..reading.store import StoredRow, active_store, check_free
 from ..runtime import progress_bar, worker_count
-from . import moments as bs
 from . import rank_kernels as kernels
+from .moments import Moments, similarity
 from .noise_ceiling import ceiling_bounds
 
 CHUNK_BYTES = 1e9  # one chunk of ROIs' sorted subject RDMs and their ranks, over all threads
@@ -202,7 +202,7 @@ def _evaluate(
         pools = _RoiPools(ranks, subjects_of_roi, gram[r], method, pooled_row)
         for v, subject_counts in enumerate(ceiling_counts):
             ceilings[v, r] = pools.ceiling(subject_counts)
-    moments = bs.Moments(
+    moments = Moments(
         total=np.array([ranks.total]),
         model_sum=models.sums[None] / 2,
         model_square=models.squares[None] / 4,
@@ -210,7 +210,7 @@ def _evaluate(
         subject_gram=gram[None] / 4,
         cross=moments_cross[None] / 4,
     )
-    return bs.similarity(moments, method)[0], ceilings
+    return similarity(moments, method)[0], ceilings
 
 
 def _roi_chunks(

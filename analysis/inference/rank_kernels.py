@@ -1,4 +1,5 @@
-"""Compiled loops of the rank-method bootstrap: weighted ranks of one resampling and pooled re-ranks.
+"""Compiled loops of the rank-method bootstrap:
+weighted ranks of one resampling and pooled re-ranks.
 
 A bootstrap sample with image counts c keeps only the pairs of drawn images ("active" pairs,
 about 40% of all pairs), each with weight w = c_i c_j (analysis.inference.moments). Every array
@@ -24,7 +25,8 @@ CHUNK = 2048  # pairs per chunk of the compiled sums: their rows stay in the L1/
 
 @nb.njit(cache=True, nogil=True)
 def slot_tables(counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, int]:
-    """Per image, the two terms whose sum is a pair's slot in the active order, and how many were drawn.
+    """Per image, the two terms whose sum is a pair's
+    slot in the active order, and how many were drawn.
 
     The pair (i, j), i < j, of drawn images has slot row[i] + column[j]. An image not drawn gets
     terms so large that the sum of a pair with it reaches the spare slot (clamped there), so the
@@ -105,7 +107,8 @@ def rank_sum(weights: np.ndarray) -> float:
 
 @nb.njit(cache=True, nogil=True, fastmath=True)
 def rank_squares(ranks: np.ndarray, weights: np.ndarray) -> np.ndarray:
-    """Σ w·r² of each row of doubled ranks (rows × active); fastmath lets the float sum vectorise."""
+    """Σ w·r² of each row of doubled ranks (rows ×
+    active); fastmath lets the float sum vectorise."""
     out = np.zeros(ranks.shape[0])
     for t in range(ranks.shape[0]):
         row = ranks[t]
@@ -191,7 +194,8 @@ def pooled_ranks(ranks: np.ndarray, pool: np.ndarray, weights: np.ndarray, out: 
 def _packed_keys(
     ranks: np.ndarray, pool: np.ndarray, weights: np.ndarray, index_bits: int, weight_bits: int
 ) -> np.ndarray:
-    """(Σ_t pool_t · ranks_t) << (weight_bits + index_bits) | weight << index_bits | pair, per active pair.
+    """Per active pair: (Σ_t pool_t · ranks_t) << (weight_bits + index_bits)
+    | weight << index_bits | pair.
 
     In chunks of pairs, one row at a time, so that each inner loop is a plain vectorisable pass.
     """

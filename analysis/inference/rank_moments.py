@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..comparison import kendall
-from ..comparison import ranks as rk
+from ..comparison.ranks import sort_orders, weighted_ranks
 from ..errors import AnalysisError
 from .moments import Moments
 
@@ -37,8 +37,8 @@ class RankedRDMs:
 def rank_once(subjects: np.ndarray, models: np.ndarray) -> RankedRDMs:
     """Sort every RDM vector once; every sample reuses these orders."""
     n_rois, n_subjects, pairs = subjects.shape
-    model_order, model_sorted = rk.sort_orders(models)
-    subject_order, subject_sorted = rk.sort_orders(subjects.reshape(-1, pairs))
+    model_order, model_sorted = sort_orders(models)
+    subject_order, subject_sorted = sort_orders(subjects.reshape(-1, pairs))
     return RankedRDMs(
         model_order,
         model_sorted,
@@ -58,13 +58,16 @@ def rank_moments(ranked: RankedRDMs, weights: np.ndarray) -> tuple[Moments, np.n
     n_rois, n_subjects, pairs = ranked.subject_order.shape
     samples = weights.shape[0]
     model_ranks = np.stack(
-        [rk.weighted_ranks(o, v, weights) for o, v in zip(ranked.model_order, ranked.model_sorted)],
+        [
+            weighted_ranks(o, v, weights)
+            for o, v in zip(ranked.model_order, ranked.model_sorted, strict=True)
+        ],
         axis=1,
     )
     subject_ranks = np.empty((samples, n_rois, n_subjects, pairs))
     for r in range(n_rois):
         for s in range(n_subjects):
-            subject_ranks[:, r, s] = rk.weighted_ranks(
+            subject_ranks[:, r, s] = weighted_ranks(
                 ranked.subject_order[r, s], ranked.subject_sorted[r, s], weights
             )
     weighted_models = model_ranks * weights[:, None, :]
@@ -81,7 +84,8 @@ def rank_moments(ranked: RankedRDMs, weights: np.ndarray) -> tuple[Moments, np.n
 
 
 def tau_a_cost(n_pairs: int, samples: int, n_rois: int, n_subjects: int, n_models: int) -> float:
-    """Multiply-adds of a tau-a dual bootstrap: pairs² per (sample, comparison), 2 weighted variants."""
+    """Multiply-adds of a tau-a dual bootstrap: pairs²
+    per (sample, comparison), 2 weighted variants."""
     comparisons = n_rois * n_subjects * (n_models + 2 * (n_subjects + 1))
     return 2.0 * samples * comparisons * float(n_pairs) ** 2
 
@@ -111,14 +115,16 @@ RANK_CPU_SECONDS_PER_PAIR = (
 def rank_bootstrap_warning(
     n_pairs: int, samples: int, n_rois: int, method: str, threads: int = 1
 ) -> str | None:
-    """A warning with the expected duration when a rank-method bootstrap will take long (over 10 min)."""
+    """A warning with the expected duration when a
+    rank-method bootstrap will take long (over 10 min)."""
     seconds = RANK_CPU_SECONDS_PER_PAIR * n_pairs * n_rois * samples / max(1, threads)
     if seconds < 600:
         return None
     return (
-        f"a {method} bootstrap of {samples} samples over {n_pairs} image pairs and {n_rois} ROIs "
-        f"takes about {seconds / 60:.0f} min on {threads} core(s) (weighted ranks and re-ranked "
-        "pooled RDMs per sample); corr takes a fraction of that. Use fewer --samples to try it first"
+        f"a {method} bootstrap of {samples} samples over {n_pairs} image pairs "
+        f"and {n_rois} ROIs takes about {seconds / 60:.0f} min on {threads} "
+        "core(s) (weighted ranks and re-ranked pooled RDMs per sample); corr "
+        "takes a fraction of that. Use fewer --samples to try it first"
     )
 
 

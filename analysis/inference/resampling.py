@@ -36,7 +36,21 @@ def _counts(indices: np.ndarray) -> np.ndarray:
 
 
 def draw_resampling(n_images: int, n_subjects: int, samples: int, seed: int) -> Resampling:
-    """Seeded draws with numpy.random.default_rng(seed): first all subject draws, then all image draws."""
+    """Seeded draws with numpy.random.default_rng(seed): first all subject draws, then all image
+    draws.
+
+    Parameters
+    ----------
+    n_images, n_subjects : int
+    samples : int
+        B, the number of samples.
+    seed : int
+
+    Returns
+    -------
+    Resampling
+        image_indices (B, n_images) and subject_indices (B, n_subjects), drawn with replacement.
+    """
     rng = np.random.default_rng(seed)
     subject_indices = rng.integers(0, n_subjects, size=(samples, n_subjects))
     image_indices = rng.integers(0, n_images, size=(samples, n_images))

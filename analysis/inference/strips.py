@@ -38,7 +38,7 @@ def image_blocks(n: int, block: int) -> list[tuple[int, int]]:
     """Consecutive [start, stop) ranges of about `block` images covering 0..n."""
     count = max(1, int(np.ceil(n / block)))
     edges = np.linspace(0, n, count + 1).round().astype(int)
-    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:]) if b > a]
+    return [(int(a), int(b)) for a, b in zip(edges[:-1], edges[1:], strict=True) if b > a]
 
 
 def block_size(n_rows: int, n_images: int, itemsize: int) -> int:
@@ -90,7 +90,8 @@ def strip_values(
 def block_index(
     a: tuple[int, int], b: tuple[int, int], n: int, start: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Positions within a strip of the pairs (i in a, j in b), both triangles for a == b, and the diagonal."""
+    """Positions within a strip of the pairs (i in a, j in
+    b), both triangles for a == b, and the diagonal."""
     image_rows = np.arange(*a)[:, None]
     image_cols = np.arange(*b)[None, :]
     low, high = np.minimum(image_rows, image_cols), np.maximum(image_rows, image_cols)
@@ -114,8 +115,9 @@ def strip_sums(
     sample_chunk: int | None = None,
     full: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Σ over the block pairs (blocks[strip], b) with b ≥ blocks[strip] of Σ_{i<j} c_i c_j z_left z_right
-    (B × K), and with `full` the same sums on the data as they are (K, float64) from the same read.
+    """Σ over the block pairs (blocks[strip], b) with b ≥ blocks[strip]
+    of Σ_{i<j} c_i c_j z_left z_right (B × K), and with `full` the same
+    sums on the data as they are (K, float64) from the same read.
 
     Products are formed a group of forms at a time, small enough to stay in cache, and each group
     is contracted with the counts of block b by one matrix product and with those of block a by a
@@ -182,7 +184,8 @@ def pair_sums(
     advance: Callable[[float], None] | None = None,
     full: bool = False,
 ) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
-    """Σ_{i<j} c_i c_j · z[left[k]]_ij · z[right[k]]_ij for every sample and form k (B × K, float64).
+    """Σ_{i<j} c_i c_j · z[left[k]]_ij · z[right[k]]_ij
+    for every sample and form k (B × K, float64).
 
     rows: V RDM vectors (arrays, or stored rows read a strip at a time), z_v = (rows[v] − shift_v)
     / scale_v; index V means the constant 1. counts: B × n image counts. block / sample_chunk:

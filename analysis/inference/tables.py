@@ -3,7 +3,7 @@ peak_layer and network_comparison (analysis/schema.py; the statistics in statist
 
 from __future__ import annotations
 
-import sys
+import logging
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -11,13 +11,28 @@ import numpy as np
 import pandas as pd
 from threadpoolctl import threadpool_limits
 
-from ..errors import AnalysisError
+from ..errors import AnalysisError, check_choice
 from ..reading.store import StoredMatrix
 from ..schema import CORRECTIONS, columns
-from . import statistics as st
 from .dual_bootstrap import MIN_VALID_SAMPLES, check_inputs, dual_bootstrap, subject_rows
 from .resampling import Resampling, draw_resampling
-from .statistics import adjust, model_statistics, pair_list
+from .statistics import (
+    adjust,
+    degrees_of_freedom,
+    difference_statistics,
+    family_tests,
+    inference_kind,
+    kind_variants,
+    model_statistics,
+    network_differences,
+    network_pairs,
+    network_spans,
+    normalised,
+    pair_list,
+    peak_shares,
+)
+
+LOG = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from ..reading.loading import AlignedStudy
@@ -56,13 +71,11 @@ def inference_arrays(
     the common images (np.triu_indices order);
     models: {network: L_n × pairs}; rois: R names; layers: {network: L_n names}.
     The image and subject draws are shared by every ROI and network. The bootstrap facts are
-    {samples, seed, valid_samples, dropped_few_images, dropped_undefined, correction, alpha}.
+    {kind, generalises_over, samples, seed, valid_samples, dropped_few_images, dropped_undefined,
+    correction, alpha}. With one subject the inference is over images only (kind 'pattern',
+    statistics.py): no noise-ceiling rows, r_normalised and p_ceiling NaN.
     """
-    if correction not in CORRECTIONS:
-        raise AnalysisError(
-            "correction",
-            f"unknown correction {correction!r}; choose one of {', '.join(CORRECTIONS)}",
-        )
+    check_choice(correction, CORRECTIONS, "correction")
     rows = subject_rows(subjects)
     networks = list(models)
     model_rows = [
@@ -85,28 +98,34 @@ def inference_arrays(
             "too few images or subjects for a bootstrap",
         )
     if dropped and progress:
-        print(
-            f"bootstrap: dropped {dropped} of {resampling.samples} samples ({result.dropped_few_images} with "
-            f"fewer than 3 distinct images, {result.dropped_undefined} with an undefined {method})",
-            file=sys.stderr,
+        LOG.info(
+            f"bootstrap: dropped {dropped} of {resampling.samples} samples "
+            f"({result.dropped_few_images} with fewer than 3 distinct "
+            f"images, {result.dropped_undefined} with an undefined {method})"
         )
-    evaluations = result.evaluations[result.valid]
-    ceiling = result.noise_ceiling[result.valid]
-    spans = st.network_spans([len(layers[network]) for network in networks])
-    dof = st.degrees_of_freedom(result.n_subjects, n_images)
+    kind = inference_kind(result.n_subjects)
+    n_rdm = None if kind == "pattern" else result.n_subjects
+    evaluations = kind_variants(result.evaluations[result.valid], n_rdm)
+    ceiling = kind_variants(result.noise_ceiling[result.valid], n_rdm)
+    spans = network_spans([len(layers[network]) for network in networks])
+    dof = degrees_of_freedom(n_rdm, n_images)
     inference_rows, ceiling_rows, pair_rows, peak_rows, network_rows = [], [], [], [], []
     for r, roi in enumerate(rois):
         bound_var = None
-        for network, span in zip(networks, spans):
+        for network, span in zip(networks, spans, strict=True):
             names = list(layers[network])
-            stats = model_statistics(
-                evaluations[:, r, span], ceiling[:, r], result.n_subjects, n_images
-            )
+            stats = model_statistics(evaluations[:, r, span], ceiling[:, r], n_rdm, n_images)
             bound_var = stats.bound_var
             point = result.point[r, span]
-            zero = st.family_tests(stats.means, stats.model_var, dof, correction, alpha)
-            significant_ceiling = adjust(stats.p_ceiling, correction) < alpha
-            r_normalised = st.normalised(point, result.point_ceiling[r, 0])
+            zero = family_tests(stats.means, stats.model_var, dof, correction, alpha)
+            if kind == "pattern":  # one subject: no noise ceiling to normalise by or test against
+                p_ceiling = np.full(len(names), np.nan)
+                significant_ceiling = np.zeros(len(names), dtype=bool)
+                r_normalised = np.full(len(names), np.nan)
+            else:
+                p_ceiling = stats.p_ceiling
+                significant_ceiling = adjust(p_ceiling, correction) < alpha
+                r_normalised = normalised(point, result.point_ceiling[r, 0])
             sem = np.sqrt(np.maximum(stats.model_var, 0.0))
             inference_rows.extend(
                 (
@@ -121,7 +140,7 @@ def inference_arrays(
                     zero["ci_high"][m],
                     zero["ci_level"][m],
                     zero["p"][m],
-                    stats.p_ceiling[m],
+                    p_ceiling[m],
                     bool(zero["significant"][m]),
                     bool(significant_ceiling[m]),
                 )
@@ -140,10 +159,12 @@ def inference_arrays(
                     p_adj[k],
                     bool(p_adj[k] < alpha),
                 )
-                for k, (i, j) in enumerate(zip(left, right))
+                for k, (i, j) in enumerate(zip(left, right, strict=True))
             )
-            shares = st.peak_shares(evaluations[:, r, span].mean(axis=-1))
-            peak_rows.extend((roi, network, layer, share) for layer, share in zip(names, shares))
+            shares = peak_shares(evaluations[:, r, span].mean(axis=-1))
+            peak_rows.extend(
+                (roi, network, layer, share) for layer, share in zip(names, shares, strict=True)
+            )
         network_rows.extend(
             network_comparison_rows(
                 roi,
@@ -151,12 +172,14 @@ def inference_arrays(
                 spans,
                 evaluations[:, r],
                 result.point[r],
-                result.n_subjects,
+                n_rdm,
                 n_images,
                 correction,
                 alpha,
             )
         )
+        if kind == "pattern":
+            continue
         bound_sem = np.sqrt(np.maximum(bound_var, 0.0))
         ceiling_rows.append(
             (
@@ -179,6 +202,8 @@ def inference_arrays(
         )
     }
     facts = {
+        "kind": kind,
+        "generalises_over": ["images"] if kind == "pattern" else ["images", "subjects"],
         "samples": resampling.samples,
         "seed": seed,
         "valid_samples": n_valid,
@@ -196,14 +221,15 @@ def network_comparison_rows(
     spans: list[slice],
     evaluations: np.ndarray,
     point: np.ndarray,
-    n_rdm: int,
+    n_rdm: int | None,
     n_pattern: int,
     correction: str,
     alpha: float,
 ) -> list[tuple]:
     """network_comparison rows of one ROI (none with fewer than two networks): one family of tests.
 
-    evaluations: N × M × 3 valid samples of every layer of every network; point: M full-data r.
+    evaluations: N × M × 3 valid samples of every layer of every network; point: M full-data r;
+    n_rdm: the number of subjects, or None for an images-only bootstrap (statistics.py).
     Per sample and variant each network is represented by its best layer in that sample
     (statistics.best_layer_values), so the choice of layer is part of the uncertainty.
     `difference` is the full-data best r of network_a minus that of network_b; the test and the
@@ -211,15 +237,13 @@ def network_comparison_rows(
     """
     if len(networks) < 2:
         return []
-    mean, variance = st.difference_statistics(
-        st.network_differences(evaluations, spans), n_rdm, n_pattern
+    mean, variance = difference_statistics(
+        network_differences(evaluations, spans), n_rdm, n_pattern
     )
-    tests = st.family_tests(
-        mean, variance, st.degrees_of_freedom(n_rdm, n_pattern), correction, alpha
-    )
+    tests = family_tests(mean, variance, degrees_of_freedom(n_rdm, n_pattern), correction, alpha)
     best_point = np.array([point[span].max() for span in spans])
     sem = np.sqrt(np.maximum(variance, 0.0))
-    left, right = st.network_pairs(len(networks))
+    left, right = network_pairs(len(networks))
     return [
         (
             roi,
@@ -234,7 +258,7 @@ def network_comparison_rows(
             tests["p_adjusted"][k],
             bool(tests["significant"][k]),
         )
-        for k, (a, b) in enumerate(zip(left, right))
+        for k, (a, b) in enumerate(zip(left, right, strict=True))
     ]
 
 

@@ -17,7 +17,8 @@ so per image, with t = Σ c_i β_i, d_i = n + 2 − 2c_i and u = G c (G: −½·
 
     d_i β_i + t = u_i.
 
-The inner product of two whitened vectors (RDMs x, y) then reduces to, with Q = Σ_{i≠j} c_i c_j g_ij h_ij:
+The inner product of two whitened vectors (RDMs x, y)
+then reduces to, with Q = Σ_{i≠j} c_i c_j g_ij h_ij:
 
     P(x, y) = Q − 2 u_xᵀ M u_y,   M = diag(ρ) − ρρᵀ / (1 + Σρ),   ρ_i = c_i / d_i,
 
@@ -50,7 +51,8 @@ U_BYTES = (
 
 @dataclass(frozen=True)
 class Weights:
-    """Per-sample quantities of M: ρ (B × n), γ = 1/(1 + Σρ) (B), pivot image with d = 0 or −1 (B)."""
+    """Per-sample quantities of M: ρ (B × n), γ = 1/(1
+    + Σρ) (B), pivot image with d = 0 or −1 (B)."""
 
     rho: np.ndarray
     gamma: np.ndarray
@@ -206,6 +208,11 @@ def whitened_products(
     samples = counts.shape[0]
     chunk = int(max(1, U_BYTES // (8 * counts.shape[1] * (n_models + 1 + 2 * n_subjects))))
     progress = current().advance("whitening") if samples > 1 else (lambda _: None)
+
+    def chunk_progress(size: int) -> Callable[[float], None]:
+        """Progress of one chunk of `size` samples, as a share of all samples."""
+        return lambda fraction: progress(fraction * size / samples)
+
     parts = [
         _forms(
             rows,
@@ -216,12 +223,12 @@ def whitened_products(
             shift,
             scale,
             dtype,
-            lambda fraction, size=min(chunk, samples - s): progress(fraction * size / samples),
+            chunk_progress(min(chunk, samples - s)),
         )
         for s in range(0, samples, chunk)
     ]
     f_model, f_model_one, f_one, f_subject_one, f_gram, f_cross = (
-        np.concatenate(p) for p in zip(*parts)
+        np.concatenate(p) for p in zip(*parts, strict=True)
     )
     # P = Q − 2 uᵀMw with Q = ½ Σ_{i<j} w z z' (the moments' sums)
     total = moments.total

@@ -1,4 +1,5 @@
-"""Running an analysis: the stages, their content-keyed cache, provenance, and the results folder."""
+"""Running an analysis: the stages, their content-keyed
+cache, provenance, and the results folder."""
 
 from .run import Outcome, run
 from .stages import StageOutput

@@ -1,10 +1,11 @@
 """Content-addressed caching of analysis stages.
 
-A stage's key is the sha256 of everything its tables depend on: every input file's sha256, the
-parts of the study and the parameters that the stage uses, the source of the code it runs (whole
-subpackages, see stages.STAGE_CODE) and the versions of its dependencies. Hashing a 1 GB input every time would dominate a cached rebuild, so file
-hashes are memoised by (size, mtime, inode); an entry is trusted only when the file had been
-unchanged for a while when it was hashed (git's "racily clean" rule), and `verify` rehashes all.
+A stage's key is the sha256 of everything its tables depend on: every input file's sha256,
+the parts of the study and the parameters that the stage uses, the source of the code it
+runs (whole subpackages, see stages.STAGE_CODE) and the versions of its dependencies.
+Hashing a 1 GB input every time would dominate a cached rebuild, so file hashes are
+memoised by (size, mtime, inode); an entry is trusted only when the file had been unchanged
+for a while when it was hashed (git's "racily clean" rule), and `verify` rehashes all.
 """
 
 from __future__ import annotations
@@ -81,7 +82,8 @@ def code_files(parts: tuple[str, ...], root: Path | None = None) -> list[Path]:
 
 
 def code_fingerprint(parts: tuple[str, ...], root: Path | None = None) -> str:
-    """sha256 over the source of the given modules and whole subpackages (missing ones count as absent)."""
+    """sha256 over the source of the given modules and
+    whole subpackages (missing ones count as absent)."""
     root = PACKAGE_DIR if root is None else root
     digest = hashlib.sha256()
     for source in code_files(parts, root):

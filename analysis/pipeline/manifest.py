@@ -45,6 +45,7 @@ def manifest(
             "rois": {atlas: list(rois) for atlas, rois in aligned.rois.items()},
             "networks": list(aligned.networks),
             "layers": {n: list(layers) for n, layers in aligned.layers.items()},
+            "ordered": {n: study.networks_ordered.get(n, True) for n in aligned.networks},
             "groups": {atlas: list(g) for atlas, g in groups.items()},
         },
         "roi_groups": groups,

@@ -1,5 +1,6 @@
-"""The point-estimate tables: per_subject, joint, group_mean, by_group, images, second_order and rdm_examples,
-as tidy DataFrames."""
+"""The point-estimate tables that streaming.py does not compute: per_subject on each subject's own
+images (images.align: per-subject), by_group, images, second_order and rdm_examples, as tidy
+DataFrames; and the tidy rows and checks that streaming.py shares."""
 
 from __future__ import annotations
 
@@ -8,33 +9,24 @@ from collections.abc import Iterator
 import numpy as np
 import pandas as pd
 
-from ..comparison.methods import compare_prepared, prepare, undefined_rows
+from ..comparison.methods import check_defined, compare_prepared, prepare
 from ..comparison.second_order import (
     rdm_examples_table,
     second_order_frame,
     second_order_table,
     streamed_similarity,
 )
-from ..errors import AnalysisError
-from ..reading.images import source_of
 from ..reading.loading import AlignedStudy, RDMSet, aligned_set, subject_images
 from ..reading.store import row_range
 from ..schema import ALL_SOURCES, LINEAR_METHODS, columns
 
 
-def check_defined(rdms: RDMSet, method: str) -> None:
-    """Refuse RDMs for which r is undefined (constant vectors), naming the file and the RDM."""
-    bad = undefined_rows(rdms.dissimilarities, method)
-    if bad.any():
-        names = ", ".join(np.asarray(rdms.names)[bad])
-        kind = "all zero" if method == "cosine" else "constant"
-        raise AnalysisError(
-            rdms.source,
-            f"RDM {names} is {kind} over the common images, so r ({method}) is undefined",
-        )
+def check_set_defined(rdms: RDMSet, method: str) -> None:
+    """Refuse RDMs for which r is undefined, naming the file and the RDM."""
+    check_defined(rdms.dissimilarities, method, rdms.source, rdms.names)
 
 
-def _long(
+def similarity_rows(
     similarity: np.ndarray,
     rois: tuple[str, ...],
     network: str,
@@ -57,11 +49,11 @@ def compare_sets(
     models: dict[str, np.ndarray], layers: dict[str, tuple[str, ...]], data: RDMSet, method: str
 ) -> pd.DataFrame:
     """r of every RDM in `data` with every prepared layer of every network, as tidy rows."""
-    check_defined(data, method)
+    check_set_defined(data, method)
     prepared = prepare(data.dissimilarities, method)
     return pd.concat(
         [
-            _long(
+            similarity_rows(
                 compare_prepared(layer_vectors, prepared, method),
                 data.names,
                 network,
@@ -77,7 +69,7 @@ def compare_sets(
 def prepared_models(networks: dict[str, RDMSet], method: str) -> dict[str, np.ndarray]:
     """Every network's layer vectors, checked and transformed once for `method`."""
     for rdms in networks.values():
-        check_defined(rdms, method)
+        check_set_defined(rdms, method)
     return {network: prepare(rdms.dissimilarities, method) for network, rdms in networks.items()}
 
 
@@ -85,21 +77,6 @@ def _with(frame: pd.DataFrame, **columns_first: object) -> pd.DataFrame:
     for position, (name, value) in enumerate(columns_first.items()):
         frame.insert(position, name, value)
     return frame
-
-
-def per_subject_common(
-    study: AlignedStudy, method: str, models: dict[str, np.ndarray] | None = None
-) -> pd.DataFrame:
-    """r for every subject × atlas × ROI × network × layer, on the images common to every file."""
-    models = prepared_models(study.networks, method) if models is None else models
-    frames = [
-        _with(
-            compare_sets(models, study.layers, rdms, method), subject=subject, atlas=atlas
-        ).assign(n_images=len(study.images))
-        for subject, atlases in study.subjects.items()
-        for atlas, rdms in atlases.items()
-    ]
-    return pd.concat(frames, ignore_index=True)[columns("per_subject")]
 
 
 def per_subject_own_images(study: AlignedStudy, method: str) -> pd.DataFrame:
@@ -125,46 +102,6 @@ def _per_subject_frames(study: AlignedStudy, method: str) -> Iterator[pd.DataFra
             ).assign(n_images=len(images))
 
 
-def joint(
-    study: AlignedStudy, method: str, models: dict[str, np.ndarray] | None = None
-) -> pd.DataFrame:
-    """r of each ROI's subject-averaged RDM with every layer, per atlas."""
-    models = prepared_models(study.networks, method) if models is None else models
-    frames = [
-        _with(compare_sets(models, study.layers, study.joint(atlas), method), atlas=atlas)
-        for atlas in study.atlases
-    ]
-    return pd.concat(frames, ignore_index=True)[columns("joint")]
-
-
-def group_mean(
-    study: AlignedStudy, method: str, models: dict[str, np.ndarray] | None = None
-) -> pd.DataFrame:
-    """r of every ROI RDM of the group-mean files with every layer (no rows without such files)."""
-    if not study.group_means:
-        return pd.DataFrame(columns=columns("group_mean"))
-    models = prepared_models(study.networks, method) if models is None else models
-    frames = [
-        _with(compare_sets(models, study.layers, rdms, method), atlas=atlas)
-        for atlas, rdms in study.group_means.items()
-    ]
-    return pd.concat(frames, ignore_index=True)[columns("group_mean")]
-
-
-def group_mean_agreement(study: AlignedStudy) -> dict[str, dict[str, float]]:
-    """Pearson r between each group-mean file RDM and our own subject average, per atlas and ROI,
-    on the common images: how closely the file's average matches the subjects analysed."""
-    agreement = {}
-    for atlas, rdms in study.group_means.items():
-        ours = prepare(study.joint(atlas).dissimilarities, "corr")
-        theirs = prepare(rdms.dissimilarities, "corr")
-        r = np.einsum("ij,ij->i", ours, theirs) / np.sqrt(
-            np.einsum("ij,ij->i", ours, ours) * np.einsum("ij,ij->i", theirs, theirs)
-        )
-        agreement[atlas] = {roi: float(value) for roi, value in zip(rdms.names, r)}
-    return agreement
-
-
 def by_group(
     per_subject_table: pd.DataFrame, roi_groups: dict[str, dict[str, list[str]]]
 ) -> pd.DataFrame:
@@ -177,7 +114,7 @@ def by_group(
     }
     if not group_of:
         return pd.DataFrame(columns=columns("by_group"))
-    keys = list(zip(per_subject_table["atlas"], per_subject_table["roi"]))
+    keys = list(zip(per_subject_table["atlas"], per_subject_table["roi"], strict=True))
     table = per_subject_table.assign(group=[group_of.get(k) for k in keys]).dropna(subset=["group"])
     by = ["atlas", "group", "network", "layer", "method"]
     per_subject_means = table.groupby([*by, "subject"], sort=False)["r"].mean().reset_index()
@@ -193,7 +130,8 @@ def by_group(
         )
     }
     rank = pd.Series(
-        [order[k] for k in zip(summary["atlas"], summary["group"])], index=summary.index
+        [order[k] for k in zip(summary["atlas"], summary["group"], strict=True)],
+        index=summary.index,
     )
     summary = summary.loc[rank.sort_values(kind="stable").index]
     return summary.reset_index(drop=True)[columns("by_group")]
@@ -227,9 +165,10 @@ def images_table(study: AlignedStudy) -> pd.DataFrame:
 def second_order(
     study: AlignedStudy, method: str, models: dict[str, np.ndarray] | None = None
 ) -> pd.DataFrame:
-    """Per atlas, similarities between every subject-averaged ROI RDM and every layer RDM, all pairs (for the
-    second-order map). corr and cosine stream the vectors in chunks of pairs (bounded memory, in memory or
-    from the aligned store); the rank methods rank whole vectors, so they hold the atlas in memory."""
+    """Per atlas, similarities between every subject-averaged ROI RDM and every layer
+    RDM, all pairs (for the second-order map). corr and cosine stream the vectors in
+    chunks of pairs (bounded memory, in memory or from the aligned store); the rank
+    methods rank whole vectors, so they hold the atlas in memory."""
     frames = []
     if method in LINEAR_METHODS:  # one read of every atlas's ROIs and of the layers, together
         joint = [reader for atlas in study.atlases for reader in _joint_readers(study, atlas)]
@@ -279,9 +218,10 @@ def _layer_readers(study: AlignedStudy) -> list:
 
 
 def example_rdms(study: AlignedStudy, n_images: int = 48) -> pd.DataFrame:
-    """Per atlas a few RDMs on a source-stratified subsample of the common images: the subject-averaged RDM of
-    the first ROI of the first and of the last ROI group, and the first and last layer of the first network."""
-    sources = [source_of(name, study.study.images.sources) for name in study.images]
+    """Per atlas a few RDMs on a source-stratified subsample of the common
+    images: the subject-averaged RDM of the first ROI of the first and of the
+    last ROI group, and the first and last layer of the first network."""
+    sources = list(study.image_sources())
     network, layers = next(iter(study.networks.items()))
     layer_vectors = {
         f"{network}: {layer}": layers.row(layer)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..errors import AnalysisError
+from ..errors import AnalysisError, AnalysisWarning
 from ..publish import locked
 from ..reading.study import Bootstrap, Study, load_study
 from ..schema import BOOTSTRAP_METHODS, INFERENCE, POINT, TABLES, stage_tables
@@ -136,8 +136,9 @@ def run(
 ) -> Outcome:
     """Analyse a study into a results folder, recomputing only stages whose inputs changed.
 
-    scheduler: a Dask scheduler address for the bootstrap's tasks; store: the folder for aligned
-    RDMs on disk (default: beside `out` when the study is large or a scheduler is given) (scale.py).
+    scheduler: a Dask scheduler address for the bootstrap's tasks;
+    store: the folder for aligned RDMs on disk (default: beside `out`
+    when the study is large or a scheduler is given); see scale.py.
     """
     study = load_study(study_path)
     bootstrap = settings(study, samples, seed)
@@ -173,7 +174,7 @@ def run(
         ):
             aligned = load_aligned(study, allow_mixed_measures)
             for line in loss_lines(aligned):
-                print(f"warning: {line}", file=sys.stderr, flush=True)
+                warnings.warn(line, AnalysisWarning, stacklevel=2)
             computed: dict[str, pd.DataFrame] = {}
             stages = {}
             for stage, stage_key_ in keys.items():

@@ -74,7 +74,8 @@ def scaled(
     samples: int = 0,
     progress: bool | None = None,
 ) -> Iterator[RunContext]:
-    """Within this block, loading, point estimates and the bootstrap run as the study's size needs."""
+    """Within this block, loading, point estimates and
+    the bootstrap run as the study's size needs."""
     paths = {input_id(role, name, atlas): path for role, name, atlas, path in study.files()}
     size = sum(inputs[k]["size"] for k in paths)
     use_store = store is not None or scheduler is not None or size > store_threshold()

@@ -20,12 +20,11 @@ import numpy as np
 import pandas as pd
 
 from ..comparison.kendall import rank_rows
-from ..comparison.methods import compare_prepared, prepare, undefined_rows
-from ..errors import AnalysisError
+from ..comparison.methods import check_defined, compare_prepared, prepare
 from ..executor import Executor, LocalExecutor
 from ..reading.loading import AlignedStudy
 from ..schema import columns
-from .point import _long, by_group
+from .point import by_group, similarity_rows
 
 DEFAULT_BUDGET = 4e9  # bytes of prepared layer vectors held at once (RSA_LAYER_MEMORY overrides)
 _PREPARED: dict[str, dict[str, Any]] = {}  # this process's prepared batch, by batch token
@@ -39,7 +38,8 @@ def layer_budget() -> float:
 
 
 def network_batches(aligned: AlignedStudy, budget: float) -> list[list[str]]:
-    """Networks in study order, grouped so that each group's prepared layers fit `budget` (at least one each)."""
+    """Networks in study order, grouped so that each group's
+    prepared layers fit `budget` (at least one each)."""
     batches: list[list[str]] = [[]]
     held = 0.0
     for network, rdms in aligned.networks.items():
@@ -55,11 +55,7 @@ def network_batches(aligned: AlignedStudy, budget: float) -> list[list[str]]:
 def checked(row: Any, name: str, source: str, method: str) -> np.ndarray:
     """One RDM vector as a 1 × pairs float64 array; an error naming it when r would be undefined."""
     vector = np.atleast_2d(np.asarray(row, dtype=np.float64))
-    if undefined_rows(vector, method)[0]:
-        kind = "all zero" if method == "cosine" else "constant"
-        raise AnalysisError(
-            source, f"RDM {name} is {kind} over the common images, so r ({method}) is undefined"
-        )
+    check_defined(vector, method, source, [name])
     return vector
 
 
@@ -74,7 +70,7 @@ def prepared_batch(
                 network: np.concatenate(
                     [
                         prepare(checked(row, name, source, method), method)
-                        for row, name in zip(rows, names)
+                        for row, name in zip(rows, names, strict=True)
                     ]
                 )
                 for network, (rows, names, source) in layers.items()
@@ -158,8 +154,9 @@ def point_tables(
     executor: Executor | None = None,
     advance: Callable[[float], None] | None = None,
 ) -> tuple[dict[str, pd.DataFrame], dict[str, dict[str, float]]]:
-    """per_subject (common images), joint, group_mean and by_group, and the group-mean files'
-    agreement with the subjects' mean, holding one batch of prepared layers and a few ROI vectors."""
+    """per_subject (common images), joint, group_mean and by_group,
+    and the group-mean files' agreement with the subjects' mean,
+    holding one batch of prepared layers and a few ROI vectors."""
     executor = executor or LocalExecutor()
     if method == "tau-a" and isinstance(executor, LocalExecutor):
         executor = LocalExecutor(threads=1)  # kendall.tau_a_many already runs on every core
@@ -197,7 +194,7 @@ def point_tables(
                 method=method,
                 joint_source=str(aligned.study.path),
             )
-            for task, result in zip(tasks, done):
+            for task, result in zip(tasks, done, strict=True):
                 kept = results[task]
                 kept["per_subject"].update(result["per_subject"])
                 kept["joint"].update(result["joint"])
@@ -214,7 +211,9 @@ def point_tables(
         for r, roi in enumerate(aligned.rois[atlas]):
             part = results[(atlas, r)][kind]
             similarity = part[(subject, network)] if subject is not None else part[network]
-            frames.append(_long(similarity, (roi,), network, layer_names[network], method))
+            frames.append(
+                similarity_rows(similarity, (roi,), network, layer_names[network], method)
+            )
         return frames
 
     networks = list(aligned.networks)

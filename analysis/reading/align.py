@@ -27,7 +27,8 @@ def positions(file_images: Sequence[str], images: Sequence[str]) -> np.ndarray:
 
 
 def pair_index(file_positions: np.ndarray, n_file: int) -> np.ndarray | None:
-    """Indices into a file's vector for the canonical pairs; None when the file is already aligned."""
+    """Indices into a file's vector for the canonical
+    pairs; None when the file is already aligned."""
     n = len(file_positions)
     if n == n_file and np.array_equal(file_positions, np.arange(n)):
         return None

@@ -29,12 +29,13 @@ def stem_casefold(name: str) -> str:
 
 
 def image_keys(names: Sequence[str], match: str, path: Path | str) -> list[str]:
-    """The keys files are matched on; two names of one file with one key are an error naming both."""
+    """The keys files are matched on; two names of one
+    file with one key are an error naming both."""
     if match == "exact":
         return list(names)
     keys = [stem_casefold(name) for name in names]
     first: dict[str, str] = {}
-    for key, name in zip(keys, names):
+    for key, name in zip(keys, names, strict=True):
         if key in first:
             raise AnalysisError(
                 path,
@@ -78,8 +79,8 @@ def account(
 ) -> ImageAccount:
     """Kept and dropped images of one file; `near`: the stem-casefold keys every file shares
     (None when files are already matched that way), to count dropped names that would match."""
-    dropped = [name for name, key in zip(names, keys) if key not in kept]
-    kept_names = [name for name, key in zip(names, keys) if key in kept]
+    dropped = [name for name, key in zip(names, keys, strict=True) if key not in kept]
+    kept_names = [name for name, key in zip(names, keys, strict=True) if key in kept]
     by_source = Counter(source_of(name, sources) for name in dropped) if sources else Counter()
     kept_source = Counter(source_of(name, sources) for name in kept_names) if sources else Counter()
     near_matches = 0 if near is None else sum(stem_casefold(name) in near for name in dropped)
@@ -95,7 +96,10 @@ def account(
 
 def loss_line(tally: ImageAccount, match: str) -> str:
     """One line saying what alignment dropped from a file (for a warning or an error)."""
-    line = f"{tally.images_dropped} of {tally.images_in_file} images are not in every file and were dropped"
+    line = (
+        f"{tally.images_dropped} of {tally.images_in_file} images "
+        "are not in every file and were dropped"
+    )
     if tally.dropped_by_source:
         line += " (" + ", ".join(f"{s} {n}" for s, n in tally.dropped_by_source.items()) + ")"
     if tally.near_matches:

@@ -15,9 +15,9 @@ from pathlib import Path
 
 import numpy as np
 
-from ..errors import AnalysisError
+from ..errors import AnalysisError, AnalysisWarning
 from .align import common_images, pair_index, positions
-from .images import ImageAccount, account, image_keys, loss_line, stem_casefold
+from .images import ImageAccount, account, image_keys, loss_line, source_of, stem_casefold
 from .rdmfile import RDMFile, open_rdm_file
 from .store import aligned_vectors
 from .study import Study
@@ -68,8 +68,8 @@ class Alignment:
 
 @dataclass(frozen=True)
 class StudyFiles:
-    """Every opened file of a study with its image keys: subjects[subject][atlas], group_means[atlas],
-    networks[network]."""
+    """Every opened file of a study with its image keys:
+    subjects[subject][atlas], group_means[atlas], networks[network]."""
 
     subjects: dict[str, dict[str, RDMFile]]
     group_means: dict[str, RDMFile]
@@ -77,7 +77,8 @@ class StudyFiles:
     keys: dict[Path, list[str]]
 
     def all(self) -> list[tuple[str, str, str, RDMFile]]:
-        """(role, name, atlas, file) of every file, subjects first, then group means and networks."""
+        """(role, name, atlas, file) of every file,
+        subjects first, then group means and networks."""
         return (
             [
                 ("subject", s, a, f)
@@ -111,6 +112,23 @@ class AlignedStudy:
     @property
     def layers(self) -> dict[str, tuple[str, ...]]:
         return {network: rdms.names for network, rdms in self.networks.items()}
+
+    def written_names(self) -> tuple[str, ...]:
+        """Each of `images` (keys) as its name is written in the first file that holds it (subjects
+        first, as images.csv lists the files): what image sources are matched against."""
+        if self.files is None:
+            return self.images
+        written: dict[str, str] = {}
+        for *_, rdm_file in self.files.all():
+            for key, name in zip(self.files.keys[rdm_file.path], rdm_file.images, strict=True):
+                written.setdefault(key, name)
+        return tuple(written.get(key, key) for key in self.images)
+
+    def image_sources(self) -> tuple[str, ...]:
+        """The source of each of `images`, from its name as written in its file (before
+        images.match normalises it), so every table counts sources as images.csv does."""
+        sources = self.study.images.sources
+        return tuple(source_of(name, sources) for name in self.written_names())
 
     def joint(self, atlas: str) -> RDMSet:
         """Each ROI's RDM of one atlas averaged over subjects (after alignment)."""
@@ -212,7 +230,7 @@ def check_measures(files: list[RDMFile], allow_mixed: bool) -> str:
                 raise AnalysisError(
                     rdm_file.path, message + " (pass --allow-mixed-measures to compare anyway)"
                 )
-            warnings.warn(f"{rdm_file.path}: {message}", stacklevel=2)
+            warnings.warn(f"{rdm_file.path}: {message}", AnalysisWarning, stacklevel=2)
     return reference.measure
 
 
@@ -264,7 +282,8 @@ def account_images(
 
 
 def loss_lines(aligned: AlignedStudy) -> list[str]:
-    """One line per file that alignment took images from: which file, how many, from which sources."""
+    """One line per file that alignment took images
+    from: which file, how many, from which sources."""
     return [
         f"{record.path}: {loss_line(record.images, aligned.study.images.match)}"
         for record in aligned.alignment

@@ -89,7 +89,7 @@ def _describe(
     patterns = _read_descriptors(file.get("pattern_descriptors"))
     rdm_descriptors = _read_descriptors(file.get("rdm_descriptors"))
     image_key = _pick_key(patterns, None, image_key, path, "image", "pattern_descriptors")
-    images = patterns[image_key]
+    images = _as_names(patterns[image_key])
     if repeated := _duplicates(images):
         raise AnalysisError(
             path,
@@ -103,7 +103,7 @@ def _describe(
             f"{len(images)} images need {expected}",
         )
     name_key = _pick_key(rdm_descriptors, n_rdm, name_key, path, name_role, "rdm_descriptors")
-    names = rdm_descriptors[name_key]
+    names = _as_names(rdm_descriptors[name_key])
     if len(names) != n_rdm:
         raise AnalysisError(
             path, f"rdm_descriptors/{name_key} has {len(names)} names for {n_rdm} RDMs"
@@ -169,6 +169,13 @@ def _pick_key(
     )
 
 
+def _as_names(values: Any) -> Any:
+    """Numeric identifiers (a descriptor the study names explicitly) as text: 1000 -> '1000'."""
+    if not isinstance(values, list) or all(isinstance(v, str) for v in values):
+        return values
+    return [str(int(v)) if isinstance(v, float) and v.is_integer() else str(v) for v in values]
+
+
 def _is_names(values: Any) -> bool:
     return isinstance(values, list) and len(values) > 0 and all(isinstance(v, str) for v in values)
 
@@ -179,7 +186,8 @@ def _duplicates(names: list[str]) -> list[str]:
 
 
 def _read_descriptors(group: Any) -> dict[str, Any]:
-    """A descriptor group as {key: list of str, or a scalar}, from datasets, list-groups or attrs."""
+    """A descriptor group as {key: list of str, or a
+    scalar}, from datasets, list-groups or attrs."""
     if not isinstance(group, h5py.Group):
         return {}
     result: dict[str, Any] = {}

@@ -153,8 +153,8 @@ class AlignedStore:
             for row in rows
         ]
         direct = contiguous_rows(rdm_file.path) if index is None else None
-        stored = {row: self._existing(key, n_pairs) for row, key in zip(rows, keys)}
-        missing = [(row, key) for row, key in zip(rows, keys) if stored[row] is None]
+        stored = {row: self._existing(key, n_pairs) for row, key in zip(rows, keys, strict=True)}
+        missing = [(row, key) for row, key in zip(rows, keys, strict=True) if stored[row] is None]
         reused = len(rows) - len(missing)
         self.reused_bytes += reused * n_pairs * FLOAT.itemsize
         if self.advance is not None and reused:
@@ -176,7 +176,7 @@ class AlignedStore:
                 direct=direct,
                 n_pairs=n_pairs,
             )
-            for (row, _), entry in zip(missing, results):
+            for (row, _), entry in zip(missing, results, strict=True):
                 stored[row] = entry
                 if direct is None:
                     self.written_bytes += n_pairs * FLOAT.itemsize

@@ -16,14 +16,14 @@ from typing import Any
 
 import yaml
 
-from ..errors import AnalysisError
-from ..schema import METHODS
+from ..errors import AnalysisError, check_choice
+from ..schema import DEFAULT_ATLAS, METHODS
 
 DESCRIPTOR_KEYS = ("image", "roi", "layer")
-DEFAULT_ATLAS = "default"
 MATCHES = ("exact", "stem-casefold")
 ALIGNMENTS = ("common", "per-subject")
 _KNOWN_KEYS = {
+    "dataset",
     "title",
     "subjects",
     "group_mean",
@@ -36,6 +36,22 @@ _KNOWN_KEYS = {
     "images",
 }
 _IMAGE_KEYS = {"match", "align", "sources", "allow_image_loss"}
+#: The keys of a network given as a mapping: `{file: models.h5, ordered: false}`.
+NETWORK_KEYS = ("file", "ordered")
+#: The keys of a study's `dataset` section: what the data are and where they come from.
+DATASET_KEYS = (
+    "name",
+    "description",
+    "doi",
+    "url",
+    "licence",
+    "cite",
+    "subjects",
+    "rdms",
+    "acknowledgements",
+)
+#: The bibliography the report cites from; a study's `dataset.cite` keys must be in it.
+REFERENCES = Path(__file__).resolve().parents[2] / "references.bib"
 
 
 @dataclass(frozen=True)
@@ -73,17 +89,54 @@ class Images:
 
 
 @dataclass(frozen=True)
+class Dataset:
+    """What the data are, as the study file declares them; empty fields are unknown.
+
+    name, description: what the data set is; doi, url: where its files come from (a DOI without
+    the resolver, e.g. 10.5061/dryad.wpzgmsbtr); licence: the data's licence; cite: keys of
+    `references.bib` to cite for the data; subjects: who the subjects are; rdms: how the RDMs
+    were made; acknowledgements: whom to thank. `declared` is false when the study has no
+    `dataset` section, so the report uses neutral wording.
+    """
+
+    name: str = ""
+    description: str = ""
+    doi: str = ""
+    url: str = ""
+    licence: str = ""
+    cite: tuple[str, ...] = ()
+    subjects: str = ""
+    rdms: str = ""
+    acknowledgements: str = ""
+    declared: bool = False
+
+    @property
+    def source_url(self) -> str:
+        """Where the files come from: the DOI's resolver address, else the URL, else ''."""
+        return f"https://doi.org/{self.doi}" if self.doi else self.url
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            key: (list(value) if key == "cite" else value)
+            for key, value in ((k, getattr(self, k)) for k in (*DATASET_KEYS, "declared"))
+        }
+
+
+@dataclass(frozen=True)
 class Study:
     """A parsed, validated study file.
 
     subjects: {subject: {atlas: file}} (every subject has every atlas); group_mean: {atlas: file};
-    roi_groups: {atlas: {group: [roi, ...]}}; rois: {atlas: [roi, ...]} (absent: all ROIs).
+    roi_groups: {atlas: {group: [roi, ...]}}; rois: {atlas: [roi, ...]} (absent: all ROIs);
+    networks_ordered: {network: bool}, false for a network whose RDMs are not layers in depth
+    order (e.g. a set of model RDMs), true by default.
     """
 
     path: Path
     title: str
     subjects: dict[str, dict[str, Path]]
     networks: dict[str, Path]
+    networks_ordered: dict[str, bool] = field(default_factory=dict)
     group_mean: dict[str, Path] = field(default_factory=dict)
     roi_groups: dict[str, dict[str, list[str]]] = field(default_factory=dict)
     rois: dict[str, list[str]] = field(default_factory=dict)
@@ -91,6 +144,7 @@ class Study:
     descriptors: dict[str, str] = field(default_factory=dict)
     bootstrap: Bootstrap = field(default_factory=Bootstrap)
     images: Images = field(default_factory=Images)
+    dataset: Dataset = field(default_factory=Dataset)
     sha256: str = ""
 
     @property
@@ -123,12 +177,14 @@ class Study:
             },
             "group_mean": {a: _relative(p, folder) for a, p in self.group_mean.items()},
             "networks": {k: _relative(v, folder) for k, v in self.networks.items()},
+            "networks_ordered": {k: self.networks_ordered.get(k, True) for k in self.networks},
             "roi_groups": self.roi_groups,
             "rois": self.rois,
             "method": self.method,
             "descriptors": self.descriptors,
             "bootstrap": {"samples": self.bootstrap.samples, "seed": self.bootstrap.seed},
             "images": self.images.as_dict(),
+            "dataset": self.dataset.as_dict(),
         }
 
 
@@ -168,11 +224,13 @@ def load_study(path: str | Path) -> Study:
     folder = path.parent
     subjects = _subjects(raw, path, folder)
     atlases = tuple(next(iter(subjects.values())))
+    networks, networks_ordered = _networks(raw, path, folder)
     return Study(
         path=path,
         title=_title(raw, path),
         subjects=subjects,
-        networks=_file_mapping(raw, "networks", path, folder),
+        networks=networks,
+        networks_ordered=networks_ordered,
         group_mean=_group_mean(raw.get("group_mean"), atlases, path, folder),
         roi_groups=_per_atlas(raw.get("roi_groups"), "roi_groups", atlases, path, _roi_groups),
         rois=_per_atlas(raw.get("rois"), "rois", atlases, path, _string_list),
@@ -180,6 +238,7 @@ def load_study(path: str | Path) -> Study:
         descriptors=_descriptors(raw.get("descriptors"), path),
         bootstrap=_bootstrap(raw.get("bootstrap"), path),
         images=_images(raw.get("images"), path),
+        dataset=_dataset(raw.get("dataset"), path),
         sha256=hashlib.sha256(raw_bytes).hexdigest(),
     )
 
@@ -286,6 +345,36 @@ def _file_mapping(raw: dict, key: str, path: Path, folder: Path) -> dict[str, Pa
     }
 
 
+def _networks(raw: dict, path: Path, folder: Path) -> tuple[dict[str, Path], dict[str, bool]]:
+    """network → file, and network → ordered: `name: file`, or `name: {file: …, ordered: bool}`
+    (ordered: its RDMs are layers in depth order; default true)."""
+    value = raw.get("networks")
+    if not isinstance(value, dict) or not value:
+        raise AnalysisError(path, "malformed study file: 'networks' must map names to RDM files")
+    files, ordered = {}, {}
+    for name, entry in value.items():
+        where = f"networks.{name}"
+        if isinstance(entry, dict):
+            unknown = sorted(set(map(str, entry)) - set(NETWORK_KEYS))
+            if unknown:
+                raise AnalysisError(
+                    path,
+                    f"malformed study file: unknown key(s) {', '.join(unknown)} in {where}; "
+                    f"allowed: {', '.join(NETWORK_KEYS)}",
+                )
+            flag = entry.get("ordered", True)
+            if not isinstance(flag, bool):
+                raise AnalysisError(
+                    path, f"malformed study file: {where}.ordered must be true or false"
+                )
+            files[str(name)] = _file_path(entry.get("file"), f"{where}.file", path, folder)
+            ordered[str(name)] = flag
+        else:
+            files[str(name)] = _file_path(entry, where, path, folder)
+            ordered[str(name)] = True
+    return files, ordered
+
+
 def _string_list(value: Any, key: str, path: Path) -> list[str]:
     if not isinstance(value, list) or not value or not all(isinstance(v, str) for v in value):
         raise AnalysisError(
@@ -318,9 +407,7 @@ def _roi_groups(value: Any, key: str, path: Path) -> dict[str, list[str]]:
 
 
 def _method(value: Any, path: Path) -> str:
-    if value not in METHODS:
-        raise AnalysisError(path, f"unknown method {value!r}; choose one of {', '.join(METHODS)}")
-    return value
+    return check_choice(value, METHODS, "method", path)
 
 
 def _descriptors(value: Any, path: Path) -> dict[str, str]:
@@ -348,15 +435,9 @@ def _images(value: Any, path: Path) -> Images:
             path, f"malformed study file: 'images' takes only {', '.join(sorted(_IMAGE_KEYS))}"
         )
     match = value.get("match", "exact")
-    if match not in MATCHES:
-        raise AnalysisError(
-            path, f"unknown images.match {match!r}; choose one of {', '.join(MATCHES)}"
-        )
+    check_choice(match, MATCHES, "images.match", path)
     align = value.get("align", "common")
-    if align not in ALIGNMENTS:
-        raise AnalysisError(
-            path, f"unknown images.align {align!r}; choose one of {', '.join(ALIGNMENTS)}"
-        )
+    check_choice(align, ALIGNMENTS, "images.align", path)
     sources = value.get("sources") or {}
     if not isinstance(sources, dict) or not all(isinstance(p, str) for p in sources.values()):
         raise AnalysisError(
@@ -403,3 +484,51 @@ def _bootstrap(value: Any, path: Path) -> Bootstrap:
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _dataset(value: Any, path: Path, references: Path = REFERENCES) -> Dataset:
+    """The `dataset` section: known keys only, text values, and citation keys that exist."""
+    if value is None:
+        return Dataset()
+    if not isinstance(value, dict):
+        raise AnalysisError(path, "malformed study file: 'dataset' must map keys to text")
+    unknown = sorted(set(map(str, value)) - set(DATASET_KEYS))
+    if unknown:
+        raise AnalysisError(
+            path,
+            f"malformed study file: unknown dataset key(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(DATASET_KEYS)}",
+        )
+    fields: dict[str, Any] = {}
+    for key, item in value.items():
+        if key == "cite":
+            keys = [item] if isinstance(item, str) else item
+            if not isinstance(keys, list) or not all(isinstance(k, str) and k for k in keys):
+                raise AnalysisError(
+                    path, "malformed study file: dataset.cite must be a key or a list of keys"
+                )
+            fields["cite"] = tuple(keys)
+        elif isinstance(item, str | int | float) and not isinstance(item, bool):
+            fields[key] = str(item).strip()
+        else:
+            raise AnalysisError(path, f"malformed study file: dataset.{key} must be text")
+    doi = fields.get("doi", "")
+    for prefix in ("https://doi.org/", "http://doi.org/", "doi:"):
+        doi = doi.removeprefix(prefix)
+    fields["doi"] = doi
+    missing = [k for k in fields.get("cite", ()) if k not in bibliography_keys(references)]
+    if missing:
+        raise AnalysisError(
+            path,
+            f"dataset.cite names {', '.join(missing)}, which {references.name} does not have",
+        )
+    return Dataset(**fields, declared=True)
+
+
+def bibliography_keys(references: Path = REFERENCES) -> set[str]:
+    """The entry keys of a BibTeX file (empty when it does not exist)."""
+    try:
+        text = references.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return set()
+    return set(re.findall(r"^\s*@\w+\s*\{\s*([^,\s]+)\s*,", text, flags=re.MULTILINE))

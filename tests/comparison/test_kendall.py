@@ -1,4 +1,5 @@
-"""tau-a's compiled counts against brute force, rsatoolbox and scipy, with every kind of tie."""
+"""Kendall's tau-a (compiled counts, threads, the weighted form) against brute force, rsatoolbox
+and scipy, with every kind of tie: every tau-a test in one place."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import pytest
 import scipy.stats
 from rsatoolbox.rdm.compare import _tau_a
 
-from analysis.comparison import kendall
+from analysis.comparison import kendall, kendall_kernels
 
 
 def _brute_inversions(values: np.ndarray, block: int = 1000) -> int:
@@ -17,6 +18,10 @@ def _brute_inversions(values: np.ndarray, block: int = 1000) -> int:
         rows = values[start : start + block, None] > values[None, :]
         total += int(np.triu(rows, start + 1).sum())  # column j > row i = start + r
     return total
+
+
+def _with_ties(rng: np.random.Generator, size: int) -> np.ndarray:
+    return rng.integers(0, size // 3, size).astype(float)
 
 
 def _scipy_tau_a(x: np.ndarray, y: np.ndarray) -> float:
@@ -47,7 +52,7 @@ def test_inversions_equal_brute_force(levels: int, size: int) -> None:
     rng = np.random.default_rng(levels + size)
     values = rng.integers(0, levels, size).astype(np.int32)
     bits = max(1, int(values.max()).bit_length())
-    got = kendall._inversions(values.copy(), np.empty_like(values), bits)
+    got = kendall_kernels.inversions(values.copy(), np.empty_like(values), bits)
     assert got == _brute_inversions(values)
 
 
@@ -63,7 +68,7 @@ def test_tau_a_many_equals_rsatoolbox_and_scipy(ties: str) -> None:
     data = np.stack([models[0] * 0.3 + vector(ties in ("y", "both")) for _ in range(2)])
     if ties in ("y", "both"):
         data = np.round(data)
-    got = kendall.tau_a_many(models, data, processes=2, min_work=0)
+    got = kendall.tau_a_many(models, data, threads=2, min_work=0)
     for m in range(3):
         for d in range(2):
             assert got[m, d] == _tau_a(models[m], data[d])  # the same integers: equal floats
@@ -104,7 +109,7 @@ def test_rank_vector_equals_scipy_dense_ranks(kind: str) -> None:
     assert ranked.tie_pairs == int((counts * (counts - 1) // 2).sum())
     assert ranked.tie_starts.size == int((counts > 1).sum())
     sorted_vector = vector[ranked.order]
-    for start, stop in zip(ranked.tie_starts, ranked.tie_stops):
+    for start, stop in zip(ranked.tie_starts, ranked.tie_stops, strict=True):
         assert np.all(sorted_vector[start:stop] == sorted_vector[start])
         assert stop == vector.size or sorted_vector[stop] != sorted_vector[start]
     assert ranked.bits == max(1, int(dense.max()).bit_length())
@@ -140,3 +145,38 @@ def test_rows_ranked_once_give_the_same_tau_a_as_plain_rows() -> None:
         )
     finally:
         release_prepared()
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_tau_a_many_equals_rsatoolbox(tied: bool) -> None:
+    rng = np.random.default_rng(2)
+    make = (lambda: _with_ties(rng, 400)) if tied else (lambda: rng.random(400))
+    models = np.stack([make() for _ in range(3)])
+    data = np.stack([models[0] + make() for _ in range(2)])
+    expected = np.array([[_tau_a(m, d) for d in data] for m in models])
+    np.testing.assert_allclose(kendall.tau_a_many(models, data), expected, rtol=0, atol=1e-12)
+
+
+def test_tau_a_many_matches_public_scipy_route() -> None:
+    rng = np.random.default_rng(3)
+    x, y = _with_ties(rng, 300), _with_ties(rng, 300)
+    assert kendall.tau_a_many(x, y)[0, 0] == pytest.approx(_scipy_tau_a(x, y), abs=1e-12)
+
+
+def test_weighted_tau_a_equals_tau_a_of_the_repeated_vectors() -> None:
+    rng = np.random.default_rng(4)
+    x, y = _with_ties(rng, 60), rng.random(60)
+    weights = rng.integers(0, 3, size=(4, 60)).astype(float)
+    got = kendall.weighted_tau_a(x, y, weights, block=7)
+    for b in range(4):
+        reps = weights[b].astype(int)
+        assert got[b] == pytest.approx(_tau_a(np.repeat(x, reps), np.repeat(y, reps)), abs=1e-12)
+
+
+def test_tau_a_many_in_threads_equals_one_thread() -> None:
+    rng = np.random.default_rng(5)
+    models, data = _with_ties(rng, 500)[None] + rng.random((3, 500)), rng.random((4, 500))
+    np.testing.assert_array_equal(
+        kendall.tau_a_many(models, data, threads=2, min_work=0),
+        kendall.tau_a_many(models, data, threads=1),
+    )

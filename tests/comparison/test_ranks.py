@@ -1,13 +1,13 @@
-"""Rank-once machinery against scipy and rsatoolbox on small vectors (with ties)."""
+"""Rank-once machinery (average and weighted ranks) against scipy on small vectors (with ties);
+the tau-a tests are in test_kendall.py."""
 
 from __future__ import annotations
 
 import numpy as np
 import pytest
 import scipy.stats
-from rsatoolbox.rdm.compare import _tau_a
 
-from analysis.comparison import kendall, ranks
+from analysis.comparison import ranks
 
 
 def _with_ties(rng: np.random.Generator, size: int) -> np.ndarray:
@@ -38,40 +38,3 @@ def test_weighted_ranks_equal_rankdata_of_the_repeated_vector(tied: bool) -> Non
         first_copy = np.cumsum(weights[b].astype(int))[keep] - weights[b][keep].astype(int)
         np.testing.assert_array_equal(got[b, keep], expected[first_copy])
         np.testing.assert_array_equal(got_rows[b, keep], expected[first_copy])
-
-
-@pytest.mark.parametrize("tied", [False, True])
-def test_tau_a_many_equals_rsatoolbox(tied: bool) -> None:
-    rng = np.random.default_rng(2)
-    make = (lambda: _with_ties(rng, 400)) if tied else (lambda: rng.random(400))
-    models = np.stack([make() for _ in range(3)])
-    data = np.stack([models[0] + make() for _ in range(2)])
-    expected = np.array([[_tau_a(m, d) for d in data] for m in models])
-    np.testing.assert_allclose(kendall.tau_a_many(models, data), expected, rtol=0, atol=1e-12)
-
-
-def test_tau_a_many_matches_public_scipy_route() -> None:
-    rng = np.random.default_rng(3)
-    x, y = _with_ties(rng, 300), _with_ties(rng, 300)
-    assert kendall.tau_a_many(x, y)[0, 0] == pytest.approx(
-        kendall.tau_a_scipy_free(x, y), abs=1e-12
-    )
-
-
-def test_weighted_tau_a_equals_tau_a_of_the_repeated_vectors() -> None:
-    rng = np.random.default_rng(4)
-    x, y = _with_ties(rng, 60), rng.random(60)
-    weights = rng.integers(0, 3, size=(4, 60)).astype(float)
-    got = kendall.weighted_tau_a(x, y, weights, block=7)
-    for b in range(4):
-        reps = weights[b].astype(int)
-        assert got[b] == pytest.approx(_tau_a(np.repeat(x, reps), np.repeat(y, reps)), abs=1e-12)
-
-
-def test_tau_a_many_in_worker_processes_equals_one_process() -> None:
-    rng = np.random.default_rng(5)
-    models, data = _with_ties(rng, 500)[None] + rng.random((3, 500)), rng.random((4, 500))
-    np.testing.assert_array_equal(
-        kendall.tau_a_many(models, data, processes=2, min_work=0),
-        kendall.tau_a_many(models, data, processes=1),
-    )

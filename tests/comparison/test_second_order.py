@@ -88,7 +88,9 @@ def test_rdm_examples_are_entries_of_the_full_rdm():
     table = rdm_examples_table(images, sources_of(images), {"V1": vector}, n_images=12)
     square = squareform(vector)
     where = {name: k for k, name in enumerate(images)}
-    expected = [square[where[a], where[b]] for a, b in zip(table["image_a"], table["image_b"])]
+    expected = [
+        square[where[a], where[b]] for a, b in zip(table["image_a"], table["image_b"], strict=True)
+    ]
     assert np.allclose(table["dissimilarity"], expected)
     assert len(table) == 12 * 11 // 2
     assert list(table.columns) == [

@@ -20,19 +20,23 @@ from pathlib import Path
 PROBE = """<script>
 window.__probeErrors = [];
 window.addEventListener('error', function (e) {
-  window.__probeErrors.push(e.message || (e.target && (e.target.src || e.target.href)) || 'resource error');
+  window.__probeErrors.push(
+    e.message || (e.target && (e.target.src || e.target.href)) || 'resource error');
 }, true);
 window.addEventListener('load', function () {
   setTimeout(function () {
     var width = window.innerWidth;
     function describe(el) {
-      return el.tagName.toLowerCase() + (el.id ? '#' + el.id : '') + ' "' + (el.textContent || '').trim().slice(0, 40) + '"';
+      return el.tagName.toLowerCase() + (el.id ? '#' + el.id : '')
+        + ' "' + (el.textContent || '').trim().slice(0, 40) + '"';
     }
-    var overflowing = Array.prototype.filter.call(document.querySelectorAll('body *'), function (el) {
+    var all = document.querySelectorAll('body *');
+    var overflowing = Array.prototype.filter.call(all, function (el) {
       var box = el.getBoundingClientRect();
       if (!(box.width > 0 && box.right > width + 1) || el.closest('[hidden]')) return false;
       for (var up = el.parentElement; up && up !== document.body; up = up.parentElement) {
-        if (getComputedStyle(up).overflowX !== 'visible') return false;  // scrolls inside its own box
+        // scrolls inside its own box
+        if (getComputedStyle(up).overflowX !== 'visible') return false;
       }
       return true;
     }).slice(0, 5).map(describe);
@@ -43,10 +47,13 @@ window.addEventListener('load', function () {
       overflowing: overflowing,
       citationLinks: cites.length,
       citationLinksWithoutTarget: cites.filter(function (a) {
-        return !document.getElementById(decodeURIComponent((a.getAttribute('href') || '').replace(/^#/, '')));
+        var id = decodeURIComponent((a.getAttribute('href') || '').replace(/^#/, ''));
+        return !document.getElementById(id);
       }).length,
       images: document.images.length,
-      decoded: Array.prototype.filter.call(document.images, function (img) { return img.complete && img.naturalWidth > 0; }).length,
+      decoded: Array.prototype.filter.call(document.images, function (img) {
+        return img.complete && img.naturalWidth > 0;
+      }).length,
       remote: performance.getEntriesByType('resource').map(function (r) { return r.name; })
         .filter(function (name) { return !/^(data|blob|about):/.test(name); }),
       errors: window.__probeErrors
@@ -56,7 +63,8 @@ window.addEventListener('load', function () {
     first.click();
     setTimeout(function () {
       facts.enlarged = Array.prototype.some.call(document.images, function (img) {
-        if (img === first || img.src !== first.src || !img.complete || !img.naturalWidth) return false;
+        if (img === first || img.src !== first.src) return false;
+        if (!img.complete || !img.naturalWidth) return false;
         for (var up = img.parentElement; up; up = up.parentElement) {
           if (getComputedStyle(up).position === 'fixed') {
             var box = up.getBoundingClientRect();
@@ -71,9 +79,11 @@ window.addEventListener('load', function () {
 });
 </script>"""
 
-HOST = """<!DOCTYPE html><html><head><meta charset="utf-8"><style>body{{margin:0}}iframe{{border:0;display:block}}</style></head>
+HOST = """<!DOCTYPE html><html><head><meta charset="utf-8">
+<style>body{{margin:0}}iframe{{border:0;display:block}}</style></head>
 <body><iframe src="{src}" style="width:{width}px;height:{height}px"></iframe><pre id="facts"></pre>
-<script>window.addEventListener('message', function (e) {{ document.getElementById('facts').textContent = e.data; }});</script>
+<script>window.addEventListener('message', function (e) {{
+  document.getElementById('facts').textContent = e.data; }});</script>
 </body></html>"""
 
 FLAGS = [
@@ -127,7 +137,8 @@ def layout_facts(page: Path, width: int, workdir: Path, height: int = 900) -> di
 
 
 def screenshot(page: Path, width: int, out: Path, height: int = 2400) -> Path:
-    """A PNG of the first `height` pixels of `page` laid out `width` CSS pixels wide (for people to look at)."""
+    """A PNG of the first `height` pixels of `page` laid
+    out `width` CSS pixels wide (for people to look at)."""
     host = out.with_suffix(".host.html")
     host.write_text(
         HOST.format(src=page.resolve().as_uri(), width=width, height=height), encoding="utf-8"

@@ -13,6 +13,9 @@ import pytest
 import yaml
 
 from analysis.__main__ import main
+from analysis.errors import AnalysisWarning
+from analysis.reading.loading import load_aligned
+from analysis.reading.study import load_study
 from tests.helpers import save_rdms
 
 CSI2 = "CSI2_BOLD5000_CORR_RDMs.h5"
@@ -109,20 +112,24 @@ def test_different_measures_are_refused_unless_allowed(demo, tmp_path, capsys):
     _fails(
         demo / "study.yml", tmp_path / "out", capsys, NETWORK, "euclidean", "--allow-mixed-measures"
     )
-    with pytest.warns(UserWarning, match="euclidean"):
-        code = main(
-            [
-                "run",
-                str(demo / "study.yml"),
-                "--out",
-                str(tmp_path / "out"),
-                "--samples",
-                "0",
-                "--allow-mixed-measures",
-            ]
-        )
+    code = main(
+        [
+            "run",
+            str(demo / "study.yml"),
+            "--out",
+            str(tmp_path / "out"),
+            "--samples",
+            "0",
+            "--allow-mixed-measures",
+        ]
+    )
     assert code == 0
     assert (tmp_path / "out" / "per_subject.csv").exists()
+    # the command line shows the library's AnalysisWarning as one line naming the file
+    warned = [line for line in capsys.readouterr().err.splitlines() if "euclidean" in line]
+    assert len(warned) == 1 and warned[0].startswith(f"warning: {demo / NETWORK}: "), warned
+    with pytest.warns(AnalysisWarning, match="euclidean"):
+        load_aligned(load_study(demo / "study.yml"), allow_mixed_measures=True)
 
 
 def test_no_common_image(demo, tmp_path, capsys):

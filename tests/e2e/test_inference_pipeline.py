@@ -126,7 +126,8 @@ from analysis.inference.tables import inference_tables
 from analysis.pipeline.output import write_csv
 aligned = load_aligned(load_study(sys.argv[1]))
 dtype = {"float32": np.float32, "float64": np.float64}[sys.argv[3]]
-for name, table in inference_tables(aligned, "corr", 40, 3, dtype=dtype, progress=False).tables.items():
+tables = inference_tables(aligned, "corr", 40, 3, dtype=dtype, progress=False).tables
+for name, table in tables.items():
     write_csv(table, Path(sys.argv[2]) / f"{name}.csv")
 """
 
@@ -154,25 +155,31 @@ def test_inference_is_byte_identical_whatever_the_threads(demo_200, tmp_path, dt
     assert outputs[0] == outputs[1] == outputs[2]
 
 
-def test_bootstrap_with_one_subject_is_refused(demo_200, tmp_path, capsys):
+def test_bootstrap_with_one_subject_generalises_over_images_only(demo_200, tmp_path):
+    """One subject: inference over images only (rsatoolbox's eval_bootstrap_pattern), no ceiling."""
+    import json
+
+    import pandas as pd
+
     study = yaml.safe_load(demo_200.read_text())
     study["subjects"] = {"CSI1": str(demo_200.parent / study["subjects"]["CSI1"])}
     study["networks"] = {k: str(demo_200.parent / v) for k, v in study["networks"].items()}
     path = tmp_path / "one.yml"
     path.write_text(yaml.safe_dump(study))
-    code = main(["run", str(path), "--out", str(tmp_path / "out"), "--samples", "50"])
-    err = [
-        line
-        for line in capsys.readouterr().err.strip().splitlines()
-        if not line.startswith("warning: ")
-    ]
-    assert code == 2 and len(err) == 1 and err[0].startswith("error: ")
-    assert "subject" in err[0]
-    assert not (tmp_path / "out").exists()
+    out = tmp_path / "out"
+    assert main(["run", str(path), "--out", str(out), "--samples", "50"]) == 0
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["bootstrap"]["kind"] == "pattern"
+    assert manifest["bootstrap"]["generalises_over"] == ["images"]
+    assert pd.read_csv(out / "noise_ceiling.csv").empty
+    inference = pd.read_csv(out / "inference.csv")
+    assert inference["r_normalised"].isna().all() and inference["p_ceiling"].isna().all()
+    assert inference["sem"].gt(0).all() and inference["p_zero"].between(0, 1).all()
 
 
 def test_two_networks_are_compared_by_their_best_layers(demo_200, tmp_path):
-    """A second network of pure-noise layers: ResNet-50's best layer beats it where a layer is planted."""
+    """A second network of pure-noise layers: ResNet-50's
+    best layer beats it where a layer is planted."""
     import numpy as np
     import rsatoolbox
 

@@ -1,7 +1,7 @@
-"""Both renderers through `tools/render.py`: the qmdrender fallback always, real Quarto when it is on
-PATH (`.ci/run` installs it from ../shared/quarto when that exists). They must produce the same
-report (sections, figures, tables and their numbers), a page that works at desktop and phone
-widths, a PDF, and leave the working tree as clean as they found it."""
+"""Both renderers through `tools/render.py`: the qmdrender fallback always, real Quarto when
+it is on PATH (`.ci/run` installs it from ../shared/quarto when that exists). They must
+produce the same report (sections, figures, tables and their numbers), a page that works at
+desktop and phone widths, a PDF, and leave the working tree as clean as they found it."""
 
 from __future__ import annotations
 
@@ -35,7 +35,8 @@ def git(folder: Path, *args: str) -> str:
 
 
 def checkout(target: Path) -> Path:
-    """The project's files as git sees them (tracked and new, not ignored), committed in a fresh repository."""
+    """The project's files as git sees them (tracked and
+    new, not ignored), committed in a fresh repository."""
     try:
         names = git(ROOT, "ls-files", "--cached", "--others", "--exclude-standard", "-z").split(
             "\0"
@@ -79,7 +80,8 @@ def render(
 
 
 def path_with_a_wrong_python(folder: Path) -> str:
-    """PATH with a `python3` and `python` first that cannot run anything: the cells must not need them."""
+    """PATH with a `python3` and `python` first that
+    cannot run anything: the cells must not need them."""
     folder.mkdir(parents=True, exist_ok=True)
     for name in ("python3", "python"):
         (folder / name).write_text(
@@ -99,7 +101,8 @@ def results(demo_master, tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="module")
 def renders(results, tmp_path_factory):
-    """Render a fresh checkout with the named renderer, once per module: (name, checkout, completed render)."""
+    """Render a fresh checkout with the named renderer,
+    once per module: (name, checkout, completed render)."""
     done: dict[str, tuple[str, Path, subprocess.CompletedProcess]] = {}
 
     def rendered_with(name: str) -> tuple[str, Path, subprocess.CompletedProcess]:
@@ -155,7 +158,8 @@ def test_render_writes_both_outputs_and_leaves_the_tree_clean(rendered):
 
 @needs_quarto
 def test_quarto_runs_the_cells_in_this_python(renders):
-    """QUARTO_PYTHON: the python3 first on PATH cannot run cells, yet Quarto renders (in this venv)."""
+    """QUARTO_PYTHON: the python3 first on PATH cannot
+    run cells, yet Quarto renders (in this venv)."""
     _, project, proc = renders("quarto")
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "not the project python" not in proc.stderr

@@ -1,4 +1,5 @@
-"""The report rendered from real demo results through the fallback renderer, checked in a real browser."""
+"""The report rendered from real demo results through
+the fallback renderer, checked in a real browser."""
 
 from __future__ import annotations
 
@@ -237,10 +238,12 @@ def test_pdf_has_title_latencies_references_and_synthetic_notice(report):
 CHECK_SCRIPT = """<script>
 window.__qmdErrors = [];
 window.addEventListener('error', function (e) {
-  window.__qmdErrors.push('error: ' + (e.message || (e.target && (e.target.src || e.target.href)) || 'resource'));
+  window.__qmdErrors.push(
+    'error: ' + (e.message || (e.target && (e.target.src || e.target.href)) || 'resource'));
 }, true);
 (function () { var orig = console.error; console.error = function () {
-  window.__qmdErrors.push('console.error: ' + Array.prototype.join.call(arguments, ' ')); orig.apply(console, arguments); }; })();
+  window.__qmdErrors.push('console.error: ' + Array.prototype.join.call(arguments, ' '));
+  orig.apply(console, arguments); }; })();
 window.addEventListener('load', function () {
   var imgs = Array.prototype.slice.call(document.images);
   var decoded = imgs.filter(function (img) { return img.complete && img.naturalWidth > 0; }).length;
@@ -248,7 +251,8 @@ window.addEventListener('load', function () {
     .filter(function (n) { return !/^(data|blob|file|about):/.test(n); });
   var out = document.createElement('pre');
   out.id = 'qmd-check';
-  out.textContent = JSON.stringify({images: imgs.length, decoded: decoded, errors: window.__qmdErrors, remote: remote});
+  out.textContent = JSON.stringify(
+    {images: imgs.length, decoded: decoded, errors: window.__qmdErrors, remote: remote});
   document.body.appendChild(out);
 });
 </script>"""
@@ -403,8 +407,8 @@ def test_inference_section_comes_from_the_tables(page, demo_results):
     assert f"ResNet-50 10 {len(pairwise)} {significant}" in text
     below = int(inference["significant_ceiling"].sum())
     assert (
-        f"{below} of {len(inference)} ROI × layer values are significantly below the lower noise ceiling"
-        in text
+        f"{below} of {len(inference)} ROI × layer values "
+        "are significantly below the lower noise ceiling" in text
     )
 
 

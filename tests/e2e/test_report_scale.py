@@ -93,7 +93,7 @@ def test_pdf_has_the_papers_sections_and_a_bibtex_entry(rendered):
         "Appendix",
     ):
         assert heading in text, heading
-    assert "@software{" in text and "10.5061/dryad.wpzgmsbtr" in text and "CC0" in text
+    assert "@techreport{" in text and "10.5061/dryad.wpzgmsbtr" in text and "CC0" in text
 
 
 def test_html_offers_every_long_table_in_full(rendered):

@@ -1,4 +1,5 @@
-"""The compiled rank bootstrap (spearman, rho-a) against rsatoolbox and against the plain numpy path."""
+"""The compiled rank bootstrap (spearman, rho-a)
+against rsatoolbox and against the plain numpy path."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import warnings
 import numpy as np
 import pytest
 
-from analysis import inference as inf
-from analysis.comparison import ranks as rk
+from analysis import inference
+from analysis.comparison import ranks as comparison_ranks
 from analysis.errors import AnalysisError
-from analysis.inference import rank_bootstrap as rb
+from analysis.inference import rank_bootstrap
 from analysis.inference import rank_kernels as kernels
 from analysis.inference.resampling import draw_resampling
 from analysis.reading.align import condensed_index
@@ -29,7 +30,7 @@ def test_equals_rsatoolbox_with_ties_and_other_subject_counts(
     reference, resampling = rsatoolbox_dual_bootstrap(
         subjects[0], models, method, 10, monkeypatch, seed=3
     )
-    ours = inf.dual_bootstrap(subjects, models, resampling, method, dtype=np.float64)
+    ours = inference.dual_bootstrap(subjects, models, resampling, method, dtype=np.float64)
     expected_evals = reference.evaluations[:, :, 0, 0, :]
     expected_ceiling = reference.noise_ceiling[:, :, 0, :].transpose(1, 0, 2)
     ok = ~np.isnan(expected_evals[:, 0, 0])
@@ -52,7 +53,7 @@ def test_compiled_path_equals_the_numpy_path(
         dual.subject_rows(subjects), list(models), image_counts, subject_counts, method, False
     )
     numpy_path = dual._ranked(subjects, models, image_counts, subject_counts, method, False)
-    for ours, expected in zip(compiled, numpy_path):
+    for ours, expected in zip(compiled, numpy_path, strict=True):
         np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-12)
 
 
@@ -66,10 +67,10 @@ def test_rois_in_several_chunks_equal_one_chunk(monkeypatch) -> None:
         resampling.subject_counts,
         "spearman",
     )
-    whole = rb.rank_dual_bootstrap(*args)
-    monkeypatch.setattr(rb, "CHUNK_BYTES", 1.0)  # one ROI per chunk
-    assert len(rb._roi_chunks(4, 3, 2, 190, 2)) == 4
-    for ours, expected in zip(rb.rank_dual_bootstrap(*args), whole):
+    whole = rank_bootstrap.rank_dual_bootstrap(*args)
+    monkeypatch.setattr(rank_bootstrap, "CHUNK_BYTES", 1.0)  # one ROI per chunk
+    assert len(rank_bootstrap._roi_chunks(4, 3, 2, 190, 2)) == 4
+    for ours, expected in zip(rank_bootstrap.rank_dual_bootstrap(*args), whole, strict=True):
         np.testing.assert_array_equal(ours, expected)
 
 
@@ -79,9 +80,11 @@ def test_doubled_ranks_are_twice_the_weighted_ranks_of_the_resampled_vector() ->
     vector = np.round(rng.random(n * (n - 1) // 2), 1)
     counts = np.bincount(rng.integers(0, n, n), minlength=n)
     weights = (counts[:, None] * counts[None, :])[np.triu_indices(n, 1)]
-    order, values = rk.sort_orders(vector)
-    expected = rk.weighted_ranks(order[0], values[0], weights[None].astype(float))[0][weights > 0]
-    ranks = rb.sample_ranks([rb.sort_rdm(vector, n)], counts)
+    order, values = comparison_ranks.sort_orders(vector)
+    expected = comparison_ranks.weighted_ranks(order[0], values[0], weights[None].astype(float))[0][
+        weights > 0
+    ]
+    ranks = rank_bootstrap.sample_ranks([rank_bootstrap.sort_rdm(vector, n)], counts)
     np.testing.assert_array_equal(ranks.ranks[0], 2 * expected)
     np.testing.assert_array_equal(ranks.weights, weights[weights > 0])
     active = weights[weights > 0]
@@ -92,7 +95,7 @@ def test_doubled_ranks_are_twice_the_weighted_ranks_of_the_resampled_vector() ->
 def test_sorted_pairs_pack_both_images_and_flag_ties_with_the_next() -> None:
     n = 300
     vector = np.round(np.random.default_rng(6).random(n * (n - 1) // 2), 3)
-    pairs = rb.sort_rdm(vector, n).pairs
+    pairs = rank_bootstrap.sort_rdm(vector, n).pairs
     first, second = (pairs >> 16) & 0x7FFF, pairs & 0xFFFF
     assert (first < second).all()
     values = vector[condensed_index(first, second, n)]
@@ -100,7 +103,7 @@ def test_sorted_pairs_pack_both_images_and_flag_ties_with_the_next() -> None:
     np.testing.assert_array_equal(pairs[:-1] < 0, np.diff(values) == 0)
     assert pairs[-1] >= 0
     with pytest.raises(AnalysisError, match="too many for the rank bootstrap"):
-        rb.sort_rdm(np.zeros(3), rb.MAX_IMAGES + 1)
+        rank_bootstrap.sort_rdm(np.zeros(3), rank_bootstrap.MAX_IMAGES + 1)
 
 
 def test_pooled_ranks_rank_the_weighted_sum_with_its_ties() -> None:
@@ -110,7 +113,7 @@ def test_pooled_ranks_rank_the_weighted_sum_with_its_ties() -> None:
     pool = np.array([2, 0, 1])
     out = np.empty(200, np.int32)
     kernels.pooled_ranks(ranks, pool, weights, out)
-    expected = rk.weighted_ranks_of_rows(
+    expected = comparison_ranks.weighted_ranks_of_rows(
         (pool @ ranks)[None].astype(float), weights[None].astype(float)
     )[0]
     np.testing.assert_array_equal(out, 2 * expected)
@@ -126,8 +129,8 @@ def test_samples_with_fewer_than_three_images_are_dropped_quietly(method: str) -
     images = np.array([[0] * 8, [0, 0, 1, 1, 1, 1, 1, 1], [0, 0, 1, 1, 2, 2, 2, 2], list(range(8))])
     with warnings.catch_warnings():  # any floating-point warning (in any thread) fails the test
         warnings.simplefilter("error")
-        result = inf.dual_bootstrap(
-            subjects, models, inf.Resampling(images, np.tile([0, 1, 2], (4, 1))), method
+        result = inference.dual_bootstrap(
+            subjects, models, inference.Resampling(images, np.tile([0, 1, 2], (4, 1))), method
         )
     assert list(result.valid) == [False, False, True, True]
     assert result.dropped_few_images == 2 and result.dropped_undefined == 0

@@ -12,7 +12,7 @@ import scipy.stats
 from rsatoolbox.inference.result import Result
 
 from analysis import inference as inf
-from analysis.inference import statistics as st
+from analysis.inference import statistics
 from analysis.inference.tables import roi_columns as columns
 from analysis.schema import CORRECTIONS
 from tests.helpers import random_study, rsatoolbox_dual_bootstrap
@@ -26,7 +26,8 @@ def _models(n: int) -> list:
 
 
 def _result_of(values: np.ndarray, n_rdm: int, n_pattern: int) -> Result:
-    """An rsatoolbox Result whose 'models' are the N × K × 3 values, variances as eval_dual_bootstrap."""
+    """An rsatoolbox Result whose 'models' are the N ×
+    K × 3 values, variances as eval_dual_bootstrap."""
     centred = values - values.mean(axis=0, keepdims=True)
     variances = np.einsum("ijk,ilk->kjl", centred, centred) / (values.shape[0] - 1)
     return Result(
@@ -63,7 +64,7 @@ def reference():
 @pytest.mark.parametrize("level", [0.05, 0.01, 0.2])
 def test_interval_is_rsatoolbox_get_ci_with_the_t_method(reference, level: float) -> None:
     result, stats = reference
-    low, high = st.t_interval(stats.means, stats.model_var, stats.dof, level)
+    low, high = statistics.t_interval(stats.means, stats.model_var, stats.dof, level)
     expected = np.array(result.get_ci(1 - level))  # default test_type 't-test'
     np.testing.assert_allclose(np.array([low, high]), expected, **CLOSE)
     if level == 0.05:
@@ -75,7 +76,7 @@ def test_two_sided_p_is_twice_rsatoolbox_one_sided(reference) -> None:
     one_sided = result.test_zero()
     np.testing.assert_allclose(stats.p_zero, one_sided, **CLOSE)
     np.testing.assert_allclose(
-        st.two_sided_p(stats.means, stats.model_var, stats.dof),
+        statistics.two_sided_p(stats.means, stats.model_var, stats.dof),
         2 * np.minimum(one_sided, 1 - one_sided),
         **CLOSE,
     )
@@ -85,11 +86,11 @@ def test_two_sided_p_is_twice_rsatoolbox_one_sided(reference) -> None:
 def test_interval_excludes_zero_exactly_when_the_corrected_test_rejects(correction: str) -> None:
     rng = np.random.default_rng(0)
     checked = rejected = 0
-    for family in range(400):
+    for _ in range(400):
         size = int(rng.integers(1, 20))
         estimate = rng.normal(0, 1, size) * rng.choice([0.0, 0.5, 3.0], size)
         variance = rng.uniform(0.01, 0.3, size) ** 2
-        tests = st.family_tests(
+        tests = statistics.family_tests(
             estimate, variance, dof=int(rng.integers(1, 10)), correction=correction, alpha=0.05
         )
         excludes = (tests["ci_low"] > 0) | (tests["ci_high"] < 0)
@@ -102,32 +103,33 @@ def test_interval_excludes_zero_exactly_when_the_corrected_test_rejects(correcti
 
 def test_per_test_level_is_the_threshold_of_the_adjusted_tests() -> None:
     p = np.array([0.001, 0.008, 0.012, 0.02, 0.04, 0.3, 0.9])
-    assert st.per_test_level(p, "none", 0.05) == 0.05
-    assert st.per_test_level(p, "bonferroni", 0.05) == pytest.approx(0.05 / 7)
-    # BH at 0.05 with m = 7 rejects p_(i) < i·0.05/7: 0.001, 0.008, 0.012, 0.02 (0.02 < 4·0.05/7 = 0.0286)
-    assert st.per_test_level(p, "fdr", 0.05) == pytest.approx(4 * 0.05 / 7)
-    assert st.per_test_level(np.array([0.5, 0.9]), "fdr", 0.05) == pytest.approx(0.05 / 2)
+    assert statistics.per_test_level(p, "none", 0.05) == 0.05
+    assert statistics.per_test_level(p, "bonferroni", 0.05) == pytest.approx(0.05 / 7)
+    # BH at 0.05 with m = 7 rejects p_(i) < i·0.05/7:
+    # 0.001, 0.008, 0.012, 0.02 (0.02 < 4·0.05/7 = 0.0286)
+    assert statistics.per_test_level(p, "fdr", 0.05) == pytest.approx(4 * 0.05 / 7)
+    assert statistics.per_test_level(np.array([0.5, 0.9]), "fdr", 0.05) == pytest.approx(0.05 / 2)
 
 
 def test_adjust() -> None:
     p = np.array([0.01, 0.04, 0.03, 0.5])
-    np.testing.assert_allclose(st.adjust(p, "fdr"), scipy.stats.false_discovery_control(p))
-    np.testing.assert_allclose(st.adjust(p, "bonferroni"), [0.04, 0.16, 0.12, 1.0])
-    np.testing.assert_allclose(st.adjust(p, "none"), p)
+    np.testing.assert_allclose(statistics.adjust(p, "fdr"), scipy.stats.false_discovery_control(p))
+    np.testing.assert_allclose(statistics.adjust(p, "bonferroni"), [0.04, 0.16, 0.12, 1.0])
+    np.testing.assert_allclose(statistics.adjust(p, "none"), p)
 
 
 def test_normalised_is_nan_where_the_ceiling_bounds_nothing() -> None:
-    got = st.normalised(np.array([0.1, 0.2, 0.3, -0.1]), np.array([0.4, 0.0, -0.2, 0.5]))
+    got = statistics.normalised(np.array([0.1, 0.2, 0.3, -0.1]), np.array([0.4, 0.0, -0.2, 0.5]))
     np.testing.assert_allclose(got, [0.25, np.nan, np.nan, -0.2])
-    np.testing.assert_allclose(st.normalised(np.array([0.1, 0.2]), 0.4), [0.25, 0.5])
+    np.testing.assert_allclose(statistics.normalised(np.array([0.1, 0.2]), 0.4), [0.25, 0.5])
 
 
 def test_peak_shares_count_best_layers_and_split_ties() -> None:
     per_sample = np.array([[0.1, 0.3, 0.2], [0.4, 0.3, 0.2], [0.1, 0.3, 0.3], [0.0, 0.5, 0.1]])
-    np.testing.assert_allclose(st.peak_shares(per_sample), [0.25, 0.5 + 0.125, 0.125])
+    np.testing.assert_allclose(statistics.peak_shares(per_sample), [0.25, 0.5 + 0.125, 0.125])
     rng = np.random.default_rng(1)
     values = rng.normal(size=(500, 7))
-    shares = st.peak_shares(values)
+    shares = statistics.peak_shares(values)
     brute = (
         np.array([sum(int(np.argmax(row) == layer) for row in values) for layer in range(7)]) / 500
     )
@@ -148,7 +150,7 @@ def _brute_force_network_comparison(evaluations, sizes, n_rdm, n_pattern):
                     evaluations[i, edges[b] : edges[b + 1], v]
                 )
         variances = [np.var(diff[:, v], ddof=1) for v in range(3)]
-        variance = st.dual_variance(np.array(variances), n_rdm, n_pattern)
+        variance = statistics.dual_variance(np.array(variances), n_rdm, n_pattern)
         mean = diff.mean()
         t = mean / np.sqrt(max(variance, np.finfo(float).eps))
         out.append((mean, variance, 2 * (1 - scipy.stats.t.cdf(abs(t), dof))))
@@ -161,22 +163,24 @@ def test_network_comparison_equals_a_brute_force_loop_and_rsatoolbox() -> None:
     evaluations = (
         rng.normal(0.2, 0.05, (50, sum(sizes), 3)) + np.linspace(0, 0.05, sum(sizes))[None, :, None]
     )
-    spans = st.network_spans(sizes)
-    differences = st.network_differences(evaluations, spans)
-    mean, variance = st.difference_statistics(differences, n_rdm=4, n_pattern=30)
-    p = st.two_sided_p(mean, variance, st.degrees_of_freedom(4, 30))
+    spans = statistics.network_spans(sizes)
+    differences = statistics.network_differences(evaluations, spans)
+    mean, variance = statistics.difference_statistics(differences, n_rdm=4, n_pattern=30)
+    p = statistics.two_sided_p(mean, variance, statistics.degrees_of_freedom(4, 30))
     expected = _brute_force_network_comparison(evaluations, sizes, 4, 30)
     np.testing.assert_allclose(np.stack([mean, variance, p], axis=1), expected, atol=1e-12, rtol=0)
     # rsatoolbox's Result with the per-sample best layer of each network as its 'models'
-    best = _result_of(st.best_layer_values(evaluations, spans), n_rdm=4, n_pattern=30)
-    left, right = st.network_pairs(3)
+    best = _result_of(statistics.best_layer_values(evaluations, spans), n_rdm=4, n_pattern=30)
+    left, right = statistics.network_pairs(3)
     np.testing.assert_allclose(best.diff_var, variance, **CLOSE)
     np.testing.assert_allclose(best.test_pairwise()[left, right], p, **CLOSE)
     # and with the differences as 'models': the interval is its get_ci
     as_models = _result_of(differences, n_rdm=4, n_pattern=30)
     np.testing.assert_allclose(as_models.get_means(), mean, **CLOSE)
     np.testing.assert_allclose(
-        np.array(as_models.get_ci(0.95)), np.array(st.t_interval(mean, variance, 3, 0.05)), **CLOSE
+        np.array(as_models.get_ci(0.95)),
+        np.array(statistics.t_interval(mean, variance, 3, 0.05)),
+        **CLOSE,
     )
 
 
@@ -185,9 +189,9 @@ def test_choice_of_layer_adds_uncertainty() -> None:
     rng = np.random.default_rng(5)
     evaluations = rng.normal(0.3, 0.02, (2000, 3, 3))
     evaluations[:, 2] = 0.1
-    best = st.best_layer_values(evaluations, st.network_spans([2, 1]))
+    best = statistics.best_layer_values(evaluations, statistics.network_spans([2, 1]))
     assert best[:, 0].mean() > evaluations[:, :2].mean() + 0.005
-    shares = st.peak_shares(evaluations[:, :2].mean(axis=-1))
+    shares = statistics.peak_shares(evaluations[:, :2].mean(axis=-1))
     assert 0.45 < shares[0] < 0.55
 
 
@@ -221,7 +225,8 @@ def test_tables_intervals_agree_with_significance_on_every_row(correction: str) 
     for table, flag in ((inference, "significant_zero"), (networks, "significant")):
         excludes = (table.ci_low > 0) | (table.ci_high < 0)
         assert (excludes == table[flag]).all()
-        # the recorded coverage is the interval's: half-width = t quantile at ci_level × SEM (SEM > 0 here)
+        # the recorded coverage is the interval's: half-width
+        # = t quantile at ci_level × SEM (SEM > 0 here)
         dof = 3 - 1
         half = scipy.stats.t.isf((1 - table.ci_level) / 2, dof) * table["sem"]
         np.testing.assert_allclose((table.ci_high - table.ci_low) / 2, half, rtol=1e-9)

@@ -1,6 +1,9 @@
-"""Result statistics against rsatoolbox's Result, seeded draws, the inference tables and bad input."""
+"""Result statistics against rsatoolbox's Result,
+seeded draws, the inference tables and bad input."""
 
 from __future__ import annotations
+
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -10,6 +13,7 @@ import scipy.stats
 from analysis import inference as inf
 from analysis.errors import AnalysisError
 from analysis.inference.tables import roi_columns
+from analysis.schema import BOOTSTRAP_METHODS
 from tests.helpers import random_study, rsatoolbox_dual_bootstrap
 
 
@@ -113,7 +117,6 @@ def test_every_method_runs_end_to_end(method: str) -> None:
         (dict(method="pearson"), "unknown method"),
         (dict(samples=1), "give no variance"),
         (dict(n_images=3), "too few to resample"),
-        (dict(n_subjects=1), "too few for a bootstrap over subjects"),
         (dict(nan=True), "NaN"),
         (dict(constant=True), "constant"),
     ],
@@ -174,3 +177,30 @@ def test_an_unknown_method_is_refused_by_the_bootstrap() -> None:
         inf.inference_arrays(
             subjects, models, rois, layers, "kendall", samples=10, seed=0, progress=False
         )
+
+
+@pytest.mark.parametrize("method", BOOTSTRAP_METHODS)
+def test_one_subject_runs_over_images_only_for_every_method(method: str) -> None:
+    subjects, models, rois, layers = _planted(n_images=20)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no division-by-zero from the unused ceilings
+        output = inf.inference_arrays(
+            subjects[:, :1], models, rois, layers, method, samples=30, seed=1, progress=False
+        )
+    tables = output.tables
+    assert output.bootstrap["kind"] == "pattern" and output.bootstrap["valid_samples"] == 30
+    assert np.isfinite(
+        tables["inference"][["r", "sem", "ci_low", "ci_high", "p_zero"]].to_numpy()
+    ).all()
+    assert tables["inference"][["r_normalised", "p_ceiling"]].isna().to_numpy().all()
+    assert tables["noise_ceiling"].empty and len(tables["pairwise"]) == 6
+
+
+def test_two_subjects_are_a_dual_bootstrap() -> None:
+    subjects, models, rois, layers = _planted(n_images=20)
+    output = inf.inference_arrays(
+        subjects[:, :2], models, rois, layers, "corr", samples=30, seed=1, progress=False
+    )
+    assert output.bootstrap["kind"] == "dual"
+    assert output.bootstrap["generalises_over"] == ["images", "subjects"]
+    assert len(output.tables["noise_ceiling"]) == 2

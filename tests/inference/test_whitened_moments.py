@@ -8,21 +8,24 @@ import pytest
 
 from analysis.comparison.whitened import whitened
 from analysis.executor import LocalExecutor, RunContext, running
-from analysis.inference import moments as bs
-from analysis.inference import whitened_moments as wm
+from analysis.inference import moments as bootstrap_moments
+from analysis.inference import whitened_moments
 from analysis.inference.dual_bootstrap import subject_rows
 from tests.helpers import random_study
 
 
 def _products(subjects, models, counts, method="corr_cov"):
     rows, model_rows = subject_rows(subjects), list(models)
-    standard = bs.standardisation(model_rows + [v for roi in rows for v in roi], "corr")
-    moments = bs.linear_moments(rows, model_rows, counts, "corr", standard=standard)
-    return wm.whitened_products(rows, model_rows, counts, moments, *standard, method)
+    standard = bootstrap_moments.standardisation(
+        model_rows + [v for roi in rows for v in roi], "corr"
+    )
+    moments = bootstrap_moments.linear_moments(rows, model_rows, counts, "corr", standard=standard)
+    return whitened_moments.whitened_products(rows, model_rows, counts, moments, *standard, method)
 
 
 def _by_hand(vector: np.ndarray, pattern_idx: np.ndarray) -> np.ndarray:
-    """Whitened vector of the resampled RDM by solving the missing-pairs double centring directly."""
+    """Whitened vector of the resampled RDM by solving
+    the missing-pairs double centring directly."""
     n = int((1 + np.sqrt(1 + 8 * vector.size)) / 2)
     full = np.zeros((n, n))
     full[np.triu_indices(n, 1)] = vector
@@ -50,7 +53,9 @@ def test_closed_form_equals_the_whitened_vectors_built_by_hand(pattern_idx) -> N
     products = _products(subjects + 0.0, models + 2.0, counts, "cosine_cov")
     vx, vy = _by_hand(x, pattern_idx), _by_hand(y, pattern_idx)
     expected = vx @ vy / np.sqrt(vx @ vx * (vy @ vy))
-    assert wm.whitened_similarity(products)[0, 0, 1, 0] == pytest.approx(expected, abs=1e-12)
+    assert whitened_moments.whitened_similarity(products)[0, 0, 1, 0] == pytest.approx(
+        expected, abs=1e-12
+    )
 
 
 def test_every_image_once_is_rsatoolbox_double_centring() -> None:
@@ -63,16 +68,18 @@ def test_limit_form_is_the_limit() -> None:
     rng = np.random.default_rng(23)
     u, v = rng.normal(size=(2, 1, 6))
     counts = np.array([[4.0, 1, 1, 0, 0, 0]])  # n = 6: d_0 = 0
-    exact = wm.bilinear(
-        wm.reduce(u[:, None], wm.weights(counts)),
-        wm.reduce(v[:, None], wm.weights(counts)),
-        wm.weights(counts),
+    exact = whitened_moments.bilinear(
+        whitened_moments.reduce(u[:, None], whitened_moments.weights(counts)),
+        whitened_moments.reduce(v[:, None], whitened_moments.weights(counts)),
+        whitened_moments.weights(counts),
     )[0, 0, 0]
     near = counts.copy()
     near[0, 0] = 4.0 - 1e-7  # d_0 = 2e-7, general form (Σc changes by 1e-7 too, negligibly)
-    w = wm.weights(near)
+    w = whitened_moments.weights(near)
     assert w.pivot[0] == -1
-    approx = wm.bilinear(wm.reduce(u[:, None], w), wm.reduce(v[:, None], w), w)[0, 0, 0]
+    approx = whitened_moments.bilinear(
+        whitened_moments.reduce(u[:, None], w), whitened_moments.reduce(v[:, None], w), w
+    )[0, 0, 0]
     assert approx == pytest.approx(exact, rel=1e-5)
 
 
@@ -81,7 +88,7 @@ def test_chunks_of_samples_and_threads_give_the_same_bytes(monkeypatch) -> None:
     counts = np.random.default_rng(25).multinomial(30, np.ones(30) / 30, size=7)
     with running(RunContext(LocalExecutor(threads=1))):
         whole = _products(subjects, models, counts)
-    monkeypatch.setattr(wm, "U_BYTES", 8 * 30 * 12 * 3)  # 3 samples per chunk
+    monkeypatch.setattr(whitened_moments, "U_BYTES", 8 * 30 * 12 * 3)  # 3 samples per chunk
     with running(RunContext(LocalExecutor(threads=2))):
         chunked = _products(subjects, models, counts)
     for name in ("model_square", "subject_gram", "cross", "subject_norm"):

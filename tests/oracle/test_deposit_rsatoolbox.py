@@ -11,7 +11,7 @@ import pytest
 import rsatoolbox
 
 from analysis.__main__ import main
-from tests.helpers import save_rdms, write_study
+from tests.helpers import rows_where, save_rdms, write_study
 
 N_IMAGES = 40
 ATLASES = {"A": ["V1", "V2", "LO"], "B": ["x1", "x2"]}
@@ -60,7 +60,7 @@ def deposit(tmp_path):
     net_order = rng.permutation(N_IMAGES)
     shouted = [
         name.upper().replace(".JPG", ".png") if i < 24 else name
-        for i, name in zip(net_order, images[net_order])
+        for i, name in zip(net_order, images[net_order], strict=True)
     ]
     save_rdms(
         tmp_path / "net.h5",
@@ -123,10 +123,10 @@ def test_atlases_and_group_mean_equal_rsatoolbox_eval_fixed(deposit, capsys):
                 expected = rsatoolbox.inference.eval_fixed(models, rdms, method="corr").evaluations[
                     0
                 ]
-            ours = per_subject.query("subject == @subject and atlas == @atlas")
+            ours = rows_where(per_subject, subject=subject, atlas=atlas)
             for m, layer in enumerate(LAYERS):
                 for d, roi in enumerate(rdms.rdm_descriptors["roi"]):
-                    value = ours.query("roi == @roi and layer == @layer")["r"]
+                    value = rows_where(ours, roi=roi, layer=layer)["r"]
                     assert len(value) == 1 and abs(value.iloc[0] - expected[m, d]) < 1e-9
         averaged = rsatoolbox.rdm.RDMs(
             np.mean([r.get_vectors() for r in references.values()], axis=0)
@@ -134,13 +134,13 @@ def test_atlases_and_group_mean_equal_rsatoolbox_eval_fixed(deposit, capsys):
         expected = rsatoolbox.rdm.compare(network, averaged, "corr")
         for m, layer in enumerate(LAYERS):
             for d, roi in enumerate(rois):
-                value = joint.query("atlas == @atlas and roi == @roi and layer == @layer")["r"]
+                value = rows_where(joint, atlas=atlas, roi=roi, layer=layer)["r"]
                 assert len(value) == 1 and abs(value.iloc[0] - expected[m, d]) < 1e-9
     mean = _reference(folder / "MEAN_A.h5", keys, _stem)
     expected = rsatoolbox.rdm.compare(network, mean, "corr")
     for m, layer in enumerate(LAYERS):
         for d, roi in enumerate(mean.rdm_descriptors["roi"]):
-            value = group_mean.query("roi == @roi and layer == @layer")["r"]
+            value = rows_where(group_mean, roi=roi, layer=layer)["r"]
             assert len(value) == 1 and abs(value.iloc[0] - expected[m, d]) < 1e-9
     assert set(group_mean["atlas"]) == {"A"}
 

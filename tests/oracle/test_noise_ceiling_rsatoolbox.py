@@ -9,8 +9,8 @@ import pytest
 import rsatoolbox
 from rsatoolbox.inference.noise_ceiling import boot_noise_ceiling
 
-from analysis import inference as inf
-from analysis.inference import noise_ceiling as nc
+from analysis import inference
+from analysis.inference import noise_ceiling
 
 METHODS = ["corr", "cosine", "spearman", "rho-a", "tau-a"]
 
@@ -27,10 +27,10 @@ def _ours(
     models = subjects[0, :1] * 0 + np.arange(
         subjects.shape[2]
     )  # any model; only the ceiling is read
-    result = inf.dual_bootstrap(
+    result = inference.dual_bootstrap(
         subjects,
         models,
-        inf.Resampling(image_idx[None], subject_idx[None]),
+        inference.Resampling(image_idx[None], subject_idx[None]),
         method,
         dtype=np.float64,
     )
@@ -75,8 +75,8 @@ def test_single_distinct_subject_gives_equal_bounds_as_rsatoolbox(method: str) -
 def test_point_ceiling_equals_boot_noise_ceiling_on_all_data(method: str) -> None:
     subjects = _subjects(16, 3, seed=4)
     models = subjects[0, :2] + 1.0
-    result = inf.dual_bootstrap(
-        subjects, models, inf.draw_resampling(16, 3, 2, 0), method, dtype=np.float64
+    result = inference.dual_bootstrap(
+        subjects, models, inference.draw_resampling(16, 3, 2, 0), method, dtype=np.float64
     )
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -87,7 +87,7 @@ def test_point_ceiling_equals_boot_noise_ceiling_on_all_data(method: str) -> Non
 def test_ceiling_bounds_average_over_distinct_subjects_only() -> None:
     upper = np.array([[[0.2, 0.4, 0.9]]])
     lower = np.array([[[0.1, 0.3, 0.8]]])
-    low, up = nc.ceiling_bounds(upper, lower, np.array([[2, 1, 0]]))
+    low, up = noise_ceiling.ceiling_bounds(upper, lower, np.array([[2, 1, 0]]))
     assert low[0, 0] == pytest.approx(0.2) and up[0, 0] == pytest.approx(0.3)
 
 
@@ -98,7 +98,7 @@ def test_linear_pool_matches_explicit_pool() -> None:
     counts = np.array([[2.0, 0.0, 1.0]])
     centred = y - y.mean(axis=1, keepdims=True)
     cov = (centred @ centred.T)[None, None]
-    upper, lower = nc.pooled_similarity_linear(cov, counts)
+    upper, lower = noise_ceiling.pooled_similarity_linear(cov, counts)
     z = centred / centred.std(axis=1, keepdims=True)
     pool = (2 * z[0] + z[2]) / 3
     assert upper[0, 0, 2] == pytest.approx(np.corrcoef(pool, y[2])[0, 1], abs=1e-12)

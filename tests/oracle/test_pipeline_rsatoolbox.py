@@ -12,7 +12,7 @@ import yaml
 
 from analysis.__main__ import main
 from analysis.schema import METHODS
-from tests.helpers import save_rdms, write_study
+from tests.helpers import rows_where, save_rdms, write_study
 
 
 def _run(study, out, *extra) -> int:
@@ -57,9 +57,7 @@ def test_per_subject_and_joint_equal_rsatoolbox_eval_fixed(demo, tmp_path, metho
         result = rsatoolbox.inference.eval_fixed(models, rdms, method=method)
         for m, layer in enumerate(network.rdm_descriptors["layer"]):
             for d, roi in enumerate(rdms.rdm_descriptors["roi"]):
-                ours = per_subject.query("subject == @subject and roi == @roi and layer == @layer")[
-                    "r"
-                ]
+                ours = rows_where(per_subject, subject=subject, roi=roi, layer=layer)["r"]
                 assert len(ours) == 1
                 assert abs(ours.iloc[0] - result.evaluations[0, m, d]) < 1e-9
     averaged = np.mean([r.get_vectors() for r in subjects.values()], axis=0)
@@ -67,7 +65,7 @@ def test_per_subject_and_joint_equal_rsatoolbox_eval_fixed(demo, tmp_path, metho
     expected = rsatoolbox.rdm.compare(network, rsatoolbox.rdm.RDMs(averaged), method)
     for m, layer in enumerate(network.rdm_descriptors["layer"]):
         for d, roi in enumerate(rois):
-            ours = joint.query("roi == @roi and layer == @layer")["r"].iloc[0]
+            ours = rows_where(joint, roi=roi, layer=layer)["r"].iloc[0]
             assert abs(ours - expected[m, d]) < 1e-9
 
 

@@ -14,10 +14,10 @@ import numpy as np
 import pytest
 import rsatoolbox
 
-from analysis import inference as inf
+from analysis import inference
 from analysis.comparison.methods import compare
-from analysis.inference import moments as bs
-from analysis.inference import whitened_moments as wm
+from analysis.inference import moments as bootstrap_moments
+from analysis.inference import whitened_moments
 from analysis.inference.dual_bootstrap import images_from_pairs, subject_rows
 from tests.helpers import random_study, rsatoolbox_dual_bootstrap
 
@@ -32,7 +32,7 @@ def _assert_equal_to_rsatoolbox(subjects, models, method, samples, monkeypatch, 
     reference, resampling = rsatoolbox_dual_bootstrap(
         subjects[roi], models, method, samples, monkeypatch, seed
     )
-    ours = inf.dual_bootstrap(subjects, models, resampling, method, dtype=np.float64)
+    ours = inference.dual_bootstrap(subjects, models, resampling, method, dtype=np.float64)
     expected_evals = reference.evaluations[:, :, 0, 0, :]  # samples × layers × 3
     expected_ceiling = reference.noise_ceiling[:, :, 0, :].transpose(1, 0, 2)  # samples × 2 × 3
     ok = ~np.isnan(expected_evals[:, 0, 0])
@@ -73,9 +73,11 @@ def test_rsatoolbox_fails_on_resampled_rdms_from_100_images() -> None:
 def _one_sample(subjects, models, pattern_idx, method):
     counts = np.bincount(pattern_idx, minlength=images_from_pairs(models.shape[1]))[None]
     rows, model_rows = subject_rows(subjects), list(models)
-    standard = bs.standardisation(model_rows + [v for roi in rows for v in roi], "corr")
-    moments = bs.linear_moments(rows, model_rows, counts, "corr", standard=standard)
-    return wm.whitened_products(rows, model_rows, counts, moments, *standard, method)
+    standard = bootstrap_moments.standardisation(
+        model_rows + [v for roi in rows for v in roi], "corr"
+    )
+    moments = bootstrap_moments.linear_moments(rows, model_rows, counts, "corr", standard=standard)
+    return whitened_moments.whitened_products(rows, model_rows, counts, moments, *standard, method)
 
 
 @pytest.mark.parametrize("method", METHODS)
@@ -95,7 +97,9 @@ def test_one_resampled_rdm_equals_subsample_pattern_and_compare(method, pattern_
     layers = rsatoolbox.rdm.RDMs(models).subsample_pattern("index", pattern_idx)
     products = _one_sample(subjects, models, pattern_idx, method)
     expected = rsatoolbox.rdm.compare(data, layers, method)  # subjects × layers
-    np.testing.assert_allclose(wm.whitened_similarity(products)[0, 0], expected, atol=1e-12, rtol=0)
+    np.testing.assert_allclose(
+        whitened_moments.whitened_similarity(products)[0, 0], expected, atol=1e-12, rtol=0
+    )
     expected_gram = rsatoolbox.rdm.compare(data, data, method)
     gram = products.subject_gram[0, 0]
     norms = np.sqrt(np.diagonal(gram))
@@ -105,7 +109,9 @@ def test_one_resampled_rdm_equals_subsample_pattern_and_compare(method, pattern_
 @pytest.mark.parametrize("method", METHODS)
 def test_full_data_values_are_the_point_estimates(method) -> None:
     subjects, models = random_study(30, 2, 3, 2, seed=16)
-    result = inf.dual_bootstrap(subjects, models, inf.draw_resampling(30, 3, 3, seed=1), method)
+    result = inference.dual_bootstrap(
+        subjects, models, inference.draw_resampling(30, 3, 3, seed=1), method
+    )
     for r in range(2):
         np.testing.assert_allclose(
             result.point_subject[r], compare(models, subjects[r], method).T, atol=1e-12, rtol=0
@@ -115,9 +121,9 @@ def test_full_data_values_are_the_point_estimates(method) -> None:
 @pytest.mark.parametrize("method", METHODS)
 def test_float32_products_stay_within_1e6_of_float64(method) -> None:
     subjects, models = random_study(400, 2, 3, 4, seed=17)
-    resampling = inf.draw_resampling(400, 3, 20, seed=0)
-    exact = inf.dual_bootstrap(subjects + 3.0, models, resampling, method, dtype=np.float64)
-    fast = inf.dual_bootstrap(subjects + 3.0, models, resampling, method, dtype=np.float32)
+    resampling = inference.draw_resampling(400, 3, 20, seed=0)
+    exact = inference.dual_bootstrap(subjects + 3.0, models, resampling, method, dtype=np.float64)
+    fast = inference.dual_bootstrap(subjects + 3.0, models, resampling, method, dtype=np.float32)
     assert np.max(np.abs(exact.evaluations - fast.evaluations)) < 1e-6
     assert np.max(np.abs(exact.noise_ceiling - fast.noise_ceiling)) < 1e-6
     assert np.max(np.abs(exact.evaluations - fast.evaluations)) > 0  # it really ran in float32

@@ -1,4 +1,5 @@
-"""A Dask cluster on the loopback address gives a local run's bytes, even when a worker dies."""
+"""A Dask cluster on the loopback address gives the
+same bytes as a local run, even when a worker dies."""
 
 from __future__ import annotations
 
@@ -131,7 +132,8 @@ def test_run_on_a_cluster_gives_the_same_bytes_as_a_local_run(
 def test_whitened_bootstrap_on_a_cluster_from_the_store_gives_the_same_bytes(
     tmp_path: Path, cluster
 ) -> None:
-    """corr_cov's G·c tasks read stored rows on workers; the tables are the local run's bytes."""
+    """corr_cov's G·c tasks read stored rows on the
+    workers; the tables are the local run's bytes."""
     import yaml
 
     address, _ = cluster

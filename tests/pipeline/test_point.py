@@ -1,4 +1,5 @@
-"""Point tables from small hand-made studies: by_group is the mean and SEM of subject means per atlas."""
+"""Point tables from small hand-made studies: by_group
+is the mean and SEM of subject means per atlas."""
 
 from __future__ import annotations
 

@@ -1,4 +1,5 @@
-"""Alignment: common images in one order, and the position of every canonical pair in a file's vector."""
+"""Alignment: common images in one order, and the
+position of every canonical pair in a file's vector."""
 
 from __future__ import annotations
 

@@ -16,8 +16,8 @@ IMAGES = [f"img{i:02d}.jpg" for i in range(8)]
 ROIS = ["V1", "V2", "LOC"]
 
 
-def _vectors(rng=np.random.default_rng(0)):
-    return rng.random((3, 28))
+def _vectors(seed: int = 0) -> np.ndarray:
+    return np.random.default_rng(seed).random((3, 28))
 
 
 def test_reads_what_rsatoolbox_writes(tmp_path):

@@ -12,7 +12,7 @@ from analysis.errors import AnalysisError
 from analysis.pipeline.cache import HashCache
 from analysis.pipeline.manifest import input_id
 from analysis.pipeline.run import input_hashes
-from analysis.reading import store as st
+from analysis.reading import store as rdm_store
 from analysis.reading.loading import load_aligned
 from analysis.reading.study import load_study
 
@@ -24,26 +24,26 @@ def _stored_study(tmp_path: Path, n_images: int = 40):
         str(path.resolve()): inputs[input_id(role, name, atlas)]["sha256"]
         for role, name, atlas, path in study.files()
     }
-    return study, st.AlignedStore(tmp_path / "store", digests)
+    return study, rdm_store.AlignedStore(tmp_path / "store", digests)
 
 
 def test_stored_vectors_equal_the_in_memory_ones_and_are_reused(tmp_path: Path) -> None:
     study, store = _stored_study(tmp_path)
     in_memory = load_aligned(study)
-    with st.storing(store):
+    with rdm_store.storing(store):
         on_disk = load_aligned(study)
-    assert st.aligned_on_disk(on_disk) and not st.aligned_on_disk(in_memory)
+    assert rdm_store.aligned_on_disk(on_disk) and not rdm_store.aligned_on_disk(in_memory)
     for subject, atlases in in_memory.subjects.items():
         ((atlas, rdms),) = atlases.items()
         stored = on_disk.subjects[subject][atlas].dissimilarities
-        assert isinstance(stored, st.StoredMatrix)
+        assert isinstance(stored, rdm_store.StoredMatrix)
         assert np.array_equal(np.asarray(stored), rdms.dissimilarities)
         row = stored[1]
         assert np.array_equal(row.read(5, 17), rdms.dissimilarities[1][5:17])
     written = store.written_bytes
     assert written > 0
-    again = st.AlignedStore(store.folder, store.sha256)
-    with st.storing(again):
+    again = rdm_store.AlignedStore(store.folder, store.sha256)
+    with rdm_store.storing(again):
         load_aligned(study)
     assert again.written_bytes == 0 and again.reused_bytes >= written
 
@@ -57,9 +57,9 @@ def test_files_already_in_canonical_order_are_read_in_place(tmp_path: Path) -> N
     rsatoolbox.rdm.RDMs(
         vectors, rdm_descriptors={"roi": ["a", "b"]}, pattern_descriptors={"image": images}
     ).save(str(path), file_type="hdf5")
-    offsets = st.contiguous_rows(path)
+    offsets = rdm_store.contiguous_rows(path)
     assert offsets is not None
-    rows = [st.StoredRow(str(path), offset, 66) for offset in offsets]
+    rows = [rdm_store.StoredRow(str(path), offset, 66) for offset in offsets]
     assert np.array_equal(np.stack([np.asarray(r) for r in rows]), vectors)
 
 
@@ -68,19 +68,19 @@ def test_too_little_disk_is_one_clear_error(
 ) -> None:
     study, store = _stored_study(tmp_path)
     monkeypatch.setattr(
-        st.shutil, "disk_usage", lambda _folder: type("Usage", (), {"free": 1000})()
+        rdm_store.shutil, "disk_usage", lambda _folder: type("Usage", (), {"free": 1000})()
     )
     with pytest.raises(
         AnalysisError, match=r"aligned RDM store needs .* GB and only 0\.0 GB are free"
     ):
-        with st.storing(store):
+        with rdm_store.storing(store):
             load_aligned(study)
     assert not any(store.folder.glob("*.npy"))
 
 
 def test_a_truncated_store_file_is_named(tmp_path: Path) -> None:
     vector = np.arange(10.0)
-    row = st.write_vector(tmp_path / "row.npy", vector)
+    row = rdm_store.write_vector(tmp_path / "row.npy", vector)
     assert np.array_equal(np.asarray(row), vector)
     with open(row.path, "r+b") as handle:
         handle.truncate(row.offset + 16)
@@ -110,8 +110,8 @@ def test_a_study_in_canonical_order_is_not_copied(tmp_path: Path) -> None:
     )
     study = load_study(tmp_path / "study.yml")
     digests = {str((tmp_path / f"{n}.h5").resolve()): n for n in files}
-    store = st.AlignedStore(tmp_path / "store", digests)
-    with st.storing(store):
+    store = rdm_store.AlignedStore(tmp_path / "store", digests)
+    with rdm_store.storing(store):
         on_disk = load_aligned(study)
     assert store.written_bytes == 0 and not any(store.folder.glob("*.npy"))
     assert len(list(store.folder.glob("*.ref"))) == 7

@@ -93,3 +93,78 @@ def test_each_mistake_is_one_error_naming_the_file(tmp_path, fields, problem):
     with pytest.raises(AnalysisError, match=problem.replace("(", r"\(")) as caught:
         load_study(_study(tmp_path, **fields))
     assert caught.value.source == str(tmp_path / "study.yml")
+
+
+def test_dataset_section_declares_the_data(tmp_path):
+    path = _study(
+        tmp_path,
+        subjects={"s1": "s1.h5"},
+        dataset={
+            "name": "Some RDMs",
+            "doi": "https://doi.org/10.5061/dryad.x",
+            "licence": "CC-BY 4.0",
+            "cite": "pickard2023bold5000",
+        },
+    )
+    dataset = load_study(path).dataset
+    assert dataset.declared and dataset.name == "Some RDMs"
+    assert dataset.doi == "10.5061/dryad.x"
+    assert dataset.source_url == "https://doi.org/10.5061/dryad.x"
+    assert dataset.cite == ("pickard2023bold5000",)
+    assert not load_study(_study(tmp_path, subjects={"s1": "s1.h5"})).dataset.declared
+
+
+@pytest.mark.parametrize(
+    "dataset, problem",
+    [
+        ({"nmae": "x"}, "unknown dataset key(s) nmae"),
+        ({"cite": ["pickard2023bold5000", "nobody1999"]}, "dataset.cite names nobody1999"),
+        ({"name": ["a", "b"]}, "dataset.name must be text"),
+        ("just text", "'dataset' must map keys to text"),
+    ],
+)
+def test_dataset_mistakes_are_one_error(tmp_path, dataset, problem):
+    path = _study(tmp_path, subjects={"s1": "s1.h5"}, dataset=dataset)
+    with pytest.raises(AnalysisError) as err:
+        load_study(path)
+    assert problem in str(err.value) and str(path) in str(err.value)
+
+
+def test_the_bold5000_study_files_declare_the_dryad_deposit():
+    from analysis.pipeline.provenance import PROJECT_ROOT
+
+    for name in ("study.yml", "resnet50_bold5000_csi1-3.yml"):
+        dataset = load_study(PROJECT_ROOT / "data" / "bold5000" / name).dataset
+        assert dataset.doi == "10.5061/dryad.wpzgmsbtr"
+        assert "pickard2023bold5000" in dataset.cite
+
+
+def test_networks_plain_or_with_ordered(tmp_path):
+    study = load_study(
+        _study(
+            tmp_path,
+            subjects={"s1": "a.h5"},
+            networks={"ResNet": "r.h5", "Models": {"file": "m.h5", "ordered": False}},
+        )
+    )
+    assert study.networks == {"ResNet": tmp_path / "r.h5", "Models": tmp_path / "m.h5"}
+    assert study.networks_ordered == {"ResNet": True, "Models": False}
+    assert study.as_dict()["networks"] == {"ResNet": "r.h5", "Models": "m.h5"}
+    assert study.as_dict()["networks_ordered"] == {"ResNet": True, "Models": False}
+    mapped = load_study(_study(tmp_path, subjects={"s1": "a.h5"}, networks={"N": {"file": "n.h5"}}))
+    assert mapped.networks_ordered == {"N": True}
+
+
+@pytest.mark.parametrize(
+    "entry, problem",
+    [
+        ({"file": "m.h5", "order": False}, r"unknown key\(s\) order in networks.Models"),
+        ({"file": "m.h5", "ordered": "no"}, "networks.Models.ordered must be true or false"),
+        ({"ordered": False}, "networks.Models.file must be a file path"),
+    ],
+)
+def test_a_bad_network_entry_is_one_line_naming_the_file(tmp_path, entry, problem):
+    path = _study(tmp_path, subjects={"s1": "a.h5"}, networks={"Models": entry})
+    with pytest.raises(AnalysisError, match=problem) as caught:
+        load_study(path)
+    assert str(path) in str(caught.value) and "\n" not in str(caught.value)

@@ -101,7 +101,9 @@ def write_mock_results(
         (a, r): g for a, groups in atlases.items() for g, rois in groups.items() for r in rois
     }
     grouped = per_subject.assign(
-        group=[group_of[(a, r)] for a, r in zip(per_subject["atlas"], per_subject["roi"])]
+        group=[
+            group_of[(a, r)] for a, r in zip(per_subject["atlas"], per_subject["roi"], strict=True)
+        ]
     )
     means = grouped.groupby(
         ["subject", "atlas", "group", "network", "layer", "method"], sort=False
@@ -189,7 +191,7 @@ def write_mock_results(
     best = inference.groupby(["atlas", "roi", "network"], sort=False)["r"].max()
     names = list(networks)
     comparison = []
-    for (a, r), lvl in level.items():
+    for a, r in level:
         for x in range(len(names)):
             for y in range(x + 1, len(names)):
                 d = best[(a, r, names[x])] - best[(a, r, names[y])] + rng.normal(0, 0.01)

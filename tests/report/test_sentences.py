@@ -105,5 +105,6 @@ def test_depth_sentence_pools_resolved_peaks_and_counts_the_rest(mock):
     peak.loc[first, "share"] = 1.0
     mock.optional["peak_layer"] = peak
     text = sentences.depth_sentence(mock)[0]
-    # conv1 is the first layer of ResNet-50 and AlexNet (depth 0); the other networks' peaks are unresolved.
+    # conv1 is the first layer of ResNet-50 and AlexNet
+    # (depth 0); the other networks' peaks are unresolved.
     assert "Early visual: 0.00 (4 resolved peaks; 4 unresolved)" in text

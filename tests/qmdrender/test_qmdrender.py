@@ -265,7 +265,8 @@ def test_missing_project_file(tmp_path):
 
 
 def test_page_options_lightbox_includes_css_and_output_dir(tmp_path):
-    """lightbox, include-in-header and css (paths relative to the project, as in Quarto), --output-dir."""
+    """lightbox, include-in-header and css (paths relative
+    to the project, as in Quarto), --output-dir."""
     config = QUARTO_YML.replace(
         "    toc: true\n    number-sections: true\n  typst",
         "    toc: true\n    number-sections: true\n    lightbox: true\n"
@@ -312,7 +313,8 @@ def test_without_lightbox_there_is_no_lightbox_script(rendered):
 def test_date_keywords_as_quarto_shows_them(tmp_path):
     folder = make_project(
         tmp_path,
-        doc='---\ntitle: "Dated"\ndate: today\nabstract: "Short **abstract**."\n---\n\n# One\n\nText.\n',
+        doc='---\ntitle: "Dated"\ndate: today\nabstract: '
+        '"Short **abstract**."\n---\n\n# One\n\nText.\n',
     )
     proc = render(folder)
     assert proc.returncode == 0, proc.stderr
