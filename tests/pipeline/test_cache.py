@@ -162,3 +162,6 @@ def test_a_cached_rerun_loads_no_numeric_library(tmp_path: Path) -> None:
     )
     assert "cached results reused" in rerun.stdout, rerun.stdout
     assert rerun.stdout.strip().splitlines()[-1] == "loaded:", rerun.stdout
+    from analysis.__main__ import DEMO_SHAPES, demo_shapes
+
+    assert tuple(demo_shapes()) == DEMO_SHAPES  # the names the light command line offers
