@@ -26,6 +26,14 @@ def main(argv: list[str] | None = None) -> int:
         help="write the outputs here instead of the "
         "project's output-dir (as quarto render --output-dir)",
     )
+    parser.add_argument(
+        "-M",
+        "--metadata",
+        action="append",
+        default=[],
+        metavar="KEY:VALUE",
+        help="set a metadata field to a literal string, over the document's (as quarto render -M)",
+    )
     parser.add_argument("--quiet", action="store_true", help="print only the output paths")
     args = parser.parse_args(argv)
     from qmdrender import identity
@@ -35,7 +43,8 @@ def main(argv: list[str] | None = None) -> int:
 
     log = (lambda _msg: None) if args.quiet else (lambda msg: print(msg, file=sys.stderr))
     try:
-        outputs = render_project(args.project, log, args.output_dir)
+        literal = dict(item.split(":", 1) for item in args.metadata if ":" in item)
+        outputs = render_project(args.project, log, args.output_dir, literal)
     except RenderError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

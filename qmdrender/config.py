@@ -67,6 +67,8 @@ class Project:
     execute_dir: str
     post_render: list[str]
     metadata: dict[str, Any] = field(default_factory=dict)
+    #: `-M KEY:VALUE` from the command line: literal strings over every document's metadata
+    literal_metadata: dict[str, str] = field(default_factory=dict)
 
 
 def read_yaml(path: Path, text: str | None = None) -> dict[str, Any]:

@@ -57,6 +57,10 @@ MISSING_CITATION = re.compile(r"Citeproc: citation (\S+) not found")
 Log = Callable[[str], None]
 
 
+#: Format-options key that carries the command line's literal metadata to the pandoc calls.
+LITERAL = "_literal-metadata"
+
+
 def pandoc_path() -> str:
     """The pandoc binary shipped by pypandoc-binary."""
     try:
@@ -68,15 +72,23 @@ def pandoc_path() -> str:
     return pypandoc.get_pandoc_path()
 
 
-def render_project(root: Path, log: Log = print, output_dir: Path | None = None) -> list[Path]:
+def render_project(
+    root: Path,
+    log: Log = print,
+    output_dir: Path | None = None,
+    metadata: dict[str, str] | None = None,
+) -> list[Path]:
     """Render every input of the project at ``root``; outputs appear only if all succeed.
 
-    ``output_dir`` replaces the project's output-dir, as ``quarto render --output-dir`` does.
+    ``output_dir`` replaces the project's output-dir, as ``quarto render --output-dir`` does;
+    ``metadata`` sets fields to literal strings over each document's, as ``quarto render -M``.
     """
     root = root.resolve()
     project = load_project(root)
     if output_dir is not None:
         project = dataclasses.replace(project, output_dir=output_dir.resolve())
+    if metadata:
+        project = dataclasses.replace(project, literal_metadata=dict(metadata))
     staging = Path(tempfile.mkdtemp(prefix=".qmdrender-", dir=root))
     try:
         if project.output_dir.resolve() == root:
@@ -115,6 +127,7 @@ def render_document(project: Project, source: Path, out_stage: Path, work: Path,
     check_document_options(rel, doc.front_matter)
     folder = directory_metadata(project.root, source)  # report/_metadata.yml, as Quarto
     meta = resolve_date(deep_merge(deep_merge(project.metadata, folder), doc.front_matter), source)
+    meta = {**meta, **project.literal_metadata}  # -M KEY:VALUE, over every other
     formats = format_options(meta)
     if not formats:
         raise RenderError(rel, "no output format (set format: html and/or typst)")
@@ -146,7 +159,14 @@ def render_document(project: Project, source: Path, out_stage: Path, work: Path,
         if name == "html":
             body += citation_appendix(meta)
         (work / f"{name}.md").write_text(body, encoding="utf-8")
-        write_metadata(work / f"{name}.yaml", meta, options, source.parent, html=name == "html")
+        write_metadata(
+            work / f"{name}.yaml",
+            {k: v for k, v in meta.items() if k not in project.literal_metadata},
+            options,
+            source.parent,
+            html=name == "html",
+        )
+        options = {**options, LITERAL: project.literal_metadata}
         if name == "html":
             pandoc_html(rel, work, options, meta, source.parent, out)
         else:
@@ -244,6 +264,8 @@ def common_args(work: Path, name: str, options: dict[str, Any], doc_dir: Path) -
         args += ["--toc", f"--toc-depth={int(options.get('toc-depth', 3))}"]
     if options.get("number-sections"):
         args.append("--number-sections")
+    for key, value in (options.get(LITERAL) or {}).items():
+        args.append(f"--metadata={key}:{value}")  # pandoc's -M: a literal string, as Quarto's
     return args
 
 

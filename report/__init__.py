@@ -4,7 +4,8 @@ sentences the .qmd documents print. It only reads tables; it never recomputes RS
 Modules: `results` (loading and checking), `style` (colours, page sizes, tick labels that never
 overlap), `figures`, `tables` (markdown tables, and the full tables downloadable from the HTML),
 `sentences` (generated findings and abstract), `paper` (methods, limitations, availability and
-citation prose), `provenance` (the appendix).
+citation prose), `provenance` (the appendix), `parts` (which figures and tables a study supports,
+and the sentence in place of the others), `text` (names escaped for Markdown, ties, words).
 """
 
 # The public face: these modules, imported by name (nothing is re-exported here).
@@ -13,9 +14,11 @@ __all__ = [
     "geometry_figures",
     "inference_figures",
     "paper",
+    "parts",
     "provenance",
     "results",
     "sentences",
     "style",
     "tables",
+    "text",
 ]

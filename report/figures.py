@@ -180,20 +180,26 @@ def layer_axes(fig: Figure, res: Results, n_rows: int, sharey: bool = True) -> n
 
 
 def layer_panels(
-    fig: Figure, res: Results, ylabel: str, inner_x_labels: bool = True
+    fig: Figure,
+    res: Results,
+    ylabel: str,
+    inner_x_labels: bool = True,
+    atlases: list[str] | None = None,
 ) -> Iterator[tuple[Axes, str, str]]:
     """The atlas × network grid of layer_axes, one (axes, atlas, network) at a time; once the
     caller has drawn a panel, labels it: atlas and `ylabel` in the first column, the network
-    above the first row, and (unless `inner_x_labels`) no layer names under inner rows."""
-    axes = layer_axes(fig, res, len(res.atlases))
-    for i, atlas in enumerate(res.atlases):
+    above the first row, and (unless `inner_x_labels`) no layer names under inner rows.
+    `atlases`: the rows (default every atlas)."""
+    atlases = res.atlases if atlases is None else atlases
+    axes = layer_axes(fig, res, len(atlases))
+    for i, atlas in enumerate(atlases):
         for j, network in enumerate(res.networks):
             ax = axes[i, j]
             yield ax, atlas, network
             ax.set_ylabel(f"{wrap_label(atlas, 14)}\n{ylabel}" if j == 0 else "")
             if i == 0:
                 ax.set_title(wrap_label(network, 16))
-            if not inner_x_labels and i < len(res.atlases) - 1:
+            if not inner_x_labels and i < len(atlases) - 1:
                 ax.tick_params(axis="x", labelbottom=False)
 
 
@@ -211,9 +217,11 @@ def subject_bars(res: Results) -> Figure:
     )
     groups = all_groups(res)
     palette = colours(groups)
-    fig = new_figure(PAGE_WIDTH, 1.9 * len(res.atlases) + 1.2)
-    for ax, atlas, network in layer_panels(fig, res, measure_label(res.method)):
+    atlases = res.grouped_atlases()
+    fig = new_figure(PAGE_WIDTH, 1.9 * len(atlases) + 1.2)
+    for ax, atlas, network in layer_panels(fig, res, measure_label(res.method), atlases=atlases):
         rows = per_subject[(per_subject["atlas"] == atlas) & (per_subject["network"] == network)]
+        rows = rows[rows["group"].isin(groups)]
         hue_order = [g for g in groups if g in set(rows["group"])]
         layout = {  # bars and dots of one panel: the same data, axes and colours
             "x": "layer",
@@ -278,12 +286,14 @@ def joint_heatmap(
 
 
 def group_lines(res: Results) -> Figure:
-    """Mean r per ROI group across layers with ±1 SEM bands
-    between subjects; atlas rows, network columns."""
+    """Mean r per ROI group across layers with ±1 SEM bands between subjects; rows are the
+    atlases with groups, columns networks."""
     groups = all_groups(res)
     palette = colours(groups)
-    fig = new_figure(PAGE_WIDTH, 1.8 * len(res.atlases) + 1.2)
-    panels = layer_panels(fig, res, f"mean {measure_label(res.method)}", inner_x_labels=False)
+    atlases = res.grouped_atlases()
+    fig = new_figure(PAGE_WIDTH, 1.8 * len(atlases) + 1.2)
+    ylabel = f"mean {measure_label(res.method)}"
+    panels = layer_panels(fig, res, ylabel, inner_x_labels=False, atlases=atlases)
     for ax, atlas, network in panels:
         layers = res.layers(network)
         rows = res.by_group[(res.by_group["atlas"] == atlas) & (res.by_group["network"] == network)]
@@ -311,9 +321,11 @@ def group_lines(res: Results) -> Figure:
 
 
 def depth_profiles(res: Results) -> Figure:
-    """Every network on a relative-depth axis (0 = first layer, 1 = last): thin lines for single
-    ROIs (subject-averaged RDMs), bold lines for the group mean; atlas rows, ROI-group columns."""
-    table = res.joint.copy()
+    """Every network of layers in depth order on a relative-depth axis (0 = first layer, 1 =
+    last): thin lines for single ROIs (subject-averaged RDMs), bold lines for the group mean; atlas
+    rows, ROI-group columns."""
+    networks = [n for n in res.ordered_networks if len(res.layers(n)) > 1]
+    table = res.joint[res.joint["network"].isin(networks)].copy()
     table["depth"] = [
         res.depth(n, layer) for n, layer in zip(table["network"], table["layer"], strict=True)
     ]
@@ -330,7 +342,7 @@ def depth_profiles(res: Results) -> Figure:
                 continue
             group, rois = list(groups.items())[j]
             rows = table[(table["atlas"] == atlas) & table["roi"].isin(rois)]
-            for network in res.networks:
+            for network in networks:
                 part = rows[rows["network"] == network]
                 for _, line in part.groupby("roi", sort=False):
                     ax.plot(
@@ -347,8 +359,8 @@ def depth_profiles(res: Results) -> Figure:
                 ax.set_xlabel("relative depth")
     legend_below(
         fig,
-        [Line2D([], [], color=palette[n], linewidth=2) for n in res.networks],
-        res.networks,
+        [Line2D([], [], color=palette[n], linewidth=2) for n in networks],
+        networks,
         "network (bold: group mean; thin: single ROIs)",
     )
     return fit_tick_labels(fig)
@@ -382,13 +394,14 @@ def roi_scatter(res: Results) -> Figure:
                 .reindex(layers)
             )
             k = groups.index(group) if group in groups else 0
-            ax.plot(
-                range(len(layers)),
-                rows["r"],
-                color=palette.get(group, "0.3"),
-                alpha=0.5,
-                linewidth=0.8,
-            )
+            if res.ordered(network):  # a set of models has no order to join
+                ax.plot(
+                    range(len(layers)),
+                    rows["r"],
+                    color=palette.get(group, "0.3"),
+                    alpha=0.5,
+                    linewidth=0.8,
+                )
             ax.scatter(
                 range(len(layers)),
                 rows["r"],

@@ -70,7 +70,16 @@ def second_order_map(res: Results) -> Figure:
                     if ("layer", network, layer) in position
                 ]
             )
-            if len(path):
+            if len(path) and not res.ordered(network):  # a set of models: points, no path
+                ax.plot(
+                    path[:, 0],
+                    path[:, 1],
+                    color=npal[network],
+                    linestyle="none",
+                    marker="x",
+                    markersize=4,
+                )
+            elif len(path):
                 ax.plot(
                     path[:, 0],
                     path[:, 1],
@@ -109,20 +118,31 @@ def second_order_map(res: Results) -> Figure:
         Line2D([], [], marker="o", color=gpal[g], markeredgecolor="k", linestyle="none")
         for g in groups
     ]
-    network_handles = [Line2D([], [], color=npal[n_], marker=".") for n_ in res.networks]
+    network_handles = [
+        Line2D([], [], color=npal[n_], marker=".")
+        if res.ordered(n_)
+        else Line2D([], [], color=npal[n_], marker="x", linestyle="none")
+        for n_ in res.networks
+    ]
+    if not groups:  # no ROI groups: one grey kind of dot
+        group_handles = [
+            Line2D([], [], marker="o", color="0.5", markeredgecolor="k", linestyle="none")
+        ]
     legend_below(
         fig,
         group_handles,
-        groups,
-        "ROI group (dots)",
-        ncols=min(len(groups), 4),
+        groups or ["ROI"],
+        "ROI group (dots)" if groups else "",
+        ncols=min(len(groups), 4) or 1,
         where="lower left",
     )
     legend_below(
         fig,
         network_handles,
         res.networks,
-        "network (lines, input → output)",
+        "network (lines, input → output)"
+        if not res.unordered_networks()
+        else "network (lines, input → output; crosses: models)",
         ncols=2,
         where="lower right",
     )

@@ -44,7 +44,11 @@ def inference_figure(res: Results) -> Figure:
     part = inference[inference["atlas"] == atlas]
     palette = network_colours(res)
     for i, roi in enumerate(rois):
-        bound = ceiling[(ceiling["atlas"] == atlas) & (ceiling["roi"] == roi)].iloc[0]
+        bound = (
+            None
+            if ceiling is None
+            else ceiling[(ceiling["atlas"] == atlas) & (ceiling["roi"] == roi)].iloc[0]
+        )
         for j, network in enumerate(res.networks):
             ax = axes[i, j]
             layers = res.layers(network)
@@ -54,16 +58,17 @@ def inference_figure(res: Results) -> Figure:
                 .reindex(layers)
             )
             x = np.arange(len(layers))
-            ax.add_patch(
-                Rectangle(
-                    (-0.5, bound["lower"]),
-                    len(layers),
-                    bound["upper"] - bound["lower"],
-                    facecolor="0.85",
-                    edgecolor="none",
-                    zorder=0,
+            if bound is not None:
+                ax.add_patch(
+                    Rectangle(
+                        (-0.5, bound["lower"]),
+                        len(layers),
+                        bound["upper"] - bound["lower"],
+                        facecolor="0.85",
+                        edgecolor="none",
+                        zorder=0,
+                    )
                 )
-            )
             r = rows["r"].to_numpy()
             error = np.clip(
                 np.array([r - rows["ci_low"].to_numpy(), rows["ci_high"].to_numpy() - r]), 0, None
@@ -93,13 +98,10 @@ def inference_figure(res: Results) -> Figure:
         Line2D([], [], color="k", linewidth=0.7),
         Line2D([], [], marker="^", color="white", markeredgecolor="k", linestyle="none"),
     ]
-    legend_below(
-        fig,
-        handles,
-        ["noise ceiling (lower to upper bound)", "t interval", "significantly above zero"],
-        "",
-        ncols=3,
-    )
+    labels = ["noise ceiling (lower to upper bound)", "t interval", "significantly above zero"]
+    if ceiling is None:  # one subject: no noise ceiling
+        handles, labels = handles[1:], labels[1:]
+    legend_below(fig, handles, labels, "", ncols=len(labels))
     fig.supylabel(measure_label(res.method), fontsize=8)
     return fit_tick_labels(fig)
 

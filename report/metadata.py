@@ -195,7 +195,11 @@ def cff_fields(paper: Paper) -> dict[str, Any]:
         if author.affiliations:
             entry["affiliation"] = "; ".join(author.affiliations)
         authors.append(entry)
-    fields: dict[str, Any] = {"title": paper.full_title, "authors": authors}
+    fields: dict[str, Any] = {"authors": authors}
+    if (
+        paper.title
+    ):  # without one, the report shows each study's title and CITATION.cff keeps its own
+        fields["title"] = paper.full_title
     if paper.keywords:
         fields["keywords"] = list(paper.keywords)
     if paper.license:

@@ -27,6 +27,10 @@ def required_columns(name: str) -> list[str]:
     return [c for c in columns(name) if c not in NOT_REQUIRED]
 
 
+#: Required tables that may hold no rows: by_group.csv when the study defines no ROI groups.
+MAY_BE_EMPTY = frozenset({"by_group"})
+
+
 NUMERIC = {
     "r",
     "mean",
@@ -60,6 +64,33 @@ MANIFEST_KEYS = [
     "parameters",
 ]
 ORDER_KEYS = ["subjects", "rois", "networks", "layers", "groups"]
+
+
+#: Columns that hold names (read as text: a ROI called '00' or 'nan' stays that name).
+LABELS = (
+    "atlas",
+    "roi",
+    "subject",
+    "group",
+    "network",
+    "layer",
+    "layer_a",
+    "layer_b",
+    "name_a",
+    "name_b",
+    "network_a",
+    "network_b",
+    "kind_a",
+    "kind_b",
+    "rdm",
+    "image_a",
+    "image_b",
+    "source_a",
+    "source_b",
+    "name",
+    "source",
+    "role",
+)
 
 
 class ResultsError(Exception):
@@ -143,14 +174,75 @@ class Results:
         layers = self.layers(network)
         return layers.index(layer) / (len(layers) - 1) if len(layers) > 1 else 0.0
 
+    def grouped_atlases(self) -> list[str]:
+        """Atlases for which the study file defines ROI groups."""
+        return [a for a in self.atlases if self.groups(a)]
+
+    @property
+    def dataset(self) -> dict[str, Any]:
+        """The study's `dataset` section (what the data are); empty values are unknown."""
+        found = (self.manifest.get("study") or {}).get("dataset") or {}
+        return found if isinstance(found, dict) else {}
+
+    @property
+    def declared(self) -> bool:
+        """True when the study file says what the data are (a `dataset` section)."""
+        data = self.dataset
+        return bool(data.get("declared", any(data.get(k) for k in ("name", "doi", "url"))))
+
+    def ordered(self, network: str) -> bool:
+        """False when the study says the network's RDMs are a set of models, not layers in depth
+        order (`ordered: false`); True otherwise."""
+        return network not in self.unordered_networks()
+
+    def unordered_networks(self) -> list[str]:
+        """Networks whose RDMs the study marks as not in depth order (`ordered: false`):
+        manifest `order.ordered` / `study.networks_ordered` ({network: bool}), or a network given
+        as {file, ordered: false} in the study."""
+        study = self.manifest.get("study") or {}
+        found = set()
+        for flags in (self.order.get("ordered"), study.get("networks_ordered")):
+            if isinstance(flags, dict):
+                found |= {str(n) for n, flag in flags.items() if flag is False}
+        for name, value in (study.get("networks") or {}).items():
+            if isinstance(value, dict) and value.get("ordered") is False:
+                found.add(str(name))
+        return [n for n in self.networks if n in found]
+
+    @property
+    def ordered_networks(self) -> list[str]:
+        """Networks whose RDMs are layers in depth order."""
+        return [n for n in self.networks if self.ordered(n)]
+
+    @property
+    def bootstrap_kind(self) -> str:
+        """'dual' (images and subjects resampled) or 'pattern' (one subject: images only), from
+        manifest `bootstrap.kind`; '' without inference."""
+        boot = self.manifest.get("bootstrap") or {}
+        if not boot:
+            return ""
+        kind = str(boot.get("kind") or "")
+        return kind if kind else ("pattern" if len(self.subjects) == 1 else "dual")
+
+    @property
+    def over_images_only(self) -> bool:
+        """True when the inference generalises over images only (one subject), not over people."""
+        return self.bootstrap_kind == "pattern" or (self.has_inference and len(self.subjects) == 1)
+
+    @property
+    def has_ceiling(self) -> bool:
+        """True when the results hold a noise ceiling (inference with at least two subjects)."""
+        return self.table("noise_ceiling") is not None
+
     def table(self, name: str) -> pd.DataFrame | None:
         """An optional table (not in REQUIRED_TABLES), or None when the results folder has none."""
         return self.optional.get(name)
 
     @property
     def has_inference(self) -> bool:
-        """True when the bootstrap ran (inference, noise ceiling and pairwise tables present)."""
-        return all(self.table(n) is not None for n in ("inference", "noise_ceiling", "pairwise"))
+        """True when the bootstrap ran (an inference table is present; the noise ceiling needs two
+        subjects, the pairwise tests two layers)."""
+        return self.table("inference") is not None
 
 
 def project_root() -> Path:
@@ -173,15 +265,15 @@ def results_dir() -> Path:
 
 def _read_csv(path: Path, columns: list[str], allow_empty: bool = False) -> pd.DataFrame:
     try:
-        table = pd.read_csv(path, keep_default_na=False, na_values=[""])
+        table = pd.read_csv(
+            path, keep_default_na=False, na_values=[""], dtype=dict.fromkeys(LABELS, str)
+        )
     except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError) as exc:
         raise ResultsError(f"{path}: not a readable CSV table ({exc})") from None
     missing = [c for c in columns if c not in table.columns]
     if missing:
         raise ResultsError(f"{path}: missing column(s) {', '.join(missing)}")
-    if table.empty:
-        if allow_empty:
-            return table
+    if table.empty and not allow_empty:
         raise ResultsError(f"{path}: no rows")
     if "atlas" not in table.columns and path.stem != "images":
         table.insert(0, "atlas", DEFAULT_ATLAS)
@@ -196,22 +288,7 @@ def _read_csv(path: Path, columns: list[str], allow_empty: bool = False) -> pd.D
     for col in ("significant", "significant_zero", "significant_ceiling"):
         if col in table.columns:
             table[col] = table[col].astype(str).str.lower().isin(["true", "1"])
-    for col in (
-        "atlas",
-        "roi",
-        "subject",
-        "group",
-        "network",
-        "layer",
-        "layer_a",
-        "layer_b",
-        "name_a",
-        "name_b",
-        "network_a",
-        "network_b",
-        "name",
-        "source",
-    ):
+    for col in LABELS:
         if col in table.columns:
             table[col] = table[col].fillna("").astype(str)
     return table
@@ -294,7 +371,7 @@ def load_results(folder: Path | None = None) -> Results:
             raise ResultsError(
                 f"{path}: missing (the results folder is incomplete; run `python -m analysis run`)"
             )
-        tables[name] = _read_csv(path, required_columns(name))
+        tables[name] = _read_csv(path, required_columns(name), allow_empty=name in MAY_BE_EMPTY)
     optional = {
         name: table
         for name in TABLES

@@ -1,10 +1,10 @@
-"""Sentences computed from the result tables (nothing typed by hand). A
-sentence never ranks values that are equal within their uncertainty: it
-ranks only what a test (or, without inference, two SEM) separates."""
+"""Sentences computed from the result tables (nothing typed by hand). A sentence never ranks values
+that are equal within their uncertainty: it ranks only what a test (or, without inference, two
+SEM) separates."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -13,6 +13,13 @@ from scipy import stats
 from .results import Results
 from .style import measure_label
 from .tables import fmt, interval
+from .text import extremes, join, md, noun, plural
+
+__all__ = [
+    "join",
+    "noun",
+    "plural",
+]  # re-exported: paper.py and older callers import them from here
 
 CORRECTIONS = {
     "fdr": "the false discovery rate (Benjamini–Hochberg)",
@@ -21,22 +28,11 @@ CORRECTIONS = {
 }
 
 
-def join(items: Iterable[str], word: str = "and") -> str:
-    """'a', 'a and b', 'a, b and c'."""
-    items = [str(i) for i in items]
-    if not items:
-        return ""
-    return items[0] if len(items) == 1 else ", ".join(items[:-1]) + f" {word} " + items[-1]
-
-
-def plural(n: int, word: str, many: str | None = None) -> str:
-    """'1 ROI', '3 ROIs'."""
-    return f"{n} {word if n == 1 else (many or word + 's')}"
-
-
 def dof(res: Results) -> int:
-    """Degrees of freedom of the bootstrap t tests: subjects
-    − 1 (rsatoolbox's default for dual bootstrap)."""
+    """Degrees of freedom of the bootstrap t tests: subjects − 1 for the dual bootstrap
+    (rsatoolbox's default), images − 1 for the bootstrap over images of one subject."""
+    if res.over_images_only:
+        return max(int(res.manifest.get("n_common_images") or 2) - 1, 1)
     return max(len(res.subjects) - 1, 1)
 
 
@@ -45,8 +41,7 @@ def t_critical(degrees: int, alpha: float = 0.05) -> float:
     return float(stats.t.ppf(1 - alpha / 2, degrees))
 
 
-# --- the logic, on plain tables (unit-tested)
-# ----------------------------------------------------------
+# --- the logic, on plain tables (unit-tested) ---
 
 
 def tied_with_top(
@@ -56,7 +51,7 @@ def tied_with_top(
     (sqrt(se_a² + se_b²)): those the data do not separate from the top."""
     means, sems = np.asarray(means, float), np.asarray(sems, float)
     top = int(np.nanargmax(means))
-    spread = width * np.sqrt(sems**2 + sems[top] ** 2)
+    spread = np.nan_to_num(width * np.sqrt(sems**2 + sems[top] ** 2), nan=0.0)
     tied = [
         labels[k] for k in range(len(labels)) if k != top and means[top] - means[k] <= spread[k]
     ]
@@ -64,8 +59,8 @@ def tied_with_top(
 
 
 def not_separated_from(best: str, pairwise: pd.DataFrame) -> list[str]:
-    """Layers whose pairwise test against `best` is
-    not significant (rows of one ROI and network)."""
+    """Layers whose pairwise test against `best` is not significant (rows of one ROI and
+    network)."""
     rows = pairwise[(pairwise["layer_a"] == best) | (pairwise["layer_b"] == best)]
     other = np.where(rows["layer_a"] == best, rows["layer_b"], rows["layer_a"])
     return [
@@ -86,28 +81,37 @@ def beaten_by(best: str, pairwise: pd.DataFrame) -> list[str]:
 
 
 def above_zero(inference: pd.DataFrame) -> pd.Series:
-    """Rows significantly above zero: the two-sided
-    test rejects and the interval lies above zero."""
+    """Rows significantly above zero: the two-sided test rejects and the interval lies above
+    zero."""
     return inference["significant_zero"].astype(bool) & (inference["ci_low"] > 0)
 
 
 def rois_without_signal(inference: pd.DataFrame) -> list[str]:
-    """ROIs in which no layer of any network is significantly above
-    zero (they are not ranked: all are zero within noise)."""
+    """ROIs in which no layer of any network is significantly above zero (they are not ranked: all
+    are zero within noise)."""
     any_signal = above_zero(inference).groupby(inference["roi"], sort=False).any()
     return [str(r) for r, signal in any_signal.items() if not signal]
 
 
+def peak_layers(peak: pd.DataFrame) -> tuple[list[str], float]:
+    """Every layer most often best in the bootstrap (several when they share the largest share),
+    and that share; rows of one ROI and network."""
+    shares = peak["share"].to_numpy(dtype=float)
+    top = extremes(shares)
+    return [str(peak["layer"].iloc[k]) for k in top], float(shares[top[0]])
+
+
 def peak_summary(peak: pd.DataFrame, threshold: float = 0.5) -> tuple[str, float, bool]:
-    """The layer most often best in the bootstrap, its share, and whether the peak is resolved
-    (share of at least `threshold`); rows of one ROI and network."""
-    row = peak.loc[peak["share"].idxmax()]
-    return str(row["layer"]), float(row["share"]), bool(row["share"] >= threshold)
+    """The layer most often best in the bootstrap ('a and b' when layers share the largest share),
+    its share, and whether the peak is resolved (one layer, share of at least `threshold`); rows of
+    one ROI and network."""
+    layers, share = peak_layers(peak)
+    return join(layers), share, len(layers) == 1 and share >= threshold
 
 
 def network_counts(comparison: pd.DataFrame) -> tuple[int, int, int]:
-    """(ROIs where network A's best layer is significantly
-    higher, where B's is, where neither is)."""
+    """(ROIs where network A's best layer is significantly higher, where B's is, where neither
+    is)."""
     sig = comparison["significant"].astype(bool)
     return (
         int((sig & (comparison["difference"] > 0)).sum()),
@@ -116,20 +120,19 @@ def network_counts(comparison: pd.DataFrame) -> tuple[int, int, int]:
     )
 
 
-# --- sentences for the report
-# --------------------------------------------------------------------------
+# --- sentences for the report ---
 
 
 def _where(res: Results, atlas: str) -> str:
-    return "" if res.default_atlas_only else f" ({atlas})"
+    return "" if res.atlases == ["default"] else f" ({md(atlas)})"
 
 
 def group_peaks(res: Results) -> list[str]:
-    """Per atlas, group and network: where the group's mean r peaks, and which layers
-    are within 2 SEM of it (between-subject SEM; a description, not a test)."""
+    """Per atlas, group and network: where the group's mean r peaks, and which layers are within 2
+    SEM of it (between-subject SEM; a description, not a test). Equal means are said as ties."""
     out = []
     label = measure_label(res.method)
-    for atlas in res.atlases:
+    for atlas in res.grouped_atlases():
         for group in res.groups(atlas):
             parts = []
             for network in res.networks:
@@ -140,70 +143,108 @@ def group_peaks(res: Results) -> list[str]:
                 ]
                 if rows.empty:
                     continue
-                top, tied = tied_with_top(list(rows["layer"]), rows["mean"], rows["sem"])
-                best = rows[rows["layer"] == top].iloc[0]
-                text = f"{network} {top} ({fmt(best['mean'])} ± {fmt(best['sem'])})"
+                layers = [md(x) for x in rows["layer"]]
+                if len(layers) == 1:
+                    best = rows.iloc[0]
+                    parts.append(f"{md(network)} {layers[0]} ({_mean_sem(best)})")
+                    continue
+                top, tied = tied_with_top(layers, rows["mean"], rows["sem"])
+                best = rows.iloc[layers.index(top)]
+                equal = [layers[k] for k in extremes(rows["mean"])]
+                if len(equal) > 1:
+                    text = f"{md(network)} {join(equal)}, all at {_mean_sem(best)}"
+                    tied = [t for t in tied if t not in equal]
+                else:
+                    text = f"{md(network)} {top} ({_mean_sem(best)})"
                 if tied:
                     text += f", not separated from {join(tied)}"
                 parts.append(text)
             if parts:
                 out.append(
-                    f"**{group}**{_where(res, atlas)}: highest mean {label} at "
+                    f"**{md(group)}**{_where(res, atlas)}: highest mean {label} at "
                     + "; ".join(parts)
                     + "."
                 )
     return out
 
 
+def _mean_sem(row: pd.Series) -> str:
+    """'0.123 ± 0.010', or '0.123' where there is no SEM (one subject)."""
+    sem = row.get("sem", np.nan)
+    return f"{fmt(row['mean'])} ± {fmt(sem)}" if np.isfinite(sem) else fmt(row["mean"])
+
+
+def _ceiling_lower(res: Results, atlas: str, roi: str) -> float:
+    """The ROI's lower noise ceiling, NaN where the results have none (one subject)."""
+    ceiling = res.table("noise_ceiling")
+    if ceiling is None:
+        return np.nan
+    rows = ceiling[(ceiling["atlas"] == atlas) & (ceiling["roi"] == roi)]
+    return float(rows["lower"].iloc[0]) if len(rows) else np.nan
+
+
 def roi_peak_sentences(res: Results, atlas: str) -> list[str]:
-    """Per ROI of one atlas: each network's peak layer with its bootstrap share, r with
-    interval, the normalised value, and the layers the peak is not separated from."""
+    """Per ROI of one atlas: each network's peak layer with its bootstrap share, r with interval,
+    the normalised value, and the layers the peak is not separated from; layers that share the
+    largest share are all named."""
     inference, pairwise, peak = (
         res.table("inference"),
         res.table("pairwise"),
         res.table("peak_layer"),
     )
-    ceiling = res.table("noise_ceiling").set_index(["atlas", "roi"])
     out = []
     for roi in res.rois(atlas):
         parts = []
+        lower = _ceiling_lower(res, atlas, roi)
         for network in res.networks:
             sel = (peak["atlas"] == atlas) & (peak["roi"] == roi) & (peak["network"] == network)
             if not sel.any():
                 continue
-            layer, share, resolved = peak_summary(peak[sel])
-            row = inference[
-                (inference["atlas"] == atlas)
-                & (inference["roi"] == roi)
-                & (inference["network"] == network)
-                & (inference["layer"] == layer)
-            ].iloc[0]
-            pairs = pairwise[
-                (pairwise["atlas"] == atlas)
-                & (pairwise["roi"] == roi)
-                & (pairwise["network"] == network)
-            ]
-            tied = not_separated_from(layer, pairs)
-            text = (
-                f"{network} {layer} in {100 * share:.0f}% of samples "
-                f"(r = {fmt(row['r'])} {interval(row['ci_low'], row['ci_high'])}"
-            )
-            if ceiling.loc[(atlas, roi), "lower"] > 0 and np.isfinite(
-                row.get("r_normalised", np.nan)
-            ):
-                text += f", {fmt(row['r_normalised'], 2)} of the lower ceiling"
-            text += ")"
+            layers, share = peak_layers(peak[sel])
+            word = "model" if not res.ordered(network) else "layer"
+            if len(res.layers(network)) == 1:
+                head = f"{md(network)} {md(layers[0])} (its only {word}"
+            elif len(layers) > 1:
+                head = (
+                    f"{md(network)} {join(md(x) for x in layers)}, each best in {100 * share:.0f}% "
+                    "of samples (a tie"
+                )
+            else:
+                head = f"{md(network)} {md(layers[0])} in {100 * share:.0f}% of samples ("
+            texts = []
+            for layer in layers:
+                row = inference[
+                    (inference["atlas"] == atlas)
+                    & (inference["roi"] == roi)
+                    & (inference["network"] == network)
+                    & (inference["layer"] == layer)
+                ].iloc[0]
+                text = f"r = {fmt(row['r'])} {interval(row['ci_low'], row['ci_high'])}"
+                if lower > 0 and np.isfinite(row.get("r_normalised", np.nan)):
+                    text += f", {fmt(row['r_normalised'], 2)} of the lower ceiling"
+                texts.append(text)
+            sep = "" if head.endswith("(") else "; "
+            text = head + sep + "; ".join(texts) + ")"
+            if pairwise is not None and len(layers) == 1:
+                pairs = pairwise[
+                    (pairwise["atlas"] == atlas)
+                    & (pairwise["roi"] == roi)
+                    & (pairwise["network"] == network)
+                ]
+                tied = [md(x) for x in not_separated_from(layers[0], pairs)]
+            else:
+                tied = []
             if not (row["significant_zero"] and row["ci_low"] > 0):
                 text += ", not above zero"
             elif tied:
                 text += (
                     f", not separated from {join(tied)}"
                     if len(tied) <= 4
-                    else f", not separated from {len(tied)} other layers"
+                    else f", not separated from {len(tied)} other {word}s"
                 )
             parts.append(text)
         if parts:
-            out.append(f"**{roi}** peaks at " + "; ".join(parts) + ".")
+            out.append(f"**{md(roi)}** peaks at " + "; ".join(parts) + ".")
     return out
 
 
@@ -214,9 +255,14 @@ def silent_rois(res: Results) -> str:
     for atlas in res.atlases:
         silent = rois_without_signal(inference[inference["atlas"] == atlas])
         if silent:
-            parts.append(f"{join(silent)}{_where(res, atlas)}")
+            parts.append(f"{join(md(r) for r in silent)}{_where(res, atlas)}")
     if not parts:
-        return "Every ROI has at least one layer significantly above zero."
+        n = sum(len(res.rois(a)) for a in res.atlases)
+        return (
+            f"The ROI has at least one {noun(res)} significantly above zero."
+            if n == 1
+            else f"Every ROI has at least one {noun(res)} significantly above zero."
+        )
     return (
         "In "
         + "; ".join(parts)
@@ -226,24 +272,29 @@ def silent_rois(res: Results) -> str:
 
 
 def ceiling_sentence(res: Results) -> str:
-    """Tests against the lower noise ceiling, with what
-    they can and cannot show with this many subjects."""
+    """Tests against the lower noise ceiling, with what they can and cannot show with this many
+    subjects; with one subject, that there is no ceiling."""
+    if not res.has_ceiling:
+        return (
+            "There is no noise ceiling: it needs at least two subjects, and this study has "
+            f"{plural(len(res.subjects), 'subject')}, so no value is compared with one."
+        )
     inference = res.table("inference")
     n = len(inference)
     below = int(inference["significant_ceiling"].astype(bool).sum())
     degrees = dof(res)
     return (
-        f"{below} of {n} ROI × layer values are significantly below the lower noise "
-        f"ceiling. With {plural(len(res.subjects), 'subject')} the test has {degrees} "
-        f"degrees of freedom, so a value must lie about {t_critical(degrees):.1f} standard "
-        "errors below the ceiling to be detected: the test has little power, and a value "
-        "that is not significantly below the ceiling has not been shown to reach it."
+        f"{below} of {n} ROI × {noun(res)} values are significantly below the lower noise ceiling. "
+        f"With {plural(len(res.subjects), 'subject')} the test has {degrees} degrees of freedom, "
+        f"so a value must lie about {t_critical(degrees):.1f} standard errors below the ceiling to "
+        "be detected: the test has little power, and a value that is not significantly below the "
+        "ceiling has not been shown to reach it."
     )
 
 
 def network_sentences(res: Results) -> list[str]:
-    """Per atlas and pair of networks: in how many ROIs
-    one network's best layer beats the other's."""
+    """Per atlas and pair of networks: in how many ROIs one network's best layer beats the
+    other's."""
     table = res.table("network_comparison")
     out = []
     for atlas in res.atlases:
@@ -253,25 +304,29 @@ def network_sentences(res: Results) -> list[str]:
             higher, lower, neither = network_counts(part)
             if higher or lower:
                 parts.append(
-                    f"{a} vs {b}: {a} higher in {higher}, {b} higher in {lower}, "
+                    f"{md(a)} vs {md(b)}: {md(a)} higher in {higher}, {md(b)} higher in {lower}, "
                     f"not distinguishable in {neither}"
                 )
         total = rows["roi"].nunique()
+        rois = "the ROI" if total == 1 else f"all {total} ROIs"
         if parts:
-            out.append(f"Of {total} ROIs{_where(res, atlas)}, " + "; ".join(parts) + ".")
+            out.append(f"Of {plural(total, 'ROI')}{_where(res, atlas)}, " + "; ".join(parts) + ".")
         elif len(rows):
             out.append(
-                f"In all {total} ROIs{_where(res, atlas)}, no network's "
-                "best layer is significantly above another's."
+                f"In {rois}{_where(res, atlas)}, no network's best layer is significantly above "
+                "another's."
             )
     return out
 
 
 def last_layer_sentences(res: Results) -> list[str]:
-    """Per network: in how many ROIs the last layer is significantly below the one before it."""
+    """Per network of layers in depth order: in how many ROIs the last layer is significantly below
+    the one before it (none for a set of models, whose RDMs have no first or last)."""
     pairwise = res.table("pairwise")
     out = []
-    for network in res.networks:
+    if pairwise is None:
+        return out
+    for network in res.ordered_networks:
         layers = res.layers(network)
         if len(layers) < 2:
             continue
@@ -286,26 +341,29 @@ def last_layer_sentences(res: Results) -> list[str]:
         drops = int((rows["significant"].astype(bool) & (rows["difference"] > 0)).sum())
         rises = int((rows["significant"].astype(bool) & (rows["difference"] < 0)).sum())
         out.append(
-            f"From {before} to the last layer of {network}, {last}, r drops significantly "
-            f"in {drops} and rises significantly in {rises} of {len(rows)} ROIs."
+            f"From {md(before)} to the last layer of {md(network)}, {md(last)}, r drops "
+            f"significantly in {drops} and rises significantly in {rises} of "
+            f"{plural(len(rows), 'ROI')}."
         )
     return out
 
 
 def depth_sentence(res: Results) -> list[str]:
-    """Per atlas and group: the relative depths of the
-    ROIs' resolved peak layers, pooled over networks."""
+    """Per atlas and group: the relative depths of the ROIs' resolved peak layers, pooled over the
+    networks of layers in depth order (sets of models have no depth)."""
     peak = res.table("peak_layer")
     if peak is None:
         return []
+    networks = [n for n in res.ordered_networks if len(res.layers(n)) > 1]
     out = []
-    for atlas in res.atlases:
+    for atlas in res.grouped_atlases():
         parts = []
         for group, rois in res.groups(atlas).items():
             depths, unresolved = [], 0
-            for (_roi, network), rows in peak[
-                (peak["atlas"] == atlas) & peak["roi"].isin(rois)
-            ].groupby(["roi", "network"], sort=False):
+            rows_of = peak[
+                (peak["atlas"] == atlas) & peak["roi"].isin(rois) & peak["network"].isin(networks)
+            ]
+            for (_roi, network), rows in rows_of.groupby(["roi", "network"], sort=False):
                 layer, _share, resolved = peak_summary(rows)
                 if resolved:
                     depths.append(res.depth(network, layer))
@@ -314,15 +372,15 @@ def depth_sentence(res: Results) -> list[str]:
             if depths:
                 low, high, count = min(depths), max(depths), plural(len(depths), "resolved peak")
                 if np.isclose(low, high):
-                    text = f"{group}: {fmt(low, 2)} ({count}"
+                    text = f"{md(group)}: {fmt(low, 2)} ({count}"
                 else:
                     text = (
-                        f"{group}: {fmt(low, 2)}–{fmt(high, 2)} (median "
+                        f"{md(group)}: {fmt(low, 2)}–{fmt(high, 2)} (median "
                         f"{fmt(float(np.median(depths)), 2)}, {count}"
                     )
                 parts.append(text + (f"; {unresolved} unresolved)" if unresolved else ")"))
             elif unresolved:
-                parts.append(f"{group}: no peak resolved")
+                parts.append(f"{md(group)}: no peak resolved")
         if parts:
             out.append(
                 f"Relative depth of the peak layers{_where(res, atlas)}: " + "; ".join(parts) + "."
@@ -330,9 +388,42 @@ def depth_sentence(res: Results) -> list[str]:
     return out
 
 
+def best_points(res: Results) -> list[str]:
+    """Without groups and without inference: per atlas and network, the ROI × layer cell(s) with the
+    highest r of the subject-averaged RDMs (every cell that shares it named)."""
+    out = []
+    label = measure_label(res.method)
+    for atlas in res.atlases:
+        parts = []
+        for network in res.networks:
+            rows = res.joint[(res.joint["atlas"] == atlas) & (res.joint["network"] == network)]
+            if rows.empty:
+                continue
+            top = extremes(rows["r"])
+            cells = [f"{md(rows['roi'].iloc[k])} × {md(rows['layer'].iloc[k])}" for k in top]
+            value = fmt(rows["r"].iloc[top[0]])
+            parts.append(
+                f"{md(network)}: {cells[0]} ({value})"
+                if len(cells) == 1
+                else f"{md(network)}: {join(cells)}, all at {value}"
+            )
+        if parts:
+            out.append(
+                f"Highest {label} (point estimates){_where(res, atlas)}: " + "; ".join(parts) + "."
+            )
+    return out
+
+
 def key_findings(res: Results) -> str:
-    """All findings as a markdown bullet list."""
+    """All findings as a markdown bullet list (never empty)."""
     items = list(group_peaks(res))
+    if not res.grouped_atlases():
+        items.append(
+            "The study file defines no ROI groups, so there are no group summaries; "
+            f"@tbl-best-layers lists each ROI's best {noun(res)}."
+        )
+        if not res.has_inference:
+            items += best_points(res)
     if res.has_inference:
         items.append(silent_rois(res))
         items += depth_sentence(res)
@@ -348,29 +439,47 @@ def abstract(res: Results) -> str:
     m = res.manifest
     n_rois = sum(len(res.rois(a)) for a in res.atlases)
     atlases = (
-        "" if res.default_atlas_only else f" from {plural(len(res.atlases), 'atlas', 'atlases')}"
+        ""
+        if res.atlases == ["default"]
+        else f" from {plural(len(res.atlases), 'atlas', 'atlases')}"
     )
-    n_layers = sum(len(res.layers(n)) for n in res.networks)
+    data = f" of {md(res.dataset['name'])}" if res.dataset.get("name") else ""
+    ordered, unordered = res.ordered_networks, res.unordered_networks()
+    against = []
+    if ordered:
+        n_layers = sum(len(res.layers(n)) for n in ordered)
+        against.append(
+            f"every layer of {join(md(n) for n in ordered)} ({plural(n_layers, 'layer')} in all)"
+        )
+    if unordered:
+        n_models = sum(len(res.layers(n)) for n in unordered)
+        against.append(f"{plural(n_models, 'model RDM')} ({join(md(n) for n in unordered)})")
     text = [
         (
-            f"We compared the representational geometry of {plural(n_rois, 'region')} of "
-            f"interest{atlases} in human visual cortex, measured with fMRI in "
-            f"{plural(len(res.subjects), 'subject')} viewing BOLD5000 images, with every "
-            f"layer of {join(res.networks)} ({plural(n_layers, 'layer')} in all), using "
-            "representational similarity analysis: representational dissimilarity matrices "
-            f"(RDMs) over the {m.get('n_common_images')} images common to all files were "
-            f"compared, with {measure_label(res.method)} as the measure of similarity."
+            "We compared the representational dissimilarity matrices (RDMs) of "
+            f"{plural(n_rois, 'region')} of interest{atlases} in "
+            f"{plural(len(res.subjects), 'subject')}{data} with {' and '.join(against)}, using "
+            f"representational similarity analysis: RDMs over the {m.get('n_common_images')} "
+            f"images common to all files were compared, with {measure_label(res.method)} as the "
+            "measure of similarity."
         )
     ]
     if res.has_inference:
         inference = res.table("inference")
         params = m.get("parameters", {})
+        if res.over_images_only:
+            text.append(
+                f"Uncertainty comes from a bootstrap over images ({params.get('samples')} samples) "
+                f"with t tests on {dof(res)} degrees of freedom; with one subject, the intervals "
+                "generalise over images, not over people, and there is no noise ceiling."
+            )
+        else:
+            text.append(
+                "Uncertainty comes from a dual bootstrap over images and subjects "
+                f"({params.get('samples')} samples), with t tests on {dof(res)} degrees of freedom."
+            )
         text.append(
-            "Uncertainty comes from a dual bootstrap over images and subjects "
-            f"({params.get('samples')} samples), with t tests on {dof(res)} degrees of freedom."
-        )
-        text.append(
-            f"{int(above_zero(inference).sum())} of {len(inference)} ROI × layer "
+            f"{int(above_zero(inference).sum())} of {len(inference)} ROI × {noun(res)} "
             "similarities are significantly above zero."
         )
         text += depth_sentence(res)[:1]
@@ -379,15 +488,158 @@ def abstract(res: Results) -> str:
             text.append(silent.split(";")[0] + ".")
         if res.table("network_comparison") is not None:
             text += network_sentences(res)[:1]
-        text.append(
-            f"With {plural(len(res.subjects), 'subject')}, the tests against the noise "
-            "ceiling have little power; the report lists what the data cannot decide."
-        )
+        if res.has_ceiling:
+            text.append(
+                f"With {plural(len(res.subjects), 'subject')}, the tests against the noise ceiling "
+                "have little power; the report lists what the data cannot decide."
+            )
     else:
         text.append("The analysis ran without a bootstrap, so no intervals or tests are reported.")
     if res.synthetic:
         text.append(
-            "These are synthetic data with a planted answer: "
-            "the numbers test the pipeline, not the brain."
+            "These are synthetic data with a planted answer: the numbers test the pipeline, not "
+            "the brain."
         )
     return " ".join(text)
+
+
+# --- the sentences that introduce each figure (references only to figures the report draws) ------
+
+
+def subject_text(res: Results, detail: str, absent: dict[str, str]) -> str:
+    """The text before the per-subject figures."""
+    where = "" if res.atlases == ["default"] else f" of the {md(detail)} atlas"
+    each = (
+        "for each subject, on one colour scale" if len(res.subjects) > 1 else "for the one subject"
+    )
+    text = (
+        f"@fig-subject-heatmaps shows the similarity between every ROI{where} and every "
+        f"{noun(res)} {each}."
+    )
+    if "fig-subject-bars" in absent:
+        return text + " " + absent["fig-subject-bars"]
+    grouped = res.grouped_atlases()
+    which = "every atlas" if len(grouped) == len(res.atlases) else f"{join(md(a) for a in grouped)}"
+    dots = (
+        "bars are the mean over subjects and dots the single subjects"
+        if len(res.subjects) > 1
+        else "bars are the one subject's values"
+    )
+    return (
+        text + f" @fig-subject-bars shows {which}, with ROIs averaged within their group: {dots}."
+    )
+
+
+def joint_text(res: Results) -> str:
+    """The text before the subject-averaged heatmap."""
+    if len(res.subjects) == 1:
+        first = (
+            "With one subject, @fig-joint-heatmap shows that subject's ROI RDMs compared with the "
+            + noun(res, many=True)
+        )
+    else:
+        first = (
+            "For @fig-joint-heatmap each ROI's RDM was averaged over subjects before it was "
+            f"compared with the {noun(res, many=True)}"
+        )
+    return (
+        f"{first}; @tbl-best-layers in the appendix lists each ROI's best {noun(res)} per network. "
+        "The HTML version also shows the grid with the value of every cell on hover."
+    )
+
+
+def rdm_examples_text(res: Results) -> str:
+    """The text before the example RDMs: by source where the study names image sources."""
+    table = res.table("rdm_examples")
+    sources = set(table["source_a"]) | set(table["source_b"])
+    if len(sources) > 1:
+        return (
+            "What do these RDMs look like? @fig-rdm-examples draws a few of them on a subsample "
+            "of images, ordered by image source: blocks along the diagonal show how strongly an "
+            "RDM separates the sources."
+        )
+    return (
+        "What do these RDMs look like? @fig-rdm-examples draws a few of them on a subsample of "
+        "images (the study names no image sources, or all images share one)."
+    )
+
+
+def groups_text(res: Results, absent: dict[str, str]) -> str:
+    """The text before the group-line, depth, scatter and 3D figures."""
+    text = []
+    if "fig-group-lines" in absent:
+        text.append(absent["fig-group-lines"])
+    else:
+        band = (
+            " with a band of ±1 standard error of the mean"
+            if len(res.subjects) > 1
+            else " (one subject: no band)"
+        )
+        text.append(
+            "@fig-group-lines follows each ROI group through the layers of each network: for "
+            "every subject the similarity is averaged over the group's ROIs, and the line shows "
+            f"the mean over subjects{band}."
+        )
+    if "fig-depth" in absent:
+        text.append(absent["fig-depth"])
+    else:
+        text.append(
+            "@fig-depth puts the networks of layers in depth order on one relative-depth axis, so "
+            "that networks of different depth can be compared: thin lines are single ROIs, bold "
+            "lines their group mean."
+        )
+    first = (
+        "the first ROI of each group"
+        if res.grouped_atlases()
+        else "the first ROIs of each atlas (it has no groups)"
+    )
+    text.append(
+        f"@fig-roi-scatter picks {first}, and @fig-bars3d shows the whole ROI × {noun(res)} grid "
+        "as bars."
+    )
+    return " ".join(text)
+
+
+def second_order_text(res: Results) -> str:
+    """The text before the second-order map."""
+    text = (
+        f"@fig-second-order places every ROI RDM and every {noun(res)} RDM of an atlas on one map: "
+        "the closer two points, the more alike their RDMs."
+    )
+    if res.ordered_networks:
+        text += (
+            " Each network's layers are joined from input to output, so the map shows which "
+            "stretch of each network passes near which ROIs."
+        )
+    if res.unordered_networks():
+        text += (
+            f" The models of {join(md(n) for n in res.unordered_networks())} are crosses, not "
+            "joined: they have no order."
+        )
+    return text
+
+
+def inference_text(res: Results, absent: dict[str, str]) -> str:
+    """The text before the inference figure and the peak table."""
+    from .inference_figures import inference_rois
+
+    atlas, rois = inference_rois(res)
+    which = "every ROI" if len(rois) == len(res.rois(atlas)) else "the first ROI of each group"
+    where = "" if res.atlases == ["default"] else f" of the {md(atlas)} atlas"
+    ceiling = " and the noise ceiling" if res.has_ceiling else ""
+    text = f"@fig-inference shows {which}{where} with t intervals{ceiling}."
+    if res.over_images_only:
+        text += (
+            " With one subject the intervals come from resampling images only: they say how the "
+            "values would vary with other images, not with other people."
+        )
+    if "tbl-peak" not in absent:
+        normalised = " and its value relative to the lower noise ceiling" if res.has_ceiling else ""
+        text += (
+            f" @tbl-peak gives, for the same atlas, each network's peak {noun(res)} with the share "
+            "of bootstrap samples in which it was the best, its similarity with "
+            f"interval{normalised}."
+        )
+    if "tbl-noise-ceiling" not in absent:
+        text += " @tbl-noise-ceiling lists the ceilings of every ROI."
+    return text

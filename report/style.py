@@ -44,6 +44,8 @@ sns.set_theme(
         "legend.title_fontsize": 7,
         "figure.constrained_layout.use": True,
         "figure.dpi": 100,
+        # Names come from the study: '$' and '_' are text, never mathtext.
+        "text.parse_math": False,
     },
 )
 
@@ -155,7 +157,10 @@ def legend_below(
     where: str = "lower center",
 ) -> None:
     """A figure legend under the panels. Past MAX_LEGEND_ENTRIES entries it keeps the
-    first ones and says how many more there are (colours then repeat: facet instead)."""
+    first ones and says how many more there are (colours then repeat: facet instead). No legend
+    without entries."""
+    if not labels:
+        return
     if len(labels) > MAX_LEGEND_ENTRIES:
         hidden = len(labels) - MAX_LEGEND_ENTRIES + 1
         handles = [*handles[: MAX_LEGEND_ENTRIES - 1], plt.Line2D([], [], linestyle="none")]

@@ -1,12 +1,13 @@
-"""Markdown tables for the report (printed from cells with `output:
-asis`), and the appendix's long tables: a summary in every format, the
-full table collapsible in the HTML with a CSV download inside the page."""
+"""Markdown tables for the report (printed from cells with `output: asis`), and the appendix's long
+tables: a summary in every format, the full table collapsible in the HTML with a CSV download
+inside the page."""
 
 from __future__ import annotations
 
 import base64
 import csv
 import html
+import re
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -16,13 +17,15 @@ import pandas as pd
 
 from .results import Results
 from .style import measure_label
+from .text import extremes, join, md, noun, split_hemisphere
 
 HERE = Path(__file__).resolve().parent
 LATENCIES = HERE / "latencies.csv"
 
 
 def _cell(value: Any) -> str:
-    return str(value).replace("|", "\\|").replace("\n", " ")
+    """A pipe-table cell: '|' escaped unless already escaped (names come escaped by text.md)."""
+    return re.sub(r"(?<!\\)\|", r"\\|", str(value)).replace("\n", " ")
 
 
 def md_table(
@@ -31,8 +34,8 @@ def md_table(
     align: Sequence[str] | None = None,
     widths: Sequence[int] | None = None,
 ) -> str:
-    """A pandoc pipe table; ``align`` holds 'l' or 'r'
-    per column, ``widths`` relative column widths."""
+    """A pandoc pipe table; ``align`` holds 'l' or 'r' per column, ``widths`` relative column
+    widths."""
     align = align or ["l"] * len(header)
     dashes = [max(3, int(w)) for w in widths] if widths else [3] * len(header)
     rule = [
@@ -51,6 +54,11 @@ def fmt(value: float, digits: int = 3) -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text
 
 
+def fmt_p(p: float) -> str:
+    """A p-value: three decimals, '< 0.001' below that."""
+    return "–" if not np.isfinite(p) else "< 0.001" if p < 0.001 else f"{p:.3f}"
+
+
 def interval(low: float, high: float) -> str:
     """An interval as '[low, high]'."""
     return f"[{fmt(low)}, {fmt(high)}]"
@@ -62,18 +70,42 @@ def cite(keys: str) -> str:
 
 
 def atlas_label(res: Results, atlas: str) -> str:
-    """The atlas name, or nothing when the study has only the default one."""
-    return "" if res.default_atlas_only else atlas
+    """The atlas name (Markdown-escaped), or nothing when the study has only the default one."""
+    return "" if res.atlases == ["default"] else md(atlas)
 
 
-# --- methods tables
-# -----------------------------------------------------------------------------------
+# --- methods tables ---
 
 
-def latency_table(path: Path = LATENCIES) -> str:
-    """Onset latencies from the literature, with the kind of evidence each row rests on."""
+def _latency_rows(path: Path = LATENCIES) -> list[dict[str, str]]:
     with path.open(newline="", encoding="utf-8") as handle:
-        rows = list(csv.DictReader(handle))
+        return list(csv.DictReader(handle))
+
+
+def _area_of(roi: str) -> str:
+    """An ROI name without its hemisphere mark ('LHPPA' -> 'PPA', 'lh_V1-retinotopic' ->
+    'V1-retinotopic'), case-folded."""
+    split = split_hemisphere(roi)
+    return (split[1] if split else roi).casefold()
+
+
+def latency_areas(rois: Iterable[str], path: Path = LATENCIES) -> list[str]:
+    """The areas of the latency table that name one of `rois`: equal to the ROI's name without its
+    hemisphere mark, or to its first part before a '-', '_' or '.' ('V1-retinotopic' is V1)."""
+    names = {_area_of(r) for r in rois}
+    names |= {re.split(r"[-_.]", n)[0] for n in names}
+    return [r["roi"] for r in _latency_rows(path) if r["roi"].casefold() in names]
+
+
+def latency_table(res: Results | None = None, path: Path = LATENCIES) -> str:
+    """Onset latencies from the literature, with the kind of evidence each row rests on: only the
+    areas among the study's ROIs (matched by name; every row without `res`); '' when none match."""
+    rows = _latency_rows(path)
+    if res is not None:
+        keep = set(latency_areas([r for a in res.atlases for r in res.rois(a)], path))
+        rows = [r for r in rows if r["roi"] in keep]
+    if not rows:
+        return ""
     return md_table(
         ["Area", "Onset latency", "Evidence", "Notes", "Sources"],
         [
@@ -93,10 +125,12 @@ def latency_table(path: Path = LATENCIES) -> str:
 def groups_table(res: Results) -> str:
     """ROI groups of every atlas in hierarchy order, as the study file defines them."""
     rows = [
-        (atlas_label(res, atlas) or "–", group, ", ".join(rois))
+        (atlas_label(res, atlas) or "–", md(group), ", ".join(md(r) for r in rois))
         for atlas in res.atlases
         for group, rois in res.groups(atlas).items()
     ]
+    if not rows:
+        return ""
     return md_table(["Atlas", "Group", "ROIs"], rows, widths=[12, 16, 72])
 
 
@@ -106,16 +140,23 @@ def study_table(res: Results) -> str:
     study = m.get("study", {})
     params = m.get("parameters", {})
     rows = [
-        ("Study", m.get("title", "")),
+        ("Study", md(m.get("title", ""))),
+        ("Data set", md(res.dataset.get("name") or "not declared by the study file")),
         (
             "Study file",
-            f"`{Path(str(study.get('path', ''))).name}` "
-            f"(SHA-256 `{str(study.get('sha256', ''))[:12]}…`)",
+            f"`{Path(str(study.get('path', ''))).name}` (SHA-256 "
+            f"`{str(study.get('sha256', ''))[:12]}…`)",
         ),
         ("Synthetic data", "yes" if res.synthetic else "no"),
-        ("Subjects", ", ".join(res.subjects)),
-        ("Atlases (ROIs)", "; ".join(f"{a} ({len(res.rois(a))})" for a in res.atlases)),
-        ("Networks (layers)", "; ".join(f"{n} ({len(res.layers(n))})" for n in res.networks)),
+        ("Subjects", ", ".join(md(s) for s in res.subjects)),
+        ("Atlases (ROIs)", "; ".join(f"{md(a)} ({len(res.rois(a))})" for a in res.atlases)),
+        (
+            "Networks (layers or models)",
+            "; ".join(
+                f"{md(n)} ({len(res.layers(n))}{'' if res.ordered(n) else ' models'})"
+                for n in res.networks
+            ),
+        ),
         ("Images common to all files", m.get("n_common_images", "")),
         ("Comparison method", f"`{res.method}` ({measure_label(res.method)})"),
         ("Bootstrap samples (seed)", f"{params.get('samples', '')} ({params.get('seed', '')})"),
@@ -128,13 +169,13 @@ def inputs_table(res: Results) -> str:
     """Input files with checksums and how many images each held, kept and dropped."""
     rows = []
     for item in res.manifest["inputs"]:
-        name = item.get("name", "")
-        if item.get("atlas") and not res.default_atlas_only:
-            name = f"{name} ({item['atlas']})"
+        name = md(item.get("name", ""))
+        if item.get("atlas") and res.atlases != ["default"]:
+            name = f"{name} ({md(item['atlas'])})"
         rows.append(
             (
                 name,
-                f"`{Path(str(item.get('path', ''))).name}`",
+                md(Path(str(item.get("path", ""))).name),
                 f"`{str(item.get('sha256', ''))[:12]}`",
                 item.get("images_in_file", ""),
                 item.get("images_kept", ""),
@@ -179,7 +220,7 @@ def images_table(res: Results) -> str:
             if not same
             else [("", counts[counts["atlas"] == counts["atlas"].iloc[0]])]
         ):
-            label = f"{name} ({atlas})" if atlas and not res.default_atlas_only else name
+            label = md(f"{name} ({atlas})" if atlas and res.atlases != ["default"] else name)
             by_source = by_atlas.set_index("source")
             total = (
                 by_source.loc["all"]
@@ -202,7 +243,7 @@ def images_table(res: Results) -> str:
                 )
             )
     return md_table(
-        ["Role", "File", *[f"{s} kept / in file" for s in sources], "All kept / in file"],
+        ["Role", "File", *[f"{md(s)} kept / in file" for s in sources], "All kept / in file"],
         rows,
         ["l", "l", *["r"] * (len(sources) + 1)],
         widths=[10, 22, *[14] * (len(sources) + 1)],
@@ -210,63 +251,72 @@ def images_table(res: Results) -> str:
 
 
 def peak_rows(res: Results) -> pd.DataFrame:
-    """Per atlas, ROI and network: the layer chosen most often as best in the
-    bootstrap, its share, and its r with interval and noise-ceiling-normalised
-    value (from peak_layer.csv and inference.csv)."""
+    """Per atlas, ROI and network: every layer chosen most often as best in the bootstrap (several
+    rows where layers share the largest share), its share, and its r with interval and
+    noise-ceiling-normalised value (from peak_layer.csv and inference.csv)."""
     peak = res.table("peak_layer")
-    best = peak.loc[peak.groupby(["atlas", "roi", "network"], sort=False)["share"].idxmax()]
-    merged = best.merge(res.table("inference"), on=["atlas", "roi", "network", "layer"], how="left")
-    return merged
+    top = peak.groupby(["atlas", "roi", "network"], sort=False)["share"].transform("max")
+    best = peak[peak["share"] == top]
+    return best.merge(res.table("inference"), on=["atlas", "roi", "network", "layer"], how="left")
 
 
 def peak_table(res: Results, atlas: str) -> str:
-    """One atlas's peak layers: share of bootstrap
-    samples, r with 95% t interval, r / lower ceiling."""
+    """One atlas's peak layers: share of bootstrap samples, r with 95% t interval, r / lower ceiling
+    (that column only where the results have a noise ceiling); tied layers each get a row."""
     rows = peak_rows(res)
     rows = rows[rows["atlas"] == atlas]
-    ceiling = res.table("noise_ceiling").set_index(["atlas", "roi"])
+    ceiling = res.table("noise_ceiling")
+    lower = (
+        {}
+        if ceiling is None
+        else dict(
+            zip(zip(ceiling["atlas"], ceiling["roi"], strict=True), ceiling["lower"], strict=True)
+        )
+    )
     out = []
     for roi in res.rois(atlas):
         for network in res.networks:
-            row = rows[(rows["roi"] == roi) & (rows["network"] == network)]
-            if row.empty:
-                continue
-            r = row.iloc[0]
-            low = ceiling.loc[(atlas, roi), "lower"]
-            normalised = fmt(r["r_normalised"], 2) if "r_normalised" in r and low > 0 else "–"
-            out.append(
-                (
-                    roi,
-                    network,
-                    r["layer"],
-                    f"{100 * r['share']:.0f}%",
+            found = rows[(rows["roi"] == roi) & (rows["network"] == network)]
+            for _, r in found.iterrows():
+                share = f"{100 * r['share']:.0f}%" + (" (tie)" if len(found) > 1 else "")
+                cells = [
+                    md(roi),
+                    md(network),
+                    md(r["layer"]),
+                    share,
                     fmt(r["r"]),
                     interval(r["ci_low"], r["ci_high"]),
-                    normalised,
-                )
-            )
+                ]
+                if ceiling is not None:
+                    positive = lower.get((atlas, roi), np.nan) > 0
+                    cells.append(fmt(r.get("r_normalised", np.nan), 2) if positive else "–")
+                out.append(cells)
+    header = [
+        "ROI",
+        "Network",
+        f"Peak {noun(res)}",
+        "Bootstrap share",
+        measure_label(res.method),
+        "Interval",
+    ]
+    if ceiling is not None:
+        header.append("r / lower ceiling")
     return md_table(
-        [
-            "ROI",
-            "Network",
-            "Peak layer",
-            "Bootstrap share",
-            measure_label(res.method),
-            "Interval",
-            "r / lower ceiling",
-        ],
+        header,
         out,
-        ["l", "l", "l", "r", "r", "r", "r"],
-        widths=[14, 18, 14, 10, 10, 20, 12],
+        ["l", "l", "l", "r", "r", "r", "r"][: len(header)],
+        widths=[14, 18, 14, 10, 10, 20, 12][: len(header)],
     )
 
 
 def ceiling_table(res: Results) -> str:
     """Noise ceiling bounds ± bootstrap SEM per atlas and ROI."""
+    if res.table("noise_ceiling") is None:
+        return ""
     rows = [
         (
             atlas_label(res, c["atlas"]) or "–",
-            c["roi"],
+            md(c["roi"]),
             f"{fmt(c['lower'])} ± {fmt(c['lower_sem'])}",
             f"{fmt(c['upper'])} ± {fmt(c['upper_sem'])}",
         )
@@ -278,8 +328,8 @@ def ceiling_table(res: Results) -> str:
 
 
 def network_summary_table(res: Results) -> str:
-    """Per atlas and pair of networks: in how many ROIs
-    each network's best layer is significantly higher."""
+    """Per atlas and pair of networks: in how many ROIs each network's best layer is significantly
+    higher."""
     table = res.table("network_comparison")
     rows = []
     for (atlas, a, b), part in table.groupby(["atlas", "network_a", "network_b"], sort=False):
@@ -287,7 +337,7 @@ def network_summary_table(res: Results) -> str:
         rows.append(
             (
                 atlas_label(res, atlas) or "–",
-                f"{a} − {b}",
+                f"{md(a)} − {md(b)}",
                 int((sig & (part["difference"] > 0)).sum()),
                 int((sig & (part["difference"] < 0)).sum()),
                 int((~sig).sum()),
@@ -310,9 +360,11 @@ def network_summary_table(res: Results) -> str:
 
 
 def pairwise_summary_table(res: Results) -> str:
-    """Per atlas and network: how many of the layer-pair
-    tests are significant (the full table is in the HTML)."""
+    """Per atlas and network: how many of the layer-pair tests are significant (the full table is in
+    the HTML)."""
     table = res.table("pairwise")
+    if table is None:
+        return ""
     rows = []
     for (atlas, network), part in table.groupby(["atlas", "network"], sort=False):
         sig = part["significant"].astype(bool)
@@ -320,7 +372,7 @@ def pairwise_summary_table(res: Results) -> str:
         rows.append(
             (
                 atlas_label(res, atlas) or "–",
-                network,
+                md(network),
                 part["roi"].nunique(),
                 len(part),
                 int(sig.sum()),
@@ -345,20 +397,17 @@ def pairwise_summary_table(res: Results) -> str:
 
 
 def best_layer_table(res: Results) -> str:
-    """Per atlas and ROI: each network's layer with the
-    highest r (subject-averaged RDMs) and that r."""
-    joint = res.joint
-    best = joint.loc[joint.groupby(["atlas", "roi", "network"], sort=False)["r"].idxmax()]
-    cell = {
-        (a, r, n): f"{layer} ({fmt(v)})"
-        for a, r, n, layer, v in zip(
-            best["atlas"], best["roi"], best["network"], best["layer"], best["r"], strict=True
-        )
-    }
+    """Per atlas and ROI: each network's layer with the highest r (subject-averaged RDMs) and that
+    r; layers that share the highest r are all named."""
+    cell = {}
+    for (a, r, n), rows in res.joint.groupby(["atlas", "roi", "network"], sort=False):
+        top = extremes(rows["r"])
+        layers = join(md(rows["layer"].iloc[k]) for k in top)
+        cell[(a, r, n)] = f"{layers} ({fmt(rows['r'].iloc[top[0]])})" if top else "–"
     rows = [
         (
             atlas_label(res, atlas) or "–",
-            roi,
+            md(roi),
             *[cell.get((atlas, roi, n), "–") for n in res.networks],
         )
         for atlas in res.atlases
@@ -366,12 +415,13 @@ def best_layer_table(res: Results) -> str:
     ]
     width = max(10, 74 // max(len(res.networks), 1))
     return md_table(
-        ["Atlas", "ROI", *res.networks], rows, widths=[12, 14, *[width] * len(res.networks)]
+        ["Atlas", "ROI", *(md(n) for n in res.networks)],
+        rows,
+        widths=[12, 14, *[width] * len(res.networks)],
     )
 
 
-# --- long tables: full in the HTML, downloadable
-# -------------------------------------------------------
+# --- long tables: full in the HTML, downloadable ---
 
 
 def csv_data_uri(payload: bytes) -> str:
@@ -391,8 +441,8 @@ def table_script() -> str:
 
 
 def html_details(payload: bytes, filename: str, summary: str) -> str:
-    """A collapsible full table as a raw HTML block (dropped in the PDF): the CSV file's bytes
-    as one data: URI, offered for download and drawn in the page when the reader opens it."""
+    """A collapsible full table as a raw HTML block (dropped in the PDF): the CSV file's bytes as
+    one data: URI, offered for download and drawn in the page when the reader opens it."""
     n_rows = max(payload.count(b"\n") - 1, 0)
     name = html.escape(filename)
     link = f'<a download="{name}" href="{csv_data_uri(payload)}">Download {name}</a>'
@@ -424,9 +474,9 @@ def appendix_tables(res: Results) -> str:
 
 
 def interactive_grid(res: Results) -> str:
-    """The ROI × layer grid of the subject-averaged RDMs as inline SVG, one per atlas:
-    hovering a cell shows its ROI, layer and value (SVG <title>, so it works offline
-    and without script). A raw HTML block; the PDF has the static heatmap instead."""
+    """The ROI × layer grid of the subject-averaged RDMs as inline SVG, one per atlas: hovering a
+    cell shows its ROI, layer and value (SVG <title>, so it works offline and without script). A
+    raw HTML block; the PDF has the static heatmap instead."""
     from matplotlib import colormaps
     from matplotlib.colors import Normalize, to_hex
 
@@ -442,9 +492,10 @@ def interactive_grid(res: Results) -> str:
         matrix = roi_layer_matrix(res.joint, res, atlas)
         width, height = left + cell * len(res.columns) + 4, top + cell * len(rois) + 4
         parts = [
-            f'<svg viewBox="0 0 {width} {height}" width="100%" role="img" '
-            f'aria-label="{html.escape(atlas)}: {measure_label(res.method)} '
-            'per ROI and layer" style="max-width:60em;font:8px sans-serif">'
+            f'<svg viewBox="0 0 {width} {height}" width="100%" '
+            f'role="img" aria-label="{html.escape(atlas)}: {measure_label(res.method)} per ROI and '
+            'layer" '
+            'style="max-width:60em;font:8px sans-serif">'
         ]
         for i, roi in enumerate(rois):
             y = top + i * cell
@@ -461,12 +512,13 @@ def interactive_grid(res: Results) -> str:
                     f"{html.escape(layer)}: {fmt(value)}</title></rect>"
                 )
         parts.append("</svg>")
-        label = "" if res.default_atlas_only else f"<p><strong>{html.escape(atlas)}</strong></p>"
+        label = (
+            "" if res.atlases == ["default"] else f"<p><strong>{html.escape(atlas)}</strong></p>"
+        )
         blocks.append(label + "".join(parts))
     return (
-        '```{=html}\n<details class="rsa-grid"><summary>'
-        "Interactive grid: hover over a cell for its ROI, "
-        f"layer and {html.escape(measure_label(res.method))}</summary>\n"
+        '```{=html}\n<details class="rsa-grid"><summary>Interactive grid: hover over a cell for '
+        f"its ROI, layer and {html.escape(measure_label(res.method))}</summary>\n"
         + "\n".join(blocks)
         + "\n</details>\n```"
     )

@@ -18,6 +18,7 @@ Usage: python tools/render.py --results results/demo [--force] [--renderer auto|
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import hashlib
 import os
 import re
@@ -79,13 +80,22 @@ def find_renderer(choice: str = "auto") -> Renderer:
         ).stdout.strip()
         return Renderer(
             f"Quarto {version}",
-            [quarto, "render", "--output-dir"],
+            [quarto, "render", "{metadata}", "--output-dir"],
             {"QUARTO_PYTHON": sys.executable},
         )
     from qmdrender import identity
 
     return Renderer(
-        identity(), [sys.executable, "-m", "qmdrender", "--project", str(ROOT), "--output-dir"]
+        identity(),
+        [
+            sys.executable,
+            "-m",
+            "qmdrender",
+            "--project",
+            str(ROOT),
+            "{metadata}",
+            "--output-dir",
+        ],
     )
 
 
@@ -147,6 +157,11 @@ def render(results: Path, force: bool, choice: str = "auto") -> int:
     env = {**os.environ, **chosen.env, "RSA_RESULTS": str(results), "RSA_RENDERER": chosen.name}
     with staged_folder(OUTPUT) as stage:
         stage.chmod(0o755)  # a published folder, readable like any other (mkdtemp makes it private)
+        metadata = [a for k, v in title_block(results).items() for a in ("-M", f"{k}:{v}")]
+        chosen = dataclasses.replace(
+            chosen,
+            command=[m for c in chosen.command for m in (metadata if c == "{metadata}" else [c])],
+        )
         if chosen.is_quarto:
             run_quarto(chosen, stage, env)
         else:
@@ -161,6 +176,34 @@ def render(results: Path, force: bool, choice: str = "auto") -> int:
     for name in OUTPUTS:
         print(f"Output created: {(OUTPUT / name).relative_to(ROOT)}")
     return 0
+
+
+def title_block(results: Path) -> dict[str, str]:
+    """The document's title and subtitle from the results' manifest (the study's title and data
+    set), literal strings for `-M KEY:VALUE` (both renderers print them as written)."""
+    import json
+
+    from report.text import document_metadata
+
+    try:
+        manifest = json.loads((results / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        manifest = {}  # the report's first cell names the problem
+    block = document_metadata(manifest if isinstance(manifest, dict) else {})
+    return {k: v for k, v in block.items() if k not in user_metadata()}
+
+
+def user_metadata() -> dict:
+    """The paper's own metadata (report/_metadata.yml, when present): a title the user set there
+    wins over the study's."""
+    import yaml
+
+    path = ROOT / "report" / "_metadata.yml"
+    try:
+        found = yaml.safe_load(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    except (OSError, yaml.YAMLError):
+        return {}
+    return found if isinstance(found, dict) else {}
 
 
 def run_fallback(chosen: Renderer, stage: Path, env: dict[str, str]) -> None:

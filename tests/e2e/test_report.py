@@ -4,6 +4,7 @@ the fallback renderer, checked in a real browser."""
 from __future__ import annotations
 
 import base64
+import html
 import io
 import json
 import os
@@ -19,6 +20,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from report import tables
 from tests.helpers import analysed
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -44,7 +46,22 @@ REMOTE = re.compile(r"^\s*(https?:)?//", re.I)
 FIGURES = sum(
     p.read_text(encoding="utf-8").count("#| label: fig-") for p in (ROOT / "report").glob("*.qmd")
 )
-TITLE = "Deep network layers and human visual cortex"
+
+
+def title_of(results: Path) -> str:
+    """The report's title: the paper's (report/_metadata.yml) where it sets one, else the study's
+    (tools/render.py passes it with -M title:...)."""
+    from tools.render import user_metadata
+
+    study = json.loads((results / "manifest.json").read_text(encoding="utf-8"))["title"]
+    return str(user_metadata().get("title") or study)
+
+
+def title_args(results: Path | str) -> list[str]:
+    """The -M arguments tools/render.py gives the renderer: the study's title and subtitle."""
+    from tools.render import title_block
+
+    return [a for k, v in title_block(Path(results)).items() for a in ("-M", f"{k}:{v}")]
 
 
 def expected_figures(results: Path) -> int:
@@ -78,7 +95,7 @@ def render(project: Path, results: Path | str) -> subprocess.CompletedProcess:
     """``RSA_RESULTS=results python -m qmdrender --project project``."""
     env = {**os.environ, "RSA_RESULTS": str(results)}
     return subprocess.run(
-        [sys.executable, "-m", "qmdrender", "--project", str(project)],
+        [sys.executable, "-m", "qmdrender", "--project", str(project), *title_args(results)],
         cwd=ROOT,
         env=env,
         capture_output=True,
@@ -195,7 +212,9 @@ def test_html_citations_and_crossrefs_resolved(page):
         assert f"Figure {n}:" in text
     for n in range(1, 7):
         assert f"Table {n}:" in text
-    assert "Kriegeskorte et al. 2008" in text and "Foxe and Simpson 2002" in text
+    assert "Kriegeskorte et al. 2008" in text
+    # the latency table cites Foxe & Simpson for V1 only, and the demo's ROIs name no V1
+    assert "Foxe and Simpson 2002" not in text
     assert "https://doi.org/10.7554/eLife.82566" in text
 
 
@@ -214,13 +233,17 @@ def test_html_content_comes_from_tables(page, demo_results):
             f"{group}: highest mean Pearson r at ResNet-50 {best['layer']} ({best['mean']:.3f}"
             in text
         )
-    assert f'<meta name="citation_title" content="{TITLE}">' in page
+    assert f'<meta name="citation_title" content="{html.escape(title_of(demo_results))}">' in page
 
 
-def test_pdf_has_title_latencies_references_and_synthetic_notice(report):
+def test_pdf_has_title_latencies_references_and_synthetic_notice(report, demo_results):
     pdf = report / "_output" / "index.pdf"
     text = " ".join(pdf_text(pdf).split())
-    assert TITLE in text
+    assert " ".join(title_of(demo_results).split()) in text
+    manifest = json.loads((demo_results / "manifest.json").read_text(encoding="utf-8"))
+    rois = [r for rois in manifest["order"]["rois"].values() for r in rois]
+    covered = tables.latency_areas(rois)
+    assert covered, "the demo's ROIs name some areas of the latency table"
     for area, latency in [
         ("V1", "~30–60 ms"),
         ("V2", "~30–70 ms"),
@@ -229,9 +252,9 @@ def test_pdf_has_title_latencies_references_and_synthetic_notice(report):
         ("OPA", "~240–300 ms"),
         ("RSC", ">400 ms"),
     ]:
-        assert area in text and latency in text
+        assert (latency in text) == (area in covered), area
     assert "References" in text and "Representational Similarity Analysis" in text
-    assert "Foxe and Simpson 2002" in text
+    assert ("Foxe and Simpson 2002" in text) == ("V1" in covered)  # cited by the V1 row only
     assert "Synthetic data" in " ".join(pdf_text(pdf, 1, 1).split())
 
 

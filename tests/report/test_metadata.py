@@ -110,3 +110,22 @@ def test_quarto_does_not_take_the_first_heading_for_the_title():
             before = [x for x in lines[:number] if x.strip()][-1]
             assert not before.startswith("```"), f"nothing but a cell before {line!r}"
             break
+
+
+def test_how_to_cite_uses_the_users_title_or_else_the_studys(tmp_path, monkeypatch):
+    """A title set in report/_metadata.yml is the paper's; without one, the study's title (and its
+    data set) name the report, so a report of any study never carries another study's title."""
+    from report import paper as paper_module
+    from report.results import load_results
+    from tests.report.mock_results import write_mock_results
+
+    res = load_results(write_mock_results(tmp_path / "results"))
+    mine = _paper(tmp_path)
+    monkeypatch.setattr(paper_module, "load_paper", lambda: mine)
+    assert "*My RSA report: Layers and cortex*" in paper_module.how_to_cite(res)
+
+    untitled = type(mine)(**{**mine.__dict__, "title": "", "subtitle": ""})
+    monkeypatch.setattr(paper_module, "load_paper", lambda: untitled)
+    text = paper_module.how_to_cite(res)
+    assert f"*{' '.join(res.manifest['title'].split())}: A representational similarity" in text
+    assert "My RSA report" not in text

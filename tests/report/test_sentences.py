@@ -108,3 +108,32 @@ def test_depth_sentence_pools_resolved_peaks_and_counts_the_rest(mock):
     # conv1 is the first layer of ResNet-50 and AlexNet
     # (depth 0); the other networks' peaks are unresolved.
     assert "Early visual: 0.00 (4 resolved peaks; 4 unresolved)" in text
+
+
+def test_ties_are_said_as_they_are(mock):
+    """Every file losing the same number of images, layers sharing the largest bootstrap share,
+    and ROI × layer cells sharing the best r are all named, never the first one alone."""
+    from report import paper, tables
+    from report.text import join
+
+    manifest = mock.manifest
+    saved = [dict(i) for i in manifest["inputs"]]
+    try:
+        for item in manifest["inputs"]:
+            item.update(images_in_file=200, images_kept=40, images_dropped=160)
+        text = paper.alignment_paragraph(mock)
+        assert "largest loss, 160 images, is shared by all" in text
+        assert "largest loss is in" not in text
+    finally:
+        manifest["inputs"] = saved
+    peak = pd.DataFrame({"layer": ["l1", "l2", "l3"], "share": [0.4, 0.4, 0.2]})
+    assert sentences.peak_layers(peak) == (["l1", "l2"], 0.4)
+    assert sentences.peak_summary(peak) == ("l1 and l2", 0.4, False)
+    joint = mock.joint.copy()
+    rows = (joint["atlas"] == "streams") & (joint["roi"] == "LHEarlyVis")
+    first = rows & (joint["network"] == "ResNet-50")
+    joint.loc[first, "r"] = 0.5
+    mock.joint = joint
+    table = tables.best_layer_table(mock)
+    line = next(x for x in table.splitlines() if "LHEarlyVis" in x)
+    assert f"{join(joint.loc[first, 'layer'])} (0.500)" in line
