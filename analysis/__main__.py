@@ -30,8 +30,13 @@ def demo_shapes() -> dict[str, tuple[Callable[..., Path], int]]:
     }
 
 
-def _parser() -> argparse.ArgumentParser:
-    shapes = demo_shapes()
+DEMO_SHAPES = ("resnet", "deposit")  # demo_shapes() gives each one's writer and default size
+
+
+def _parser(demo_defaults: bool = True) -> argparse.ArgumentParser:
+    """The command line. Without `demo_defaults` the demo modules (numpy) are not imported, so
+    that `run` with every stage cached stays light; their default sizes then go unnamed."""
+    shapes = demo_shapes() if demo_defaults else dict.fromkeys(DEMO_SHAPES, (None, None))
     parser = argparse.ArgumentParser(
         prog="python -m analysis", description="RSA of network layers against brain ROIs."
     )
@@ -51,7 +56,7 @@ def _parser() -> argparse.ArgumentParser:
         type=int,
         default=None,
         help="images (default: "
-        + ", ".join(f"{n} for {shape}" for shape, (_, n) in shapes.items())
+        + ", ".join(f"{n or 'its own'} for {shape}" for shape, (_, n) in shapes.items())
         + ")",
     )
     demo.add_argument("--seed", type=int, default=0)
@@ -179,7 +184,7 @@ def main(argv: list[str] | None = None) -> int:
         argv = sys.argv[1:]
         signal.signal(signal.SIGINT, _stop)
         signal.signal(signal.SIGTERM, _stop)
-    args = _parser().parse_args(argv)
+    args = _parser(demo_defaults=not argv or argv[0] not in ("run", "fetch")).parse_args(argv)
     with _messages():
         return _command(args, argv)
 

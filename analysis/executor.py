@@ -27,6 +27,12 @@ _BLAS_LIMIT: list = []
 class Executor(Protocol):
     """Maps a picklable function over items; results come back in item order."""
 
+    @property
+    def slots(self) -> int: ...
+
+    @property
+    def process_threads(self) -> int: ...
+
     def map(
         self, function: Callable[..., Any], items: Sequence[Any], **shared: Any
     ) -> Iterator[Any]: ...
@@ -41,6 +47,16 @@ class LocalExecutor:
 
     def __init__(self, threads: int | None = None):
         self.threads = threads or worker_count()
+
+    @property
+    def slots(self) -> int:
+        """How many tasks run at once."""
+        return self.threads
+
+    @property
+    def process_threads(self) -> int:
+        """How many tasks share one process's memory at once."""
+        return self.threads
 
     def map(
         self, function: Callable[..., Any], items: Sequence[Any], **shared: Any
@@ -85,6 +101,18 @@ class DaskExecutor:
                 "--scheduler", f"cannot reach a Dask scheduler at {address} ({err})"
             ) from None
         self.address = address
+
+    @property
+    def slots(self) -> int:
+        """How many tasks run at once: the cluster's worker threads now."""
+        workers = self.client.scheduler_info().get("workers", {})
+        return max(1, sum(w.get("nthreads", 1) for w in workers.values()))
+
+    @property
+    def process_threads(self) -> int:
+        """How many tasks share one worker's memory at once (the most threads of any worker)."""
+        workers = self.client.scheduler_info().get("workers", {})
+        return max([1, *(w.get("nthreads", 1) for w in workers.values())])
 
     def map(
         self, function: Callable[..., Any], items: Sequence[Any], **shared: Any

@@ -7,11 +7,15 @@ the aligned store reads them in place). Studies: the whole deposit (point estima
 the common images to 2952) and CSI1-3 with every atlas and network at 4916 images.
 
 Measured, each in a child process (wall time; peak resident memory = max RSS from wait4):
-point estimates per atlas; the corr dual bootstrap with noise ceilings in float32 on a few
-samples at two sample counts, extrapolated linearly to 1000 (the table says so); and the same
-bootstrap on a local Dask cluster of two worker processes (one thread each) on 127.0.0.1.
+point estimates (corr and cosine) against their floor, the time to read their files from disk
+(bytes ÷ the read speed measured on those files after asking the kernel to drop their cached
+pages); the corr dual bootstrap with noise ceilings in float32 on a few samples at two sample
+counts, extrapolated linearly to 1000 (the table says so); the spearman dual bootstrap with
+noise ceilings the same way, and on a local Dask cluster of one and of two worker processes (one
+thread each) on 127.0.0.1, with the speed-up; and the corr bootstrap on the two-worker cluster.
 
-Usage: python -m bench deposit [--samples 64,128] [--no-dask | --dask-only]
+Usage: python -m bench deposit [--samples 64,128] [--rank-samples 2,6]
+       [--no-dask | --dask-only | --rank-only | --point-only]
 """
 
 from __future__ import annotations
@@ -56,15 +60,21 @@ def ensure_deposit() -> Path:
 
 
 def deposit_study(
-    name: str, subjects: tuple[str, ...], atlases: tuple[str, ...], group_means: bool
+    name: str,
+    subjects: tuple[str, ...],
+    atlases: tuple[str, ...],
+    group_means: bool,
+    method: str = "corr",
+    networks: tuple[str, ...] | None = None,
 ) -> Path:
-    """A study over the generated files: the given subjects and atlases, the four networks."""
+    """A study over the generated files: the given subjects and atlases, the networks (default:
+    all four)."""
     path = DEPOSIT / f"study-{name}.yml"
     study = {
         "title": f"SYNTHETIC deposit, {name}",
         "subjects": {s: {a: f"{s}_{a}_CORR_RDMs.h5" for a in atlases} for s in subjects},
-        "networks": dict(NETWORK_FILES),
-        "method": "corr",
+        "networks": {n: f for n, f in NETWORK_FILES.items() if networks is None or n in networks},
+        "method": method,
         "bootstrap": {"samples": 0, "seed": 0},
     }
     if group_means:
@@ -177,17 +187,166 @@ def stop_cluster(procs: list[subprocess.Popen]) -> list[float]:
     return peaks
 
 
+def study_files(study: Path) -> list[Path]:
+    """The RDM files a study reads."""
+    fields = yaml.safe_load(study.read_text())
+    names = [f for atlases in fields["subjects"].values() for f in atlases.values()]
+    names += list(fields["networks"].values()) + list(fields.get("group_mean", {}).values())
+    return sorted({study.parent / n for n in names})
+
+
+def disk_read_speed(files: list[Path], chunk: int = 1 << 24) -> tuple[float, int]:
+    """(bytes per second, bytes) of reading `files` once, sequentially, after asking the kernel to
+    drop their cached pages (posix_fadvise DONTNEED: clean pages go, so the read is from the disk
+    unless another process holds them)."""
+    total = 0
+    buffer = bytearray(chunk)
+    start = time.perf_counter()
+    for path in files:
+        with open(path, "rb", buffering=0) as handle:
+            os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+            while got := handle.readinto(buffer):
+                total += got
+    return total / (time.perf_counter() - start), total
+
+
+def point_rows(csi_by_method: dict[str, Path]) -> list[tuple[str, str, str, str]]:
+    """Point estimates of CSI1-3 (corr, cosine), each against the disk's floor for its files."""
+    files = study_files(next(iter(csi_by_method.values())))
+    speed, size = disk_read_speed(files)
+    floor = size / speed
+    rows = []
+    for method, study in csi_by_method.items():
+        out = BENCH_DIR / "deposit-results" / f"CSI1-3-point-{method}"
+        for path in files:  # the same cold-ish start as the floor's read
+            with open(path, "rb") as handle:
+                os.posix_fadvise(handle.fileno(), 0, 0, os.POSIX_FADV_DONTNEED)
+        seconds, peak, cpu = run(study, out, 0, ["--force"])
+        rows.append(
+            (
+                f"point estimates ({method}), CSI1-3 × 3 atlases × 4 networks, 4916 images, "
+                "including hashing",
+                f"{seconds:.0f} s wall, {cpu:.0f} s CPU",
+                f"peak {peak:.1f} GB",
+                f"floor {floor:.0f} s: {size / 1e9:.1f} GB read at {speed / 1e6:.0f} MB/s "
+                f"(measured on these files, cached pages dropped first); {seconds / floor:.1f}× "
+                "the floor",
+            )
+        )
+        print(rows[-1], flush=True)
+    return rows
+
+
+def rank_rows(
+    study: Path, samples: tuple[int, int], dask: bool = True
+) -> list[tuple[str, str, str, str]]:
+    """The spearman dual bootstrap with ceilings over CSI1-3 (its point stage cached first):
+    locally at two sample counts, extrapolated to 1000; then on 1 and on 2 Dask workers."""
+    low, high = samples
+    results = BENCH_DIR / "deposit-results"
+    fields = yaml.safe_load(study.read_text())
+    shape = (
+        f"CSI1-3 × {len(next(iter(fields['subjects'].values())))} atlas(es) × "
+        f"{len(fields['networks'])} network(s), 4916 images"
+    )
+    point = results / f"{study.stem}-point"
+    run(study, point, 0)  # the point stage once; every bootstrap run below starts from a copy
+
+    def fresh(name: str) -> Path:
+        folder = results / name
+        shutil.rmtree(folder, ignore_errors=True)
+        shutil.copytree(point, folder)
+        return folder
+
+    run(study, fresh(f"{study.stem}-warm-up"), 2)  # sorts every RDM into the store, once
+    outs = {count: fresh(f"{study.stem}-{count}") for count in (low, high)}
+    timings = {count: run(study, outs[count], count) for count in (low, high)}
+    out = outs[high]
+    cores = len(os.sched_getaffinity(0))
+    cpu_per_sample = (timings[high][2] - timings[low][2]) / (high - low)
+    wall_per_sample = (timings[high][0] - timings[low][0]) / (high - low)
+    estimate = timings[low][0] + (FULL_SAMPLES - low) * cpu_per_sample / cores
+    rows = [
+        (
+            f"spearman dual bootstrap + ceilings, {shape}, {FULL_SAMPLES} samples, local threads",
+            f"{estimate / 3600:.1f} h",
+            f"peak {max(timings[low][1], timings[high][1]):.1f} GB",
+            f"extrapolated: {timings[low][0]:.0f} s wall at {low} samples (point stage and sorted "
+            f"RDMs cached) + {cpu_per_sample:.0f} CPU s per further sample over "
+            f"{cores} cores ({wall_per_sample:.0f} s wall per sample measured; "
+            f"{timings[high][0]:.0f} s wall at {high})",
+        )
+    ]
+    print(rows[-1], flush=True)
+    if not dask:
+        return rows
+    walls = {}
+    for workers in (1, 2):
+        address, procs = start_cluster(workers)
+        try:
+            dask_out = fresh(f"{study.stem}-dask{workers}")
+            walls[workers] = run(study, dask_out, high, ["--scheduler", address])
+        finally:
+            peaks = stop_cluster(procs)
+        same = all(
+            (out / f).read_bytes() == (dask_out / f).read_bytes()
+            for f in sorted(p.name for p in out.glob("*.csv"))
+        )
+        rows.append(
+            (
+                f"spearman bootstrap ({high} samples), {shape}, Dask: {workers} worker(s) × 1 "
+                "thread",
+                f"{walls[workers][0]:.0f} s wall",
+                f"peak client {walls[workers][1]:.1f} GB, workers "
+                + ", ".join(f"{p:.1f}" for p in peaks[1:])
+                + " GB",
+                f"tables byte-identical to the local run: {same}",
+            )
+        )
+        print(rows[-1], flush=True)
+    speedup = walls[1][0] / walls[2][0]
+    rows.append(
+        (
+            "speed-up of the spearman bootstrap, 2 workers against 1",
+            f"{speedup:.2f}×",
+            "",
+            f"same run ({high} samples, sorted RDMs cached), same machine; "
+            f"load average at the end {os.getloadavg()[0]:.1f}",
+        )
+    )
+    print(rows[-1], flush=True)
+    return rows
+
+
 def bench_deposit(
-    samples: tuple[int, int] = (64, 128), dask: bool = True, local: bool = True
+    samples: tuple[int, int] = (64, 128),
+    dask: bool = True,
+    local: bool = True,
+    rank_samples: tuple[int, int] = (2, 6),
+    parts: tuple[str, ...] = ("point", "rank", "corr"),
+    rank_subset: tuple[tuple[str, ...], tuple[str, ...]] | None = None,
 ) -> list[tuple[str, str, str, str]]:
     """Rows (operation, time, memory, how) of the deposit benchmark."""
     ensure_deposit()
     atlases = tuple(ATLASES)
     low, high = samples
-    csi = deposit_study("CSI1-3", ("CSI1", "CSI2", "CSI3"), atlases, group_means=False)
+    csi_subjects = ("CSI1", "CSI2", "CSI3")
+    csi = deposit_study("CSI1-3", csi_subjects, atlases, group_means=False)
     if not local:
         return bench_dask(csi, high)
     rows = []
+    if "point" in parts:
+        cosine = deposit_study("CSI1-3-cosine", csi_subjects, atlases, False, method="cosine")
+        rows += point_rows({"corr": csi, "cosine": cosine})
+    if "rank" in parts:
+        rank_atlases, rank_networks = rank_subset or (atlases, tuple(NETWORK_FILES))
+        name = "CSI1-3-spearman" + ("" if rank_subset is None else "-subset")
+        spearman = deposit_study(
+            name, csi_subjects, rank_atlases, False, "spearman", networks=rank_networks
+        )
+        rows += rank_rows(spearman, rank_samples, dask=dask)
+    if "corr" not in parts:
+        return rows
     whole = deposit_study("whole", ("CSI1", "CSI2", "CSI3", "CSI4"), atlases, group_means=True)
     seconds, peak, cpu = run(whole, BENCH_DIR / "deposit-results" / "whole", 0, ["--force"])
     rows.append(
@@ -279,13 +438,37 @@ def main(argv: list[str] | None = None) -> None:
         help="two sample counts to extrapolate from; below ~64 the products are memory-bound "
         "and the slope underestimates the cost of 1000 samples",
     )
+    parser.add_argument(
+        "--rank-samples",
+        default="2,6",
+        help="two sample counts for the spearman bootstrap (about a minute of CPU a sample)",
+    )
+    parser.add_argument(
+        "--rank-subset",
+        default=None,
+        metavar="ATLASES:NETWORKS",
+        help="the spearman rows on a part of CSI1-3, e.g. BOLD5000:AlexNet (default: all)",
+    )
     parser.add_argument("--no-dask", action="store_true")
     parser.add_argument(
-        "--dask-only", action="store_true", help="only the Dask run (after a local run)"
+        "--dask-only", action="store_true", help="only the corr Dask run (after a local run)"
     )
+    parser.add_argument("--rank-only", action="store_true", help="only the spearman rows")
+    parser.add_argument("--point-only", action="store_true", help="only the point rows")
     args = parser.parse_args(argv)
     low, high = (int(v) for v in args.samples.split(","))
-    rows = bench_deposit((low, high), dask=not args.no_dask, local=not args.dask_only)
+    rank_low, rank_high = (int(v) for v in args.rank_samples.split(","))
+    parts = ("rank",) if args.rank_only else ("point",) if args.point_only else None
+    rows = bench_deposit(
+        (low, high),
+        dask=not args.no_dask,
+        local=not args.dask_only,
+        rank_samples=(rank_low, rank_high),
+        parts=parts or ("point", "rank", "corr"),
+        rank_subset=None
+        if args.rank_subset is None
+        else tuple(tuple(part.split(",")) for part in args.rank_subset.split(":")),
+    )
     print(f"\n{os.cpu_count()} cores.\n")
     print_table(rows, header=DEPOSIT_HEADER)
 

@@ -1,19 +1,33 @@
 """Comparing RDMs as rsatoolbox.rdm.compare does, for many vectors at once: the methods, ranks
 computed once per RDM, and Kendall's tau-a."""
 
-from .kendall import tau_a_many, weighted_tau_a
-from .methods import check_defined, compare, compare_prepared, prepare, undefined_rows
-from .ranks import average_ranks, sort_orders, weighted_ranks
+from __future__ import annotations
 
-__all__ = [
-    "average_ranks",
-    "check_defined",
-    "compare",
-    "compare_prepared",
-    "prepare",
-    "sort_orders",
-    "tau_a_many",
-    "undefined_rows",
-    "weighted_ranks",
-    "weighted_tau_a",
-]
+import importlib
+from typing import Any
+
+#: Public name → the module that defines it. Loaded on first use (PEP 562), so that importing one
+#: light module of this package (e.g. a cached rerun's) does not load the numeric ones.
+_SOURCES = {
+    "average_ranks": "ranks",
+    "check_defined": "methods",
+    "compare": "methods",
+    "compare_prepared": "methods",
+    "prepare": "methods",
+    "sort_orders": "ranks",
+    "tau_a_many": "kendall",
+    "undefined_rows": "methods",
+    "weighted_ranks": "ranks",
+    "weighted_tau_a": "kendall",
+}
+__all__ = sorted(_SOURCES)
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _SOURCES:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    return getattr(importlib.import_module(f".{_SOURCES[name]}", __name__), name)
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_SOURCES))

@@ -87,29 +87,29 @@ def streamed_similarity(
     budget: float = 5e8,
 ) -> np.ndarray:
     """corr or cosine between every two RDM vectors, read in chunks of pairs
-    (`readers[i](start, stop)`): a Gram matrix summed over chunks, so memory
-    holds one chunk of every vector, whatever the RDMs' size. corr centres each
-    vector on its mean (a first pass) before the Gram, as `prepare` does."""
+    (`readers[i](start, stop)`): a Gram matrix summed over chunks, so memory holds one chunk of
+    every vector, whatever the RDMs' size. One read of each vector: for corr, values are shifted
+    by their first chunk's mean (so the sums do not cancel) and centred at the end from the
+    shifted sums, G − n·m·mᵀ."""
     chunk = max(1, int(budget // (8 * max(len(readers), 1))))
-    starts = range(0, n_pairs, chunk)
-
-    def block(start: int) -> np.ndarray:
-        return np.stack(
+    gram = np.zeros((len(readers), len(readers)))
+    sums = np.zeros(len(readers))
+    shift = None
+    for start in range(0, n_pairs, chunk):
+        values = np.stack(
             [
                 np.asarray(read(start, min(start + chunk, n_pairs)), dtype=np.float64)
                 for read in readers
             ]
         )
-
-    means = np.zeros(len(readers))
-    if method == "corr":
-        for start in starts:
-            means += block(start).sum(axis=1)
-        means /= n_pairs
-    gram = np.zeros((len(readers), len(readers)))
-    for start in starts:
-        values = block(start) - means[:, None]
+        if method == "corr":
+            shift = values.mean(axis=1) if shift is None else shift
+            values -= shift[:, None]
+            sums += values.sum(axis=1)
         gram += np.einsum("ip,jp->ij", values, values)
+    if method == "corr":
+        mean = sums / n_pairs
+        gram -= n_pairs * np.outer(mean, mean)
     norms = np.sqrt(np.diag(gram))
     return gram / norms[:, None] / norms[None, :]
 

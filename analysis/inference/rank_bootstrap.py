@@ -12,20 +12,29 @@ in chunks so that memory stays bounded whatever the study's size.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
+import hashlib
+import os
+import threading
+import uuid
 from dataclasses import dataclass
 from functools import lru_cache
 from math import gcd
+from pathlib import Path
 
 import numpy as np
 
 from ..errors import AnalysisError
+from ..executor import current
+from ..reading.store import StoredRow, active_store, check_free
 from ..runtime import progress_bar, worker_count
 from . import rank_kernels as kernels
 from .moments import Moments, similarity
 from .noise_ceiling import ceiling_bounds
 
-CHUNK_BYTES = 1.5e9  # sorted RDMs plus the ranks every thread holds, per chunk of ROIs
+CHUNK_BYTES = 1e9  # one chunk of ROIs' sorted subject RDMs and their ranks, over all threads
+SAMPLE_BYTES = 3e9  # the models' ranks of the samples of every running task
+MAX_BLOCK = 16  # samples per task at most
+SORTED_FOLDER = "rank-sorted"  # in the store: every RDM's sort order, by content key
 MAX_IMAGES = 1 << 15  # a pair's two images share one int32 word with a tie flag
 
 
@@ -79,9 +88,8 @@ def sample_ranks(rdms: list[SortedRDM], counts: np.ndarray) -> SampleRanks:
     row, column, drawn = kernels.slot_tables(counts)
     weights = kernels.active_weights(counts, drawn)
     active = weights.shape[0]
-    # Row t's spare slot is row t + 1's first entry, which that row's
-    # walk then writes (every active pair gets a rank); the last row's
-    # is one extra entry. The rows stay C-contiguous for the kernels.
+    # Row t's spare slot is row t + 1's first entry, which that row's walk then writes (every
+    # active pair gets a rank); the last row's is one extra entry. Rows stay C-contiguous.
     flat = np.empty(len(rdms) * active + 1, dtype=np.int32)
     for t, rdm in enumerate(rdms):
         out = flat[t * active : (t + 1) * active + 1]
@@ -173,30 +181,32 @@ class _RoiPools:
 
 
 def _evaluate(
-    rdms: list[SortedRDM],
-    n_models: int,
-    n_rois: int,
+    models: SampleRanks,
+    subjects: list[SortedRDM],
     n_subjects: int,
     counts: np.ndarray,
     ceiling_counts: np.ndarray,
     method: str,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Per-subject similarities (R, S, L) and ceilings (V, R, 2) for one image resampling."""
-    ranks = sample_ranks(rdms, counts)
-    gram, moments_cross = kernels.roi_cross_sums(ranks.ranks, ranks.weights, n_models, n_subjects)
+    """Per-subject similarities (R, S, L) and ceilings (V, R, 2) of one image resampling, given
+    the models' ranks under it (computed once per sample for every chunk of ROIs)."""
+    ranks = sample_ranks(subjects, counts)
+    n_rois = len(subjects) // n_subjects
+    gram, moments_cross = kernels.roi_cross_sums(
+        models.ranks, ranks.ranks, ranks.weights, n_subjects
+    )
     ceilings = np.empty((ceiling_counts.shape[0], n_rois, 2))
     pooled_row = np.empty(ranks.weights.shape[0], dtype=np.int32)
     for r in range(n_rois):
-        subjects = slice(n_models + r * n_subjects, n_models + (r + 1) * n_subjects)
-        pools = _RoiPools(ranks, subjects, gram[r], method, pooled_row)
+        subjects_of_roi = slice(r * n_subjects, (r + 1) * n_subjects)
+        pools = _RoiPools(ranks, subjects_of_roi, gram[r], method, pooled_row)
         for v, subject_counts in enumerate(ceiling_counts):
             ceilings[v, r] = pools.ceiling(subject_counts)
-    total = np.array([ranks.total])
     moments = Moments(
-        total=total,
-        model_sum=ranks.sums[None, :n_models] / 2,
-        model_square=ranks.squares[None, :n_models] / 4,
-        subject_sum=ranks.sums[None, n_models:].reshape(1, n_rois, n_subjects) / 2,
+        total=np.array([ranks.total]),
+        model_sum=models.sums[None] / 2,
+        model_square=models.squares[None] / 4,
+        subject_sum=ranks.sums[None].reshape(1, n_rois, n_subjects) / 2,
         subject_gram=gram[None] / 4,
         cross=moments_cross[None] / 4,
     )
@@ -206,12 +216,163 @@ def _evaluate(
 def _roi_chunks(
     n_rois: int, n_subjects: int, n_models: int, n_pairs: int, threads: int
 ) -> list[range]:
-    """ROIs per chunk so that sorted RDMs (4 bytes a
-    pair) and every thread's ranks fit CHUNK_BYTES."""
-    per_rdm = n_pairs * (4 + 4 * threads)
-    per_roi = max(1, int(CHUNK_BYTES // per_rdm) - n_models) // n_subjects
-    size = max(1, min(n_rois, per_roi))
+    """ROIs per chunk so that one task's sorted subject RDMs and their ranks (4 bytes a pair
+    each) fit CHUNK_BYTES / threads (every thread holds one chunk). The models are ranked once
+    per sample for all chunks, so they do not count here (n_models is unused)."""
+    per_roi = n_subjects * n_pairs * 8 * max(1, threads)
+    size = int(max(1, min(n_rois, CHUNK_BYTES // per_roi)))
     return [range(start, min(n_rois, start + size)) for start in range(0, n_rois, size)]
+
+
+def _block_size(
+    samples: int, n_models: int, n_pairs: int, slots: int, process_threads: int = 1
+) -> int:
+    """Samples per task: the models' ranks of the samples of every task running in one process
+    (`process_threads` of them) fit SAMPLE_BYTES (about 40% of the pairs are active), and there
+    are at least four tasks for each of the `slots` that run at once, for balance. Each task
+    reads every ROI's sorted subjects once, so larger blocks read less."""
+    per_sample = max(1, n_models) * n_pairs * 4 * 0.45
+    by_memory = int(SAMPLE_BYTES // (per_sample * max(1, process_threads)))
+    by_balance = -(-samples // (4 * max(1, slots)))
+    return int(max(1, min(by_memory, by_balance, MAX_BLOCK)))
+
+
+@dataclass(frozen=True)
+class SortedSet:
+    """Where a run's sorted RDMs are: SortedRDM objects, or paths of .npy files in the store that
+    every worker reads. `token` names the run (each process keeps one run's models loaded)."""
+
+    token: str
+    models: list
+    subjects: list  # [r][s]
+
+
+_LOADED: dict[str, list[SortedRDM]] = {}  # this process's models of one run, by token
+_LOADING = threading.Lock()
+
+
+def _load(item) -> SortedRDM:
+    return item if isinstance(item, SortedRDM) else SortedRDM(np.load(item))
+
+
+def _loaded_models(sorted_set: SortedSet) -> list[SortedRDM]:
+    """The models' sorted RDMs, read once per process and run, shared by its threads."""
+    with _LOADING:
+        if sorted_set.token not in _LOADED:
+            _LOADED.clear()
+            _LOADED[sorted_set.token] = [_load(m) for m in sorted_set.models]
+        return _LOADED[sorted_set.token]
+
+
+def release_sorted() -> None:
+    """Drop this process's loaded models."""
+    with _LOADING:
+        _LOADED.clear()
+
+
+def sort_task(index: int, *, rows: list, n_images: int, paths: list[str | None]):
+    """Sort one RDM (rows[index]): into the store as .npy when paths[index] names a file (written
+    under a temporary name, then renamed: never half-written), else returned as a SortedRDM."""
+    rdm = sort_rdm(np.asarray(rows[index], dtype=np.float64), n_images)
+    if paths[index] is None:
+        return rdm
+    path = Path(paths[index])
+    temporary = path.with_name(f".{path.stem}.{os.getpid()}.tmp")
+    try:
+        with open(temporary, "wb") as handle:
+            np.save(handle, rdm.pairs)
+        os.replace(temporary, path)
+    except OSError as err:
+        temporary.unlink(missing_ok=True)
+        raise AnalysisError(path.parent, f"cannot write sorted RDMs ({err.strerror})") from None
+    return str(path)
+
+
+def sorted_key(row, store) -> str | None:
+    """A key of a stored row's content for its sort order in the store, or None when the row is not
+    keyed by content (in memory). Store files are named by a content key; rows read in place from
+    an input file take that file's sha256."""
+    if store is None or not isinstance(row, StoredRow):
+        return None
+    path = Path(row.path).resolve()
+    folder = Path(store.folder).resolve()
+    content = path.stem if path.parent == folder else store.sha256.get(str(path))
+    if content is None:
+        return None
+    return hashlib.sha256(f"{content}\0{row.offset}\0{row.n_pairs}".encode()).hexdigest()[:40]
+
+
+def block_task(
+    block: tuple[int, int],
+    *,
+    sorted_set: SortedSet,
+    image_counts: np.ndarray,
+    ceiling_counts: np.ndarray,
+    full_counts: np.ndarray,
+    n_subjects: int,
+    chunks: list[range],
+    method: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Samples [start, stop): per-subject similarities (K, R, S, L) and ceilings (K, V, R, 2) for
+    the subject counts ceiling_counts[b] (V × S) of each sample b; the block (-1, -1) is the data
+    as they are (every image once), with the subject counts full_counts[0].
+
+    The models are ranked once per sample; the subjects a chunk of ROIs at a time, each chunk's
+    sorted RDMs read once for the block's samples. Every sample's numbers are computed by the
+    same operations wherever the task runs, so the tables do not depend on the executor."""
+    start, stop = block
+    models = _loaded_models(sorted_set)
+    if start < 0:
+        counts = np.ones((1, image_counts.shape[1]), dtype=np.int32)
+        subject_counts = full_counts
+    else:
+        counts = np.asarray(image_counts[start:stop], dtype=np.int32)
+        subject_counts = ceiling_counts[start:stop]
+    model_ranks = [sample_ranks(models, c) for c in counts]
+    n_rois = sum(len(chunk) for chunk in chunks)
+    sims = np.empty((len(counts), n_rois, n_subjects, len(models)))
+    ceilings = np.empty((len(counts), subject_counts.shape[1], n_rois, 2))
+    for chunk in chunks:
+        subjects = [_load(sorted_set.subjects[r][s]) for r in chunk for s in range(n_subjects)]
+        for i, sample_counts in enumerate(counts):
+            sim, ceiling = _evaluate(
+                model_ranks[i],
+                subjects,
+                n_subjects,
+                sample_counts,
+                subject_counts[i],
+                method,
+            )
+            sims[i, chunk.start : chunk.stop] = sim
+            ceilings[i, :, chunk.start : chunk.stop] = ceiling
+        del subjects
+    return sims, ceilings
+
+
+def _sorted_set(rows, model_rows, n_images: int, executor) -> SortedSet:
+    """Sort every RDM once, as tasks. With a store, each order is kept there under a key of its
+    RDM's content (rank-sorted/KEY.npy, 4 bytes a pair), read by every thread and worker, and
+    reused by later runs over the same files; in memory otherwise (and sent to Dask workers)."""
+    store = active_store()
+    flat = list(model_rows) + [row for roi in rows for row in roi]
+    keys = [sorted_key(row, store) for row in flat]
+    if store is not None and all(keys):
+        folder = Path(store.folder) / SORTED_FOLDER
+        folder.mkdir(parents=True, exist_ok=True)
+        paths = [str(folder / f"{key}.npy") for key in keys]
+        missing = [i for i, path in enumerate(paths) if not Path(path).is_file()]
+        check_free(folder, len(missing) * 2 * n_images**2, "the rank bootstrap's sorted RDMs")
+    else:
+        paths, missing = [None] * len(flat), list(range(len(flat)))
+    done = list(paths)
+    results = executor.map(sort_task, missing, rows=flat, n_images=n_images, paths=paths)
+    for i, result in zip(missing, results, strict=True):
+        done[i] = result
+    n_models, n_subjects = len(model_rows), len(rows[0])
+    subjects = [
+        done[n_models + r * n_subjects : n_models + (r + 1) * n_subjects] for r in range(len(rows))
+    ]
+    return SortedSet(uuid.uuid4().hex, done[:n_models], subjects)
 
 
 def rank_dual_bootstrap(
@@ -227,44 +388,52 @@ def rank_dual_bootstrap(
     rows[r][s]: subject vectors; model_rows: layer vectors. Returns evaluations' inputs
     (pattern similarities B × R × S × L, full-data similarities R × S × L), ceilings
     B × R × 2 × 3 (both, rdm, pattern) and the full-data ceiling R × 2.
+
+    Runs on the run's executor (threads of this process, or Dask workers): tasks over blocks of
+    samples, every RDM sorted once beforehand (kept in the store when there is one).
     """
     samples, n_images = image_counts.shape
     n_rois, n_subjects, n_models = len(rows), len(rows[0]), len(model_rows)
     n_pairs = n_images * (n_images - 1) // 2
+    if n_images > MAX_IMAGES:
+        sort_rdm(np.zeros(0), n_images)  # the one clear error
     subject_counts = np.asarray(subject_counts, dtype=np.int64)
     everyone = np.ones((1, n_subjects), dtype=np.int64)
     draws, draw_of_sample = np.unique(subject_counts, axis=0, return_inverse=True)
-    threads = worker_count()
+    executor = current().executor
+    chunks = _roi_chunks(n_rois, n_subjects, n_models, n_pairs, worker_count())
+    sorted_set = _sorted_set(rows, model_rows, n_images, executor)
+    shared = {
+        "sorted_set": sorted_set,
+        "n_subjects": n_subjects,
+        "chunks": chunks,
+        "method": method,
+    }
+    size = _block_size(samples, n_models, n_pairs, executor.slots, executor.process_threads)
+    blocks = [(s, min(samples, s + size)) for s in range(0, samples, size)]
+    per_sample = np.stack([subject_counts, np.broadcast_to(everyone, subject_counts.shape)], 1)
     pattern_sim = np.empty((samples, n_rois, n_subjects, n_models))
-    full_sim = np.empty((n_rois, n_subjects, n_models))
     ceiling = np.empty((samples, n_rois, 2, 3))
-    point_ceiling = np.empty((n_rois, 2))
-    models = [sort_rdm(m, n_images) for m in model_rows]
-    bar = progress_bar(samples * n_rois, f"bootstrap ({method})", progress)
-    try:
-        for chunk in _roi_chunks(n_rois, n_subjects, n_models, n_pairs, threads):
-            rdms = models + [
-                sort_rdm(rows[r][s], n_images) for r in chunk for s in range(n_subjects)
-            ]
-            shape = (n_models, len(chunk), n_subjects)
-            full_counts = np.vstack([everyone, draws])
-            sim, full_ceilings = _evaluate(
-                rdms, *shape, np.ones(n_images, np.int64), full_counts, method
-            )
-            full_sim[chunk.start : chunk.stop] = sim
-            point_ceiling[chunk.start : chunk.stop] = full_ceilings[0]
-            ceiling[:, chunk.start : chunk.stop, :, 1] = full_ceilings[1:][draw_of_sample.ravel()]
-
-            def one(b: int, rdms=rdms, shape=shape):
-                counts = np.vstack([subject_counts[b], everyone])
-                return _evaluate(rdms, *shape, image_counts[b], counts, method)
-
-            with ThreadPoolExecutor(threads) as pool:
-                for b, (sim, ceilings) in enumerate(pool.map(one, range(samples))):
-                    pattern_sim[b, chunk.start : chunk.stop] = sim
-                    ceiling[b, chunk.start : chunk.stop, :, 0] = ceilings[0]
-                    ceiling[b, chunk.start : chunk.stop, :, 2] = ceilings[1]
-                    bar.update(len(chunk))
+    bar = progress_bar(samples + 1, f"bootstrap ({method})", progress)
+    try:  # the data as they are run as one more task, beside the samples' blocks
+        done = executor.map(
+            block_task,
+            [(-1, -1), *blocks],
+            image_counts=np.asarray(image_counts, dtype=np.int16),
+            ceiling_counts=per_sample,
+            full_counts=np.vstack([everyone, draws])[None],
+            **shared,
+        )
+        full_sim, full_ceilings = next(done)
+        bar.update(1)
+        point_ceiling = full_ceilings[0, 0]
+        ceiling[..., 1] = full_ceilings[0, 1:][draw_of_sample.ravel()]
+        for (start, stop), (sims, ceilings) in zip(blocks, done, strict=True):
+            pattern_sim[start:stop] = sims
+            ceiling[start:stop, :, :, 0] = ceilings[:, 0]
+            ceiling[start:stop, :, :, 2] = ceilings[:, 1]
+            bar.update(stop - start)
     finally:
         bar.close()
-    return pattern_sim, full_sim, ceiling, point_ceiling
+        executor.release(release_sorted)
+    return pattern_sim, full_sim[0], ceiling, point_ceiling

@@ -129,40 +129,42 @@ def _dot(x: np.ndarray, y: np.ndarray, size: int) -> float:
 
 @nb.njit(cache=True, nogil=True, fastmath=True)
 def roi_cross_sums(
-    ranks: np.ndarray, weights: np.ndarray, n_models: int, n_subjects: int
+    model_ranks: np.ndarray, subject_ranks: np.ndarray, weights: np.ndarray, n_subjects: int
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Σ w·r·r' of doubled ranks (models first, then subjects ROI by ROI) within each ROI's subjects
-    (R × S × S) and of each subject with each model (R × S × L).
+    """Σ w·r·r' of doubled ranks within each ROI's subjects (R × S × S) and of each subject with
+    each model (R × S × L). model_ranks: L × active; subject_ranks: (R·S) × active, ROI by ROI.
 
     Compiled, in chunks of pairs converted to float64 once: numpy would convert every row again
     for each ROI, or multiply every row with every other.
     """
-    rows = ranks.shape[0]
-    n_rois = (rows - n_models) // n_subjects
+    n_models = model_ranks.shape[0]
+    n_rois = subject_ranks.shape[0] // n_subjects
     gram = np.zeros((n_rois, n_subjects, n_subjects))
     cross = np.zeros((n_rois, n_subjects, n_models))
-    block = np.empty((rows, CHUNK))
+    models = np.empty((n_models, CHUNK))
+    subjects = np.empty((subject_ranks.shape[0], CHUNK))
     weighted = np.empty(CHUNK)
-    for start in range(0, ranks.shape[1], CHUNK):
-        size = min(CHUNK, ranks.shape[1] - start)
+    for start in range(0, subject_ranks.shape[1], CHUNK):
+        size = min(CHUNK, subject_ranks.shape[1] - start)
         weight = weights[start : start + size]
-        for q in range(rows):
-            source, target = (
-                ranks[q, start : start + size],
-                block[q],
-            )  # 1-d rows: these loops vectorise
+        for m in range(n_models):  # 1-d rows: these loops vectorise
+            source, target = model_ranks[m, start : start + size], models[m]
+            for a in range(size):
+                target[a] = float(source[a])
+        for q in range(subject_ranks.shape[0]):
+            source, target = subject_ranks[q, start : start + size], subjects[q]
             for a in range(size):
                 target[a] = float(source[a])
         for r in range(n_rois):
-            first = n_models + r * n_subjects
+            first = r * n_subjects
             for s in range(n_subjects):
-                subject = block[first + s]
+                subject = subjects[first + s]
                 for a in range(size):
                     weighted[a] = subject[a] * float(weight[a])
                 for t in range(n_subjects):
-                    gram[r, s, t] += _dot(weighted, block[first + t], size)
+                    gram[r, s, t] += _dot(weighted, subjects[first + t], size)
                 for m in range(n_models):
-                    cross[r, s, m] += _dot(weighted, block[m], size)
+                    cross[r, s, m] += _dot(weighted, models[m], size)
     return gram, cross
 
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from ..reading.loading import AlignedStudy, Alignment
 from ..schema import INFERENCE, POINT
 from .provenance import git_state, now_utc, versions
+
+if TYPE_CHECKING:
+    from ..reading.loading import AlignedStudy, Alignment
 
 STAGE_RECORD_KEYS = ("key", "computed_at")
 

@@ -194,14 +194,20 @@ def second_order(
     chunks of pairs (bounded memory, in memory or from the aligned store); the rank
     methods rank whole vectors, so they hold the atlas in memory."""
     frames = []
+    if method in LINEAR_METHODS:  # one read of every atlas's ROIs and of the layers, together
+        joint = [reader for atlas in study.atlases for reader in _joint_readers(study, atlas)]
+        similarity = streamed_similarity(
+            joint + _layer_readers(study), len(study.images) * (len(study.images) - 1) // 2, method
+        )
+        first = 0
     for atlas in study.atlases:
         if method in LINEAR_METHODS:
-            similarity = streamed_similarity(
-                _joint_readers(study, atlas) + _layer_readers(study),
-                len(study.images) * (len(study.images) - 1) // 2,
-                method,
+            rois = np.arange(first, first + len(study.rois[atlas]))
+            first += len(rois)
+            keep = np.concatenate([rois, np.arange(len(joint), similarity.shape[0])])
+            table = second_order_frame(
+                study.rois[atlas], study.layers, similarity[np.ix_(keep, keep)], method
             )
-            table = second_order_frame(study.rois[atlas], study.layers, similarity, method)
         else:
             models = prepared_models(study.networks, method) if models is None else models
             averaged = study.joint(atlas)

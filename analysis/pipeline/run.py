@@ -12,21 +12,18 @@ import json
 import warnings
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any
 
 from ..errors import AnalysisError, AnalysisWarning
 from ..publish import locked
-from ..reading.loading import load_aligned, loss_lines
 from ..reading.study import Bootstrap, Study, load_study
-from ..schema import INFERENCE, POINT, TABLES, stage_tables
+from ..schema import BOOTSTRAP_METHODS, INFERENCE, POINT, TABLES, stage_tables
 from .cache import HashCache, stage_key
-from .manifest import input_id, manifest
-from .output import write_results
-from .provenance import now_utc
-from .scale import scaled
-from .stages import STAGE_CODE, run_stage
+from .manifest import input_id
+from .stages import STAGE_CODE
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 
 @dataclass(frozen=True)
@@ -51,10 +48,10 @@ def settings(study: Study, samples: int | None, seed: int | None) -> Bootstrap:
         seed=study.bootstrap.seed if seed is None else seed,
         ceiling_samples=study.bootstrap.ceiling_samples,
     )
-    if bootstrap.samples > 0:  # before any file is read: a bootstrap this method cannot have
-        from ..inference.dual_bootstrap import (
-            check_method,
-        )  # only runs that infer load the inference code
+    if bootstrap.samples > 0 and study.method not in BOOTSTRAP_METHODS:
+        # before any file is read: a bootstrap this method cannot have (its one line); only then
+        # is the inference code loaded, so that a cached rerun stays light
+        from ..inference.dual_bootstrap import check_method
 
         check_method(study.method)
     return bootstrap
@@ -163,6 +160,15 @@ def run(
         rehashed = tuple(hashes.hashed)
         if old_key == key and reusable == set(keys):
             return Outcome(out, key, (), tuple(keys), rehashed)
+        # Only a run that computes something loads the numeric code (numpy, h5py, numba, pandas):
+        # a cached rerun is the study file, the file hashes' memo and the keys.
+        from ..reading.loading import load_aligned, loss_lines
+        from .manifest import manifest
+        from .output import write_results
+        from .provenance import now_utc
+        from .scale import scaled
+        from .stages import run_stage
+
         with scaled(
             study,
             inputs,

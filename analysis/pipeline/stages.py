@@ -8,15 +8,15 @@ each stage runs, for its cache key (pipeline/cache.py).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import pandas as pd
-
-from ..executor import current
-from ..reading.loading import AlignedStudy
-from ..reading.study import Bootstrap
 from ..schema import INFERENCE, POINT
-from . import point, streaming
+
+if TYPE_CHECKING:  # the stages import their code when they run: a cached run needs only STAGE_CODE
+    import pandas as pd
+
+    from ..reading.loading import AlignedStudy
+    from ..reading.study import Bootstrap
 
 #: Parts of the package whose source keys each stage's cache: whole subpackages and modules, so
 #: a module added to any of them is covered without being listed (tests/pipeline/test_cache.py
@@ -55,6 +55,9 @@ def point_stage(aligned: AlignedStudy, method: str) -> StageOutput:
     tables are computed one ROI at a time (streaming.py), whether the vectors are in memory or
     on disk and on threads or Dask workers: the same operations, so the same bytes.
     """
+    from ..executor import current
+    from . import point, streaming
+
     context = current()
     tables, agreement = streaming.point_tables(
         aligned, method, executor=context.executor, advance=context.advance("point")

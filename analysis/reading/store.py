@@ -304,6 +304,11 @@ def storing(store: AlignedStore | None) -> Iterator[AlignedStore | None]:
         _ACTIVE.reset(token)
 
 
+def active_store() -> AlignedStore | None:
+    """The store that aligned RDMs go to within the current `storing` block, if any."""
+    return _ACTIVE.get()
+
+
 def aligned_vectors(
     rdm_file: RDMFile, rows: list[int], index: np.ndarray | None, n_pairs: int
 ) -> np.ndarray | StoredMatrix:

@@ -129,3 +129,39 @@ def test_deleted_table_is_recomputed(aged_demo, tmp_path):
     (out / "joint.csv").unlink()
     assert run(aged_demo / "study.yml", out, samples=0).computed == ("point",)
     assert (out / "joint.csv").exists()
+
+
+CACHED_RERUN = """
+import sys
+from analysis.__main__ import main
+assert main(["run", sys.argv[1], "--out", sys.argv[2]]) == 0
+heavy = ("numpy", "pandas", "scipy", "numba", "h5py", "rsatoolbox", "dask")
+print("loaded:", *sorted(m for m in heavy if m in sys.modules))
+"""
+
+
+def test_a_cached_rerun_loads_no_numeric_library(tmp_path: Path) -> None:
+    """A rerun that finds every stage cached reads the study and the hash memo, nothing more: it
+    imports none of the heavy libraries (their imports took most of a cached rerun's second)."""
+    import subprocess
+    import sys
+
+    from analysis.demo import write_demo
+
+    study = write_demo(tmp_path / "study", n_images=30, seed=0)
+    study.write_text(study.read_text().replace("samples: 1000", "samples: 20"))
+    _age(study.parent)
+    out = tmp_path / "out"
+    assert main(["run", str(study), "--out", str(out)]) == 0
+    rerun = subprocess.run(
+        [sys.executable, "-c", CACHED_RERUN, str(study), str(out)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    )
+    assert "cached results reused" in rerun.stdout, rerun.stdout
+    assert rerun.stdout.strip().splitlines()[-1] == "loaded:", rerun.stdout
+    from analysis.__main__ import DEMO_SHAPES, demo_shapes
+
+    assert tuple(demo_shapes()) == DEMO_SHAPES  # the names the light command line offers

@@ -192,3 +192,73 @@ def test_an_unreachable_scheduler_is_one_clear_error(tmp_path: Path) -> None:
 
     with pytest.raises(AnalysisError, match="cannot reach a Dask scheduler"):
         DaskExecutor("tcp://127.0.0.1:9", timeout=2)
+
+
+@pytest.mark.parametrize("method", ["spearman", "rho-a"])
+def test_rank_bootstrap_on_a_cluster_gives_the_same_bytes(
+    tmp_path: Path, cluster, method: str
+) -> None:
+    """Blocks of samples run as tasks on the workers, the sorted RDMs shared through the store."""
+    import yaml
+
+    address, _ = cluster
+    study = write_demo(tmp_path / "study", n_images=50, seed=4)
+    fields = yaml.safe_load(study.read_text())
+    study.write_text(yaml.safe_dump({**fields, "method": method}, sort_keys=False))
+    local = run(study, tmp_path / "local" / "out", samples=24, seed=3, progress=False)
+    remote = run(
+        study,
+        tmp_path / "remote" / "out",
+        samples=24,
+        seed=3,
+        scheduler=address,
+        store=tmp_path / "store",
+        progress=False,
+    )
+    assert method in (local.out / "inference.csv").read_text()
+    tables = sorted(p.name for p in local.out.glob("*.csv"))
+    assert "noise_ceiling.csv" in tables
+    for name in tables:
+        assert (local.out / name).read_bytes() == (remote.out / name).read_bytes(), name
+    sorted_orders = list((tmp_path / "store" / "rank-sorted").glob("*.npy"))
+    assert len(sorted_orders) == 10 * 3 + 5, "each RDM's sort order is kept in the store once"
+
+
+def test_a_worker_killed_mid_rank_bootstrap_costs_time_not_results(
+    tmp_path: Path, cluster, monkeypatch
+) -> None:
+    from analysis.executor import RunContext, running
+    from analysis.inference import rank_bootstrap as rb
+    from analysis.inference.resampling import draw_resampling
+    from analysis.reading.store import AlignedStore, storing
+    from tests.helpers import random_study
+
+    address, procs = cluster
+    subjects, models = random_study(40, 3, 3, 2, seed=8)
+    rows = [list(roi) for roi in subjects]
+    resampling = draw_resampling(40, 3, 30, seed=5)
+    args = (rows, list(models), resampling.image_counts, resampling.subject_counts, "spearman")
+    expected = rb.rank_dual_bootstrap(*args)
+    victim = procs[1]
+
+    class KillOnFirstBlock:
+        def update(self, _n: int) -> None:
+            if victim.poll() is None:
+                victim.kill()
+                victim.wait(timeout=10)
+
+        def close(self) -> None: ...
+
+    monkeypatch.setattr(rb, "progress_bar", lambda *_a: KillOnFirstBlock())
+    executor = DaskExecutor(address)
+    try:
+        with (
+            storing(AlignedStore(tmp_path / "store", {})),
+            running(RunContext(executor)),
+        ):
+            got = rb.rank_dual_bootstrap(*args)
+    finally:
+        executor.close()
+    assert victim.poll() is not None, "the worker was killed during the run"
+    for ours, theirs in zip(got, expected, strict=True):
+        assert np.array_equal(ours, theirs)
