@@ -361,14 +361,13 @@ def inference_paragraph(res: Results) -> str:
     extra = []
     inference = res.table("inference")
     if inference is not None and "resolved" in inference.columns:
+        word, words = noun(res), noun(res, many=True)
+        depth = " or placed on the depth axis" if res.ordered_networks else ""
         extra.append(
-            "The **peak layer** of a network for an ROI is its layer with the largest value; the "
-            "peak is "
-            "**resolved** when that value is significantly above zero and the pairwise test "
-            "separates it "
-            "from every other layer of the network. Only resolved peaks are counted or placed on "
-            "the depth "
-            "axis."
+            f"The **peak {word}** of a network for an ROI is its {word} with the largest value; "
+            "the peak is **resolved** when that value is significantly above zero and the "
+            f"pairwise test separates it from every other {word} of the network. Only resolved "
+            f"peaks are counted{depth}."
         )
     if res.table("peak_layer") is not None:
         extra.append(
@@ -406,15 +405,20 @@ def inference_paragraph(res: Results) -> str:
             "evaluated on "
             "would favour networks with more layers and is not used."
         )
-    families = (
-        "**Families** of the multiple-comparison correction: the layers of one network for one ROI "
-        "(tests "
-        "against zero and against the ceiling), the layer pairs of one network for one ROI, the "
-        "same for "
-        "one ROI group, the network pairs of one ROI, and all ROIs of the study for the test of "
-        "the "
-        "lower noise-ceiling bound against zero."
-    )
+    word, words = noun(res), noun(res, many=True)
+    ceiling = len(res.subjects) > 1
+    family_list = [
+        f"the {words} of one network for one ROI (tests against zero"
+        + (" and against the ceiling)" if ceiling else ")"),
+        f"the {word} pairs of one network for one ROI",
+    ]
+    if res.table("group_inference") is not None:
+        family_list.append("the same for one ROI group")
+    if len(res.networks) > 1:
+        family_list.append("the network pairs of one ROI")
+    if ceiling:
+        family_list.append("all ROIs of the study for the test of the lower ceiling bound")
+    families = f"**Families** of the multiple-comparison correction: {join(family_list)}."
     ceiling_samples = boot.get("ceiling_valid_samples")
     ceiling_text = (
         f" The ceilings' standard errors and the tests against the lower bound use the "

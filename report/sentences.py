@@ -390,11 +390,20 @@ def effect_sentences(res: Results) -> list[str]:
         # each ROI's best network peak
         best = peaks.loc[peaks.groupby("roi", sort=False)["r"].idxmax()]
         top = best.loc[best["r"].idxmax()]
+        where = atlas_name(res, atlas)
+        lead = f"{where}the best {noun(res)}" if where else f"The best {noun(res)}"
+        largest = (
+            f"{md(top['network'])} {md(top['layer'])} in {md(top['roi'])}, is {fmt(top['r'])} "
+            f"{interval(top['ci_low'], top['ci_high'])}"
+        )
         text = (
-            f"{atlas_name(res, atlas)}the best layer reaches {label} of {fmt(best['r'].min())} to "
-            f"{fmt(best['r'].max())} across {plural(len(best), 'ROI')} (median "
-            f"{fmt(float(best['r'].median()))}); the largest, {top['network']} {top['layer']} in "
-            f"{top['roi']}, is {fmt(top['r'])} {interval(top['ci_low'], top['ci_high'])}"
+            f"{lead} reaches {label} of {fmt(best['r'].min())} to {fmt(best['r'].max())} across "
+            f"{plural(len(best), 'ROI')} (median {fmt(float(best['r'].median()))}); the largest, "
+            f"{largest}"
+            if len(best) > 1
+            else f"{lead} reaches {label} of {fmt(top['r'])} "
+            f"{interval(top['ci_low'], top['ci_high'])} ({md(top['network'])} {md(top['layer'])} "
+            f"in {md(top['roi'])})"
         )
         ratio = best["r_normalised"].dropna() if "r_normalised" in best.columns else pd.Series([])
         if len(ratio):
@@ -416,13 +425,14 @@ def significance_counts(res: Results) -> str:
     """Counts of significant cells, each with its family."""
     inference = res.table("inference")
     sizes = inference.groupby(["atlas", "roi", "network"], sort=False).size()
+    many = noun(res, many=True)
     family = (
-        f"{sizes.min()} layers"
+        f"{sizes.min()} {many}"
         if sizes.min() == sizes.max()
-        else f"{sizes.min()} to {sizes.max()} layers"
+        else f"{sizes.min()} to {sizes.max()} {many}"
     )
     text = (
-        f"{int(above_zero(inference).sum())} of {len(inference)} ROI × layer values are "
+        f"{int(above_zero(inference).sum())} of {len(inference)} ROI × {noun(res)} values are "
         f"significantly above zero (corrected with {family_note(res)} within each ROI × network, "
         f"i.e. over the {family} of one network)"
     )
@@ -431,8 +441,8 @@ def significance_counts(res: Results) -> str:
         text += (
             f"; {int(peaks['resolved'].astype(bool).sum())} of {len(peaks)} ROI × network peaks "
             "are "
-            "resolved (above zero and significantly different from every other layer of the "
-            "network)"
+            f"resolved (above zero and significantly different from every other {noun(res)} of "
+            "the network)"
         )
     return text + "."
 
