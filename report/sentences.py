@@ -274,12 +274,21 @@ def roi_peak_sentences(res: Results, atlas: str) -> list[str]:
                 layer, share, _ = peak_summary(peak[sel])
                 row = rows[rows["layer"] == layer].iloc[0]
             word = "model" if not res.ordered(network) else "layer"
-            pairs = pairwise[
-                (pairwise["atlas"] == atlas)
-                & (pairwise["roi"] == roi)
-                & (pairwise["network"] == network)
-            ]
-            tied = [md(x) for x in not_separated_from(layer, pairs)]
+            tied = (
+                []
+                if pairwise is None  # no network of this study has two layers
+                else [
+                    md(x)
+                    for x in not_separated_from(
+                        layer,
+                        pairwise[
+                            (pairwise["atlas"] == atlas)
+                            & (pairwise["roi"] == roi)
+                            & (pairwise["network"] == network)
+                        ],
+                    )
+                ]
+            )
             text = (
                 f"{md(network)} {md(layer)} "
                 f"(r = {fmt(row['r'])} {interval(row['ci_low'], row['ci_high'])}"
