@@ -175,7 +175,6 @@ def inference_arrays(
                 significant_ceiling = adjust(p_ceiling, correction) < alpha
                 r_normalised = normalised(point, result.point_ceiling[r, 0])
             sem = np.sqrt(np.maximum(stats.model_var, 0.0))
-            left, right = pair_list(len(names))
             p_adj = adjust(stats.p_pairwise, correction)
             peak, resolved = resolved_peak(point, zero["significant"], p_adj < alpha)
             inference_rows.extend(
@@ -200,17 +199,8 @@ def inference_arrays(
                 for m, layer in enumerate(names)
             )
             pair_rows.extend(
-                (
-                    roi,
-                    network,
-                    names[i],
-                    names[j],
-                    point[i] - point[j],
-                    stats.p_pairwise[k],
-                    p_adj[k],
-                    bool(p_adj[k] < alpha),
-                )
-                for k, (i, j) in enumerate(zip(left, right, strict=True))
+                (roi, network, *row)
+                for row in pairwise_rows(names, point, stats.p_pairwise, p_adj, alpha)
             )
             shares = peak_shares(evaluations[:, r, span].mean(axis=-1))
             peak_rows.extend(
@@ -348,19 +338,26 @@ def group_inference_rows(
         )
         for m, layer in enumerate(names)
     ]
+    return rows, pairwise_rows(names, point, stats.p_pairwise, p_adj, alpha)
+
+
+def pairwise_rows(
+    names: list[str], point: np.ndarray, p: np.ndarray, p_adjusted: np.ndarray, alpha: float
+) -> list[tuple]:
+    """Rows (layer_a, layer_b, difference, p, p_adjusted, significant) for every layer pair of
+    one network, in pair_list order: the pairwise tests of an ROI or of a group."""
     left, right = pair_list(len(names))
-    pairs = [
+    return [
         (
             names[i],
             names[j],
             point[i] - point[j],
-            stats.p_pairwise[k],
-            p_adj[k],
-            bool(p_adj[k] < alpha),
+            p[k],
+            p_adjusted[k],
+            bool(p_adjusted[k] < alpha),
         )
         for k, (i, j) in enumerate(zip(left, right, strict=True))
     ]
-    return rows, pairs
 
 
 def result_dtype(dtype: type | None, n_images: int) -> type:
