@@ -3,8 +3,7 @@ computed once per RDM, and Kendall's tau-a."""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy import attach
 
 #: Public name → the module that defines it. Loaded on first use (PEP 562), so that importing one
 #: light module of this package (e.g. a cached rerun's) does not load the numeric ones.
@@ -20,14 +19,4 @@ _SOURCES = {
     "weighted_ranks": "ranks",
     "weighted_tau_a": "kendall",
 }
-__all__ = sorted(_SOURCES)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _SOURCES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_SOURCES[name]}", __name__), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_SOURCES))
+__getattr__, __dir__, __all__ = attach(__name__, _SOURCES)

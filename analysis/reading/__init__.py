@@ -3,8 +3,7 @@ they have in common."""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any
+from ..lazy import attach
 
 #: Public name → the module that defines it. Loaded on first use (PEP 562), so that importing one
 #: light module of this package (e.g. a cached rerun's) does not load the numeric ones.
@@ -30,14 +29,4 @@ _SOURCES = {
     "stem_casefold": "images",
     "subject_images": "loading",
 }
-__all__ = sorted(_SOURCES)
-
-
-def __getattr__(name: str) -> Any:
-    if name not in _SOURCES:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(f".{_SOURCES[name]}", __name__), name)
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_SOURCES))
+__getattr__, __dir__, __all__ = attach(__name__, _SOURCES)
