@@ -28,6 +28,7 @@ COMMON_CODE = (
     "publish.py",
     "runtime.py",
     "executor.py",
+    "lazy.py",
     "reading",
     "comparison",
     "pipeline",
