@@ -332,30 +332,36 @@ def whitened_rows(size: dict, label: str) -> list[tuple[str, str, str, str]]:
 
 def selection_rows(size: dict, label: str, quick: bool) -> list[tuple[str, str, str, str]]:
     """The cross-validated network comparison (two networks splitting the layers) against the
-    corr dual bootstrap on the same data, each timed at two sample counts, extrapolated by the
-    slope."""
-    low, high = (
-        (2, 6) if quick else (20, 120)
-    )  # long enough that load noise does not swamp the slope
-    rows, totals = [], {}
-    for task in ("dual", "select"):
-        first, _ = measure(task, method="corr", dtype="float32", **{**size, "samples": low})
-        second, _ = measure(task, method="corr", dtype="float32", **{**size, "samples": high})
-        totals[task] = first + (second - first) / (high - low) * (size["samples"] - low)
-        what = "corr dual bootstrap + ceilings" if task == "dual" else "cross-validated networks"
-        rows.append(
-            (
-                f"{what}, {size['samples']} samples, {label}",
-                f"{_fmt(totals[task])} (extrapolated from {low} and {high} samples: "
-                f"{_fmt(first)}, {_fmt(second)})",
-                "—",
-                "—"
-                if task == "dual"
-                else f"{totals['select'] / totals['dual']:.1f}× the corr bootstrap",
-            )
+    corr dual bootstrap on the same data, both measured at the full sample count (not
+    extrapolated), corr first and again last so that a change of load shows (wall and CPU
+    seconds; the cores may be shared)."""
+    reports = {}
+    for task in ("dual", "select", "dual"):
+        report = measure_report(task, method="corr", dtype="float32", **size)
+        reports.setdefault(task, []).append(report)
+        print(
+            f"{task}: {report['seconds']:.1f} s wall, {report['cpu']:.1f} s CPU, "
+            f"peak {report['peak_gb']:.1f} GB, load {os.getloadavg()[0]:.2f}",
+            flush=True,
         )
-        print(rows[-1], flush=True)
-    return rows
+    corr_wall = np.mean([r["seconds"] for r in reports["dual"]])
+    corr_cpu = np.mean([r["cpu"] for r in reports["dual"]])
+    select = reports["select"][0]
+    return [
+        (
+            f"corr dual bootstrap + ceilings, {size['samples']} samples, {label}",
+            f"{_fmt(corr_wall)} (mean of 2 runs; CPU {_fmt(corr_cpu)})",
+            "—",
+            "—",
+        ),
+        (
+            f"cross-validated networks, {size['samples']} samples, {label}",
+            f"{_fmt(select['seconds'])} (CPU {_fmt(select['cpu'])})",
+            "—",
+            f"{select['seconds'] / corr_wall:.2f}× the corr bootstrap "
+            f"(CPU {select['cpu'] / corr_cpu:.2f}×)",
+        ),
+    ]
 
 
 def main() -> None:
@@ -365,12 +371,15 @@ def main() -> None:
         "--whitened", action="store_true", help="only corr_cov and cosine_cov against corr"
     )
     parser.add_argument(
-        "--samples", type=int, help="with --whitened: bootstrap samples (default 1000, --quick 100)"
+        "--samples",
+        type=int,
+        help="with --whitened or --selection: bootstrap samples (default 1000, --quick 100)",
     )
     parser.add_argument(
         "--selection",
         action="store_true",
-        help="only the cross-validated network comparison against the corr bootstrap",
+        help="only the cross-validated network comparison against the corr bootstrap "
+        "(--samples: bootstrap samples, default 1000, --quick 100)",
     )
     parser.add_argument("--child", nargs=2, metavar=("TASK", "ARGS"))
     args = parser.parse_args()
@@ -380,7 +389,8 @@ def main() -> None:
     from .common import print_table
 
     if args.selection:
-        size = {**FULL, **(dict(n_images=600) if args.quick else {})}
+        size = {**FULL, **(dict(n_images=600, samples=100) if args.quick else {})}
+        size["samples"] = args.samples or size["samples"]
         n, rois, subj, layers = (size[k] for k in ("n_images", "n_rois", "n_subjects", "n_layers"))
         print_table(
             selection_rows(
