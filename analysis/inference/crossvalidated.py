@@ -35,6 +35,7 @@ import numpy as np
 from ..schema import LINEAR_METHODS, WHITENED_METHODS
 from . import moments as bs
 from . import statistics as st
+from . import strips
 from . import whitened_moments as wm
 from .resampling import Resampling
 
@@ -158,7 +159,8 @@ def cross_validated(
     k: int = K_PATTERN,
     dtype: type = np.float64,
 ) -> CrossValidated:
-    """Cross-validated ModelSelect evaluations of every network in every sample (module doc).
+    """Cross-validated ModelSelect evaluations of every network in every sample (module doc),
+    in a pass of its own over the RDMs (`dual_bootstrap` with `folds` does it in its own pass).
 
     rows[r][s]: subject RDM vectors; model_rows: every layer of every network, networks as
     consecutive `spans`; labels: B × 3 × n_cv × n fold labels (default `draw_folds`, or the
@@ -173,11 +175,8 @@ def cross_validated(
     folds = k if k == 2 else 2 * k
     per_sample = 3 * n_cv * folds * n_rois * n_subjects * n_layers * 8
     chunk = int(max(1, min(samples, CHUNK_BYTES // per_sample)))
-    evaluations = np.full((samples, n_rois, len(spans), k, n_cv, 3), np.nan)
-    chosen = np.zeros(evaluations.shape, dtype=np.int64)
-    weights = np.stack(
-        [subject_counts, subject_counts, np.ones_like(subject_counts)], axis=1
-    )  # B × 3 × S: each variant's subject rows
+    mean = np.empty((samples, 3, n_cv, folds, n_rois, n_layers))
+    weights = variant_weights(subject_counts)
     # "pattern" resamples the same images as "both": with the same folds its per-subject
     # similarities are those of "both" (only the subject weights differ). "rdm" has counts of 1:
     # with the same folds in every sample its similarities are the same in every sample.
@@ -204,18 +203,136 @@ def cross_validated(
             variant[2] = variant[0]
         sim = np.stack([variant[0], variant[1], variant[2]], axis=1)
         # mean over the sample's subject rows (copies included): Σ_s k_s r_s / S
-        mean = np.einsum("bvs,bvcfrsl->bvcfrl", weights[part], sim) / n_subjects
-        for n, span in enumerate(spans):
-            train = mean[:, :, :, train_index(k)][..., span]  # b v c f r l
-            best = np.argmax(train, axis=-1)
-            test = np.take_along_axis(mean[:, :, :, :k][..., span], best[..., None], -1)[..., 0]
-            evaluations[part, :, n] = test.transpose(0, 4, 3, 2, 1)  # b r f c v
-            chosen[part, :, n] = best.transpose(0, 4, 3, 2, 1)
+        mean[part] = np.einsum("bvs,bvcfrsl->bvcfrl", weights[part], sim) / n_subjects
+    return select_networks(mean, spans, image_counts, k)
+
+
+def variant_weights(subject_counts: np.ndarray) -> np.ndarray:
+    """Each variant's subject rows (B × 3 × S): the drawn counts for "both" and "rdm", one of
+    each subject for "pattern"."""
+    return np.stack([subject_counts, subject_counts, np.ones_like(subject_counts)], axis=1)
+
+
+def select_networks(
+    mean: np.ndarray, spans: list[slice], image_counts: np.ndarray, k: int = K_PATTERN
+) -> CrossValidated:
+    """fit_select on each training set and the chosen layer's evaluation on its test fold.
+
+    mean: B × 3 × n_cv × F × R × L, the mean over each sample's subject rows of every layer's
+    similarity on each fold's images (F as `fold_counts`); image_counts: B × n (a sample is used
+    when it drew 3·k distinct images and every evaluation is defined).
+    """
+    samples, _, n_cv, _, n_rois, _ = mean.shape
+    evaluations = np.full((samples, n_rois, len(spans), k, n_cv, 3), np.nan)
+    chosen = np.zeros(evaluations.shape, dtype=np.int64)
+    for n, span in enumerate(spans):
+        train = mean[:, :, :, train_index(k)][..., span]  # b v c f r l
+        best = np.argmax(train, axis=-1)
+        test = np.take_along_axis(mean[:, :, :, :k][..., span], best[..., None], -1)[..., 0]
+        evaluations[:, :, n] = test.transpose(0, 4, 3, 2, 1)  # b r f c v
+        chosen[:, :, n] = best.transpose(0, 4, 3, 2, 1)
     few = (image_counts > 0).sum(axis=1) < 3 * k
     finite = np.isfinite(evaluations).all(axis=(1, 2, 3, 4, 5))
     valid = ~few & finite
     evaluations[~valid] = np.nan
     return CrossValidated(evaluations, chosen, valid)
+
+
+@dataclass(frozen=True)
+class FoldTerms:
+    """The rows of counts and terms whose sums give every fold's moments in the pass of the
+    samples' moments (moments.sample_full_and_term_moments), and where each fold's sums are.
+
+    recipes[(v, r)]: (position on `fold_counts`' fold axis, term) for variant v and repetition
+    r; offsets: the first row of each term's sums; shared: "pattern" uses the folds of "both"
+    (its similarities are those of "both", with other subject weights), as `draw_folds` makes
+    them.
+    """
+
+    terms: strips.Terms
+    recipes: dict[tuple[int, int], list[tuple[int, int]]]
+    offsets: tuple[int, ...]
+    k: int
+    n_cv: int
+    shared: bool
+
+
+def fold_terms(
+    image_counts: np.ndarray, labels: np.ndarray, k: int = K_PATTERN
+) -> FoldTerms | None:
+    """The terms that give the moments of every fold of `labels` (B × 3 × n_cv × n) from the
+    samples' pass. For a fold c_F of a base c (the image counts, or ones for "rdm"), c_F is one
+    more row of counts (one more column of the matrix product) and the rest is the difference
+    c − c_F (no more columns); with k = 2 the rest of fold 0 is fold 1, so each repetition costs
+    one column a sample. "rdm" with one split for every sample (`draw_folds`) costs a few
+    columns in all. None when a base is not zero exactly where the labels are −1 (then the rest
+    is not c − c_F); use `cross_validated`."""
+    samples, n = image_counts.shape
+    n_cv = labels.shape[2]
+    shared = np.array_equal(labels[:, 0], labels[:, 2])
+    fixed = bool((labels[:, 1] == labels[:1, 1]).all())
+    direct = [0] if k == 2 else list(range(k))
+    vectors, first, minus, length = [], [], [], []
+    next_row = [samples]
+
+    def add_rows(block: np.ndarray) -> int:
+        vectors.append(block)
+        next_row[0] += block.shape[0]
+        return next_row[0] - block.shape[0]
+
+    def add_term(row: int, less: int, size: int) -> int:
+        first.append(row)
+        minus.append(less)
+        length.append(size)
+        return len(first) - 1
+
+    recipes = {}
+    for v in [0, 1] if shared else [0, 1, 2]:
+        size = 1 if v == 1 and fixed else samples
+        base = np.ones((size, n)) if v == 1 else image_counts
+        base_row = add_rows(base) if v == 1 else 0
+        for r in range(n_cv):
+            label = labels[:size, v, r]
+            if not np.array_equal(label >= 0, base > 0):
+                return None
+            recipes[(v, r)] = []
+            for j, fold in enumerate(direct):
+                row = add_rows(base * (label == fold))
+                recipes[(v, r)] += [
+                    (j, add_term(row, -1, size)),
+                    (1 if k == 2 else k + j, add_term(base_row, row, size)),
+                ]
+    terms = strips.Terms(np.concatenate(vectors), tuple(first), tuple(minus), tuple(length))
+    offsets = tuple(int(o) for o in np.concatenate([[0], np.cumsum(length)[:-1]]))
+    return FoldTerms(terms, recipes, offsets, k, n_cv, shared)
+
+
+def fold_means(
+    plan: FoldTerms, term_moments: bs.Moments, subject_counts: np.ndarray, method: str
+) -> np.ndarray:
+    """Every layer's similarity on every fold, averaged over each sample's subject rows
+    (B × 3 × n_cv × F × R × L, as `select_networks` takes it), from the moments of the terms of
+    `plan` (corr or cosine)."""
+    samples, n_subjects = subject_counts.shape
+    n_rois, n_layers = term_moments.cross.shape[1], term_moments.cross.shape[3]
+    folds = plan.k if plan.k == 2 else 2 * plan.k
+    weights = variant_weights(subject_counts.astype(np.float64))
+    mean = np.empty((samples, 3, plan.n_cv, folds, n_rois, n_layers))
+    for (v, r), positions in plan.recipes.items():
+        for position, t in positions:
+            rows = slice(plan.offsets[t], plan.offsets[t] + plan.terms.length[t])
+            moments = bs.Moments(*(getattr(term_moments, f)[rows] for f in MOMENT_FIELDS))
+            with np.errstate(divide="ignore", invalid="ignore"):  # a fold without pairs
+                sim = bs.similarity(moments, method)  # size × R × S × L
+            sim = np.broadcast_to(sim, (samples, *sim.shape[1:]))
+            for variant in (v, 2) if (v == 0 and plan.shared) else (v,):
+                mean[:, variant, r, position] = (
+                    np.einsum("bs,brsl->brl", weights[:, variant], sim) / n_subjects
+                )
+    return mean
+
+
+MOMENT_FIELDS = ("total", "model_sum", "model_square", "subject_sum", "subject_gram", "cross")
 
 
 def network_statistics(

@@ -49,13 +49,16 @@ import numpy as np
 from ..comparison.kendall import tau_a_many
 from ..comparison.methods import check_defined
 from ..errors import AnalysisError, AnalysisWarning, check_choice
+from ..executor import current
 from ..reading.store import StoredRow
 from ..runtime import progress_bar, worker_count
 from ..schema import BOOTSTRAP_METHODS, LINEAR_METHODS, METHODS, WHITENED_METHODS
+from . import crossvalidated as cv
 from .moments import (
     centred_gram,
     pair_weights,
     sample_and_full_moments,
+    sample_full_and_term_moments,
     similarity,
     stacked_rows,
     standardisation,
@@ -78,6 +81,10 @@ VARIANTS = ("both", "rdm", "pattern")
 MIN_IMAGES = 4
 
 MIN_VALID_SAMPLES = 2
+
+#: Bytes of the fold terms' sums (one set per running task and the total) up to which the
+#: cross-validated comparison is computed in the corr/cosine pass; above, in a pass of its own.
+FOLD_TERM_BYTES = 2e9
 
 
 @dataclass(frozen=True)
@@ -180,6 +187,7 @@ def dual_bootstrap(
     method: str,
     dtype: type | None = None,
     progress: bool = False,
+    folds: np.ndarray | None = None,
 ) -> DualBootstrap:
     """Evaluations and noise ceilings of every sample, variant, ROI and layer (see module doc).
 
@@ -200,13 +208,18 @@ def dual_bootstrap(
         float64 or float32 for the corr/cosine products (default: ``default_dtype(n)``).
     progress : bool
         Show progress bars.
+    folds : (B, 3, n_cv, n) int array, optional
+        Fold labels of the cross-validated network comparison (crossvalidated.draw_folds). For
+        corr and cosine, its per-fold similarities then come from the same pass over the RDMs
+        (crossvalidated.fold_terms), when their sums fit FOLD_TERM_BYTES.
 
     Returns
     -------
     DualBootstrap
         evaluations (B, R, L, 3) for the variants (both, rdm, pattern); noise_ceiling (B, R, 2, 3)
         (lower, upper); valid (B,) bool; point (R, L), point_subject (R, S, L) and point_ceiling
-        (R, 2) on the full data; and the counts of dropped samples.
+        (R, 2) on the full data; and the counts of dropped samples. With `folds` computed in the
+        same pass, extra["fold_means"] (B, 3, n_cv, F, R, L) for crossvalidated.select_networks.
     """
     rows = subject_rows(subjects)
     model_rows = [
@@ -217,8 +230,11 @@ def dual_bootstrap(
     dtype = default_dtype(n_images) if dtype is None else dtype
     image_counts = resampling.image_counts
     subject_counts = resampling.subject_counts.astype(np.float64)
+    extra = {}
     if method in LINEAR_METHODS:
-        parts = _linear(rows, model_rows, image_counts, subject_counts, method, dtype, progress)
+        parts = _linear(
+            rows, model_rows, image_counts, subject_counts, method, dtype, progress, folds, extra
+        )
     elif method in WHITENED_METHODS:
         parts = _whitened(rows, model_rows, image_counts, subject_counts, method, dtype, progress)
     elif method != "tau-a":
@@ -251,6 +267,7 @@ def dual_bootstrap(
         n_images=n_images,
         dropped_few_images=int(few_images.sum()),
         dropped_undefined=int((~few_images & ~finite).sum()),
+        extra=extra,
     )
 
 
@@ -268,13 +285,23 @@ def _combine(
     return np.stack([both, rdm, pattern], axis=-1)
 
 
-def _linear(rows, model_rows, image_counts, subject_counts, method, dtype, progress):
+def _linear(
+    rows, model_rows, image_counts, subject_counts, method, dtype, progress, folds=None, extra=None
+):
     """corr / cosine: moments of the samples and of the data by matrix products, one read of the
-    RDMs for the standardisation and one for the moments (moments.sample_and_full_moments)."""
+    RDMs for the standardisation and one for the moments (moments.sample_and_full_moments); with
+    `folds`, the folds' moments from the same products (extra["fold_means"])."""
     standard = standardisation(stacked_rows(rows, model_rows), method)
-    moments, full = sample_and_full_moments(
-        rows, model_rows, image_counts, method, dtype=dtype, progress=progress, standard=standard
-    )
+    plan = None if folds is None else cv.fold_terms(image_counts, folds)
+    if plan is not None and fold_term_bytes(plan, rows, model_rows) <= FOLD_TERM_BYTES:
+        moments, full, term_moments = sample_full_and_term_moments(
+            rows, model_rows, image_counts, method, plan.terms, dtype, progress, standard
+        )
+        extra["fold_means"] = cv.fold_means(plan, term_moments, subject_counts, method)
+    else:
+        moments, full = sample_and_full_moments(
+            rows, model_rows, image_counts, method, dtype, progress, standard
+        )
     pattern_sim = similarity(moments, method)
     full_sim = similarity(full, method)[0]
     evaluations = _combine(pattern_sim, full_sim, subject_counts)
@@ -282,6 +309,13 @@ def _linear(rows, model_rows, image_counts, subject_counts, method, dtype, progr
         centred_gram(moments, method), centred_gram(full, method), subject_counts
     )
     return evaluations, ceiling, full_sim, point_ceiling
+
+
+def fold_term_bytes(plan: cv.FoldTerms, rows: list, model_rows: list) -> float:
+    """Bytes of the fold terms' sums held at once: one set per running task, and the total."""
+    subjects, layers = len(rows) * len(rows[0]), len(model_rows)
+    forms = 1 + 2 * layers + 2 * subjects + subjects * layers  # what `similarity` needs
+    return (current().executor.process_threads + 1) * plan.terms.rows * forms * 8.0
 
 
 def _whitened(rows, model_rows, image_counts, subject_counts, method, dtype, progress):

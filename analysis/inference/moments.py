@@ -44,7 +44,8 @@ def pair_sums(
     sample_chunk: int | None = None,
     progress: bool = False,
     full: bool = False,
-) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    terms: strips.Terms | None = None,
+) -> np.ndarray | tuple[np.ndarray, ...]:
     """Σ_{i<j} c_i c_j · z[left[k]]_ij · z[right[k]]_ij for every sample and form k.
 
     z_v = (rows[v] − shift_v) / scale_v, and index V (one past the last row) means the constant
@@ -70,12 +71,18 @@ def pair_sums(
         Not used: progress is reported to the run's context (analysis.executor.current).
     full : bool
         Also return the sums on the data as they are (c = 1), from the same reads.
+    terms : strips.Terms, optional
+        More quadratic sums, of other rows of counts and of differences of rows, for the first
+        terms.forms forms, from the same products (one more column of the matrix product per
+        row of terms.vectors).
 
     Returns
     -------
     sums : (B, K) float64 array
     full_sums : (1, K) float64 array
-        Only with `full`.
+        Only with `full` (None with `terms` and without `full`).
+    term_sums : (terms.rows, terms.forms) float64 array
+        Only with `terms`.
     """
     context = current()
     return strips.pair_sums(
@@ -91,6 +98,7 @@ def pair_sums(
         executor=context.executor,
         advance=context.advance("bootstrap") if counts.shape[0] > 1 else None,
         full=full,
+        terms=terms,
     )
 
 
@@ -191,32 +199,77 @@ def sample_and_full_moments(
     return _moments(subject_rows, model_rows, counts, method, dtype, progress, standard, True)
 
 
-def _moments(subject_rows, model_rows, counts, method, dtype, progress, standard, full, gram=True):
+def sample_full_and_term_moments(
+    subject_rows: list[list[np.ndarray]],
+    model_rows: list[np.ndarray],
+    counts: np.ndarray,
+    method: str,
+    terms: strips.Terms,
+    dtype: type = np.float64,
+    progress: bool = False,
+    standard: tuple[np.ndarray, np.ndarray] | None = None,
+) -> tuple[Moments, Moments, Moments]:
+    """`sample_and_full_moments` and, from the same products, the moments of the rows of counts
+    of `terms` (strips.Terms, its `forms` ignored) for every moment but the off-diagonal
+    subject Gram (NaN there, as `linear_moments(gram=False)`): e.g. a fold A of the images, c_A,
+    and the rest, c − c_A."""
+    return _moments(
+        subject_rows, model_rows, counts, method, dtype, progress, standard, True, terms=terms
+    )
+
+
+def _moments(
+    subject_rows,
+    model_rows,
+    counts,
+    method,
+    dtype,
+    progress,
+    standard,
+    full,
+    gram=True,
+    terms=None,
+):
     n_rois, n_subjects = len(subject_rows), len(subject_rows[0])
     n_models = len(model_rows)
     rows = stacked_rows(subject_rows, model_rows)
     shift, scale = standardisation(rows, method) if standard is None else standard
     idx = form_indices(n_models, n_rois, n_subjects)
-    upper = np.triu_indices(n_subjects) if gram else (np.arange(n_subjects),) * 2
-    gram_left = (
-        idx["subject_gram"][0]
-        .reshape(n_rois, n_subjects, n_subjects)[:, upper[0], upper[1]]
-        .ravel()
-    )
-    gram_right = (
-        idx["subject_gram"][1]
-        .reshape(n_rois, n_subjects, n_subjects)[:, upper[0], upper[1]]
-        .ravel()
-    )
+    # the Gram's diagonal (every ROI) first, then (with `gram`) its upper triangle: the forms
+    # `similarity` needs are a leading block, the ones the terms are computed for
+    diagonal = (np.arange(n_subjects),) * 2
+    off = np.triu_indices(n_subjects, 1) if gram else (np.arange(0),) * 2
+    gram_forms = [
+        idx["subject_gram"][side].reshape(n_rois, n_subjects, n_subjects)[:, part[0], part[1]]
+        for part in (diagonal, off)
+        for side in (0, 1)
+    ]
     names = ["total", "model_sum", "model_square", "subject_sum", "cross"]
-    left = np.concatenate([idx[k][0] for k in names] + [gram_left])
-    right = np.concatenate([idx[k][1] for k in names] + [gram_right])
+    left = np.concatenate([idx[k][0] for k in names] + [f.ravel() for f in gram_forms[0::2]])
+    right = np.concatenate([idx[k][1] for k in names] + [f.ravel() for f in gram_forms[1::2]])
+    layout = (names, idx, n_rois, n_subjects, n_models, off)
+    if terms is not None:
+        wide = sum(idx[k][0].size for k in names) + n_rois * n_subjects
+        terms = strips.Terms(terms.vectors, terms.first, terms.minus, terms.length, wide)
     sums = pair_sums(
-        rows, left, right, counts, shift, scale, dtype=dtype, progress=progress, full=full
+        rows,
+        left,
+        right,
+        counts,
+        shift,
+        scale,
+        dtype=dtype,
+        progress=progress,
+        full=full,
+        terms=terms,
     )
+    if terms is not None:
+        samples, full_sums, term_sums = sums
+        no_off = (*layout[:-1], (np.arange(0),) * 2)
+        return _unpack(samples, *layout), _unpack(full_sums, *layout), _unpack(term_sums, *no_off)
     if not full:
-        return _unpack(sums, names, idx, n_rois, n_subjects, n_models, upper)
-    return tuple(_unpack(part, names, idx, n_rois, n_subjects, n_models, upper) for part in sums)
+        return _unpack(sums, *layout)
+    return tuple(_unpack(part, *layout) for part in sums)
 
 
 def _unpack(
@@ -226,8 +279,10 @@ def _unpack(
     n_rois: int,
     n_subjects: int,
     n_models: int,
-    upper: tuple[np.ndarray, np.ndarray],
+    off: tuple[np.ndarray, np.ndarray],
 ) -> Moments:
+    """Moments from the sums of the forms in `_moments`' order: names, the Gram's diagonal
+    (R × S), then its entries `off` (R × len(off[0]), mirrored); NaN elsewhere."""
     samples = sums.shape[0]
     parts = {}
     offset = 0
@@ -236,9 +291,13 @@ def _unpack(
         parts[name] = sums[:, offset : offset + width]
         offset += width
     gram = np.full((samples, n_rois, n_subjects, n_subjects), np.nan)
-    packed = sums[:, offset:].reshape(samples, n_rois, -1)
-    gram[:, :, upper[0], upper[1]] = packed
-    gram[:, :, upper[1], upper[0]] = packed
+    diagonal = np.arange(n_subjects)
+    gram[:, :, diagonal, diagonal] = sums[:, offset : offset + n_rois * n_subjects].reshape(
+        samples, n_rois, n_subjects
+    )
+    packed = sums[:, offset + n_rois * n_subjects :].reshape(samples, n_rois, -1)
+    gram[:, :, off[0], off[1]] = packed
+    gram[:, :, off[1], off[0]] = packed
     return Moments(
         total=parts["total"][:, 0],
         model_sum=parts["model_sum"],

@@ -11,12 +11,15 @@ to stay in a core's cache (a gather of whole |a|·|b| planes), and each group is
 the counts of block b by one matrix product and with those of block a by a batched product, so
 the products are never all in memory. Block, group and sample-chunk sizes follow from memory
 budgets, so memory per task stays bounded however many forms (ROIs × subjects × layers) there
-are. With `full`, the same read also gives the sums on the data as they are, in float64.
+are. With `full`, the same read also gives the sums on the data as they are, in float64. With
+`terms`, the same products also give symmetric bilinear sums of other rows of counts (`Terms`):
+each extra row costs one more column of the matrix product and no more reads or products.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -31,7 +34,33 @@ GATHER_BYTES = 6.4e7  # one block pair's gathered values, (V+1)·|a|·|b|
 GROUP_BYTES = 1e6  # one group of products z_left·z_right: stays in a core's L2 cache
 FULL_COLUMNS = 65536  # pairs read and standardised at a time (in float64)
 CHUNK_BYTES = 256e6  # one group's (forms × |a| × samples) product
+TERM_CHUNK_BYTES = 1.5e6  # with terms, one group's product with a chunk of samples' rows: in L2
 MAX_BLOCK = 320
+
+
+@dataclass(frozen=True)
+class Terms:
+    """More quadratic sums Q(w) = Σ_{i<j} w_i w_j z_left z_right, from the same pass and products
+    as the samples' sums, for the first `forms` forms.
+
+    vectors: J × n more rows of counts, after the samples' (rows B.. of [counts; vectors]); each
+    is one more column of the matrix product. Term t gives Q(w) for the rows w = first[t] + i
+    (i < length[t]), or, where minus[t] ≥ 0, w = row first[t] + i − row minus[t] + i, whose
+    product with the block pair is the difference of theirs: no more columns, and the sum is
+    accumulated on w itself (its rounding is that of Q(w), not of the larger sums it differs
+    from).
+    """
+
+    vectors: np.ndarray
+    first: tuple[int, ...]
+    minus: tuple[int, ...]
+    length: tuple[int, ...]
+    forms: int = 0
+
+    @property
+    def rows(self) -> int:
+        """Rows of the result: Σ length."""
+        return int(sum(self.length))
 
 
 def image_blocks(n: int, block: int) -> list[tuple[int, int]]:
@@ -114,29 +143,46 @@ def strip_sums(
     dtype: type,
     sample_chunk: int | None = None,
     full: bool = False,
-) -> tuple[np.ndarray, np.ndarray | None]:
+    terms: Terms | None = None,
+) -> tuple[np.ndarray, np.ndarray | None, np.ndarray | None]:
     """Σ over the block pairs (blocks[strip], b) with b ≥ blocks[strip]
-    of Σ_{i<j} c_i c_j z_left z_right (B × K), and with `full` the same
-    sums on the data as they are (K, float64) from the same read.
+    of Σ_{i<j} c_i c_j z_left z_right (B × K); with `full` the same
+    sums on the data as they are (K, float64) from the same read; with `terms` their sums
+    (terms.rows × terms.forms) from the same products.
 
     Products are formed a group of forms at a time, small enough to stay in cache, and each group
     is contracted with the counts of block b by one matrix product and with those of block a by a
-    batched product."""
+    batched product. A term's rows are more columns of the matrix product (for the groups of
+    its forms) and more batched products; these groups take the samples in chunks whose
+    product with every row of the chunk stays in a core's cache (`term_chunks`)."""
     n = counts.shape[1]
     a = blocks[strip]
     values, start, gram = strip_values(rows, shift, scale, n, a, dtype, full)
     counts_t = np.asarray(counts, dtype=dtype)
     samples, forms = counts.shape[0], left.size
+    if terms is not None:
+        counts_t = np.concatenate([counts_t, np.asarray(terms.vectors, dtype=dtype)])
     sums = np.zeros((samples, forms))
+    term_sums = None if terms is None else np.zeros((terms.rows, terms.forms))
     width = max(b[1] - b[0] for b in blocks[strip:])
     group = group_size(a[1] - a[0], width, np.dtype(dtype).itemsize)
     chunk = sample_chunk or int(
         np.clip(CHUNK_BYTES // (group * (a[1] - a[0]) * np.dtype(dtype).itemsize), 1, samples)
     )
+    wide = 0 if terms is None else terms.forms  # the forms whose products also get the terms
+    groups = [
+        slice(g, min(end, g + group))
+        for begin, end in ((0, wide), (wide, forms))
+        for g in range(begin, end, group)
+    ]
     first = np.empty(group * (a[1] - a[0]) * width, dtype=dtype)
     second = np.empty_like(first)
     gathered = np.empty(values.shape[0] * (a[1] - a[0]) * width, dtype=dtype)
     counts_a = np.ascontiguousarray(counts_t[:, a[0] : a[1]].T)  # |a| × B: einsum's fast layout
+    if terms is not None:
+        per_chunk = TERM_CHUNK_BYTES / (group * (a[1] - a[0]) * np.dtype(dtype).itemsize)
+        chunks = term_chunks(terms, samples, per_chunk)
+        chunks_a = [chunk_vectors(c, counts_a) for c in chunks]
     for b in blocks[strip:]:
         index, diagonal = block_index(a, b, n, start)
         block = np.take(
@@ -148,9 +194,10 @@ def strip_sums(
         )
         if a == b:
             block[:, diagonal] = 0.0
-        counts_b = np.ascontiguousarray(counts_t[:, b[0] : b[1]].T)
-        for g in range(0, forms, group):
-            k = slice(g, min(forms, g + group))
+        counts_b = np.ascontiguousarray(counts_t[:samples, b[0] : b[1]].T)
+        if terms is not None:
+            chunks_b = [np.ascontiguousarray(counts_t[c.rows, b[0] : b[1]].T) for c in chunks]
+        for k in groups:
             shape = (k.stop - k.start, a[1] - a[0], b[1] - b[0])
             products = np.take(
                 block, left[k], axis=0, out=first[: np.prod(shape)].reshape(shape), mode="clip"
@@ -161,13 +208,90 @@ def strip_sums(
             if a == b:
                 products *= 0.5  # the full square counts each pair twice
             flat = products.reshape(-1, shape[2])  # (G·|a|) × |b|
+            if k.start < wide:
+                for c, on_b, (on_a, w) in zip(chunks, chunks_b, chunks_a, strict=True):
+                    by_b = (flat @ on_b).reshape(*shape[:2], -1)  # G × |a| × rows of the chunk
+                    own = slice(0, c.samples[1] - c.samples[0])
+                    sums[slice(*c.samples), k] += np.einsum(
+                        "kib,ib->bk", by_b[..., own], on_a[:, own]
+                    )
+                    add_terms(term_sums[:, k], c, by_b, w)
+                continue
             for s in range(0, samples, chunk):
                 part = slice(s, s + chunk)
                 by_b = flat @ counts_b[:, part]  # (G·|a|) × Bc
                 sums[part, k] += np.einsum(
                     "kib,ib->bk", by_b.reshape(shape[0], shape[1], -1), counts_a[:, part]
                 )
-    return sums, (None if gram is None else gram[left, right])
+    return sums, (None if gram is None else gram[left, right]), term_sums
+
+
+@dataclass(frozen=True)
+class TermChunk:
+    """A chunk of samples of a strip task with terms: the rows of [counts; vectors] it needs
+    (sorted; its samples' own rows first) and, per term, (rows of the result, position of w's
+    first row and of the row it subtracts (−1: none) among `rows`, length)."""
+
+    samples: tuple[int, int]
+    rows: np.ndarray
+    parts: list[tuple[slice, int, int, int]]
+
+
+def term_chunks(terms: Terms, samples: int, per_chunk: float) -> list[TermChunk]:
+    """Chunks of the samples whose rows (the samples' own, and their rows in every term of
+    `samples` rows) number about `per_chunk`; shorter terms (rows shared by all samples) go
+    whole with the first chunk."""
+    starts = np.concatenate([[0], np.cumsum(terms.length)]).astype(int)
+    long = [t for t, length in enumerate(terms.length) if length == samples]
+    blocks = {0} | {terms.first[t] for t in long} | {terms.minus[t] for t in long}
+    size = int(max(1, per_chunk // len(blocks - {-1})))
+    chunks = []
+    for s0 in range(0, samples, size):
+        s1 = min(samples, s0 + size)
+        ranges = [(0, s0, s1)] + [
+            (t, s0, s1) if t in long else (t, 0, terms.length[t])
+            for t in range(len(terms.length))
+            if t in long or s0 == 0
+        ]
+        needed = [np.arange(s0, s1)]
+        for t, lo, hi in ranges[1:]:
+            needed.append(np.arange(terms.first[t] + lo, terms.first[t] + hi))
+            if terms.minus[t] >= 0:
+                needed.append(np.arange(terms.minus[t] + lo, terms.minus[t] + hi))
+        rows = np.unique(np.concatenate(needed))
+        parts = [
+            (
+                slice(starts[t] + lo, starts[t] + hi),
+                int(np.searchsorted(rows, terms.first[t] + lo)),
+                -1 if terms.minus[t] < 0 else int(np.searchsorted(rows, terms.minus[t] + lo)),
+                hi - lo,
+            )
+            for t, lo, hi in ranges[1:]
+        ]
+        chunks.append(TermChunk((s0, s1), rows, parts))
+    return chunks
+
+
+def chunk_vectors(chunk: TermChunk, counts_a: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
+    """The chunk's rows of counts on block a (|a| × rows) and each term's w on it."""
+    on_a = np.ascontiguousarray(counts_a[:, chunk.rows])
+    w = []
+    for _, first, minus, length in chunk.parts:
+        vector = on_a[:, first : first + length]
+        w.append(vector if minus < 0 else vector - on_a[:, minus : minus + length])
+    return on_a, w
+
+
+def add_terms(out: np.ndarray, chunk: TermChunk, by_b: np.ndarray, w: list[np.ndarray]) -> None:
+    """Add one block pair's share of the chunk's terms to `out` (terms.rows × G).
+
+    by_b: G × |a| × rows, the products of the block pair times the chunk's rows of counts on
+    block b; w: each term's w on block a (`chunk_vectors`)."""
+    for (rows, first, minus, length), vector in zip(chunk.parts, w, strict=True):
+        by_w = by_b[..., first : first + length]
+        if minus >= 0:
+            by_w = by_w - by_b[..., minus : minus + length]
+        out[rows] += np.einsum("kib,ib->bk", by_w, vector)
 
 
 def pair_sums(
@@ -183,7 +307,8 @@ def pair_sums(
     executor: Executor | None = None,
     advance: Callable[[float], None] | None = None,
     full: bool = False,
-) -> np.ndarray | tuple[np.ndarray, np.ndarray]:
+    terms: Terms | None = None,
+) -> np.ndarray | tuple[np.ndarray, ...]:
     """Σ_{i<j} c_i c_j · z[left[k]]_ij · z[right[k]]_ij
     for every sample and form k (B × K, float64).
 
@@ -192,6 +317,7 @@ def pair_sums(
     images per block and samples per product (default: from the memory budget). `advance` is
     called with each strip's share of the work as it completes. With `full`, also the sums on
     the data as they are (1 × K, float64, c = 1), from the same reads: returns (sums, full sums).
+    With `terms`, returns (sums, full sums or None, term sums (terms.rows × terms.forms)).
     """
     n = counts.shape[1]
     left, right = np.asarray(left), np.asarray(right)
@@ -199,14 +325,16 @@ def pair_sums(
     scale = np.ones(len(rows)) if scale is None else np.asarray(scale, dtype=np.float64)
     block = block or block_size(len(rows) + 1, n, np.dtype(dtype).itemsize)
     blocks = image_blocks(n, block)
-    whole = np.array_equal(counts, np.round(counts)) and np.all(
-        np.abs(counts) <= np.iinfo(np.int16).max
-    )
-    counts_sent = np.asarray(
-        counts, dtype=np.int16 if whole else np.float64
-    )  # small to send to workers
+    counts_sent = small_counts(counts)  # small to send to workers
+    if terms is not None:
+        terms = Terms(
+            small_counts(terms.vectors),
+            *(tuple(map(int, t)) for t in (terms.first, terms.minus, terms.length)),
+            int(terms.forms),
+        )
     totals = np.zeros((counts.shape[0], left.size))
     full_totals = np.zeros((1, left.size))
+    term_totals = None if terms is None else np.zeros((terms.rows, terms.forms))
     work = np.array([(n - a[0]) * (a[1] - a[0]) for a in blocks], dtype=float)
     executor = executor or LocalExecutor()
     results = executor.map(
@@ -222,11 +350,24 @@ def pair_sums(
         dtype=dtype,
         sample_chunk=sample_chunk,
         full=full,
+        terms=terms,
     )
-    for strip, (sums, full_sums) in enumerate(results):
+    for strip, (sums, full_sums, term_sums) in enumerate(results):
         totals += sums
         if full:
             full_totals[0] += full_sums
+        if terms is not None:
+            term_totals += term_sums
         if advance is not None:
             advance(work[strip] / work.sum())
+    if terms is not None:
+        return totals, (full_totals if full else None), term_totals
     return (totals, full_totals) if full else totals
+
+
+def small_counts(counts: np.ndarray) -> np.ndarray:
+    """Counts as int16 when they are whole and fit, else float64 (small to send to workers)."""
+    whole = np.array_equal(counts, np.round(counts)) and np.all(
+        np.abs(counts) <= np.iinfo(np.int16).max
+    )
+    return np.asarray(counts, dtype=np.int16 if whole else np.float64)

@@ -96,7 +96,10 @@ def inference_arrays(
     n_images = check_inputs(rows, model_rows, method, samples)
     if resampling is None:
         resampling = draw_resampling(n_images, len(rows[0]), samples, seed)
-    result = dual_bootstrap(rows, model_rows, resampling, method, dtype=dtype, progress=progress)
+    labels = cv.draw_folds(resampling) if len(networks) > 1 else None
+    result = dual_bootstrap(
+        rows, model_rows, resampling, method, dtype=dtype, progress=progress, folds=labels
+    )
     n_valid = int(result.valid.sum())
     dropped = resampling.samples - n_valid
     if n_valid < MIN_VALID_SAMPLES:
@@ -135,8 +138,18 @@ def inference_arrays(
     dof = st.degrees_of_freedom(n_rdm, n_images)
     selected = None
     if len(networks) > 1:
-        selected = cv.cross_validated(
-            rows, model_rows, spans, resampling, method, dtype=result_dtype(dtype, n_images)
+        selected = (
+            cv.select_networks(result.extra["fold_means"], spans, resampling.image_counts)
+            if "fold_means" in result.extra  # computed in the bootstrap's own pass
+            else cv.cross_validated(
+                rows,
+                model_rows,
+                spans,
+                resampling,
+                method,
+                labels,
+                dtype=result_dtype(dtype, n_images),
+            )
         )
         if selected.valid.sum() < MIN_VALID_SAMPLES:
             warnings.warn(
