@@ -265,9 +265,11 @@ def fold_terms(
     more row of counts (one more column of the matrix product) and the rest is the difference
     c − c_F (no more columns); with k = 2 the rest of fold 0 is fold 1, so each repetition costs
     one column a sample. "rdm" with one split for every sample (`draw_folds`) costs a few
-    columns in all. None when a base is not zero exactly where the labels are −1 (then the rest
-    is not c − c_F); use `cross_validated`."""
+    columns in all. None when, in a sample that can be used (3·k distinct images), a base is not
+    zero exactly where the labels are −1 (then the rest is not c − c_F); use `cross_validated`.
+    """
     samples, n = image_counts.shape
+    used = (image_counts > 0).sum(axis=1) >= 3 * k  # the others are left out (select_networks)
     n_cv = labels.shape[2]
     shared = np.array_equal(labels[:, 0], labels[:, 2])
     fixed = bool((labels[:, 1] == labels[:1, 1]).all())
@@ -293,7 +295,7 @@ def fold_terms(
         base_row = add_rows(base) if v == 1 else 0
         for r in range(n_cv):
             label = labels[:size, v, r]
-            if not np.array_equal(label >= 0, base > 0):
+            if not np.array_equal((label >= 0)[used[:size]], (base > 0)[used[:size]]):
                 return None
             recipes[(v, r)] = []
             for j, fold in enumerate(direct):

@@ -188,6 +188,7 @@ def dual_bootstrap(
     dtype: type | None = None,
     progress: bool = False,
     folds: np.ndarray | None = None,
+    k_pattern: int = cv.K_PATTERN,
 ) -> DualBootstrap:
     """Evaluations and noise ceilings of every sample, variant, ROI and layer (see module doc).
 
@@ -212,6 +213,8 @@ def dual_bootstrap(
         Fold labels of the cross-validated network comparison (crossvalidated.draw_folds). For
         corr and cosine, its per-fold similarities then come from the same pass over the RDMs
         (crossvalidated.fold_terms), when their sums fit FOLD_TERM_BYTES.
+    k_pattern : int
+        The number of folds of `folds`.
 
     Returns
     -------
@@ -233,7 +236,16 @@ def dual_bootstrap(
     extra = {}
     if method in LINEAR_METHODS:
         parts = _linear(
-            rows, model_rows, image_counts, subject_counts, method, dtype, progress, folds, extra
+            rows,
+            model_rows,
+            image_counts,
+            subject_counts,
+            method,
+            dtype,
+            progress,
+            folds,
+            k_pattern,
+            extra,
         )
     elif method in WHITENED_METHODS:
         parts = _whitened(rows, model_rows, image_counts, subject_counts, method, dtype, progress)
@@ -286,13 +298,22 @@ def _combine(
 
 
 def _linear(
-    rows, model_rows, image_counts, subject_counts, method, dtype, progress, folds=None, extra=None
+    rows,
+    model_rows,
+    image_counts,
+    subject_counts,
+    method,
+    dtype,
+    progress,
+    folds=None,
+    k_pattern=cv.K_PATTERN,
+    extra=None,
 ):
     """corr / cosine: moments of the samples and of the data by matrix products, one read of the
     RDMs for the standardisation and one for the moments (moments.sample_and_full_moments); with
     `folds`, the folds' moments from the same products (extra["fold_means"])."""
     standard = standardisation(stacked_rows(rows, model_rows), method)
-    plan = None if folds is None else cv.fold_terms(image_counts, folds)
+    plan = None if folds is None else cv.fold_terms(image_counts, folds, k_pattern)
     if plan is not None and fold_term_bytes(plan, rows, model_rows) <= FOLD_TERM_BYTES:
         moments, full, term_moments = sample_full_and_term_moments(
             rows, model_rows, image_counts, method, plan.terms, dtype, progress, standard

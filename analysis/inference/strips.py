@@ -180,7 +180,9 @@ def strip_sums(
     gathered = np.empty(values.shape[0] * (a[1] - a[0]) * width, dtype=dtype)
     counts_a = np.ascontiguousarray(counts_t[:, a[0] : a[1]].T)  # |a| × B: einsum's fast layout
     if terms is not None:
-        per_chunk = TERM_CHUNK_BYTES / (group * (a[1] - a[0]) * np.dtype(dtype).itemsize)
+        per_chunk = TERM_CHUNK_BYTES / (
+            min(group, max(wide, 1)) * (a[1] - a[0]) * np.dtype(dtype).itemsize
+        )
         chunks = term_chunks(terms, samples, per_chunk)
         chunks_a = [chunk_vectors(c, counts_a) for c in chunks]
     for b in blocks[strip:]:

@@ -14,7 +14,7 @@ from rsatoolbox.model.fitter import fit_select
 
 from analysis.inference import crossvalidated as cv
 from analysis.inference import statistics as st
-from analysis.inference.dual_bootstrap import subject_rows
+from analysis.inference.dual_bootstrap import dual_bootstrap, subject_rows
 from analysis.inference.resampling import Resampling
 from tests.helpers import random_study
 
@@ -90,6 +90,11 @@ def test_cross_validated_selection_equals_rsatoolbox(method: str, monkeypatch) -
     np.testing.assert_allclose(means, reference.get_means(), atol=1e-12)
     np.testing.assert_allclose(model_var, reference.model_var, atol=1e-12)
     np.testing.assert_allclose(diff_var, reference.diff_var, atol=1e-12)
+    if method in ("corr", "cosine"):  # also from the bootstrap's own pass (strips.Terms)
+        result = dual_bootstrap(subjects, models, resampling, method, np.float64, folds=labels)
+        fused = cv.select_networks(result.extra["fold_means"], spans, resampling.image_counts)
+        np.testing.assert_array_equal(fused.valid, ok)
+        np.testing.assert_allclose(fused.evaluations[ok, 0], expected[ok], atol=1e-9, rtol=0)
 
 
 def _brute_force(subjects, models, spans, image_counts, subject_counts, labels, k):
@@ -153,6 +158,10 @@ def test_cross_validated_selection_equals_brute_force_with_three_folds() -> None
     ok = ours.valid
     assert ok.any()
     np.testing.assert_allclose(ours.evaluations[ok, 0], expected[ok], atol=1e-9)
+    result = dual_bootstrap(subjects, models, resampling, "corr", folds=labels, k_pattern=3)
+    fused = cv.select_networks(result.extra["fold_means"], spans, resampling.image_counts, 3)
+    np.testing.assert_array_equal(fused.valid, ok)
+    np.testing.assert_allclose(fused.evaluations[ok, 0], expected[ok], atol=1e-9)
 
 
 def test_folds_follow_rsatoolbox_group_sizes() -> None:
