@@ -21,6 +21,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
+import numba as nb
 import numpy as np
 
 from ..executor import Executor, LocalExecutor
@@ -217,7 +218,7 @@ def strip_sums(
                     sums[slice(*c.samples), k] += np.einsum(
                         "kib,ib->bk", by_b[..., own], on_a[:, own]
                     )
-                    add_terms(term_sums[:, k], c, by_b, w)
+                    add_terms(term_sums, k.start, by_b, w, c.out_row, c.first, c.minus, c.length)
                 continue
             for s in range(0, samples, chunk):
                 part = slice(s, s + chunk)
@@ -231,12 +232,16 @@ def strip_sums(
 @dataclass(frozen=True)
 class TermChunk:
     """A chunk of samples of a strip task with terms: the rows of [counts; vectors] it needs
-    (sorted; its samples' own rows first) and, per term, (rows of the result, position of w's
-    first row and of the row it subtracts (−1: none) among `rows`, length)."""
+    (sorted; its samples' own rows first) and, per term of the chunk, the first row of its sums
+    in the result, the position among `rows` of w's first row and of the row it subtracts (−1:
+    none), and its length."""
 
     samples: tuple[int, int]
     rows: np.ndarray
-    parts: list[tuple[slice, int, int, int]]
+    out_row: np.ndarray
+    first: np.ndarray
+    minus: np.ndarray
+    length: np.ndarray
 
 
 def term_chunks(terms: Terms, samples: int, per_chunk: float) -> list[TermChunk]:
@@ -250,50 +255,82 @@ def term_chunks(terms: Terms, samples: int, per_chunk: float) -> list[TermChunk]
     chunks = []
     for s0 in range(0, samples, size):
         s1 = min(samples, s0 + size)
-        ranges = [(0, s0, s1)] + [
+        ranges = [
             (t, s0, s1) if t in long else (t, 0, terms.length[t])
             for t in range(len(terms.length))
             if t in long or s0 == 0
         ]
         needed = [np.arange(s0, s1)]
-        for t, lo, hi in ranges[1:]:
+        for t, lo, hi in ranges:
             needed.append(np.arange(terms.first[t] + lo, terms.first[t] + hi))
             if terms.minus[t] >= 0:
                 needed.append(np.arange(terms.minus[t] + lo, terms.minus[t] + hi))
         rows = np.unique(np.concatenate(needed))
-        parts = [
-            (
-                slice(starts[t] + lo, starts[t] + hi),
-                int(np.searchsorted(rows, terms.first[t] + lo)),
-                -1 if terms.minus[t] < 0 else int(np.searchsorted(rows, terms.minus[t] + lo)),
-                hi - lo,
+        chunks.append(
+            TermChunk(
+                (s0, s1),
+                rows,
+                out_row=np.array([starts[t] + lo for t, lo, _ in ranges], dtype=np.int64),
+                first=np.searchsorted(rows, [terms.first[t] + lo for t, lo, _ in ranges]),
+                minus=np.array(
+                    [
+                        -1 if terms.minus[t] < 0 else np.searchsorted(rows, terms.minus[t] + lo)
+                        for t, lo, _ in ranges
+                    ],
+                    dtype=np.int64,
+                ),
+                length=np.array([hi - lo for _, lo, hi in ranges], dtype=np.int64),
             )
-            for t, lo, hi in ranges[1:]
-        ]
-        chunks.append(TermChunk((s0, s1), rows, parts))
+        )
     return chunks
 
 
-def chunk_vectors(chunk: TermChunk, counts_a: np.ndarray) -> tuple[np.ndarray, list[np.ndarray]]:
-    """The chunk's rows of counts on block a (|a| × rows) and each term's w on it."""
+def chunk_vectors(chunk: TermChunk, counts_a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The chunk's rows of counts on block a (|a| × rows) and every term's w on block a, side by
+    side in the chunk's term order (|a| × Σ length, float64)."""
     on_a = np.ascontiguousarray(counts_a[:, chunk.rows])
-    w = []
-    for _, first, minus, length in chunk.parts:
-        vector = on_a[:, first : first + length]
-        w.append(vector if minus < 0 else vector - on_a[:, minus : minus + length])
-    return on_a, w
+    w = [
+        on_a[:, f : f + n] - (on_a[:, m : m + n] if m >= 0 else 0)
+        for f, m, n in zip(chunk.first, chunk.minus, chunk.length, strict=True)
+    ]
+    return on_a, np.ascontiguousarray(np.hstack(w), dtype=np.float64)
 
 
-def add_terms(out: np.ndarray, chunk: TermChunk, by_b: np.ndarray, w: list[np.ndarray]) -> None:
-    """Add one block pair's share of the chunk's terms to `out` (terms.rows × G).
+# numba, because numpy's batched product (einsum) sums in float32 and needs a temporary for each
+# difference of rows; this loop reads each product once and sums in float64.
+@nb.njit(cache=True, nogil=True, fastmath=True, boundscheck=False)
+def add_terms(
+    out: np.ndarray,
+    first_form: int,
+    by_b: np.ndarray,
+    w: np.ndarray,
+    out_row: np.ndarray,
+    first: np.ndarray,
+    minus: np.ndarray,
+    length: np.ndarray,
+) -> None:  # pragma: no cover - compiled
+    """Add one block pair's share of a chunk's terms to out[:, first_form:first_form + G].
 
-    by_b: G × |a| × rows, the products of the block pair times the chunk's rows of counts on
-    block b; w: each term's w on block a (`chunk_vectors`)."""
-    for (rows, first, minus, length), vector in zip(chunk.parts, w, strict=True):
-        by_w = by_b[..., first : first + length]
-        if minus >= 0:
-            by_w = by_w - by_b[..., minus : minus + length]
-        out[rows] += np.einsum("kib,ib->bk", by_w, vector)
+    by_b: G × |a| × rows, the products of the block pair (G forms) times the chunk's rows of
+    counts on block b; w: |a| × Σ length, every term's w on block a (`chunk_vectors`)."""
+    column = 0
+    for t in range(out_row.size):
+        f, m, n = first[t], minus[t], length[t]
+        for g in range(by_b.shape[0]):
+            total = np.zeros(n)
+            for i in range(by_b.shape[1]):
+                x = by_b[g, i, f : f + n]
+                weights = w[i, column : column + n]
+                if m < 0:
+                    for b in range(n):
+                        total[b] += np.float64(x[b]) * weights[b]
+                else:
+                    y = by_b[g, i, m : m + n]
+                    for b in range(n):
+                        total[b] += (np.float64(x[b]) - np.float64(y[b])) * weights[b]
+            for b in range(n):
+                out[out_row[t] + b, first_form + g] += total[b]
+        column += n
 
 
 def pair_sums(
