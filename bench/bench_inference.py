@@ -8,6 +8,8 @@ extrapolated linearly; those rows say so.
 Usage: python -m bench.bench_inference            (prints the table)
        python -m bench.bench_inference --quick    (smaller sizes, for a smoke test)
        python -m bench.bench_inference --whitened (only the whitened bootstraps against corr's)
+       python -m bench.bench_inference --selection [--samples N] (the cross-validated network
+           comparison against the corr bootstrap, both at N samples, default 1000)
 """
 
 from __future__ import annotations

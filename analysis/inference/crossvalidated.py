@@ -24,6 +24,14 @@ the n_cv repetitions and V_1 the mean covariance of single repetitions; differen
 networks then take the dual-bootstrap combination of the three variants (statistics.py). The
 tested value is the bootstrap mean of the cross-validated difference, and the interval is built
 around it.
+
+Where it is computed: for corr and cosine, in the bootstrap's own pass over the RDMs
+(`dual_bootstrap(folds=…)`): a fold c_F of the images is one more row of counts, i.e. one more
+column of the matrix products the samples' moments already form, and the rest of the fold, c − c_F,
+is a difference of two such columns (`fold_terms`, strips.Terms). With k = 2 that is one column per
+sample and repetition (2 with rsatoolbox's n_cv = 2) against the sample's own 1, and no second read
+of the RDMs. Other methods, and folds `fold_terms` cannot express, take `cross_validated`'s pass of
+their own.
 """
 
 from __future__ import annotations
