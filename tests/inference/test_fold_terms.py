@@ -4,6 +4,8 @@ the folds' similarities equal those of the comparison's own pass."""
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pytest
 
@@ -90,3 +92,32 @@ def test_float32_fold_similarities_stay_within_1e6_of_float64() -> None:
         for dtype in (np.float64, np.float32)
     ]
     assert 0 < np.max(np.abs(means[0] - means[1])) < 1e-6
+
+
+def test_a_study_too_large_for_the_fold_terms_takes_the_comparisons_own_pass(monkeypatch) -> None:
+    from analysis.inference import inference_arrays
+
+    db = importlib.import_module(
+        "analysis.inference.dual_bootstrap"
+    )  # the module, not the function
+
+    subjects, models = random_study(30, 2, 3, 5, seed=10)
+    networks = {"a": models[:2], "b": models[2:]}
+    layers = {"a": ["a0", "a1"], "b": ["b0", "b1", "b2"]}
+
+    def comparison():
+        return inference_arrays(
+            subjects, networks, ["r0", "r1"], layers, "corr", 40, 3, progress=False
+        ).tables["network_comparison"]
+
+    calls = []
+    monkeypatch.setattr(
+        cv, "cross_validated", lambda *a, _f=cv.cross_validated, **k: calls.append(1) or _f(*a, **k)
+    )
+    fused = comparison()
+    assert not calls  # from the bootstrap's own pass
+    monkeypatch.setattr(db, "FOLD_TERM_BYTES", 0.0)
+    alone = comparison()
+    assert calls  # in a pass of its own
+    numeric = fused.select_dtypes("number").columns
+    np.testing.assert_allclose(fused[numeric], alone[numeric], atol=1e-12)
