@@ -35,7 +35,7 @@ GATHER_BYTES = 6.4e7  # one block pair's gathered values, (V+1)·|a|·|b|
 GROUP_BYTES = 1e6  # one group of products z_left·z_right: stays in a core's L2 cache
 FULL_COLUMNS = 65536  # pairs read and standardised at a time (in float64)
 CHUNK_BYTES = 256e6  # one group's (forms × |a| × samples) product
-TERM_CHUNK_BYTES = 1.5e6  # with terms, one group's product with a chunk of samples' rows: in L2
+TERM_CHUNK_BYTES = 7.5e5  # with terms: one group × chunk of samples product (and its w) in L2
 MAX_BLOCK = 320
 
 
@@ -293,7 +293,7 @@ def chunk_vectors(chunk: TermChunk, counts_a: np.ndarray) -> tuple[np.ndarray, n
         on_a[:, f : f + n] - (on_a[:, m : m + n] if m >= 0 else 0)
         for f, m, n in zip(chunk.first, chunk.minus, chunk.length, strict=True)
     ]
-    return on_a, np.ascontiguousarray(np.hstack(w), dtype=np.float64)
+    return on_a, np.ascontiguousarray(np.hstack(w))
 
 
 # numba, because numpy's batched product (einsum) sums in float32 and needs a temporary for each
@@ -323,11 +323,11 @@ def add_terms(
                 weights = w[i, column : column + n]
                 if m < 0:
                     for b in range(n):
-                        total[b] += np.float64(x[b]) * weights[b]
+                        total[b] += np.float64(x[b]) * np.float64(weights[b])
                 else:
                     y = by_b[g, i, m : m + n]
                     for b in range(n):
-                        total[b] += (np.float64(x[b]) - np.float64(y[b])) * weights[b]
+                        total[b] += (np.float64(x[b]) - np.float64(y[b])) * np.float64(weights[b])
             for b in range(n):
                 out[out_row[t] + b, first_form + g] += total[b]
         column += n
