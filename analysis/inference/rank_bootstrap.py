@@ -270,10 +270,17 @@ def release_sorted() -> None:
         _LOADED.clear()
 
 
-def sort_task(index: int, *, rows: list, n_images: int, paths: list[str | None]):
-    """Sort one RDM (rows[index]): into the store as .npy when paths[index] names a file (written
-    under a temporary name, then renamed: never half-written), else returned as a SortedRDM."""
-    rdm = sort_rdm(np.asarray(rows[index], dtype=np.float64), n_images)
+def sort_task(index: int, *, rows: list, n_images: int, paths: list[str | None], method: str):
+    """Check and sort one RDM (rows[index]): into the store as .npy when paths[index] names a
+    file (written under a temporary name, then renamed: never half-written), else returned as a
+    SortedRDM. The check (dual_bootstrap.check_values: finite, not constant) is here, where every
+    RDM is read anyway, rather than in a serial read of them all before the tasks; an RDM whose
+    order is in the store was checked when it was sorted (its key is its content's)."""
+    from .dual_bootstrap import check_values  # it imports this module
+
+    vector = np.asarray(rows[index], dtype=np.float64)
+    check_values(vector, method)
+    rdm = sort_rdm(vector, n_images)
     if paths[index] is None:
         return rdm
     path = Path(paths[index])
@@ -349,7 +356,7 @@ def block_task(
     return sims, ceilings
 
 
-def _sorted_set(rows, model_rows, n_images: int, executor) -> SortedSet:
+def _sorted_set(rows, model_rows, n_images: int, executor, method: str) -> SortedSet:
     """Sort every RDM once, as tasks. With a store, each order is kept there under a key of its
     RDM's content (rank-sorted/KEY.npy, 4 bytes a pair), read by every thread and worker, and
     reused by later runs over the same files; in memory otherwise (and sent to Dask workers)."""
@@ -365,7 +372,9 @@ def _sorted_set(rows, model_rows, n_images: int, executor) -> SortedSet:
     else:
         paths, missing = [None] * len(flat), list(range(len(flat)))
     done = list(paths)
-    results = executor.map(sort_task, missing, rows=flat, n_images=n_images, paths=paths)
+    results = executor.map(
+        sort_task, missing, rows=flat, n_images=n_images, paths=paths, method=method
+    )
     for i, result in zip(missing, results, strict=True):
         done[i] = result
     n_models, n_subjects = len(model_rows), len(rows[0])
@@ -402,7 +411,7 @@ def rank_dual_bootstrap(
     draws, draw_of_sample = np.unique(subject_counts, axis=0, return_inverse=True)
     executor = current().executor
     chunks = _roi_chunks(n_rois, n_subjects, n_models, n_pairs, worker_count())
-    sorted_set = _sorted_set(rows, model_rows, n_images, executor)
+    sorted_set = _sorted_set(rows, model_rows, n_images, executor, method)
     shared = {
         "sorted_set": sorted_set,
         "n_subjects": n_subjects,
