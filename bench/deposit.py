@@ -79,7 +79,9 @@ def deposit_study(
     }
     if group_means:
         study["group_mean"] = {a: f"MEAN_{a}_CORR_RDMs.h5" for a in atlases}
-    path.write_text(yaml.safe_dump(study, sort_keys=False))
+    text = yaml.safe_dump(study, sort_keys=False)
+    if not path.is_file() or path.read_text() != text:  # the deposit folder may be shared
+        path.write_text(text)
     return path
 
 

@@ -31,7 +31,8 @@ from . import rank_kernels as kernels
 from .moments import Moments, similarity
 from .noise_ceiling import ceiling_bounds
 
-CHUNK_BYTES = 1e9  # one chunk of ROIs' sorted subject RDMs and their ranks, over all threads
+CHUNK_BYTES = 2.5e9  # one chunk of ROIs' sorted subject RDMs (mapped) and their ranks, over
+# all threads; several ROIs a chunk share one float conversion of the models' ranks per pass
 SAMPLE_BYTES = 3e9  # the models' ranks of the samples of every running task
 MAX_BLOCK = 16  # samples per task at most
 SORTED_FOLDER = "rank-sorted"  # in the store: every RDM's sort order, by content key
@@ -115,7 +116,8 @@ def rank_similarity(total, sum_a, sum_b, square_a, square_b, cross, method: str)
 class _RoiPools:
     """compare(pool, subject) for the pools of one ROI under one sample, each pool ranked once.
 
-    `pooled_row` is scratch space for one pooled RDM's ranks (active pairs), reused by every pool.
+    `pooled_row` (int32) and `packed` (int64) are scratch space of one word per active pair for
+    one pooled RDM's ranks and sort keys, reused by every pool.
     """
 
     def __init__(
@@ -125,9 +127,10 @@ class _RoiPools:
         gram: np.ndarray,
         method: str,
         pooled_row: np.ndarray,
+        packed: np.ndarray,
     ):
         self.ranks, self.subjects, self.gram, self.method = ranks, subjects, gram, method
-        self.pooled_row = pooled_row
+        self.pooled_row, self.packed = pooled_row, packed
         self.cache: dict[tuple, tuple[float, float, np.ndarray]] = {}
 
     def similarity(self, pool: np.ndarray, subject: int) -> float:
@@ -143,7 +146,7 @@ class _RoiPools:
                 subject_ranks = self.ranks.ranks[self.subjects]
                 pool_counts = np.asarray(key, dtype=np.int64)
                 kernels.pooled_ranks(
-                    subject_ranks, pool_counts, self.ranks.weights, self.pooled_row
+                    subject_ranks, pool_counts, self.ranks.weights, self.pooled_row, self.packed
                 )
                 cross, pooled_square = kernels.pooled_sums(
                     self.pooled_row, subject_ranks, self.ranks.weights
@@ -197,9 +200,10 @@ def _evaluate(
     )
     ceilings = np.empty((ceiling_counts.shape[0], n_rois, 2))
     pooled_row = np.empty(ranks.weights.shape[0], dtype=np.int32)
+    packed = np.empty(ranks.weights.shape[0], dtype=np.int64)
     for r in range(n_rois):
         subjects_of_roi = slice(r * n_subjects, (r + 1) * n_subjects)
-        pools = _RoiPools(ranks, subjects_of_roi, gram[r], method, pooled_row)
+        pools = _RoiPools(ranks, subjects_of_roi, gram[r], method, pooled_row, packed)
         for v, subject_counts in enumerate(ceiling_counts):
             ceilings[v, r] = pools.ceiling(subject_counts)
     moments = Moments(
@@ -216,10 +220,11 @@ def _evaluate(
 def _roi_chunks(
     n_rois: int, n_subjects: int, n_models: int, n_pairs: int, threads: int
 ) -> list[range]:
-    """ROIs per chunk so that one task's sorted subject RDMs and their ranks (4 bytes a pair
-    each) fit CHUNK_BYTES / threads (every thread holds one chunk). The models are ranked once
-    per sample for all chunks, so they do not count here (n_models is unused)."""
-    per_roi = n_subjects * n_pairs * 8 * max(1, threads)
+    """ROIs per chunk so that one task's sorted subject RDMs (4 bytes a pair, mapped from the
+    store) and their ranks (4 bytes an active pair, about 45% of the pairs) fit CHUNK_BYTES /
+    threads (every thread holds one chunk). The models are ranked once per sample for all
+    chunks, so they do not count here (n_models is unused)."""
+    per_roi = n_subjects * n_pairs * 4 * 1.45 * max(1, threads)
     size = int(max(1, min(n_rois, CHUNK_BYTES // per_roi)))
     return [range(start, min(n_rois, start + size)) for start in range(0, n_rois, size)]
 
@@ -252,7 +257,11 @@ _LOADING = threading.Lock()
 
 
 def _load(item) -> SortedRDM:
-    return item if isinstance(item, SortedRDM) else SortedRDM(np.load(item))
+    """A SortedRDM as it is, or mapped read-only from its .npy file in the store: not copied,
+    its pages come from the page cache, shared by every thread and process of the machine."""
+    if isinstance(item, SortedRDM):
+        return item
+    return SortedRDM(np.asarray(np.load(item, mmap_mode="r")))
 
 
 def _loaded_models(sorted_set: SortedSet) -> list[SortedRDM]:
