@@ -242,6 +242,14 @@ def _block_size(
     return int(max(1, min(by_memory, by_balance, MAX_BLOCK)))
 
 
+def _full_groups(n_chunks: int, slots: int) -> list[range]:
+    """The chunks of ROIs in at most `slots` consecutive groups, one task each for the data as
+    they are (their model ranks are computed in each, so no more tasks than run at once)."""
+    n_groups = max(1, min(n_chunks, slots))
+    bounds = [n_chunks * g // n_groups for g in range(n_groups + 1)]
+    return [range(bounds[g], bounds[g + 1]) for g in range(n_groups)]
+
+
 @dataclass(frozen=True)
 class SortedSet:
     """Where a run's sorted RDMs are: SortedRDM objects, or paths of .npy files in the store that
@@ -328,10 +336,13 @@ def block_task(
     n_subjects: int,
     chunks: list[range],
     method: str,
+    full_groups: list[range] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Samples [start, stop): per-subject similarities (K, R, S, L) and ceilings (K, V, R, 2) for
-    the subject counts ceiling_counts[b] (V × S) of each sample b; the block (-1, -1) is the data
-    as they are (every image once), with the subject counts full_counts[0].
+    the subject counts ceiling_counts[b] (V × S) of each sample b. The block (-1, g) is the data
+    as they are (every image once), with the subject counts full_counts[0], for the ROIs of the
+    chunks full_groups[g] only (R of them): the data as they are cost a few samples (every pair
+    is active, and every distinct subject draw has its ceilings), so they run as several tasks.
 
     The models are ranked once per sample; the subjects a chunk of ROIs at a time, each chunk's
     sorted RDMs read once for the block's samples. Every sample's numbers are computed by the
@@ -341,10 +352,12 @@ def block_task(
     if start < 0:
         counts = np.ones((1, image_counts.shape[1]), dtype=np.int32)
         subject_counts = full_counts
+        chunks = [chunks[c] for c in full_groups[stop]]
     else:
         counts = np.asarray(image_counts[start:stop], dtype=np.int32)
         subject_counts = ceiling_counts[start:stop]
     model_ranks = [sample_ranks(models, c) for c in counts]
+    first = chunks[0].start  # chunks are consecutive ranges of ROIs
     n_rois = sum(len(chunk) for chunk in chunks)
     sims = np.empty((len(counts), n_rois, n_subjects, len(models)))
     ceilings = np.empty((len(counts), subject_counts.shape[1], n_rois, 2))
@@ -359,8 +372,8 @@ def block_task(
                 subject_counts[i],
                 method,
             )
-            sims[i, chunk.start : chunk.stop] = sim
-            ceilings[i, :, chunk.start : chunk.stop] = ceiling
+            sims[i, chunk.start - first : chunk.stop - first] = sim
+            ceilings[i, :, chunk.start - first : chunk.stop - first] = ceiling
         del subjects
     return sims, ceilings
 
@@ -433,16 +446,20 @@ def rank_dual_bootstrap(
     pattern_sim = np.empty((samples, n_rois, n_subjects, n_models))
     ceiling = np.empty((samples, n_rois, 2, 3))
     bar = progress_bar(samples + 1, f"bootstrap ({method})", progress)
-    try:  # the data as they are run as one more task, beside the samples' blocks
+    full_groups = _full_groups(len(chunks), executor.slots)
+    try:  # the data as they are run as a few more tasks (groups of chunks), beside the blocks
         done = executor.map(
             block_task,
-            [(-1, -1), *blocks],
+            [*((-1, g) for g in range(len(full_groups))), *blocks],
             image_counts=np.asarray(image_counts, dtype=np.int16),
             ceiling_counts=per_sample,
             full_counts=np.vstack([everyone, draws])[None],
+            full_groups=full_groups,
             **shared,
         )
-        full_sim, full_ceilings = next(done)
+        full_parts = [next(done) for _ in full_groups]
+        full_sim = np.concatenate([sims for sims, _ in full_parts], axis=1)
+        full_ceilings = np.concatenate([ceilings for _, ceilings in full_parts], axis=2)
         bar.update(1)
         point_ceiling = full_ceilings[0, 0]
         ceiling[..., 1] = full_ceilings[0, 1:][draw_of_sample.ravel()]
