@@ -31,7 +31,7 @@ from . import rank_kernels as kernels
 from .moments import Moments, similarity
 from .noise_ceiling import ceiling_bounds
 
-CHUNK_BYTES = 2.5e9  # one chunk of ROIs' sorted subject RDMs (mapped) and their ranks, over
+CHUNK_BYTES = 1.5e9  # one chunk of ROIs' sorted subject RDMs (mapped) and their ranks, over
 # all threads; several ROIs a chunk share one float conversion of the models' ranks per pass
 SAMPLE_BYTES = 3e9  # the models' ranks of the samples of every running task
 MAX_BLOCK = 16  # samples per task at most
@@ -242,10 +242,11 @@ def _block_size(
     return int(max(1, min(by_memory, by_balance, MAX_BLOCK)))
 
 
-def _full_groups(n_chunks: int, slots: int) -> list[range]:
+def _full_groups(n_chunks: int, slots: int, by_memory: int | None = None) -> list[range]:
     """The chunks of ROIs in at most `slots` consecutive groups, one task each for the data as
-    they are (their model ranks are computed in each, so no more tasks than run at once)."""
-    n_groups = max(1, min(n_chunks, slots))
+    they are (their model ranks are computed in each, so no more tasks than run at once), and at
+    most `by_memory` of them (how many full-data model ranks fit SAMPLE_BYTES in one process)."""
+    n_groups = max(1, min(n_chunks, slots, n_chunks if by_memory is None else by_memory))
     bounds = [n_chunks * g // n_groups for g in range(n_groups + 1)]
     return [range(bounds[g], bounds[g + 1]) for g in range(n_groups)]
 
@@ -446,7 +447,8 @@ def rank_dual_bootstrap(
     pattern_sim = np.empty((samples, n_rois, n_subjects, n_models))
     ceiling = np.empty((samples, n_rois, 2, 3))
     bar = progress_bar(samples + 1, f"bootstrap ({method})", progress)
-    full_groups = _full_groups(len(chunks), executor.slots)
+    full_bytes = max(1, n_models) * n_pairs * 4 * max(1, executor.process_threads)
+    full_groups = _full_groups(len(chunks), executor.slots, int(SAMPLE_BYTES // full_bytes))
     try:  # the data as they are run as a few more tasks (groups of chunks), beside the blocks
         done = executor.map(
             block_task,

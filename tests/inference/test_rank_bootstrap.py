@@ -73,7 +73,7 @@ def test_rois_in_several_chunks_equal_one_chunk(monkeypatch) -> None:
     for ours, expected in zip(rank_bootstrap.rank_dual_bootstrap(*args), whole, strict=True):
         np.testing.assert_array_equal(ours, expected)
     # the data as they are in 3 tasks of chunks (1 + 1 + 2 ROIs), not 1 or 2 (the threads)
-    monkeypatch.setattr(rank_bootstrap, "_full_groups", lambda n, _slots: [[0], [1], [2, 3]])
+    monkeypatch.setattr(rank_bootstrap, "_full_groups", lambda *_: [[0], [1], [2, 3]])
     for ours, expected in zip(rank_bootstrap.rank_dual_bootstrap(*args), whole, strict=True):
         np.testing.assert_array_equal(ours, expected)
 
@@ -83,6 +83,7 @@ def test_the_data_as_they_are_run_as_at_most_one_task_per_slot() -> None:
     assert [list(g) for g in groups] == [list(range(6)), list(range(6, 12))]
     assert [list(g) for g in rank_bootstrap._full_groups(2, 8)] == [[0], [1]]
     assert [list(g) for g in rank_bootstrap._full_groups(1, 1)] == [[0]]
+    assert [list(g) for g in rank_bootstrap._full_groups(12, 2, by_memory=0)] == [list(range(12))]
 
 
 def test_doubled_ranks_are_twice_the_weighted_ranks_of_the_resampled_vector() -> None:
