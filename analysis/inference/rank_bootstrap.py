@@ -199,9 +199,9 @@ def _evaluate(
         models.ranks, ranks.ranks, ranks.weights, n_subjects
     )
     ceilings = np.empty((ceiling_counts.shape[0], n_rois, 2))
-    pooled_row = np.empty(ranks.weights.shape[0], dtype=np.int32)
-    packed = np.empty(ranks.weights.shape[0], dtype=np.int64)
-    for r in range(n_rois):
+    pooled_row = np.empty(ranks.weights.shape[0] if ceiling_counts.size else 0, dtype=np.int32)
+    packed = np.empty(pooled_row.shape[0], dtype=np.int64)
+    for r in range(n_rois if ceiling_counts.size else 0):
         subjects_of_roi = slice(r * n_subjects, (r + 1) * n_subjects)
         pools = _RoiPools(ranks, subjects_of_roi, gram[r], method, pooled_row, packed)
         for v, subject_counts in enumerate(ceiling_counts):
@@ -414,12 +414,15 @@ def rank_dual_bootstrap(
     subject_counts: np.ndarray,
     method: str,
     progress: bool = False,
+    ceilings: bool = True,
 ):
     """Per-sample similarities and ceilings of the three variants, as dual_bootstrap expects.
 
     rows[r][s]: subject vectors; model_rows: layer vectors. Returns evaluations' inputs
     (pattern similarities B × R × S × L, full-data similarities R × S × L), ceilings
-    B × R × 2 × 3 (both, rdm, pattern) and the full-data ceiling R × 2.
+    B × R × 2 × 3 (both, rdm, pattern) and the full-data ceiling R × 2. Without `ceilings`
+    (a caller that needs the similarities only) the ceilings are NaN and not computed: their
+    pooled re-ranks are most of a sample's cost.
 
     Runs on the run's executor (threads of this process, or Dask workers): tasks over blocks of
     samples, every RDM sorted once beforehand (kept in the store when there is one).
@@ -444,8 +447,12 @@ def rank_dual_bootstrap(
     size = _block_size(samples, n_models, n_pairs, executor.slots, executor.process_threads)
     blocks = [(s, min(samples, s + size)) for s in range(0, samples, size)]
     per_sample = np.stack([subject_counts, np.broadcast_to(everyone, subject_counts.shape)], 1)
+    full_counts = np.vstack([everyone, draws])[None]
+    if not ceilings:  # no subject counts to pool: no ceiling is computed
+        per_sample, full_counts = per_sample[:, :0], full_counts[:, :0]
     pattern_sim = np.empty((samples, n_rois, n_subjects, n_models))
-    ceiling = np.empty((samples, n_rois, 2, 3))
+    ceiling = np.full((samples, n_rois, 2, 3), np.nan)
+    point_ceiling = np.full((n_rois, 2), np.nan)
     bar = progress_bar(samples + 1, f"bootstrap ({method})", progress)
     full_bytes = max(1, n_models) * n_pairs * 4 * max(1, executor.process_threads)
     full_groups = _full_groups(len(chunks), executor.slots, int(SAMPLE_BYTES // full_bytes))
@@ -455,7 +462,7 @@ def rank_dual_bootstrap(
             [*((-1, g) for g in range(len(full_groups))), *blocks],
             image_counts=np.asarray(image_counts, dtype=np.int16),
             ceiling_counts=per_sample,
-            full_counts=np.vstack([everyone, draws])[None],
+            full_counts=full_counts,
             full_groups=full_groups,
             **shared,
         )
@@ -463,12 +470,14 @@ def rank_dual_bootstrap(
         full_sim = np.concatenate([sims for sims, _ in full_parts], axis=1)
         full_ceilings = np.concatenate([ceilings for _, ceilings in full_parts], axis=2)
         bar.update(1)
-        point_ceiling = full_ceilings[0, 0]
-        ceiling[..., 1] = full_ceilings[0, 1:][draw_of_sample.ravel()]
-        for (start, stop), (sims, ceilings) in zip(blocks, done, strict=True):
+        if ceilings:
+            point_ceiling = full_ceilings[0, 0]
+            ceiling[..., 1] = full_ceilings[0, 1:][draw_of_sample.ravel()]
+        for (start, stop), (sims, block_ceilings) in zip(blocks, done, strict=True):
             pattern_sim[start:stop] = sims
-            ceiling[start:stop, :, :, 0] = ceilings[:, 0]
-            ceiling[start:stop, :, :, 2] = ceilings[:, 1]
+            if ceilings:
+                ceiling[start:stop, :, :, 0] = block_ceilings[:, 0]
+                ceiling[start:stop, :, :, 2] = block_ceilings[:, 1]
             bar.update(stop - start)
     finally:
         bar.close()
