@@ -187,27 +187,33 @@ def images_table(study: AlignedStudy) -> pd.DataFrame:
 
 
 def second_order(
-    study: AlignedStudy, method: str, models: dict[str, np.ndarray] | None = None
+    study: AlignedStudy,
+    method: str,
+    models: dict[str, np.ndarray] | None = None,
+    similarity: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Per atlas, similarities between every subject-averaged ROI RDM and every layer
-    RDM, all pairs (for the second-order map). corr and cosine stream the vectors in
-    chunks of pairs (bounded memory, in memory or from the aligned store); the rank
-    methods rank whole vectors, so they hold the atlas in memory."""
+    RDM, all pairs (for the second-order map). corr and cosine take each atlas's
+    similarity matrix (its ROIs, then every layer) from `similarity` (the point stage's pass,
+    streaming.linear_pass) or stream the vectors in chunks of pairs (bounded memory, in memory
+    or from the aligned store); the rank methods rank whole vectors, so they hold the atlas in
+    memory."""
     frames = []
-    if method in LINEAR_METHODS:  # one read of every atlas's ROIs and of the layers, together
+    if method in LINEAR_METHODS and similarity is None:  # one read of every atlas and layer
         joint = [reader for atlas in study.atlases for reader in _joint_readers(study, atlas)]
-        similarity = streamed_similarity(
+        streamed = streamed_similarity(
             joint + _layer_readers(study), len(study.images) * (len(study.images) - 1) // 2, method
         )
         first = 0
-    for atlas in study.atlases:
-        if method in LINEAR_METHODS:
+        similarity = {}
+        for atlas in study.atlases:
             rois = np.arange(first, first + len(study.rois[atlas]))
             first += len(rois)
-            keep = np.concatenate([rois, np.arange(len(joint), similarity.shape[0])])
-            table = second_order_frame(
-                study.rois[atlas], study.layers, similarity[np.ix_(keep, keep)], method
-            )
+            keep = np.concatenate([rois, np.arange(len(joint), streamed.shape[0])])
+            similarity[atlas] = streamed[np.ix_(keep, keep)]
+    for atlas in study.atlases:
+        if method in LINEAR_METHODS:
+            table = second_order_frame(study.rois[atlas], study.layers, similarity[atlas], method)
         else:
             models = prepared_models(study.networks, method) if models is None else models
             averaged = study.joint(atlas)

@@ -64,10 +64,13 @@ class StoredRow:
         values = self.read()
         return values if dtype is None else values.astype(dtype, copy=False)
 
-    def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
-        """Values [start, stop) of the vector, as a new float64 array."""
+    def read(
+        self, start: int = 0, stop: int | None = None, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Values [start, stop) of the vector, as a new float64 array (or into `out`, a
+        contiguous float64 array of that length)."""
         stop = self.n_pairs if stop is None else min(stop, self.n_pairs)
-        values = np.empty(max(0, stop - start), dtype=FLOAT)
+        values = np.empty(max(0, stop - start), dtype=FLOAT) if out is None else out
         buffer = memoryview(values).cast("B")
         position = self.offset + FLOAT.itemsize * start
         try:
@@ -123,6 +126,14 @@ def row_range(row: np.ndarray | StoredRow, start: int, stop: int) -> np.ndarray:
     if isinstance(row, StoredRow):
         return row.read(start, stop)
     return row[start:stop]
+
+
+def read_range_into(row: np.ndarray | StoredRow, start: int, out: np.ndarray) -> None:
+    """Values [start, start + len(out)) of an RDM vector, into `out` (float64, contiguous)."""
+    if isinstance(row, StoredRow):
+        row.read(start, start + len(out), out=out)
+    else:
+        out[:] = row[start : start + len(out)]
 
 
 @dataclass
