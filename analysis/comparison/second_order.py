@@ -127,12 +127,13 @@ def stratified_images(sources: Sequence[str], n_images: int = 48) -> np.ndarray:
 def rdm_examples_table(
     images: Sequence[str],
     sources: Sequence[str],
-    vectors: Mapping[str, np.ndarray],
+    vectors: Mapping[str, np.ndarray | Callable[[np.ndarray], np.ndarray]],
     n_images: int = 48,
 ) -> pd.DataFrame:
     """Tidy rows (rdm, image_a, image_b, source_a, source_b, dissimilarity):
     each named RDM vector (canonical triu order over `images`, whose sources are
-    `sources`) restricted to a source-stratified subsample, one row per pair."""
+    `sources`; or a function giving its values at given positions) restricted to a
+    source-stratified subsample, one row per pair."""
     picked = stratified_images(sources, n_images)
     a, b = np.triu_indices(len(picked), 1)
     first, second = picked[a], picked[b]
@@ -147,7 +148,7 @@ def rdm_examples_table(
                 "image_b": names[second],
                 "source_a": source[first],
                 "source_b": source[second],
-                "dissimilarity": np.asarray(vector)[index],
+                "dissimilarity": vector(index) if callable(vector) else np.asarray(vector)[index],
             }
         )
         for label, vector in vectors.items()

@@ -5,6 +5,7 @@ DataFrames; and the tidy rows and checks that streaming.py shares."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from ..comparison.second_order import (
     streamed_similarity,
 )
 from ..reading.loading import AlignedStudy, RDMSet, aligned_set, subject_images
-from ..reading.store import row_range
+from ..reading.store import row_range, take
 from ..schema import ALL_SOURCES, LINEAR_METHODS, columns
 
 
@@ -247,6 +248,11 @@ def _layer_readers(study: AlignedStudy) -> list:
     return [reader(rdms, layer) for rdms in study.networks.values() for layer in rdms.names]
 
 
+def _averaged(rows: list, positions: np.ndarray) -> np.ndarray:
+    """The subjects' mean of an RDM at `positions` (the same sums as AlignedStudy.joint)."""
+    return sum(take(row, positions).astype(np.float64) for row in rows) / len(rows)
+
+
 def example_rdms(study: AlignedStudy, n_images: int = 48) -> pd.DataFrame:
     """Per atlas a few RDMs on a source-stratified subsample of the common
     images: the subject-averaged RDM of the first ROI of the first and of the
@@ -254,7 +260,7 @@ def example_rdms(study: AlignedStudy, n_images: int = 48) -> pd.DataFrame:
     sources = list(study.image_sources())
     network, layers = next(iter(study.networks.items()))
     layer_vectors = {
-        f"{network}: {layer}": layers.row(layer)
+        f"{network}: {layer}": partial(take, layers.row(layer))
         for layer in dict.fromkeys((layers.names[0], layers.names[-1]))
     }
     frames = []
@@ -265,10 +271,8 @@ def example_rdms(study: AlignedStudy, n_images: int = 48) -> pd.DataFrame:
         ]
         rois = list(dict.fromkeys(r for r in (groups[0][0], groups[-1][0]) if r in names))
         sets = [atlases[atlas] for atlases in study.subjects.values()]
-        vectors = {
-            roi: sum(np.asarray(s.row(roi), dtype=np.float64) for s in sets) / len(sets)
-            for roi in rois
-        } | layer_vectors
+        vectors = {roi: partial(_averaged, [s.row(roi) for s in sets]) for roi in rois}
+        vectors |= layer_vectors
         frames.append(
             _with(rdm_examples_table(study.images, sources, vectors, n_images), atlas=atlas)
         )

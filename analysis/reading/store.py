@@ -89,6 +89,17 @@ class StoredRow:
             ) from None
         return values
 
+    def take(self, positions: np.ndarray) -> np.ndarray:
+        """Values at a few scattered `positions`, reading only their pages (a read-only map,
+        dropped at once: a few pages count as resident, not the vector)."""
+        try:
+            mapped = np.memmap(
+                self.path, dtype=FLOAT, mode="r", offset=self.offset, shape=(self.n_pairs,)
+            )
+            return np.array(mapped[np.asarray(positions)])
+        except (OSError, ValueError) as err:
+            raise AnalysisError(self.path, f"cannot read the aligned RDM store ({err})") from None
+
 
 @dataclass(frozen=True)
 class StoredMatrix:
@@ -126,6 +137,13 @@ def row_range(row: np.ndarray | StoredRow, start: int, stop: int) -> np.ndarray:
     if isinstance(row, StoredRow):
         return row.read(start, stop)
     return row[start:stop]
+
+
+def take(row: np.ndarray | StoredRow, positions: np.ndarray) -> np.ndarray:
+    """Values of an RDM vector at `positions`: indexed in memory, read alone from the store."""
+    if isinstance(row, StoredRow):
+        return row.take(positions)
+    return np.asarray(row)[positions]
 
 
 def read_range_into(row: np.ndarray | StoredRow, start: int, out: np.ndarray) -> None:
