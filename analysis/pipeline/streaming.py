@@ -33,7 +33,7 @@ from ..comparison.kendall import rank_rows
 from ..comparison.methods import check_defined, compare_prepared, prepare, undefined_error
 from ..executor import Executor, LocalExecutor
 from ..reading.loading import AlignedStudy
-from ..reading.store import read_range_into
+from ..reading.store import StoredRow, read_range_into
 from ..schema import LINEAR_METHODS, columns
 from .point import by_group, similarity_rows
 from .point import second_order as point_second_order
@@ -224,6 +224,9 @@ def pair_chunk_task(span: tuple[int, int], *, rows: LinearRows, centred: bool) -
     start, stop = span
     n_read = len(rows.layers) + len(rows.subjects)
     values = np.empty((n_read + rows.n_joint + len(rows.groups), stop - start))
+    for row in rows.layers + rows.subjects + rows.groups:  # every range queued, then read
+        if isinstance(row, StoredRow):
+            row.prefetch(start, stop)
     for position, row in enumerate(rows.layers + rows.subjects):
         read_range_into(row, start, values[position])
     for position, row in enumerate(rows.groups, start=n_read + rows.n_joint):

@@ -89,6 +89,20 @@ class StoredRow:
             ) from None
         return values
 
+    def prefetch(self, start: int, stop: int) -> None:
+        """Ask the kernel to start reading values [start, stop) now (posix_fadvise WILLNEED),
+        so that many ranges are on their way at once; a hint only, its failure is ignored."""
+        try:
+            with open(self.path, "rb", buffering=0) as handle:
+                os.posix_fadvise(
+                    handle.fileno(),
+                    self.offset + FLOAT.itemsize * start,
+                    FLOAT.itemsize * (min(stop, self.n_pairs) - start),
+                    os.POSIX_FADV_WILLNEED,
+                )
+        except (OSError, AttributeError):
+            pass
+
     def take(self, positions: np.ndarray) -> np.ndarray:
         """Values at a few scattered `positions`, reading only their pages (a read-only map,
         dropped at once: a few pages count as resident, not the vector)."""
