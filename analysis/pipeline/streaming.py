@@ -1,4 +1,12 @@
-"""Point-estimate tables in bounded memory: one ROI at a time against a batch of prepared layers.
+"""Point-estimate tables in bounded memory.
+
+corr and cosine (`linear_pass`): one read of every vector, in chunks of pairs; each chunk is a
+task that reads its range of every RDM (the kernel asked for all of them first), forms the
+subjects' means and takes its sums (comparison/gram.py); the sums are added in chunk order, so
+the tables are the same bytes on any number of threads or Dask workers. The second-order map
+comes from the same sums.
+
+The other methods: one ROI at a time against a batch of prepared layers.
 
 Networks are prepared in batches that fit `layer_budget()` bytes. For each batch, every ROI is
 one task: it reads that ROI's vector of every subject (from memory or from the aligned store),
