@@ -18,7 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .provenance import sha256_file, versions
+from .provenance import sha256_and_finite, versions
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
 RACY_WINDOW_NS = 2_000_000_000
@@ -78,6 +78,20 @@ class HashCache:
                 self.entries[str(Path(file).resolve())] = entry
                 self.hashed.append(str(Path(file).resolve()))
 
+    def finite_files(self, files: list[Path]) -> frozenset[str]:
+        """The files (resolved) whose every dissimilarity was found finite when hashed, in this
+        run or (memo trusted) before."""
+        resolved = [Path(f).resolve() for f in files]
+        entries = (
+            self.entries.get(str(f)) if str(f) in self.hashed else self._memoised(f)
+            for f in resolved
+        )
+        return frozenset(
+            str(f)
+            for f, entry in zip(resolved, entries, strict=True)
+            if entry is not None and entry.get("finite") is True
+        )
+
     def _memoised(self, file: Path) -> dict[str, Any] | None:
         """The memo's entry for a resolved file if its stat matches and it was not racy."""
         stat = file.stat()
@@ -106,16 +120,24 @@ class HashCache:
 
 
 def _hashed(file: Path) -> dict[str, Any]:
-    """A memo entry for a file: its stat, its sha256 and when it was hashed."""
+    """A memo entry for a file: its stat, its sha256, when it was hashed and, for an HDF5 file
+    whose dissimilarities can be read in place, whether they are all finite (the same read:
+    the aligned store then need not read them again to check)."""
+    from ..reading.store import FLOAT, contiguous_layout  # h5py: only when a file is hashed
+
     stat = file.stat()
     hashed_at = time.time_ns()
-    return {
+    layout = contiguous_layout(file)
+    region = None if layout is None else (layout[0], layout[1] * layout[2] * FLOAT.itemsize)
+    digest, finite = sha256_and_finite(file, region)
+    entry = {
         "size": stat.st_size,
         "mtime_ns": stat.st_mtime_ns,
         "inode": stat.st_ino,
-        "sha256": sha256_file(file),
+        "sha256": digest,
         "hashed_at_ns": hashed_at,
     }
+    return entry if finite is None else {**entry, "finite": finite}
 
 
 def code_files(parts: tuple[str, ...], root: Path | None = None) -> list[Path]:

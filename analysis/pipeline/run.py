@@ -180,6 +180,7 @@ def run(
             store,
             bootstrap.samples if INFERENCE in keys and INFERENCE not in reusable else 0,
             progress,
+            hashes.finite_files([path for *_, path in study.files()]),
         ):
             aligned = load_aligned(study, allow_mixed_measures)
             for line in loss_lines(aligned):

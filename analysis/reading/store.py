@@ -174,6 +174,7 @@ class AlignedStore:
 
     folder: Path
     sha256: dict[str, str]
+    finite: frozenset[str] = frozenset()  # files whose every value was checked while hashed
 
     def __post_init__(self) -> None:
         self.folder = Path(self.folder)
@@ -202,6 +203,15 @@ class AlignedStore:
         self.reused_bytes += reused * n_pairs * FLOAT.itemsize
         if self.advance is not None and reused:
             self.advance(reused * n_pairs * FLOAT.itemsize)
+        if missing and direct is not None and str(Path(rdm_file.path).resolve()) in self.finite:
+            # read in place and already checked finite when the file was hashed: not read again
+            for row, key in missing:
+                stored[row] = write_reference(
+                    self.folder / f"{key}.ref", StoredRow(str(rdm_file.path), direct[row], n_pairs)
+                )
+                if self.advance is not None:
+                    self.advance(n_pairs * FLOAT.itemsize)
+            missing = []
         if missing:
             self.folder.mkdir(parents=True, exist_ok=True)
             if direct is None:
@@ -307,18 +317,28 @@ def npy_row(path: Path) -> StoredRow:
     return StoredRow(str(path), int(mapped.offset), int(mapped.shape[0]))
 
 
-def contiguous_rows(path: Path) -> list[int] | None:
-    """Byte offset of each row of an HDF5 file's dissimilarities when they can be read directly
-    (contiguous, uncompressed, little-endian float64, 2-D); None otherwise."""
+def contiguous_layout(path: Path) -> tuple[int, int, int] | None:
+    """(byte offset, rows, values per row) of an HDF5 file's dissimilarities when they can be
+    read directly (contiguous, uncompressed, little-endian float64, 2-D); None otherwise."""
     try:
         with h5py.File(path, "r") as file:
             data = file["dissimilarities"]
             offset = data.id.get_offset()
             if offset is None or data.chunks is not None or data.dtype != FLOAT or data.ndim != 2:
                 return None
-            return [offset + r * data.shape[1] * FLOAT.itemsize for r in range(data.shape[0])]
+            return int(offset), int(data.shape[0]), int(data.shape[1])
     except (OSError, KeyError):
         return None
+
+
+def contiguous_rows(path: Path) -> list[int] | None:
+    """Byte offset of each row of an HDF5 file's dissimilarities when they can be read directly
+    (see contiguous_layout); None otherwise."""
+    layout = contiguous_layout(path)
+    if layout is None:
+        return None
+    offset, rows, values = layout
+    return [offset + r * values * FLOAT.itemsize for r in range(rows)]
 
 
 def check_free(folder: Path, needed: int, what: str) -> None:
