@@ -226,12 +226,33 @@ def _group_rois(aligned: AlignedStudy) -> list[tuple[str, int]]:
     return [(atlas, r) for atlas in aligned.group_means for r in range(len(aligned.rois[atlas]))]
 
 
+_CHUNK_ARRAYS: dict[int, np.ndarray] = {}  # per thread, its chunk array, kept for its next chunk
+
+
+def _chunk_array(shape: tuple[int, int]) -> np.ndarray:
+    """An array for one chunk of every row, this thread's own, reused from chunk to chunk (every
+    value is overwritten): a fresh 0.5 GB array per chunk costs the kernel (page faults,
+    zeroing) about as much as the chunk's sums."""
+    held = _CHUNK_ARRAYS.get(threading.get_ident())
+    if held is not None and held.shape == shape:
+        return held
+    values = np.empty(shape)
+    if shape[1] == CHUNK_PAIRS:  # not the short last chunk
+        _CHUNK_ARRAYS[threading.get_ident()] = values
+    return values
+
+
+def release_chunk_arrays() -> None:
+    """Drop this process's chunk arrays."""
+    _CHUNK_ARRAYS.clear()
+
+
 def pair_chunk_task(span: tuple[int, int], *, rows: LinearRows, centred: bool) -> Products:
     """One chunk of pairs of every row: read (the subjects' means computed as in
     `roi_task`), then its sums (comparison/gram.py)."""
     start, stop = span
     n_read = len(rows.layers) + len(rows.subjects)
-    values = np.empty((n_read + rows.n_joint + len(rows.groups), stop - start))
+    values = _chunk_array((n_read + rows.n_joint + len(rows.groups), stop - start))
     for row in rows.layers + rows.subjects + rows.groups:  # every range queued, then read
         if isinstance(row, StoredRow):
             row.prefetch(start, stop)
@@ -263,10 +284,13 @@ def linear_pass(
     rows = linear_rows(aligned)
     spans = chunk_pairs(len(aligned.images) * (len(aligned.images) - 1) // 2, CHUNK_PAIRS)
     parts = []
-    for part in executor.map(pair_chunk_task, spans, rows=rows, centred=method == "corr"):
-        parts.append(part)
-        if advance is not None:
-            advance(1 / len(spans))
+    try:
+        for part in executor.map(pair_chunk_task, spans, rows=rows, centred=method == "corr"):
+            parts.append(part)
+            if advance is not None:
+                advance(1 / len(spans))
+    finally:
+        executor.release(release_chunk_arrays)
     total = combine(parts, rows.layout)
     _refuse_undefined(aligned, rows, total, method)
     cross, blocks, agreement = similarities(total, rows.layout)
