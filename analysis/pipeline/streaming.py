@@ -46,13 +46,15 @@ from ..schema import LINEAR_METHODS, columns
 from .point import by_group, similarity_rows
 from .point import second_order as point_second_order
 
-DEFAULT_BUDGET = 4e9  # bytes of prepared layer vectors held at once (RSA_LAYER_MEMORY overrides)
+DEFAULT_BUDGET = 4e9  # bytes of prepared layers (or corr/cosine chunk arrays) held at once
+FLOAT_BYTES = 8
 _PREPARED: dict[str, dict[str, Any]] = {}  # this process's prepared batch, by batch token
 _PREPARING = threading.Lock()
 
 
 def layer_budget() -> float:
-    """Bytes of prepared layers to hold at once: RSA_LAYER_MEMORY if set, else DEFAULT_BUDGET."""
+    """Bytes of prepared layers (corr and cosine: of the threads' chunk arrays) to hold at once:
+    RSA_LAYER_MEMORY if set, else DEFAULT_BUDGET."""
     value = os.environ.get("RSA_LAYER_MEMORY", "")
     return float(value) if value.replace(".", "", 1).isdigit() else DEFAULT_BUDGET
 
@@ -283,6 +285,10 @@ def linear_pass(
     (subject-averaged ROIs, then every layer)."""
     rows = linear_rows(aligned)
     spans = chunk_pairs(len(aligned.images) * (len(aligned.images) - 1) // 2, CHUNK_PAIRS)
+    n_rows = rows.joint_start + rows.n_joint + len(rows.groups)
+    if isinstance(executor, LocalExecutor):  # threads' chunk arrays within the memory budget
+        fits = int(layer_budget() // (FLOAT_BYTES * CHUNK_PAIRS * n_rows))
+        executor = LocalExecutor(threads=max(1, min(executor.threads, fits)))
     parts = []
     try:
         for part in executor.map(pair_chunk_task, spans, rows=rows, centred=method == "corr"):
