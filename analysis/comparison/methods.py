@@ -167,11 +167,18 @@ def check_defined(
     names the source, the RDMs (when `names`, one per row, are given) and why."""
     bad = undefined_rows(vectors, method)
     if bad.any():
-        what = "an RDM" if names is None else f"RDM {', '.join(np.asarray(names)[bad])}"
-        kind = "all zero" if method in ZERO_UNDEFINED else "constant"
-        raise AnalysisError(
-            source, f"{what} is {kind} over the common images, so r ({method}) is undefined"
-        )
+        raise undefined_error(source, method, None if names is None else np.asarray(names)[bad])
+
+
+def undefined_error(
+    source: str | Path, method: str, names: Sequence[str] | None = None
+) -> AnalysisError:
+    """The error for RDMs (`names`, or an unnamed one) over which r (`method`) is undefined."""
+    what = "an RDM" if names is None else f"RDM {', '.join(names)}"
+    kind = "all zero" if method in ZERO_UNDEFINED else "constant"
+    return AnalysisError(
+        source, f"{what} is {kind} over the common images, so r ({method}) is undefined"
+    )
 
 
 def _checked(method: str) -> str:

@@ -14,6 +14,7 @@ import numpy as np
 import pandas as pd
 
 from ..reading.align import condensed_index
+from .gram import CHUNK_PAIRS, Layout, chunk_pairs, chunk_products, combine, similarities
 from .methods import compare_prepared
 
 
@@ -84,34 +85,27 @@ def streamed_similarity(
     readers: Sequence[Callable[[int, int], np.ndarray]],
     n_pairs: int,
     method: str,
-    budget: float = 5e8,
+    chunk: int = CHUNK_PAIRS,
 ) -> np.ndarray:
     """corr or cosine between every two RDM vectors, read in chunks of pairs
-    (`readers[i](start, stop)`): a Gram matrix summed over chunks, so memory holds one chunk of
-    every vector, whatever the RDMs' size. One read of each vector: for corr, values are shifted
-    by their first chunk's mean (so the sums do not cancel) and centred at the end from the
-    shifted sums, G − n·m·mᵀ."""
-    chunk = max(1, int(budget // (8 * max(len(readers), 1))))
-    gram = np.zeros((len(readers), len(readers)))
-    sums = np.zeros(len(readers))
-    shift = None
-    for start in range(0, n_pairs, chunk):
-        values = np.stack(
-            [
-                np.asarray(read(start, min(start + chunk, n_pairs)), dtype=np.float64)
-                for read in readers
-            ]
+    (`readers[i](start, stop)`): sums over chunks (gram.py), so memory holds one chunk of every
+    vector, whatever the RDMs' size, and each vector is read once.
+
+    Returns
+    -------
+    (len(readers), len(readers)) float64 array
+    """
+    layout = Layout(targets=len(readers))
+    parts = [
+        chunk_products(
+            np.stack([np.asarray(read(start, stop), dtype=np.float64) for read in readers]),
+            layout,
+            centred=method == "corr",
         )
-        if method == "corr":
-            shift = values.mean(axis=1) if shift is None else shift
-            values -= shift[:, None]
-            sums += values.sum(axis=1)
-        gram += np.einsum("ip,jp->ij", values, values)
-    if method == "corr":
-        mean = sums / n_pairs
-        gram -= n_pairs * np.outer(mean, mean)
-    norms = np.sqrt(np.diag(gram))
-    return gram / norms[:, None] / norms[None, :]
+        for start, stop in chunk_pairs(n_pairs, chunk)
+    ]
+    similarity, _, _ = similarities(combine(parts, layout), layout)
+    return similarity
 
 
 def stratified_images(sources: Sequence[str], n_images: int = 48) -> np.ndarray:
@@ -133,12 +127,13 @@ def stratified_images(sources: Sequence[str], n_images: int = 48) -> np.ndarray:
 def rdm_examples_table(
     images: Sequence[str],
     sources: Sequence[str],
-    vectors: Mapping[str, np.ndarray],
+    vectors: Mapping[str, np.ndarray | Callable[[np.ndarray], np.ndarray]],
     n_images: int = 48,
 ) -> pd.DataFrame:
     """Tidy rows (rdm, image_a, image_b, source_a, source_b, dissimilarity):
     each named RDM vector (canonical triu order over `images`, whose sources are
-    `sources`) restricted to a source-stratified subsample, one row per pair."""
+    `sources`; or a function giving its values at given positions) restricted to a
+    source-stratified subsample, one row per pair."""
     picked = stratified_images(sources, n_images)
     a, b = np.triu_indices(len(picked), 1)
     first, second = picked[a], picked[b]
@@ -153,7 +148,7 @@ def rdm_examples_table(
                 "image_b": names[second],
                 "source_a": source[first],
                 "source_b": source[second],
-                "dissimilarity": np.asarray(vector)[index],
+                "dissimilarity": vector(index) if callable(vector) else np.asarray(vector)[index],
             }
         )
         for label, vector in vectors.items()

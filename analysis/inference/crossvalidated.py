@@ -154,7 +154,9 @@ def _subject_similarity(rows, model_rows, counts: np.ndarray, method: str, dtype
     from .rank_bootstrap import rank_dual_bootstrap
 
     everyone = np.ones((counts.shape[0], len(rows[0])))
-    return rank_dual_bootstrap(rows, model_rows, counts.astype(np.int64), everyone, method)[0]
+    return rank_dual_bootstrap(
+        rows, model_rows, counts.astype(np.int64), everyone, method, ceilings=False
+    )[0]
 
 
 def cross_validated(

@@ -148,11 +148,25 @@ def check_inputs(
             f"{samples} bootstrap sample(s) give no variance; use 0 (no inference) "
             f"or at least {MIN_VALID_SAMPLES}",
         )
-    for v in vectors:
-        if not np.isfinite(v).all():
-            raise AnalysisError("inference", "RDMs contain NaN or infinite dissimilarities")
-        check_defined(v, method, "inference")
+    if not values_checked_when_sorted(method):
+        for v in vectors:
+            check_values(v, method)
     return n_images
+
+
+def values_checked_when_sorted(method: str) -> bool:
+    """Whether the bootstrap checks every RDM's values itself, in the tasks that sort them
+    (spearman, rho-a: rank_bootstrap.sort_task reads each RDM once anyway), so that check_inputs
+    need not read them all first on one process."""
+    return method not in LINEAR_METHODS and method not in WHITENED_METHODS and method != "tau-a"
+
+
+def check_values(vector: np.ndarray, method: str) -> None:
+    """Refuse an RDM vector with NaN or infinite values, or one for which r is undefined, with
+    one clear line (AnalysisError)."""
+    if not np.isfinite(vector).all():
+        raise AnalysisError("inference", "RDMs contain NaN or infinite dissimilarities")
+    check_defined(vector, method, "inference")
 
 
 def check_method(method: str) -> None:
@@ -249,7 +263,7 @@ def dual_bootstrap(
         )
     elif method in WHITENED_METHODS:
         parts = _whitened(rows, model_rows, image_counts, subject_counts, method, dtype, progress)
-    elif method != "tau-a":
+    elif values_checked_when_sorted(method):  # spearman, rho-a
         parts = _rank_compiled(rows, model_rows, image_counts, subject_counts, method, progress)
     else:
         subjects_array = (

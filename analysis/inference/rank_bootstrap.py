@@ -31,7 +31,8 @@ from . import rank_kernels as kernels
 from .moments import Moments, similarity
 from .noise_ceiling import ceiling_bounds
 
-CHUNK_BYTES = 1e9  # one chunk of ROIs' sorted subject RDMs and their ranks, over all threads
+CHUNK_BYTES = 1.5e9  # one chunk of ROIs' sorted subject RDMs (mapped) and their ranks, over
+# all threads; several ROIs a chunk share one float conversion of the models' ranks per pass
 SAMPLE_BYTES = 3e9  # the models' ranks of the samples of every running task
 MAX_BLOCK = 16  # samples per task at most
 SORTED_FOLDER = "rank-sorted"  # in the store: every RDM's sort order, by content key
@@ -115,7 +116,8 @@ def rank_similarity(total, sum_a, sum_b, square_a, square_b, cross, method: str)
 class _RoiPools:
     """compare(pool, subject) for the pools of one ROI under one sample, each pool ranked once.
 
-    `pooled_row` is scratch space for one pooled RDM's ranks (active pairs), reused by every pool.
+    `pooled_row` (int32) and `packed` (int64) are scratch space of one word per active pair for
+    one pooled RDM's ranks and sort keys, reused by every pool.
     """
 
     def __init__(
@@ -125,9 +127,10 @@ class _RoiPools:
         gram: np.ndarray,
         method: str,
         pooled_row: np.ndarray,
+        packed: np.ndarray,
     ):
         self.ranks, self.subjects, self.gram, self.method = ranks, subjects, gram, method
-        self.pooled_row = pooled_row
+        self.pooled_row, self.packed = pooled_row, packed
         self.cache: dict[tuple, tuple[float, float, np.ndarray]] = {}
 
     def similarity(self, pool: np.ndarray, subject: int) -> float:
@@ -143,7 +146,7 @@ class _RoiPools:
                 subject_ranks = self.ranks.ranks[self.subjects]
                 pool_counts = np.asarray(key, dtype=np.int64)
                 kernels.pooled_ranks(
-                    subject_ranks, pool_counts, self.ranks.weights, self.pooled_row
+                    subject_ranks, pool_counts, self.ranks.weights, self.pooled_row, self.packed
                 )
                 cross, pooled_square = kernels.pooled_sums(
                     self.pooled_row, subject_ranks, self.ranks.weights
@@ -196,10 +199,11 @@ def _evaluate(
         models.ranks, ranks.ranks, ranks.weights, n_subjects
     )
     ceilings = np.empty((ceiling_counts.shape[0], n_rois, 2))
-    pooled_row = np.empty(ranks.weights.shape[0], dtype=np.int32)
-    for r in range(n_rois):
+    pooled_row = np.empty(ranks.weights.shape[0] if ceiling_counts.size else 0, dtype=np.int32)
+    packed = np.empty(pooled_row.shape[0], dtype=np.int64)
+    for r in range(n_rois if ceiling_counts.size else 0):
         subjects_of_roi = slice(r * n_subjects, (r + 1) * n_subjects)
-        pools = _RoiPools(ranks, subjects_of_roi, gram[r], method, pooled_row)
+        pools = _RoiPools(ranks, subjects_of_roi, gram[r], method, pooled_row, packed)
         for v, subject_counts in enumerate(ceiling_counts):
             ceilings[v, r] = pools.ceiling(subject_counts)
     moments = Moments(
@@ -216,10 +220,11 @@ def _evaluate(
 def _roi_chunks(
     n_rois: int, n_subjects: int, n_models: int, n_pairs: int, threads: int
 ) -> list[range]:
-    """ROIs per chunk so that one task's sorted subject RDMs and their ranks (4 bytes a pair
-    each) fit CHUNK_BYTES / threads (every thread holds one chunk). The models are ranked once
-    per sample for all chunks, so they do not count here (n_models is unused)."""
-    per_roi = n_subjects * n_pairs * 8 * max(1, threads)
+    """ROIs per chunk so that one task's sorted subject RDMs (4 bytes a pair, mapped from the
+    store) and their ranks (4 bytes an active pair, about 45% of the pairs) fit CHUNK_BYTES /
+    threads (every thread holds one chunk). The models are ranked once per sample for all
+    chunks, so they do not count here (n_models is unused)."""
+    per_roi = n_subjects * n_pairs * 4 * 1.45 * max(1, threads)
     size = int(max(1, min(n_rois, CHUNK_BYTES // per_roi)))
     return [range(start, min(n_rois, start + size)) for start in range(0, n_rois, size)]
 
@@ -237,6 +242,15 @@ def _block_size(
     return int(max(1, min(by_memory, by_balance, MAX_BLOCK)))
 
 
+def _full_groups(n_chunks: int, slots: int, by_memory: int | None = None) -> list[range]:
+    """The chunks of ROIs in at most `slots` consecutive groups, one task each for the data as
+    they are (their model ranks are computed in each, so no more tasks than run at once), and at
+    most `by_memory` of them (how many full-data model ranks fit SAMPLE_BYTES in one process)."""
+    n_groups = max(1, min(n_chunks, slots, n_chunks if by_memory is None else by_memory))
+    bounds = [n_chunks * g // n_groups for g in range(n_groups + 1)]
+    return [range(bounds[g], bounds[g + 1]) for g in range(n_groups)]
+
+
 @dataclass(frozen=True)
 class SortedSet:
     """Where a run's sorted RDMs are: SortedRDM objects, or paths of .npy files in the store that
@@ -252,7 +266,11 @@ _LOADING = threading.Lock()
 
 
 def _load(item) -> SortedRDM:
-    return item if isinstance(item, SortedRDM) else SortedRDM(np.load(item))
+    """A SortedRDM as it is, or mapped read-only from its .npy file in the store: not copied,
+    its pages come from the page cache, shared by every thread and process of the machine."""
+    if isinstance(item, SortedRDM):
+        return item
+    return SortedRDM(np.asarray(np.load(item, mmap_mode="r")))
 
 
 def _loaded_models(sorted_set: SortedSet) -> list[SortedRDM]:
@@ -270,10 +288,17 @@ def release_sorted() -> None:
         _LOADED.clear()
 
 
-def sort_task(index: int, *, rows: list, n_images: int, paths: list[str | None]):
-    """Sort one RDM (rows[index]): into the store as .npy when paths[index] names a file (written
-    under a temporary name, then renamed: never half-written), else returned as a SortedRDM."""
-    rdm = sort_rdm(np.asarray(rows[index], dtype=np.float64), n_images)
+def sort_task(index: int, *, rows: list, n_images: int, paths: list[str | None], method: str):
+    """Check and sort one RDM (rows[index]): into the store as .npy when paths[index] names a
+    file (written under a temporary name, then renamed: never half-written), else returned as a
+    SortedRDM. The check (dual_bootstrap.check_values: finite, not constant) is here, where every
+    RDM is read anyway, rather than in a serial read of them all before the tasks; an RDM whose
+    order is in the store was checked when it was sorted (its key is its content's)."""
+    from .dual_bootstrap import check_values  # it imports this module
+
+    vector = np.asarray(rows[index], dtype=np.float64)
+    check_values(vector, method)
+    rdm = sort_rdm(vector, n_images)
     if paths[index] is None:
         return rdm
     path = Path(paths[index])
@@ -312,10 +337,13 @@ def block_task(
     n_subjects: int,
     chunks: list[range],
     method: str,
+    full_groups: list[range] | None = None,
 ) -> tuple[np.ndarray, np.ndarray]:
     """Samples [start, stop): per-subject similarities (K, R, S, L) and ceilings (K, V, R, 2) for
-    the subject counts ceiling_counts[b] (V × S) of each sample b; the block (-1, -1) is the data
-    as they are (every image once), with the subject counts full_counts[0].
+    the subject counts ceiling_counts[b] (V × S) of each sample b. The block (-1, g) is the data
+    as they are (every image once), with the subject counts full_counts[0], for the ROIs of the
+    chunks full_groups[g] only (R of them): the data as they are cost a few samples (every pair
+    is active, and every distinct subject draw has its ceilings), so they run as several tasks.
 
     The models are ranked once per sample; the subjects a chunk of ROIs at a time, each chunk's
     sorted RDMs read once for the block's samples. Every sample's numbers are computed by the
@@ -325,10 +353,12 @@ def block_task(
     if start < 0:
         counts = np.ones((1, image_counts.shape[1]), dtype=np.int32)
         subject_counts = full_counts
+        chunks = [chunks[c] for c in full_groups[stop]]
     else:
         counts = np.asarray(image_counts[start:stop], dtype=np.int32)
         subject_counts = ceiling_counts[start:stop]
     model_ranks = [sample_ranks(models, c) for c in counts]
+    first = chunks[0].start  # chunks are consecutive ranges of ROIs
     n_rois = sum(len(chunk) for chunk in chunks)
     sims = np.empty((len(counts), n_rois, n_subjects, len(models)))
     ceilings = np.empty((len(counts), subject_counts.shape[1], n_rois, 2))
@@ -343,13 +373,13 @@ def block_task(
                 subject_counts[i],
                 method,
             )
-            sims[i, chunk.start : chunk.stop] = sim
-            ceilings[i, :, chunk.start : chunk.stop] = ceiling
+            sims[i, chunk.start - first : chunk.stop - first] = sim
+            ceilings[i, :, chunk.start - first : chunk.stop - first] = ceiling
         del subjects
     return sims, ceilings
 
 
-def _sorted_set(rows, model_rows, n_images: int, executor) -> SortedSet:
+def _sorted_set(rows, model_rows, n_images: int, executor, method: str) -> SortedSet:
     """Sort every RDM once, as tasks. With a store, each order is kept there under a key of its
     RDM's content (rank-sorted/KEY.npy, 4 bytes a pair), read by every thread and worker, and
     reused by later runs over the same files; in memory otherwise (and sent to Dask workers)."""
@@ -365,7 +395,9 @@ def _sorted_set(rows, model_rows, n_images: int, executor) -> SortedSet:
     else:
         paths, missing = [None] * len(flat), list(range(len(flat)))
     done = list(paths)
-    results = executor.map(sort_task, missing, rows=flat, n_images=n_images, paths=paths)
+    results = executor.map(
+        sort_task, missing, rows=flat, n_images=n_images, paths=paths, method=method
+    )
     for i, result in zip(missing, results, strict=True):
         done[i] = result
     n_models, n_subjects = len(model_rows), len(rows[0])
@@ -382,12 +414,15 @@ def rank_dual_bootstrap(
     subject_counts: np.ndarray,
     method: str,
     progress: bool = False,
+    ceilings: bool = True,
 ):
     """Per-sample similarities and ceilings of the three variants, as dual_bootstrap expects.
 
     rows[r][s]: subject vectors; model_rows: layer vectors. Returns evaluations' inputs
     (pattern similarities B × R × S × L, full-data similarities R × S × L), ceilings
-    B × R × 2 × 3 (both, rdm, pattern) and the full-data ceiling R × 2.
+    B × R × 2 × 3 (both, rdm, pattern) and the full-data ceiling R × 2. Without `ceilings`
+    (a caller that needs the similarities only) the ceilings are NaN and not computed: their
+    pooled re-ranks are most of a sample's cost.
 
     Runs on the run's executor (threads of this process, or Dask workers): tasks over blocks of
     samples, every RDM sorted once beforehand (kept in the store when there is one).
@@ -402,7 +437,7 @@ def rank_dual_bootstrap(
     draws, draw_of_sample = np.unique(subject_counts, axis=0, return_inverse=True)
     executor = current().executor
     chunks = _roi_chunks(n_rois, n_subjects, n_models, n_pairs, worker_count())
-    sorted_set = _sorted_set(rows, model_rows, n_images, executor)
+    sorted_set = _sorted_set(rows, model_rows, n_images, executor, method)
     shared = {
         "sorted_set": sorted_set,
         "n_subjects": n_subjects,
@@ -412,26 +447,37 @@ def rank_dual_bootstrap(
     size = _block_size(samples, n_models, n_pairs, executor.slots, executor.process_threads)
     blocks = [(s, min(samples, s + size)) for s in range(0, samples, size)]
     per_sample = np.stack([subject_counts, np.broadcast_to(everyone, subject_counts.shape)], 1)
+    full_counts = np.vstack([everyone, draws])[None]
+    if not ceilings:  # no subject counts to pool: no ceiling is computed
+        per_sample, full_counts = per_sample[:, :0], full_counts[:, :0]
     pattern_sim = np.empty((samples, n_rois, n_subjects, n_models))
-    ceiling = np.empty((samples, n_rois, 2, 3))
+    ceiling = np.full((samples, n_rois, 2, 3), np.nan)
+    point_ceiling = np.full((n_rois, 2), np.nan)
     bar = progress_bar(samples + 1, f"bootstrap ({method})", progress)
-    try:  # the data as they are run as one more task, beside the samples' blocks
+    full_bytes = max(1, n_models) * n_pairs * 4 * max(1, executor.process_threads)
+    full_groups = _full_groups(len(chunks), executor.slots, int(SAMPLE_BYTES // full_bytes))
+    try:  # the data as they are run as a few more tasks (groups of chunks), beside the blocks
         done = executor.map(
             block_task,
-            [(-1, -1), *blocks],
+            [*((-1, g) for g in range(len(full_groups))), *blocks],
             image_counts=np.asarray(image_counts, dtype=np.int16),
             ceiling_counts=per_sample,
-            full_counts=np.vstack([everyone, draws])[None],
+            full_counts=full_counts,
+            full_groups=full_groups,
             **shared,
         )
-        full_sim, full_ceilings = next(done)
+        full_parts = [next(done) for _ in full_groups]
+        full_sim = np.concatenate([sims for sims, _ in full_parts], axis=1)
+        full_ceilings = np.concatenate([ceilings for _, ceilings in full_parts], axis=2)
         bar.update(1)
-        point_ceiling = full_ceilings[0, 0]
-        ceiling[..., 1] = full_ceilings[0, 1:][draw_of_sample.ravel()]
-        for (start, stop), (sims, ceilings) in zip(blocks, done, strict=True):
+        if ceilings:
+            point_ceiling = full_ceilings[0, 0]
+            ceiling[..., 1] = full_ceilings[0, 1:][draw_of_sample.ravel()]
+        for (start, stop), (sims, block_ceilings) in zip(blocks, done, strict=True):
             pattern_sim[start:stop] = sims
-            ceiling[start:stop, :, :, 0] = ceilings[:, 0]
-            ceiling[start:stop, :, :, 2] = ceilings[:, 1]
+            if ceilings:
+                ceiling[start:stop, :, :, 0] = block_ceilings[:, 0]
+                ceiling[start:stop, :, :, 2] = block_ceilings[:, 1]
             bar.update(stop - start)
     finally:
         bar.close()

@@ -168,9 +168,17 @@ def roi_cross_sums(
     return gram, cross
 
 
-def pooled_ranks(ranks: np.ndarray, pool: np.ndarray, weights: np.ndarray, out: np.ndarray) -> None:
+def pooled_ranks(
+    ranks: np.ndarray,
+    pool: np.ndarray,
+    weights: np.ndarray,
+    out: np.ndarray,
+    packed: np.ndarray | None = None,
+) -> None:
     """Doubled weighted ranks of the pooled RDM Σ_t pool_t · ranks_t, written to `out` (active
-    order). Their Σ w·r is rank_sum(weights); pooled_sums gives the others.
+    order). Their Σ w·r is rank_sum(weights); pooled_sums gives the others. `packed`: optional
+    int64 scratch of one word per active pair, reused across calls (a fresh 40 MB array per
+    pool costs its page faults).
 
     Key, weight and pair index are packed into one int64 and sorted by numpy (its vectorised sort
     of integers, which releases the GIL), so the walk reads each weight with its key. The mean
@@ -185,21 +193,27 @@ def pooled_ranks(ranks: np.ndarray, pool: np.ndarray, weights: np.ndarray, out: 
             f"{ranks.shape[1]} image pairs are too many for the rank bootstrap's "
             "packed 64-bit sort of pooled ranks; use corr",
         )
-    packed = _packed_keys(ranks, pool, weights, index_bits, weight_bits)
+    if packed is None:
+        packed = np.empty(ranks.shape[1], np.int64)
+    _packed_keys(ranks, pool, weights, index_bits, weight_bits, packed)
     packed.sort()
     _ranks_of_sorted(packed, index_bits, weight_bits, out)
 
 
 @nb.njit(cache=True, nogil=True)
 def _packed_keys(
-    ranks: np.ndarray, pool: np.ndarray, weights: np.ndarray, index_bits: int, weight_bits: int
-) -> np.ndarray:
-    """Per active pair: (Σ_t pool_t · ranks_t) << (weight_bits + index_bits)
+    ranks: np.ndarray,
+    pool: np.ndarray,
+    weights: np.ndarray,
+    index_bits: int,
+    weight_bits: int,
+    packed: np.ndarray,
+) -> None:
+    """Per active pair, into `packed`: (Σ_t pool_t · ranks_t) << (weight_bits + index_bits)
     | weight << index_bits | pair.
 
     In chunks of pairs, one row at a time, so that each inner loop is a plain vectorisable pass.
     """
-    packed = np.empty(ranks.shape[1], np.int64)
     key = np.empty(CHUNK, np.int64)
     for start in range(0, ranks.shape[1], CHUNK):
         size = min(CHUNK, ranks.shape[1] - start)
@@ -212,7 +226,6 @@ def _packed_keys(
         out, weight = packed[start : start + size], weights[start : start + size]
         for a in range(size):
             out[a] = (((key[a] << weight_bits) | weight[a]) << index_bits) | (start + a)
-    return packed
 
 
 @nb.njit(cache=True, nogil=True)

@@ -5,6 +5,7 @@ DataFrames; and the tidy rows and checks that streaming.py shares."""
 from __future__ import annotations
 
 from collections.abc import Iterator
+from functools import partial
 
 import numpy as np
 import pandas as pd
@@ -17,7 +18,7 @@ from ..comparison.second_order import (
     streamed_similarity,
 )
 from ..reading.loading import AlignedStudy, RDMSet, aligned_set, subject_images
-from ..reading.store import row_range
+from ..reading.store import row_range, take
 from ..schema import ALL_SOURCES, LINEAR_METHODS, columns
 
 
@@ -187,27 +188,33 @@ def images_table(study: AlignedStudy) -> pd.DataFrame:
 
 
 def second_order(
-    study: AlignedStudy, method: str, models: dict[str, np.ndarray] | None = None
+    study: AlignedStudy,
+    method: str,
+    models: dict[str, np.ndarray] | None = None,
+    similarity: dict[str, np.ndarray] | None = None,
 ) -> pd.DataFrame:
     """Per atlas, similarities between every subject-averaged ROI RDM and every layer
-    RDM, all pairs (for the second-order map). corr and cosine stream the vectors in
-    chunks of pairs (bounded memory, in memory or from the aligned store); the rank
-    methods rank whole vectors, so they hold the atlas in memory."""
+    RDM, all pairs (for the second-order map). corr and cosine take each atlas's
+    similarity matrix (its ROIs, then every layer) from `similarity` (the point stage's pass,
+    streaming.linear_pass) or stream the vectors in chunks of pairs (bounded memory, in memory
+    or from the aligned store); the rank methods rank whole vectors, so they hold the atlas in
+    memory."""
     frames = []
-    if method in LINEAR_METHODS:  # one read of every atlas's ROIs and of the layers, together
+    if method in LINEAR_METHODS and similarity is None:  # one read of every atlas and layer
         joint = [reader for atlas in study.atlases for reader in _joint_readers(study, atlas)]
-        similarity = streamed_similarity(
+        streamed = streamed_similarity(
             joint + _layer_readers(study), len(study.images) * (len(study.images) - 1) // 2, method
         )
         first = 0
-    for atlas in study.atlases:
-        if method in LINEAR_METHODS:
+        similarity = {}
+        for atlas in study.atlases:
             rois = np.arange(first, first + len(study.rois[atlas]))
             first += len(rois)
-            keep = np.concatenate([rois, np.arange(len(joint), similarity.shape[0])])
-            table = second_order_frame(
-                study.rois[atlas], study.layers, similarity[np.ix_(keep, keep)], method
-            )
+            keep = np.concatenate([rois, np.arange(len(joint), streamed.shape[0])])
+            similarity[atlas] = streamed[np.ix_(keep, keep)]
+    for atlas in study.atlases:
+        if method in LINEAR_METHODS:
+            table = second_order_frame(study.rois[atlas], study.layers, similarity[atlas], method)
         else:
             models = prepared_models(study.networks, method) if models is None else models
             averaged = study.joint(atlas)
@@ -241,6 +248,11 @@ def _layer_readers(study: AlignedStudy) -> list:
     return [reader(rdms, layer) for rdms in study.networks.values() for layer in rdms.names]
 
 
+def _averaged(rows: list, positions: np.ndarray) -> np.ndarray:
+    """The subjects' mean of an RDM at `positions` (the same sums as AlignedStudy.joint)."""
+    return sum(take(row, positions).astype(np.float64) for row in rows) / len(rows)
+
+
 def example_rdms(study: AlignedStudy, n_images: int = 48) -> pd.DataFrame:
     """Per atlas a few RDMs on a source-stratified subsample of the common
     images: the subject-averaged RDM of the first ROI of the first and of the
@@ -248,7 +260,7 @@ def example_rdms(study: AlignedStudy, n_images: int = 48) -> pd.DataFrame:
     sources = list(study.image_sources())
     network, layers = next(iter(study.networks.items()))
     layer_vectors = {
-        f"{network}: {layer}": layers.row(layer)
+        f"{network}: {layer}": partial(take, layers.row(layer))
         for layer in dict.fromkeys((layers.names[0], layers.names[-1]))
     }
     frames = []
@@ -259,10 +271,8 @@ def example_rdms(study: AlignedStudy, n_images: int = 48) -> pd.DataFrame:
         ]
         rois = list(dict.fromkeys(r for r in (groups[0][0], groups[-1][0]) if r in names))
         sets = [atlases[atlas] for atlases in study.subjects.values()]
-        vectors = {
-            roi: sum(np.asarray(s.row(roi), dtype=np.float64) for s in sets) / len(sets)
-            for roi in rois
-        } | layer_vectors
+        vectors = {roi: partial(_averaged, [s.row(roi) for s in sets]) for roi in rois}
+        vectors |= layer_vectors
         frames.append(
             _with(rdm_examples_table(study.images, sources, vectors, n_images), atlas=atlas)
         )

@@ -17,11 +17,40 @@ PROJECT_ROOT = Path(__file__).resolve().parents[2]
 
 def sha256_file(path: Path, chunk: int = 1 << 22) -> str:
     """The sha256 of a file's bytes, read in 4 MiB chunks."""
+    return sha256_and_finite(path, None, chunk)[0]
+
+
+def sha256_and_finite(
+    path: Path, region: tuple[int, int] | None, chunk: int = 1 << 22
+) -> tuple[str, bool | None]:
+    """The sha256 of a file's bytes and, in the same read, whether the little-endian float64
+    values in `region` (byte offset, bytes) are all finite (None when no region is given)."""
+    import numpy as np  # only when a file is hashed: a cached rerun imports no numeric library
+
     digest = hashlib.sha256()
+    finite = None if region is None else True
+    start, stop = (0, 0) if region is None else (region[0], region[0] + region[1])
     with open(path, "rb") as file:
-        while block := file.read(chunk):
+        position = 0
+        while block := file.read(_block_size(position, start, stop, chunk)):
             digest.update(block)
-    return digest.hexdigest()
+            if start <= position < stop and finite:
+                finite = len(block) % 8 == 0 and bool(
+                    np.isfinite(np.frombuffer(block, "<f8")).all()
+                )
+            position += len(block)
+    if region is not None and position < stop:
+        finite = False  # shorter than its layout says
+    return digest.hexdigest(), finite
+
+
+def _block_size(position: int, start: int, stop: int, chunk: int) -> int:
+    """Bytes to read next: blocks end where the region [start, stop) begins and ends."""
+    if position < start:
+        return min(chunk, start - position)
+    if position < stop:
+        return min(chunk, stop - position)
+    return chunk
 
 
 def versions() -> dict[str, str]:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..errors import AnalysisError, AnalysisWarning
 from ..publish import locked
 from ..reading.study import Bootstrap, Study, load_study
+from ..runtime import worker_count
 from ..schema import BOOTSTRAP_METHODS, INFERENCE, POINT, TABLES, stage_tables
 from .cache import HashCache, stage_key
 from .manifest import input_id
@@ -60,9 +61,11 @@ def settings(study: Study, samples: int | None, seed: int | None) -> Bootstrap:
 def input_hashes(study: Study, hashes: HashCache) -> dict[str, dict[str, Any]]:
     """size and sha256 of every input file, keyed by role and name; a missing file is an error."""
     records = {}
-    for role, name, atlas, path in study.files():
+    for _, _, _, path in study.files():
         if not path.is_file():
             raise AnalysisError(path, "file not found")
+    hashes.hash_stale([path for *_, path in study.files()], worker_count())
+    for role, name, atlas, path in study.files():
         try:
             records[input_id(role, name, atlas)] = {
                 "size": path.stat().st_size,
@@ -177,6 +180,7 @@ def run(
             store,
             bootstrap.samples if INFERENCE in keys and INFERENCE not in reusable else 0,
             progress,
+            hashes.finite_files([path for *_, path in study.files()]),
         ):
             aligned = load_aligned(study, allow_mixed_measures)
             for line in loss_lines(aligned):

@@ -73,9 +73,11 @@ def scaled(
     store: Path | None = None,
     samples: int = 0,
     progress: bool | None = None,
+    finite: frozenset[str] = frozenset(),
 ) -> Iterator[RunContext]:
     """Within this block, loading, point estimates and
-    the bootstrap run as the study's size needs."""
+    the bootstrap run as the study's size needs (`finite`: files whose values were checked
+    finite while hashed, so the store need not read them to check)."""
     paths = {input_id(role, name, atlas): path for role, name, atlas, path in study.files()}
     size = sum(inputs[k]["size"] for k in paths)
     use_store = store is not None or scheduler is not None or size > store_threshold()
@@ -83,7 +85,7 @@ def scaled(
     if use_store:
         digests = {str(Path(p).resolve()): inputs[k]["sha256"] for k, p in paths.items()}
         aligned_store = AlignedStore(
-            Path(store) if store is not None else out.parent / ".rsa-store", digests
+            Path(store) if store is not None else out.parent / ".rsa-store", digests, finite
         )
     show = sys.stderr.isatty() if progress is None else progress
     bar = RunProgress(phase_costs(study, samples), enabled=show) if show else None

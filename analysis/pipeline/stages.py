@@ -67,7 +67,8 @@ def point_stage(aligned: AlignedStudy, method: str) -> StageOutput:
         tables["per_subject"] = point.per_subject_own_images(aligned, method)
     tables["peak_consistency"] = point.peak_consistency(tables["per_subject"], tables["joint"])
     tables["images"] = point.images_table(aligned)
-    tables["second_order"] = point.second_order(aligned, method)
+    if "second_order" not in tables:  # corr and cosine: from point_tables' one pass
+        tables["second_order"] = point.second_order(aligned, method)
     tables["rdm_examples"] = point.example_rdms(aligned)
     return StageOutput(tables, {"group_mean_agreement": agreement} if aligned.group_means else {})
 

@@ -64,10 +64,13 @@ class StoredRow:
         values = self.read()
         return values if dtype is None else values.astype(dtype, copy=False)
 
-    def read(self, start: int = 0, stop: int | None = None) -> np.ndarray:
-        """Values [start, stop) of the vector, as a new float64 array."""
+    def read(
+        self, start: int = 0, stop: int | None = None, out: np.ndarray | None = None
+    ) -> np.ndarray:
+        """Values [start, stop) of the vector, as a new float64 array (or into `out`, a
+        contiguous float64 array of that length)."""
         stop = self.n_pairs if stop is None else min(stop, self.n_pairs)
-        values = np.empty(max(0, stop - start), dtype=FLOAT)
+        values = np.empty(max(0, stop - start), dtype=FLOAT) if out is None else out
         buffer = memoryview(values).cast("B")
         position = self.offset + FLOAT.itemsize * start
         try:
@@ -85,6 +88,31 @@ class StoredRow:
                 self.path, f"cannot read the aligned RDM store ({err.strerror})"
             ) from None
         return values
+
+    def prefetch(self, start: int, stop: int) -> None:
+        """Ask the kernel to start reading values [start, stop) now (posix_fadvise WILLNEED),
+        so that many ranges are on their way at once; a hint only, its failure is ignored."""
+        try:
+            with open(self.path, "rb", buffering=0) as handle:
+                os.posix_fadvise(
+                    handle.fileno(),
+                    self.offset + FLOAT.itemsize * start,
+                    FLOAT.itemsize * (min(stop, self.n_pairs) - start),
+                    os.POSIX_FADV_WILLNEED,
+                )
+        except (OSError, AttributeError):
+            pass
+
+    def take(self, positions: np.ndarray) -> np.ndarray:
+        """Values at a few scattered `positions`, reading only their pages (a read-only map,
+        dropped at once: a few pages count as resident, not the vector)."""
+        try:
+            mapped = np.memmap(
+                self.path, dtype=FLOAT, mode="r", offset=self.offset, shape=(self.n_pairs,)
+            )
+            return np.array(mapped[np.asarray(positions)])
+        except (OSError, ValueError) as err:
+            raise AnalysisError(self.path, f"cannot read the aligned RDM store ({err})") from None
 
 
 @dataclass(frozen=True)
@@ -125,12 +153,28 @@ def row_range(row: np.ndarray | StoredRow, start: int, stop: int) -> np.ndarray:
     return row[start:stop]
 
 
+def take(row: np.ndarray | StoredRow, positions: np.ndarray) -> np.ndarray:
+    """Values of an RDM vector at `positions`: indexed in memory, read alone from the store."""
+    if isinstance(row, StoredRow):
+        return row.take(positions)
+    return np.asarray(row)[positions]
+
+
+def read_range_into(row: np.ndarray | StoredRow, start: int, out: np.ndarray) -> None:
+    """Values [start, start + len(out)) of an RDM vector, into `out` (float64, contiguous)."""
+    if isinstance(row, StoredRow):
+        row.read(start, start + len(out), out=out)
+    else:
+        out[:] = row[start : start + len(out)]
+
+
 @dataclass
 class AlignedStore:
     """A folder of aligned RDM vectors; `sha256` maps each input file (resolved) to its digest."""
 
     folder: Path
     sha256: dict[str, str]
+    finite: frozenset[str] = frozenset()  # files whose every value was checked while hashed
 
     def __post_init__(self) -> None:
         self.folder = Path(self.folder)
@@ -159,6 +203,15 @@ class AlignedStore:
         self.reused_bytes += reused * n_pairs * FLOAT.itemsize
         if self.advance is not None and reused:
             self.advance(reused * n_pairs * FLOAT.itemsize)
+        if missing and direct is not None and str(Path(rdm_file.path).resolve()) in self.finite:
+            # read in place and already checked finite when the file was hashed: not read again
+            for row, key in missing:
+                stored[row] = write_reference(
+                    self.folder / f"{key}.ref", StoredRow(str(rdm_file.path), direct[row], n_pairs)
+                )
+                if self.advance is not None:
+                    self.advance(n_pairs * FLOAT.itemsize)
+            missing = []
         if missing:
             self.folder.mkdir(parents=True, exist_ok=True)
             if direct is None:
@@ -264,18 +317,28 @@ def npy_row(path: Path) -> StoredRow:
     return StoredRow(str(path), int(mapped.offset), int(mapped.shape[0]))
 
 
-def contiguous_rows(path: Path) -> list[int] | None:
-    """Byte offset of each row of an HDF5 file's dissimilarities when they can be read directly
-    (contiguous, uncompressed, little-endian float64, 2-D); None otherwise."""
+def contiguous_layout(path: Path) -> tuple[int, int, int] | None:
+    """(byte offset, rows, values per row) of an HDF5 file's dissimilarities when they can be
+    read directly (contiguous, uncompressed, little-endian float64, 2-D); None otherwise."""
     try:
         with h5py.File(path, "r") as file:
             data = file["dissimilarities"]
             offset = data.id.get_offset()
             if offset is None or data.chunks is not None or data.dtype != FLOAT or data.ndim != 2:
                 return None
-            return [offset + r * data.shape[1] * FLOAT.itemsize for r in range(data.shape[0])]
+            return int(offset), int(data.shape[0]), int(data.shape[1])
     except (OSError, KeyError):
         return None
+
+
+def contiguous_rows(path: Path) -> list[int] | None:
+    """Byte offset of each row of an HDF5 file's dissimilarities when they can be read directly
+    (see contiguous_layout); None otherwise."""
+    layout = contiguous_layout(path)
+    if layout is None:
+        return None
+    offset, rows, values = layout
+    return [offset + r * values * FLOAT.itemsize for r in range(rows)]
 
 
 def check_free(folder: Path, needed: int, what: str) -> None:

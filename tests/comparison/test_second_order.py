@@ -108,8 +108,6 @@ def test_streamed_similarity_in_small_chunks_equals_rsatoolbox(method):
     rng = np.random.default_rng(5)
     vectors = rng.random((7, 190)) + 3.0  # a large mean: centring must not lose the small spread
     readers = [lambda start, stop, v=v: v[start:stop] for v in vectors]
-    similarity = streamed_similarity(
-        readers, vectors.shape[1], method, budget=8 * 7 * 13
-    )  # 13 pairs a chunk
+    similarity = streamed_similarity(readers, vectors.shape[1], method, chunk=13)
     rdms = rsatoolbox.rdm.RDMs(vectors)
     assert np.allclose(similarity, rsatoolbox.rdm.compare(rdms, rdms, method), atol=1e-9, rtol=0)

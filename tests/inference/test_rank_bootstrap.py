@@ -72,6 +72,18 @@ def test_rois_in_several_chunks_equal_one_chunk(monkeypatch) -> None:
     assert len(rank_bootstrap._roi_chunks(4, 3, 2, 190, 2)) == 4
     for ours, expected in zip(rank_bootstrap.rank_dual_bootstrap(*args), whole, strict=True):
         np.testing.assert_array_equal(ours, expected)
+    # the data as they are in 3 tasks of chunks (1 + 1 + 2 ROIs), not 1 or 2 (the threads)
+    monkeypatch.setattr(rank_bootstrap, "_full_groups", lambda *_: [[0], [1], [2, 3]])
+    for ours, expected in zip(rank_bootstrap.rank_dual_bootstrap(*args), whole, strict=True):
+        np.testing.assert_array_equal(ours, expected)
+
+
+def test_the_data_as_they_are_run_as_at_most_one_task_per_slot() -> None:
+    groups = rank_bootstrap._full_groups(12, 2)
+    assert [list(g) for g in groups] == [list(range(6)), list(range(6, 12))]
+    assert [list(g) for g in rank_bootstrap._full_groups(2, 8)] == [[0], [1]]
+    assert [list(g) for g in rank_bootstrap._full_groups(1, 1)] == [[0]]
+    assert [list(g) for g in rank_bootstrap._full_groups(12, 2, by_memory=0)] == [list(range(12))]
 
 
 def test_doubled_ranks_are_twice_the_weighted_ranks_of_the_resampled_vector() -> None:
@@ -134,3 +146,31 @@ def test_samples_with_fewer_than_three_images_are_dropped_quietly(method: str) -
         )
     assert list(result.valid) == [False, False, True, True]
     assert result.dropped_few_images == 2 and result.dropped_undefined == 0
+
+
+def test_without_ceilings_the_similarities_are_the_same_and_no_ceiling_is_computed(
+    monkeypatch,
+) -> None:
+    """The cross-validated comparison needs the similarities only: ceilings=False skips every
+    pooled re-rank and gives the same similarities, bit for bit."""
+    subjects, models = random_study(20, 2, 3, 2, seed=9)
+    resampling = draw_resampling(20, 3, 6, seed=2)
+    args = (
+        dual.subject_rows(subjects),
+        list(models),
+        resampling.image_counts,
+        resampling.subject_counts,
+        "spearman",
+    )
+    sims, full_sim, ceiling, point_ceiling = rank_bootstrap.rank_dual_bootstrap(*args)
+    assert np.isfinite(ceiling).any()
+
+    def no_pool(*_args, **_kwargs):
+        raise AssertionError("a pooled RDM was ranked")
+
+    monkeypatch.setattr(rank_bootstrap.kernels, "pooled_ranks", no_pool)
+    got = rank_bootstrap.rank_dual_bootstrap(*args, ceilings=False)
+    np.testing.assert_array_equal(got[0], sims)
+    np.testing.assert_array_equal(got[1], full_sim)
+    assert np.isnan(got[2]).all() and np.isnan(got[3]).all()
+    assert got[2].shape == ceiling.shape and got[3].shape == point_ceiling.shape

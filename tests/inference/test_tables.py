@@ -119,6 +119,8 @@ def test_every_method_runs_end_to_end(method: str) -> None:
         (dict(n_images=3), "too few to resample"),
         (dict(nan=True), "NaN"),
         (dict(constant=True), "constant"),
+        (dict(nan=True, method="spearman"), "NaN"),  # checked in the sort tasks
+        (dict(constant=True, method="rho-a"), "constant"),
     ],
 )
 def test_bad_input_is_one_clear_error(change: dict, message: str) -> None:

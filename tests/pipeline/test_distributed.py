@@ -17,6 +17,7 @@ distributed = pytest.importorskip("distributed")
 
 from analysis.demo import write_demo  # noqa: E402
 from analysis.deposit_demo import write_deposit_demo  # noqa: E402
+from analysis.errors import AnalysisError  # noqa: E402
 from analysis.executor import DaskExecutor, LocalExecutor  # noqa: E402
 from analysis.inference import strips  # noqa: E402
 from analysis.pipeline.run import run  # noqa: E402
@@ -262,3 +263,31 @@ def test_a_worker_killed_mid_rank_bootstrap_costs_time_not_results(
     assert victim.poll() is not None, "the worker was killed during the run"
     for ours, theirs in zip(got, expected, strict=True):
         assert np.array_equal(ours, theirs)
+
+
+def test_a_bad_rdm_in_a_rank_bootstrap_on_a_cluster_is_one_clear_error(
+    tmp_path: Path, cluster
+) -> None:
+    """The values are checked in the sort tasks on the workers (not read first on the client):
+    a constant RDM still reaches the client as the one AnalysisError."""
+    from analysis.executor import RunContext, running
+    from analysis.inference import rank_bootstrap as rb
+    from analysis.inference.resampling import draw_resampling
+    from tests.helpers import random_study
+
+    address, _ = cluster
+    subjects, models = random_study(20, 2, 3, 2, seed=8)
+    models[1] = 0.5
+    resampling = draw_resampling(20, 3, 8, seed=5)
+    executor = DaskExecutor(address)
+    try:
+        with running(RunContext(executor)), pytest.raises(AnalysisError, match="constant"):
+            rb.rank_dual_bootstrap(
+                [list(roi) for roi in subjects],
+                list(models),
+                resampling.image_counts,
+                resampling.subject_counts,
+                "spearman",
+            )
+    finally:
+        executor.close()

@@ -119,3 +119,31 @@ def test_a_study_in_canonical_order_is_not_copied(tmp_path: Path) -> None:
         np.asarray(on_disk.networks["net"].dissimilarities),
         load_aligned(study).networks["net"].dissimilarities,
     )
+
+
+def test_rows_checked_finite_while_hashed_are_not_read_again(tmp_path: Path, monkeypatch) -> None:
+    import rsatoolbox
+
+    images = [f"img{i:02d}" for i in range(12)]
+    vectors = np.random.default_rng(1).random((3, 66))
+    good, bad = tmp_path / "good.h5", tmp_path / "bad.h5"
+    for path, values in ((good, vectors), (bad, np.where(np.arange(66) == 5, np.nan, vectors))):
+        rsatoolbox.rdm.RDMs(
+            values, rdm_descriptors={"roi": ["a", "b", "c"]}, pattern_descriptors={"image": images}
+        ).save(str(path), file_type="hdf5")
+    hashes = HashCache(tmp_path / "hashes.json")
+    digests = {str(p.resolve()): hashes.sha256(p) for p in (good, bad)}
+    finite = hashes.finite_files([good, bad])
+    assert finite == {str(good.resolve())}, "the NaN file is not vouched for"
+    store = rdm_store.AlignedStore(tmp_path / "store", digests, finite)
+    from analysis.reading.rdmfile import RDMFile, open_rdm_file
+
+    def no_read(self, rows):
+        raise AssertionError("read again")
+
+    monkeypatch.setattr(RDMFile, "read", no_read)
+    stored = store.vectors(open_rdm_file(good, "roi"), [0, 1, 2], None, 66)
+    assert np.array_equal(np.asarray(stored), vectors)
+    monkeypatch.undo()
+    with pytest.raises(AnalysisError, match="NaN or inf"):
+        store.vectors(open_rdm_file(bad, "roi"), [0, 1, 2], None, 66)
