@@ -103,6 +103,21 @@ def cluster(tmp_path: Path):
         _stop(procs)
 
 
+def _local_and_remote(study: Path, tmp_path: Path, address: str, samples: int, seed: int):
+    """The same run locally and on the cluster (its aligned RDMs in tmp_path/store)."""
+    local = run(study, tmp_path / "local" / "out", samples=samples, seed=seed, progress=False)
+    remote = run(
+        study,
+        tmp_path / "remote" / "out",
+        samples=samples,
+        seed=seed,
+        scheduler=address,
+        store=tmp_path / "store",
+        progress=False,
+    )
+    return local, remote
+
+
 @pytest.mark.parametrize("shape", ["resnet", "deposit"])
 def test_run_on_a_cluster_gives_the_same_bytes_as_a_local_run(
     tmp_path: Path, cluster, shape: str
@@ -113,16 +128,7 @@ def test_run_on_a_cluster_gives_the_same_bytes_as_a_local_run(
         if shape == "resnet"
         else write_deposit_demo(tmp_path / "study", n_images=60, seed=3)
     )  # atlases, group means, CSI4
-    local = run(study, tmp_path / "local" / "out", samples=40, seed=1, progress=False)
-    remote = run(
-        study,
-        tmp_path / "remote" / "out",
-        samples=40,
-        seed=1,
-        scheduler=address,
-        store=tmp_path / "store",
-        progress=False,
-    )
+    local, remote = _local_and_remote(study, tmp_path, address, 40, 1)
     assert any((tmp_path / "store").iterdir()), "with a scheduler the aligned RDMs go to the store"
     tables = sorted(p.name for p in local.out.glob("*.csv"))
     assert "inference.csv" in tables
@@ -141,16 +147,7 @@ def test_whitened_bootstrap_on_a_cluster_from_the_store_gives_the_same_bytes(
     study = write_demo(tmp_path / "study", n_images=60, seed=5)
     fields = yaml.safe_load(study.read_text())
     study.write_text(yaml.safe_dump({**fields, "method": "corr_cov"}, sort_keys=False))
-    local = run(study, tmp_path / "local" / "out", samples=30, seed=2, progress=False)
-    remote = run(
-        study,
-        tmp_path / "remote" / "out",
-        samples=30,
-        seed=2,
-        scheduler=address,
-        store=tmp_path / "store",
-        progress=False,
-    )
+    local, remote = _local_and_remote(study, tmp_path, address, 30, 2)
     assert "corr_cov" in (local.out / "inference.csv").read_text()
     for name in sorted(p.name for p in local.out.glob("*.csv")):
         assert (local.out / name).read_bytes() == (remote.out / name).read_bytes(), name
@@ -206,16 +203,7 @@ def test_rank_bootstrap_on_a_cluster_gives_the_same_bytes(
     study = write_demo(tmp_path / "study", n_images=50, seed=4)
     fields = yaml.safe_load(study.read_text())
     study.write_text(yaml.safe_dump({**fields, "method": method}, sort_keys=False))
-    local = run(study, tmp_path / "local" / "out", samples=24, seed=3, progress=False)
-    remote = run(
-        study,
-        tmp_path / "remote" / "out",
-        samples=24,
-        seed=3,
-        scheduler=address,
-        store=tmp_path / "store",
-        progress=False,
-    )
+    local, remote = _local_and_remote(study, tmp_path, address, 24, 3)
     assert method in (local.out / "inference.csv").read_text()
     tables = sorted(p.name for p in local.out.glob("*.csv"))
     assert "noise_ceiling.csv" in tables
