@@ -37,6 +37,7 @@ their own.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -46,6 +47,9 @@ from . import statistics as st
 from . import strips
 from . import whitened_moments as wm
 from .resampling import Resampling
+
+if TYPE_CHECKING:  # rank_bootstrap imports numba: imported where it is used
+    from .rank_bootstrap import FoldSplits
 
 K_PATTERN = 2
 N_CV = 2
@@ -178,43 +182,120 @@ def cross_validated(
     """
     labels = draw_folds(resampling, k) if labels is None else np.asarray(labels)
     image_counts = resampling.image_counts
-    subject_counts = resampling.subject_counts.astype(np.float64)
     samples, n_images = image_counts.shape
     n_cv = labels.shape[2]
     n_rois, n_subjects, n_layers = len(rows), len(rows[0]), len(model_rows)
     folds = k if k == 2 else 2 * k
-    per_sample = 3 * n_cv * folds * n_rois * n_subjects * n_layers * 8
-    chunk = int(max(1, min(samples, CHUNK_BYTES // per_sample)))
-    mean = np.empty((samples, 3, n_cv, folds, n_rois, n_layers))
-    weights = variant_weights(subject_counts)
-    # "pattern" resamples the same images as "both": with the same folds its per-subject
-    # similarities are those of "both" (only the subject weights differ). "rdm" has counts of 1:
-    # with the same folds in every sample its similarities are the same in every sample.
-    shared = np.array_equal(labels[:, 0], labels[:, 2])
-    fixed = bool((labels[:, 1] == labels[:1, 1]).all())
-    computed = [v for v, reused in ((0, False), (1, fixed), (2, shared)) if not reused]
+    shared, fixed, computed = _reused_variants(labels)
     shape = (n_cv, folds, n_rois, n_subjects, n_layers)
+    fixed_sim = None
     if fixed:
         once = fold_counts(image_counts[:1], labels[:1], k)[0, 1]
         fixed_sim = subject_similarity(
             rows, model_rows, once.reshape(-1, n_images), method, dtype
         ).reshape(shape)
+
+    def computed_sim(part: slice) -> np.ndarray:
+        counts = fold_counts(image_counts[part], labels[part], k)[:, computed]
+        return subject_similarity(
+            rows, model_rows, counts.reshape(-1, n_images), method, dtype
+        ).reshape(counts.shape[0], len(computed), *shape)
+
+    mean = _subject_means(
+        computed_sim, fixed_sim, resampling.subject_counts, computed, shared, shape
+    )
+    return select_networks(mean, spans, image_counts, k)
+
+
+def _reused_variants(labels: np.ndarray) -> tuple[bool, bool, list[int]]:
+    """Whether "pattern" shares the folds of "both" (then its per-subject similarities are those
+    of "both"; only the subject weights differ) and whether "rdm" (counts of 1) has the same
+    folds in every sample (then its similarities are the same in every sample); and the
+    variants whose similarities are computed per sample."""
+    shared = np.array_equal(labels[:, 0], labels[:, 2])
+    fixed = bool((labels[:, 1] == labels[:1, 1]).all())
+    computed = [v for v, reused in ((0, False), (1, fixed), (2, shared)) if not reused]
+    return shared, fixed, computed
+
+
+def _subject_means(
+    computed_sim, fixed_sim, subject_counts: np.ndarray, computed: list[int], shared: bool, shape
+) -> np.ndarray:
+    """Every layer's fold similarity averaged over each sample's subject rows, B × 3 × n_cv × F ×
+    R × L, in chunks of samples below CHUNK_BYTES; computed_sim(part): the per-subject
+    similarities of the `computed` variants (size × len(computed) × n_cv × F × R × S × L);
+    fixed_sim: those of "rdm" when they are the same in every sample (else None)."""
+    samples, n_subjects = subject_counts.shape
+    n_cv, folds, n_rois, _, n_layers = shape
+    per_sample = 3 * n_cv * folds * n_rois * n_subjects * n_layers * 8
+    chunk = int(max(1, min(samples, CHUNK_BYTES // per_sample)))
+    mean = np.empty((samples, 3, n_cv, folds, n_rois, n_layers))
+    weights = variant_weights(subject_counts.astype(np.float64))
     for start in range(0, samples, chunk):
         part = slice(start, min(samples, start + chunk))
-        counts = fold_counts(image_counts[part], labels[part], k)[:, computed]
-        size = counts.shape[0]
-        computed_sim = subject_similarity(
-            rows, model_rows, counts.reshape(-1, n_images), method, dtype
-        ).reshape(size, len(computed), *shape)
-        variant = {v: computed_sim[:, i] for i, v in enumerate(computed)}
-        if fixed:
+        part_sim = computed_sim(part)
+        size = part_sim.shape[0]
+        variant = {v: part_sim[:, i] for i, v in enumerate(computed)}
+        if fixed_sim is not None:
             variant[1] = np.broadcast_to(fixed_sim, (size, *shape))
         if shared:
             variant[2] = variant[0]
         sim = np.stack([variant[0], variant[1], variant[2]], axis=1)
         # mean over the sample's subject rows (copies included): Σ_s k_s r_s / S
         mean[part] = np.einsum("bvs,bvcfrsl->bvcfrl", weights[part], sim) / n_subjects
-    return select_networks(mean, spans, image_counts, k)
+    return mean
+
+
+@dataclass(frozen=True)
+class RankFoldPlan:
+    """The splits whose fold ranks the rank bootstrap writes in its own walks (spearman, rho-a),
+    and how its fold similarities map back to variants (`rank_fold_means`)."""
+
+    splits: FoldSplits
+    computed: list[int]
+    shared: bool
+    fixed: bool
+    n_cv: int
+
+
+def rank_fold_plan(labels: np.ndarray, k: int = K_PATTERN) -> RankFoldPlan | None:
+    """The two-fold splits of `labels` (B × 3 × n_cv × n) as rank_bootstrap.FoldSplits: per
+    sample, one split per repetition of each variant computed per sample (base: the image
+    counts, or ones for "rdm"), and "rdm"'s splits shared by every sample (`draw_folds`) in the
+    data-as-they-are task. None for k ≠ 2 (a training set is then not a fold of a split): use
+    `cross_validated`."""
+    if k != 2:
+        return None
+    from .rank_bootstrap import FoldSplits
+
+    labels = np.asarray(labels)
+    shared, fixed, computed = _reused_variants(labels)
+    samples, _, n_cv, n = labels.shape
+    per_sample = labels[:, computed].reshape(samples, len(computed) * n_cv, n).astype(np.int8)
+    ones = np.repeat(np.array([v == 1 for v in computed]), n_cv)
+    full = labels[0, 1] if fixed else np.zeros((0, n))
+    splits = FoldSplits(per_sample, ones, np.ascontiguousarray(full, dtype=np.int8))
+    return RankFoldPlan(splits, computed, shared, fixed, n_cv)
+
+
+def rank_fold_means(
+    plan: RankFoldPlan, fold_sim: np.ndarray, full_fold_sim: np.ndarray, subject_counts
+) -> np.ndarray:
+    """B × 3 × n_cv × 2 × R × L (as `select_networks` takes it) from the rank bootstrap's
+    per-subject fold similarities (B × Q × R × S × L and Q' × R × S × L, fold q = 2·split +
+    fold), with the same sums as `cross_validated`."""
+    samples, _, n_rois, n_subjects, n_layers = fold_sim.shape
+    shape = (plan.n_cv, 2, n_rois, n_subjects, n_layers)
+    per_sample = fold_sim.reshape(samples, len(plan.computed), *shape)
+    fixed_sim = full_fold_sim.reshape(shape) if plan.fixed else None
+    return _subject_means(
+        lambda part: per_sample[part],
+        fixed_sim,
+        subject_counts,
+        plan.computed,
+        plan.shared,
+        shape,
+    )
 
 
 def variant_weights(subject_counts: np.ndarray) -> np.ndarray:

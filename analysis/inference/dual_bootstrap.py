@@ -226,7 +226,9 @@ def dual_bootstrap(
     folds : (B, 3, n_cv, n) int array, optional
         Fold labels of the cross-validated network comparison (crossvalidated.draw_folds). For
         corr and cosine, its per-fold similarities then come from the same pass over the RDMs
-        (crossvalidated.fold_terms), when their sums fit FOLD_TERM_BYTES.
+        (crossvalidated.fold_terms), when their sums fit FOLD_TERM_BYTES; for spearman and rho-a
+        with two folds, from the same walks of each RDM's sort order
+        (crossvalidated.rank_fold_plan).
     k_pattern : int
         The number of folds of `folds`.
 
@@ -264,7 +266,17 @@ def dual_bootstrap(
     elif method in WHITENED_METHODS:
         parts = _whitened(rows, model_rows, image_counts, subject_counts, method, dtype, progress)
     elif values_checked_when_sorted(method):  # spearman, rho-a
-        parts = _rank_compiled(rows, model_rows, image_counts, subject_counts, method, progress)
+        parts = _rank_compiled(
+            rows,
+            model_rows,
+            image_counts,
+            subject_counts,
+            method,
+            progress,
+            folds,
+            k_pattern,
+            extra,
+        )
     else:
         subjects_array = (
             np.asarray(subjects, dtype=np.float64)
@@ -405,17 +417,38 @@ def _linear_ceilings(
     return np.stack(ceilings, axis=-1), point_ceiling
 
 
-def _rank_compiled(rows, model_rows, image_counts, subject_counts, method, progress):
-    """spearman / rho-a: compiled weighted ranks and pooled re-ranks (rank_bootstrap.py)."""
+def _rank_compiled(
+    rows,
+    model_rows,
+    image_counts,
+    subject_counts,
+    method,
+    progress,
+    folds=None,
+    k_pattern=cv.K_PATTERN,
+    extra=None,
+):
+    """spearman / rho-a: compiled weighted ranks and pooled re-ranks (rank_bootstrap.py); with
+    `folds` (two of them), every fold's ranks from the same walks (extra["fold_means"])."""
     if (
         warning := rank_bootstrap_warning(
             model_rows[0].shape[0], image_counts.shape[0], len(rows), method, worker_count()
         )
     ) is not None:
         warnings.warn(warning, AnalysisWarning, stacklevel=3)
-    pattern_sim, full_sim, ceiling, point_ceiling = rank_dual_bootstrap(
-        rows, model_rows, image_counts, subject_counts, method, progress
+    plan = None if folds is None else cv.rank_fold_plan(folds, k_pattern)
+    parts = rank_dual_bootstrap(
+        rows,
+        model_rows,
+        image_counts,
+        subject_counts,
+        method,
+        progress,
+        splits=None if plan is None else plan.splits,
     )
+    pattern_sim, full_sim, ceiling, point_ceiling = parts[:4]
+    if plan is not None:
+        extra["fold_means"] = cv.rank_fold_means(plan, *parts[4:], subject_counts)
     return _combine(pattern_sim, full_sim, subject_counts), ceiling, full_sim, point_ceiling
 
 

@@ -95,9 +95,91 @@ def sample_ranks(rdms: list[SortedRDM], counts: np.ndarray) -> SampleRanks:
     for t, rdm in enumerate(rdms):
         out = flat[t * active : (t + 1) * active + 1]
         kernels.doubled_ranks(rdm.pairs, counts, row, column, out)
-    ranks = flat[:-1].reshape(len(rdms), active)
-    sums = np.full(len(rdms), kernels.rank_sum(weights))
+    return _sample_ranks(flat[:-1].reshape(len(rdms), active), weights)
+
+
+def _sample_ranks(ranks: np.ndarray, weights: np.ndarray) -> SampleRanks:
+    sums = np.full(ranks.shape[0], kernels.rank_sum(weights))
     return SampleRanks(weights, ranks, sums, kernels.rank_squares(ranks, weights))
+
+
+@dataclass(frozen=True)
+class Folds:
+    """Two-fold splits of one resampling's images (the cross-validated network comparison's
+    folds), as `doubled_ranks_and_folds` reads them: fold q = 2·split + fold."""
+
+    fold_of: np.ndarray  # images × splits (int8): 0 or 1, −1 where the fold count is 0
+    base: np.ndarray  # images × splits (int32): each split's base counts
+    row: np.ndarray  # images × folds (int32): slot_tables of each fold's counts
+    column: np.ndarray  # images × folds (int32)
+    weights: list  # per fold, its active pairs' weights (active_weights of its counts)
+
+
+def sample_folds(counts: np.ndarray, labels: np.ndarray, ones: np.ndarray) -> Folds:
+    """The folds of one resampling with image counts `counts` (n): labels (splits × n, values −1,
+    0, 1) split the base counts of each split, `counts` or, where ones[s], every image once;
+    fold f of split s has the counts base_s · (labels_s == f), as crossvalidated.fold_counts."""
+    counts = np.asarray(counts, dtype=np.int32)
+    labels = np.asarray(labels)
+    if labels.size and labels.max() > 1:
+        raise ValueError("the fold ranks take two folds a split")
+    base = np.where(np.asarray(ones, dtype=bool)[:, None], np.int32(1), counts[None])
+    base = base.astype(np.int32)
+    fold_of = np.where((base > 0) & (labels >= 0), labels, -1).astype(np.int8)
+    rows, columns, weights = [], [], []
+    for s in range(labels.shape[0]):
+        for f in (0, 1):
+            fold_counts = np.ascontiguousarray(base[s] * (fold_of[s] == f), dtype=np.int32)
+            row, column, drawn = kernels.slot_tables(fold_counts)
+            rows.append(row)
+            columns.append(column)
+            weights.append(kernels.active_weights(fold_counts, drawn))
+    n = counts.shape[0]
+    table = lambda parts: (  # noqa: E731
+        np.ascontiguousarray(np.stack(parts, axis=1)) if parts else np.zeros((n, 0), np.int32)
+    )
+    return Folds(
+        np.ascontiguousarray(fold_of.T),
+        np.ascontiguousarray(base.T),
+        table(rows),
+        table(columns),
+        weights,
+    )
+
+
+def sample_and_fold_ranks(
+    rdms: list[SortedRDM], counts: np.ndarray, folds: Folds
+) -> tuple[SampleRanks, list[SampleRanks]]:
+    """sample_ranks, and the doubled weighted ranks of every RDM within each fold of `folds`
+    (as sample_ranks of the fold's counts gives them), from one walk of each RDM's order."""
+    counts = np.ascontiguousarray(counts, dtype=np.int32)
+    row, column, drawn = kernels.slot_tables(counts)
+    weights = kernels.active_weights(counts, drawn)
+    active = weights.shape[0]
+    flat = np.empty(len(rdms) * active + 1, dtype=np.int32)
+    sizes = np.array([w.shape[0] for w in folds.weights], dtype=np.int64)
+    offsets = np.concatenate([[0], np.cumsum(sizes * len(rdms))]).astype(np.int64)
+    fold_flat = np.empty(int(offsets[-1]), dtype=np.int32)  # every slot is written
+    for t, rdm in enumerate(rdms):
+        out = flat[t * active : (t + 1) * active + 1]
+        kernels.doubled_ranks_and_folds(
+            rdm.pairs,
+            counts,
+            row,
+            column,
+            out,
+            folds.fold_of,
+            folds.base,
+            folds.row,
+            folds.column,
+            fold_flat,
+            offsets[:-1] + t * sizes,
+        )
+    fold_ranks = [
+        _sample_ranks(fold_flat[offsets[q] : offsets[q + 1]].reshape(len(rdms), size), w)
+        for q, (size, w) in enumerate(zip(sizes.tolist(), folds.weights, strict=True))
+    ]
+    return _sample_ranks(flat[:-1].reshape(len(rdms), active), weights), fold_ranks
 
 
 def rank_similarity(total, sum_a, sum_b, square_a, square_b, cross, method: str):
@@ -190,10 +272,17 @@ def _evaluate(
     counts: np.ndarray,
     ceiling_counts: np.ndarray,
     method: str,
-) -> tuple[np.ndarray, np.ndarray]:
+    fold_models: list[SampleRanks] | None = None,
+    folds: Folds | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-subject similarities (R, S, L) and ceilings (V, R, 2) of one image resampling, given
-    the models' ranks under it (computed once per sample for every chunk of ROIs)."""
-    ranks = sample_ranks(subjects, counts)
+    the models' ranks under it (computed once per sample for every chunk of ROIs); with `folds`,
+    also every fold's per-subject similarities (Q, R, S, L) from the same walks of the subjects
+    (fold_models: the models' ranks in each fold)."""
+    if folds is None:
+        ranks, fold_ranks = sample_ranks(subjects, counts), []
+    else:
+        ranks, fold_ranks = sample_and_fold_ranks(subjects, counts, folds)
     n_rois = len(subjects) // n_subjects
     gram, moments_cross = kernels.roi_cross_sums(
         models.ranks, ranks.ranks, ranks.weights, n_subjects
@@ -206,37 +295,71 @@ def _evaluate(
         pools = _RoiPools(ranks, subjects_of_roi, gram[r], method, pooled_row, packed)
         for v, subject_counts in enumerate(ceiling_counts):
             ceilings[v, r] = pools.ceiling(subject_counts)
+    sim = _similarity(models, ranks, gram, moments_cross, n_subjects, method)
+    fold_sims = np.empty((len(fold_ranks), n_rois, n_subjects, models.ranks.shape[0]))
+    for q, (fold_model, fold_subject) in enumerate(zip(fold_models or [], fold_ranks, strict=True)):
+        fold_gram, fold_cross = kernels.roi_cross_sums(
+            fold_model.ranks, fold_subject.ranks, fold_subject.weights, n_subjects
+        )
+        fold_sims[q] = _similarity(
+            fold_model, fold_subject, fold_gram, fold_cross, n_subjects, method
+        )
+    return sim, ceilings, fold_sims
+
+
+def _similarity(
+    models: SampleRanks,
+    ranks: SampleRanks,
+    gram: np.ndarray,
+    cross: np.ndarray,
+    n_subjects: int,
+    method: str,
+) -> np.ndarray:
+    """Per-subject similarities (R, S, L) from one resampling's sums of doubled ranks."""
+    n_rois = gram.shape[0]
     moments = Moments(
         total=np.array([ranks.total]),
         model_sum=models.sums[None] / 2,
         model_square=models.squares[None] / 4,
         subject_sum=ranks.sums[None].reshape(1, n_rois, n_subjects) / 2,
         subject_gram=gram[None] / 4,
-        cross=moments_cross[None] / 4,
+        cross=cross[None] / 4,
     )
-    return similarity(moments, method)[0], ceilings
+    return similarity(moments, method)[0]
 
 
 def _roi_chunks(
-    n_rois: int, n_subjects: int, n_models: int, n_pairs: int, threads: int
+    n_rois: int,
+    n_subjects: int,
+    n_models: int,
+    n_pairs: int,
+    threads: int,
+    fold_share: float = 0.0,
 ) -> list[range]:
     """ROIs per chunk so that one task's sorted subject RDMs (4 bytes a pair, mapped from the
-    store) and their ranks (4 bytes an active pair, about 45% of the pairs) fit CHUNK_BYTES /
-    threads (every thread holds one chunk). The models are ranked once per sample for all
-    chunks, so they do not count here (n_models is unused)."""
-    per_roi = n_subjects * n_pairs * 4 * 1.45 * max(1, threads)
+    store) and their ranks (4 bytes an active pair, about 45% of the pairs, plus `fold_share` of
+    the pairs for the folds' ranks, FoldSplits.pair_share) fit CHUNK_BYTES / threads (every
+    thread holds one chunk). The models are ranked once per sample for all chunks, so they do not
+    count here (n_models is unused)."""
+    per_roi = n_subjects * n_pairs * 4 * (1.45 + fold_share) * max(1, threads)
     size = int(max(1, min(n_rois, CHUNK_BYTES // per_roi)))
     return [range(start, min(n_rois, start + size)) for start in range(0, n_rois, size)]
 
 
 def _block_size(
-    samples: int, n_models: int, n_pairs: int, slots: int, process_threads: int = 1
+    samples: int,
+    n_models: int,
+    n_pairs: int,
+    slots: int,
+    process_threads: int = 1,
+    fold_share: float = 0.0,
 ) -> int:
     """Samples per task: the models' ranks of the samples of every task running in one process
-    (`process_threads` of them) fit SAMPLE_BYTES (about 40% of the pairs are active), and there
-    are at least four tasks for each of the `slots` that run at once, for balance. Each task
-    reads every ROI's sorted subjects once, so larger blocks read less."""
-    per_sample = max(1, n_models) * n_pairs * 4 * 0.45
+    (`process_threads` of them) fit SAMPLE_BYTES (about 40% of the pairs are active, and the
+    folds' ranks add `fold_share` of the pairs), and there are at least four tasks for each of
+    the `slots` that run at once, for balance. Each task reads every ROI's sorted subjects once,
+    so larger blocks read less."""
+    per_sample = max(1, n_models) * n_pairs * 4 * (0.45 + fold_share)
     by_memory = int(SAMPLE_BYTES // (per_sample * max(1, process_threads)))
     by_balance = -(-samples // (4 * max(1, slots)))
     return int(max(1, min(by_memory, by_balance, MAX_BLOCK)))
@@ -327,6 +450,27 @@ def sorted_key(row, store) -> str | None:
     return hashlib.sha256(f"{content}\0{row.offset}\0{row.n_pairs}".encode()).hexdigest()[:40]
 
 
+@dataclass(frozen=True)
+class FoldSplits:
+    """Two-fold splits of the images whose fold similarities the bootstrap computes in its own
+    walks (the cross-validated network comparison, crossvalidated.rank_fold_plan).
+
+    labels: B × splits × n (int8, −1, 0 or 1), each sample's splits of its base counts, the
+    sample's image counts or, where ones[s], every image once; full: splits × n labels of every
+    image once, computed in the data-as-they-are task (splits shared by every sample).
+    """
+
+    labels: np.ndarray
+    ones: np.ndarray
+    full: np.ndarray
+
+    def pair_share(self) -> float:
+        """The folds' ranks of a sample as a share of all pairs: each split's two folds hold
+        about half its base's active pairs (about 45% of the pairs with the sample's counts)."""
+        ones = int(np.count_nonzero(self.ones))
+        return 0.5 * (0.45 * (len(self.ones) - ones) + ones)
+
+
 def block_task(
     block: tuple[int, int],
     *,
@@ -338,45 +482,66 @@ def block_task(
     chunks: list[range],
     method: str,
     full_groups: list[range] | None = None,
-) -> tuple[np.ndarray, np.ndarray]:
+    splits: FoldSplits | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Samples [start, stop): per-subject similarities (K, R, S, L) and ceilings (K, V, R, 2) for
-    the subject counts ceiling_counts[b] (V × S) of each sample b. The block (-1, g) is the data
-    as they are (every image once), with the subject counts full_counts[0], for the ROIs of the
-    chunks full_groups[g] only (R of them): the data as they are cost a few samples (every pair
-    is active, and every distinct subject draw has its ceilings), so they run as several tasks.
+    the subject counts ceiling_counts[b] (V × S) of each sample b, and the per-subject
+    similarities in each fold of `splits` (K, Q, R, S, L; Q = 0 without). The block (-1, g) is
+    the data as they are (every image once), with the subject counts full_counts[0] and the folds
+    splits.full, for the ROIs of the chunks full_groups[g] only (R of them): the data as they are
+    cost a few samples (every pair is active, and every distinct subject draw has its ceilings),
+    so they run as several tasks.
 
     The models are ranked once per sample; the subjects a chunk of ROIs at a time, each chunk's
-    sorted RDMs read once for the block's samples. Every sample's numbers are computed by the
-    same operations wherever the task runs, so the tables do not depend on the executor."""
+    sorted RDMs read once for the block's samples (and each fold's ranks written in the same
+    walks). Every sample's numbers are computed by the same operations wherever the task runs, so
+    the tables do not depend on the executor."""
     start, stop = block
     models = _loaded_models(sorted_set)
     if start < 0:
         counts = np.ones((1, image_counts.shape[1]), dtype=np.int32)
         subject_counts = full_counts
         chunks = [chunks[c] for c in full_groups[stop]]
+        labels = None if splits is None else splits.full[None]
+        ones = None if splits is None else np.ones(splits.full.shape[0], dtype=bool)
     else:
         counts = np.asarray(image_counts[start:stop], dtype=np.int32)
         subject_counts = ceiling_counts[start:stop]
-    model_ranks = [sample_ranks(models, c) for c in counts]
+        labels = None if splits is None else splits.labels[start:stop]
+        ones = None if splits is None else splits.ones
+    if labels is None or labels.shape[1] == 0:
+        folds = [None] * len(counts)
+        model_ranks = [(sample_ranks(models, c), []) for c in counts]
+    else:
+        folds = [sample_folds(c, labels[i], ones) for i, c in enumerate(counts)]
+        model_ranks = [
+            sample_and_fold_ranks(models, c, f) for c, f in zip(counts, folds, strict=True)
+        ]
     first = chunks[0].start  # chunks are consecutive ranges of ROIs
     n_rois = sum(len(chunk) for chunk in chunks)
+    n_folds = 0 if folds[0] is None else len(folds[0].weights)
     sims = np.empty((len(counts), n_rois, n_subjects, len(models)))
     ceilings = np.empty((len(counts), subject_counts.shape[1], n_rois, 2))
+    fold_sims = np.empty((len(counts), n_folds, n_rois, n_subjects, len(models)))
     for chunk in chunks:
         subjects = [_load(sorted_set.subjects[r][s]) for r in chunk for s in range(n_subjects)]
+        where = slice(chunk.start - first, chunk.stop - first)
         for i, sample_counts in enumerate(counts):
-            sim, ceiling = _evaluate(
-                model_ranks[i],
+            sim, ceiling, fold_sim = _evaluate(
+                model_ranks[i][0],
                 subjects,
                 n_subjects,
                 sample_counts,
                 subject_counts[i],
                 method,
+                model_ranks[i][1],
+                folds[i],
             )
-            sims[i, chunk.start - first : chunk.stop - first] = sim
-            ceilings[i, :, chunk.start - first : chunk.stop - first] = ceiling
+            sims[i, where] = sim
+            ceilings[i, :, where] = ceiling
+            fold_sims[i, :, where] = fold_sim
         del subjects
-    return sims, ceilings
+    return sims, ceilings, fold_sims
 
 
 def _sorted_set(rows, model_rows, n_images: int, executor, method: str) -> SortedSet:
@@ -415,6 +580,7 @@ def rank_dual_bootstrap(
     method: str,
     progress: bool = False,
     ceilings: bool = True,
+    splits: FoldSplits | None = None,
 ):
     """Per-sample similarities and ceilings of the three variants, as dual_bootstrap expects.
 
@@ -422,7 +588,9 @@ def rank_dual_bootstrap(
     (pattern similarities B × R × S × L, full-data similarities R × S × L), ceilings
     B × R × 2 × 3 (both, rdm, pattern) and the full-data ceiling R × 2. Without `ceilings`
     (a caller that needs the similarities only) the ceilings are NaN and not computed: their
-    pooled re-ranks are most of a sample's cost.
+    pooled re-ranks are most of a sample's cost. With `splits`, two more: the per-subject
+    similarities in every fold of each sample's splits (B × Q × R × S × L, fold q = 2·split +
+    fold) and of the splits of the data as they are (Q' × R × S × L), from the same walks.
 
     Runs on the run's executor (threads of this process, or Dask workers): tasks over blocks of
     samples, every RDM sorted once beforehand (kept in the store when there is one).
@@ -436,25 +604,34 @@ def rank_dual_bootstrap(
     everyone = np.ones((1, n_subjects), dtype=np.int64)
     draws, draw_of_sample = np.unique(subject_counts, axis=0, return_inverse=True)
     executor = current().executor
-    chunks = _roi_chunks(n_rois, n_subjects, n_models, n_pairs, worker_count())
+    fold_share = 0.0 if splits is None else splits.pair_share()
+    full_share = 0.0 if splits is None else 0.5 * splits.full.shape[0]
+    chunks = _roi_chunks(n_rois, n_subjects, n_models, n_pairs, worker_count(), fold_share)
     sorted_set = _sorted_set(rows, model_rows, n_images, executor, method)
     shared = {
         "sorted_set": sorted_set,
         "n_subjects": n_subjects,
         "chunks": chunks,
         "method": method,
+        "splits": splits,
     }
-    size = _block_size(samples, n_models, n_pairs, executor.slots, executor.process_threads)
+    size = _block_size(
+        samples, n_models, n_pairs, executor.slots, executor.process_threads, fold_share
+    )
     blocks = [(s, min(samples, s + size)) for s in range(0, samples, size)]
     per_sample = np.stack([subject_counts, np.broadcast_to(everyone, subject_counts.shape)], 1)
     full_counts = np.vstack([everyone, draws])[None]
     if not ceilings:  # no subject counts to pool: no ceiling is computed
         per_sample, full_counts = per_sample[:, :0], full_counts[:, :0]
     pattern_sim = np.empty((samples, n_rois, n_subjects, n_models))
+    n_folds = 0 if splits is None else 2 * splits.labels.shape[1]
+    fold_sim = np.empty((samples, n_folds, n_rois, n_subjects, n_models))
     ceiling = np.full((samples, n_rois, 2, 3), np.nan)
     point_ceiling = np.full((n_rois, 2), np.nan)
     bar = progress_bar(samples + 1, f"bootstrap ({method})", progress)
-    full_bytes = max(1, n_models) * n_pairs * 4 * max(1, executor.process_threads)
+    full_bytes = (
+        max(1, n_models) * n_pairs * 4 * (1 + full_share) * max(1, executor.process_threads)
+    )
     full_groups = _full_groups(len(chunks), executor.slots, int(SAMPLE_BYTES // full_bytes))
     try:  # the data as they are run as a few more tasks (groups of chunks), beside the blocks
         done = executor.map(
@@ -467,14 +644,16 @@ def rank_dual_bootstrap(
             **shared,
         )
         full_parts = [next(done) for _ in full_groups]
-        full_sim = np.concatenate([sims for sims, _ in full_parts], axis=1)
-        full_ceilings = np.concatenate([ceilings for _, ceilings in full_parts], axis=2)
+        full_sim = np.concatenate([part[0] for part in full_parts], axis=1)
+        full_ceilings = np.concatenate([part[1] for part in full_parts], axis=2)
+        full_fold_sim = np.concatenate([part[2] for part in full_parts], axis=2)
         bar.update(1)
         if ceilings:
             point_ceiling = full_ceilings[0, 0]
             ceiling[..., 1] = full_ceilings[0, 1:][draw_of_sample.ravel()]
-        for (start, stop), (sims, block_ceilings) in zip(blocks, done, strict=True):
+        for (start, stop), (sims, block_ceilings, block_folds) in zip(blocks, done, strict=True):
             pattern_sim[start:stop] = sims
+            fold_sim[start:stop] = block_folds
             if ceilings:
                 ceiling[start:stop, :, :, 0] = block_ceilings[:, 0]
                 ceiling[start:stop, :, :, 2] = block_ceilings[:, 1]
@@ -482,4 +661,6 @@ def rank_dual_bootstrap(
     finally:
         bar.close()
         executor.release(release_sorted)
-    return pattern_sim, full_sim[0], ceiling, point_ceiling
+    if splits is None:
+        return pattern_sim, full_sim[0], ceiling, point_ceiling
+    return pattern_sim, full_sim[0], ceiling, point_ceiling, fold_sim, full_fold_sim[0]
