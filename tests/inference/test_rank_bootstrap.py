@@ -12,6 +12,7 @@ import pytest
 from analysis import inference
 from analysis.comparison import ranks as comparison_ranks
 from analysis.errors import AnalysisError
+from analysis.inference import crossvalidated as cv
 from analysis.inference import rank_bootstrap
 from analysis.inference import rank_kernels as kernels
 from analysis.inference.resampling import draw_resampling
@@ -174,3 +175,101 @@ def test_without_ceilings_the_similarities_are_the_same_and_no_ceiling_is_comput
     np.testing.assert_array_equal(got[1], full_sim)
     assert np.isnan(got[2]).all() and np.isnan(got[3]).all()
     assert got[2].shape == ceiling.shape and got[3].shape == point_ceiling.shape
+
+
+def _free_folds(image_counts: np.ndarray, seed: int) -> np.ndarray:
+    """Folds drawn independently for every sample, variant and repetition, as rsatoolbox draws
+    them ("pattern" does not share the folds of "both", "rdm" has other folds in every sample)."""
+    samples, n = image_counts.shape
+    rng = np.random.default_rng(seed)
+    drawn = np.broadcast_to((image_counts > 0)[:, None, None], (samples, 3, 2, n))
+    labels = cv.fold_labels(drawn, rng.random((samples, 3, 2, n)), 2)
+    labels[:, 1] = cv.fold_labels(np.ones((samples, 2, n), bool), rng.random((samples, 2, n)), 2)
+    return labels
+
+
+@pytest.mark.parametrize("tied", [False, True])
+def test_fold_ranks_from_one_walk_are_the_separate_walks_ranks(tied: bool) -> None:
+    """Every fold's ranks written in the sample's walk are the integers of a walk of its own
+    (sample_ranks with the fold's counts), for folds of the sample's counts and of ones."""
+    n = 40
+    rng = np.random.default_rng(11)
+    vectors = rng.random((3, n * (n - 1) // 2))
+    vectors = np.round(vectors, 1) if tied else vectors
+    rdms = [rank_bootstrap.sort_rdm(v, n) for v in vectors]
+    counts = np.bincount(rng.integers(0, n, n), minlength=n).astype(np.int32)
+    labels = _free_folds(counts[None], seed=3)[0]
+    split_labels = labels.reshape(6, n).astype(np.int8)
+    ones = np.array([False, False, True, True, False, False])
+    folds = rank_bootstrap.sample_folds(counts, split_labels, ones)
+    sample, fold_ranks = rank_bootstrap.sample_and_fold_ranks(rdms, counts, folds)
+    alone = rank_bootstrap.sample_ranks(rdms, counts)
+    np.testing.assert_array_equal(sample.ranks, alone.ranks)
+    assert len(fold_ranks) == 12
+    for q, got in enumerate(fold_ranks):
+        s, f = divmod(q, 2)
+        base = np.ones(n, np.int32) if ones[s] else counts
+        expected = rank_bootstrap.sample_ranks(rdms, base * (split_labels[s] == f))
+        assert got.ranks.shape[1] > 0
+        np.testing.assert_array_equal(got.ranks, expected.ranks)
+        np.testing.assert_array_equal(got.weights, expected.weights)
+        np.testing.assert_array_equal(got.squares, expected.squares)
+        np.testing.assert_array_equal(got.sums, expected.sums)
+
+
+def _separate_means(monkeypatch, *args, **kwargs) -> np.ndarray:
+    """The fold means of crossvalidated.cross_validated's pass of its own."""
+    seen = []
+    original = cv.select_networks
+
+    def recording(mean, *rest, **more):
+        seen.append(mean)
+        return original(mean, *rest, **more)
+
+    with monkeypatch.context() as patch:
+        patch.setattr(cv, "select_networks", recording)
+        cv.cross_validated(*args, **kwargs)
+    return seen[0]
+
+
+@pytest.mark.parametrize("method", ["spearman", "rho-a"])
+@pytest.mark.parametrize("folds", ["drawn", "free"])
+def test_the_comparison_from_the_bootstraps_walks_is_the_separate_pass_bit_for_bit(
+    method: str, folds: str, monkeypatch
+) -> None:
+    """extra["fold_means"] of the bootstrap equals the separate pass's means, byte for byte, with
+    the pipeline's folds ("pattern" shares "both"'s, "rdm" one split for every sample) and with
+    folds drawn for every sample and variant; the fused path does not rank a fold on its own."""
+    subjects, models = random_study(26, 2, 3, 5, seed=12, tied=True)
+    resampling = draw_resampling(26, 3, 9, seed=6)
+    labels = (
+        cv.draw_folds(resampling) if folds == "drawn" else _free_folds(resampling.image_counts, 4)
+    )
+    spans = [slice(0, 2), slice(2, 5)]
+    rows = dual.subject_rows(subjects)
+    expected = _separate_means(monkeypatch, rows, list(models), spans, resampling, method, labels)
+    calls = []
+    original = rank_bootstrap.sample_ranks
+    monkeypatch.setattr(
+        rank_bootstrap, "sample_ranks", lambda rdms, c: calls.append(c) or original(rdms, c)
+    )
+    result = inference.dual_bootstrap(subjects, models, resampling, method, folds=labels)
+    # only the data as they are, when "rdm" has no split shared by every sample, walk alone
+    assert all((c == 1).all() for c in calls) and len(calls) == (2 if folds == "free" else 0)
+    np.testing.assert_array_equal(result.extra["fold_means"], expected)
+    assert np.isfinite(expected[resampling.image_counts.astype(bool).sum(1) >= 6]).all()
+    monkeypatch.undo()
+    plain = inference.dual_bootstrap(subjects, models, resampling, method)
+    np.testing.assert_array_equal(result.evaluations, plain.evaluations)
+    np.testing.assert_array_equal(result.noise_ceiling, plain.noise_ceiling)
+
+
+def test_three_folds_take_the_separate_pass() -> None:
+    subjects, models = random_study(18, 1, 3, 3, seed=13)
+    resampling = draw_resampling(18, 3, 4, seed=6)
+    labels = cv.draw_folds(resampling, k=3)
+    assert cv.rank_fold_plan(labels, 3) is None
+    result = inference.dual_bootstrap(
+        subjects, models, resampling, "spearman", folds=labels, k_pattern=3
+    )
+    assert "fold_means" not in result.extra

@@ -90,11 +90,13 @@ def test_cross_validated_selection_equals_rsatoolbox(method: str, monkeypatch) -
     np.testing.assert_allclose(means, reference.get_means(), atol=1e-12)
     np.testing.assert_allclose(model_var, reference.model_var, atol=1e-12)
     np.testing.assert_allclose(diff_var, reference.diff_var, atol=1e-12)
-    if method in ("corr", "cosine"):  # also from the bootstrap's own pass (strips.Terms)
-        result = dual_bootstrap(subjects, models, resampling, method, np.float64, folds=labels)
-        fused = cv.select_networks(result.extra["fold_means"], spans, resampling.image_counts)
-        np.testing.assert_array_equal(fused.valid, ok)
-        np.testing.assert_allclose(fused.evaluations[ok, 0], expected[ok], atol=1e-9, rtol=0)
+    # also from the bootstrap's own pass (corr, cosine: strips.Terms; spearman: the folds'
+    # ranks in the bootstrap's walks), with rsatoolbox's folds (not shared between variants)
+    result = dual_bootstrap(subjects, models, resampling, method, np.float64, folds=labels)
+    assert "fold_means" in result.extra
+    fused = cv.select_networks(result.extra["fold_means"], spans, resampling.image_counts)
+    np.testing.assert_array_equal(fused.valid, ok)
+    np.testing.assert_allclose(fused.evaluations[ok, 0], expected[ok], atol=1e-9, rtol=0)
 
 
 def _brute_force(subjects, models, spans, image_counts, subject_counts, labels, k):
