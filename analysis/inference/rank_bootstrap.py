@@ -104,80 +104,64 @@ def _sample_ranks(ranks: np.ndarray, weights: np.ndarray) -> SampleRanks:
 
 
 @dataclass(frozen=True)
-class Folds:
-    """Two-fold splits of one resampling's images (the cross-validated network comparison's
-    folds), as `doubled_ranks_and_folds` reads them: fold q = 2·split + fold."""
+class Fold:
+    """One fold of a resampling's images (the cross-validated network comparison): its image
+    counts, their slot_tables and active weights; `within`: its counts are zero wherever the
+    sample's are (a fold of the sample's own images), so its pairs are among the sample's."""
 
-    fold_of: np.ndarray  # images × splits (int8): 0 or 1, −1 where the fold count is 0
-    base: np.ndarray  # images × splits (int32): each split's base counts
-    row: np.ndarray  # images × folds (int32): slot_tables of each fold's counts
-    column: np.ndarray  # images × folds (int32)
-    weights: list  # per fold, its active pairs' weights (active_weights of its counts)
+    counts: np.ndarray
+    row: np.ndarray
+    column: np.ndarray
+    weights: np.ndarray
+    within: bool
 
 
-def sample_folds(counts: np.ndarray, labels: np.ndarray, ones: np.ndarray) -> Folds:
+def sample_folds(counts: np.ndarray, labels: np.ndarray, ones: np.ndarray) -> list[Fold]:
     """The folds of one resampling with image counts `counts` (n): labels (splits × n, values −1,
     0, 1) split the base counts of each split, `counts` or, where ones[s], every image once;
-    fold f of split s has the counts base_s · (labels_s == f), as crossvalidated.fold_counts."""
+    fold f of split s (position 2·s + f) has the counts base_s · (labels_s == f), as
+    crossvalidated.fold_counts."""
     counts = np.asarray(counts, dtype=np.int32)
     labels = np.asarray(labels)
     if labels.size and labels.max() > 1:
         raise ValueError("the fold ranks take two folds a split")
-    base = np.where(np.asarray(ones, dtype=bool)[:, None], np.int32(1), counts[None])
-    base = base.astype(np.int32)
-    fold_of = np.where((base > 0) & (labels >= 0), labels, -1).astype(np.int8)
-    rows, columns, weights = [], [], []
-    for s in range(labels.shape[0]):
+    folds = []
+    for split, of_ones in zip(labels, np.asarray(ones, dtype=bool), strict=True):
+        base = np.ones_like(counts) if of_ones else counts
         for f in (0, 1):
-            fold_counts = np.ascontiguousarray(base[s] * (fold_of[s] == f), dtype=np.int32)
+            fold_counts = np.ascontiguousarray(base * (split == f), dtype=np.int32)
             row, column, drawn = kernels.slot_tables(fold_counts)
-            rows.append(row)
-            columns.append(column)
-            weights.append(kernels.active_weights(fold_counts, drawn))
-    n = counts.shape[0]
-    table = lambda parts: (  # noqa: E731
-        np.ascontiguousarray(np.stack(parts, axis=1)) if parts else np.zeros((n, 0), np.int32)
-    )
-    return Folds(
-        np.ascontiguousarray(fold_of.T),
-        np.ascontiguousarray(base.T),
-        table(rows),
-        table(columns),
-        weights,
-    )
+            weights = kernels.active_weights(fold_counts, drawn)
+            within = not of_ones or bool((counts > 0).all())
+            folds.append(Fold(fold_counts, row, column, weights, within))
+    return folds
 
 
 def sample_and_fold_ranks(
-    rdms: list[SortedRDM], counts: np.ndarray, folds: Folds
+    rdms: list[SortedRDM], counts: np.ndarray, folds: list[Fold]
 ) -> tuple[SampleRanks, list[SampleRanks]]:
-    """sample_ranks, and the doubled weighted ranks of every RDM within each fold of `folds`
-    (as sample_ranks of the fold's counts gives them), from one walk of each RDM's order."""
+    """sample_ranks, and the doubled weighted ranks of every RDM within each fold (as
+    sample_ranks of the fold's counts gives them, the same integers): each RDM's order is walked
+    once for the sample, which writes its active pairs in order, and a fold of the sample's
+    images walks those (about 40% of the pairs) instead of the whole order."""
     counts = np.ascontiguousarray(counts, dtype=np.int32)
     row, column, drawn = kernels.slot_tables(counts)
     weights = kernels.active_weights(counts, drawn)
     active = weights.shape[0]
     flat = np.empty(len(rdms) * active + 1, dtype=np.int32)
-    sizes = np.array([w.shape[0] for w in folds.weights], dtype=np.int64)
-    offsets = np.concatenate([[0], np.cumsum(sizes * len(rdms))]).astype(np.int64)
-    fold_flat = np.empty(int(offsets[-1]), dtype=np.int32)  # every slot is written
+    sizes = [fold.weights.shape[0] for fold in folds]
+    fold_flats = [np.empty(len(rdms) * size + 1, dtype=np.int32) for size in sizes]
+    order = np.empty(active + 1, dtype=np.int32)  # one RDM's active pairs, reused
     for t, rdm in enumerate(rdms):
         out = flat[t * active : (t + 1) * active + 1]
-        kernels.doubled_ranks_and_folds(
-            rdm.pairs,
-            counts,
-            row,
-            column,
-            out,
-            folds.fold_of,
-            folds.base,
-            folds.row,
-            folds.column,
-            fold_flat,
-            offsets[:-1] + t * sizes,
-        )
+        kept = kernels.doubled_ranks_and_order(rdm.pairs, counts, row, column, out, order)
+        for fold, size, fold_flat in zip(folds, sizes, fold_flats, strict=True):
+            source = order[:kept] if fold.within else rdm.pairs
+            fold_out = fold_flat[t * size : (t + 1) * size + 1]
+            kernels.doubled_ranks(source, fold.counts, fold.row, fold.column, fold_out)
     fold_ranks = [
-        _sample_ranks(fold_flat[offsets[q] : offsets[q + 1]].reshape(len(rdms), size), w)
-        for q, (size, w) in enumerate(zip(sizes.tolist(), folds.weights, strict=True))
+        _sample_ranks(fold_flat[:-1].reshape(len(rdms), size), fold.weights)
+        for fold, size, fold_flat in zip(folds, sizes, fold_flats, strict=True)
     ]
     return _sample_ranks(flat[:-1].reshape(len(rdms), active), weights), fold_ranks
 
@@ -273,7 +257,7 @@ def _evaluate(
     ceiling_counts: np.ndarray,
     method: str,
     fold_models: list[SampleRanks] | None = None,
-    folds: Folds | None = None,
+    folds: list[Fold] | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-subject similarities (R, S, L) and ceilings (V, R, 2) of one image resampling, given
     the models' ranks under it (computed once per sample for every chunk of ROIs); with `folds`,
@@ -519,7 +503,7 @@ def block_task(
         ]
     first = chunks[0].start  # chunks are consecutive ranges of ROIs
     n_rois = sum(len(chunk) for chunk in chunks)
-    n_folds = 0 if folds[0] is None else len(folds[0].weights)
+    n_folds = 0 if folds[0] is None else len(folds[0])
     sims = np.empty((len(counts), n_rois, n_subjects, len(models)))
     ceilings = np.empty((len(counts), subject_counts.shape[1], n_rois, 2))
     fold_sims = np.empty((len(counts), n_folds, n_rois, n_subjects, len(models)))
