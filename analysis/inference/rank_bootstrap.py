@@ -471,10 +471,13 @@ def block_task(
     """Samples [start, stop): per-subject similarities (K, R, S, L) and ceilings (K, V, R, 2) for
     the subject counts ceiling_counts[b] (V × S) of each sample b, and the per-subject
     similarities in each fold of `splits` (K, Q, R, S, L; Q = 0 without). The block (-1, g) is
-    the data as they are (every image once), with the subject counts full_counts[0] and the folds
-    splits.full, for the ROIs of the chunks full_groups[g] only (R of them): the data as they are
-    cost a few samples (every pair is active, and every distinct subject draw has its ceilings),
-    so they run as several tasks.
+    the data as they are (every image once), with the subject counts full_counts[0], for the ROIs
+    of the chunks full_groups[g] only (R of them): the data as they are cost a few samples (every
+    pair is active, and every distinct subject draw has its ceilings), so they run as several
+    tasks. The block (-2, q) is fold q (2·split + fold) of splits.full, every image of it once,
+    without ceilings: its own task, whose models' ranks hold a quarter of the pairs (in the task
+    of the data as they are they would double its memory, and a walk of every pair costs the
+    same either way).
 
     The models are ranked once per sample; the subjects a chunk of ROIs at a time, each chunk's
     sorted RDMs read once for the block's samples (and each fold's ranks written in the same
@@ -482,12 +485,15 @@ def block_task(
     the tables do not depend on the executor."""
     start, stop = block
     models = _loaded_models(sorted_set)
-    if start < 0:
+    labels = ones = None
+    if start == -1:
         counts = np.ones((1, image_counts.shape[1]), dtype=np.int32)
         subject_counts = full_counts
         chunks = [chunks[c] for c in full_groups[stop]]
-        labels = None if splits is None else splits.full[None]
-        ones = None if splits is None else np.ones(splits.full.shape[0], dtype=bool)
+    elif start == -2:  # fold `stop` of the splits shared by every sample: a sample of its own
+        split, fold = divmod(stop, 2)
+        counts = (splits.full[split] == fold).astype(np.int32)[None]
+        subject_counts = full_counts[:, :0]  # no ceilings
     else:
         counts = np.asarray(image_counts[start:stop], dtype=np.int32)
         subject_counts = ceiling_counts[start:stop]
@@ -574,7 +580,8 @@ def rank_dual_bootstrap(
     (a caller that needs the similarities only) the ceilings are NaN and not computed: their
     pooled re-ranks are most of a sample's cost. With `splits`, two more: the per-subject
     similarities in every fold of each sample's splits (B × Q × R × S × L, fold q = 2·split +
-    fold) and of the splits of the data as they are (Q' × R × S × L), from the same walks.
+    fold; from the same walks) and of the splits shared by every sample (Q' × R × S × L; one
+    task each, once a run).
 
     Runs on the run's executor (threads of this process, or Dask workers): tasks over blocks of
     samples, every RDM sorted once beforehand (kept in the store when there is one).
@@ -589,7 +596,7 @@ def rank_dual_bootstrap(
     draws, draw_of_sample = np.unique(subject_counts, axis=0, return_inverse=True)
     executor = current().executor
     fold_share = 0.0 if splits is None else splits.pair_share()
-    full_share = 0.0 if splits is None else 0.5 * splits.full.shape[0]
+    n_full_folds = 0 if splits is None else 2 * splits.full.shape[0]
     chunks = _roi_chunks(n_rois, n_subjects, n_models, n_pairs, worker_count(), fold_share)
     sorted_set = _sorted_set(rows, model_rows, n_images, executor, method)
     shared = {
@@ -613,14 +620,16 @@ def rank_dual_bootstrap(
     ceiling = np.full((samples, n_rois, 2, 3), np.nan)
     point_ceiling = np.full((n_rois, 2), np.nan)
     bar = progress_bar(samples + 1, f"bootstrap ({method})", progress)
-    full_bytes = (
-        max(1, n_models) * n_pairs * 4 * (1 + full_share) * max(1, executor.process_threads)
-    )
+    full_bytes = max(1, n_models) * n_pairs * 4 * max(1, executor.process_threads)
     full_groups = _full_groups(len(chunks), executor.slots, int(SAMPLE_BYTES // full_bytes))
     try:  # the data as they are run as a few more tasks (groups of chunks), beside the blocks
         done = executor.map(
             block_task,
-            [*((-1, g) for g in range(len(full_groups))), *blocks],
+            [
+                *((-1, g) for g in range(len(full_groups))),
+                *((-2, q) for q in range(n_full_folds)),
+                *blocks,
+            ],
             image_counts=np.asarray(image_counts, dtype=np.int16),
             ceiling_counts=per_sample,
             full_counts=full_counts,
@@ -630,7 +639,9 @@ def rank_dual_bootstrap(
         full_parts = [next(done) for _ in full_groups]
         full_sim = np.concatenate([part[0] for part in full_parts], axis=1)
         full_ceilings = np.concatenate([part[1] for part in full_parts], axis=2)
-        full_fold_sim = np.concatenate([part[2] for part in full_parts], axis=2)
+        full_fold_sim = np.empty((n_full_folds, n_rois, n_subjects, n_models))
+        for q in range(n_full_folds):
+            full_fold_sim[q] = next(done)[0][0]
         bar.update(1)
         if ceilings:
             point_ceiling = full_ceilings[0, 0]
@@ -647,4 +658,4 @@ def rank_dual_bootstrap(
         executor.release(release_sorted)
     if splits is None:
         return pattern_sim, full_sim[0], ceiling, point_ceiling
-    return pattern_sim, full_sim[0], ceiling, point_ceiling, fold_sim, full_fold_sim[0]
+    return pattern_sim, full_sim[0], ceiling, point_ceiling, fold_sim, full_fold_sim
