@@ -30,8 +30,12 @@ Where it is computed: for corr and cosine, in the bootstrap's own pass over the 
 column of the matrix products the samples' moments already form, and the rest of the fold, c − c_F,
 is a difference of two such columns (`fold_terms`, strips.Terms). With k = 2 that is one column per
 sample and repetition (2 with rsatoolbox's n_cv = 2) against the sample's own 1, and no second read
-of the RDMs. Other methods, and folds `fold_terms` cannot express, take `cross_validated`'s pass of
-their own.
+of the RDMs. For spearman and rho-a with k = 2, in the rank bootstrap's own walks
+(`rank_fold_plan`): a fold's pairs are among its sample's active pairs, so each fold's weighted
+ranks walk the sample's active pairs in sort order, which the sample's walk writes, instead of
+the whole order, the same integers as a walk of their own; "rdm"'s split shared by every sample
+runs once, as tasks of its own. Other methods, k > 2, and folds `fold_terms` cannot express, take
+`cross_validated`'s pass of their own.
 """
 
 from __future__ import annotations

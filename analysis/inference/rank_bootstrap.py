@@ -7,7 +7,10 @@ would rank the same: a pool of one subject is that subject's own ranks, scaling 
 does not change a ranking, and the "both" and "pattern" variants of one sample share their image
 weights, so a sample needs at most S + 2 sorts per ROI (the "rdm" variant, on all images, sorts
 once per distinct subject draw for the whole run). Samples run in parallel threads; ROIs are taken
-in chunks so that memory stays bounded whatever the study's size.
+in chunks so that memory stays bounded whatever the study's size. With `splits` (the
+cross-validated network comparison), each sample's walk also writes its active pairs in sort order
+and every fold of its images walks those (`sample_and_fold_ranks`): the folds' similarities come
+from the bootstrap's own tasks, with the integers of walks of their own.
 """
 
 from __future__ import annotations
