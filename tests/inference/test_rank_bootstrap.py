@@ -252,7 +252,9 @@ def test_the_comparison_from_the_bootstraps_walks_is_the_separate_pass_bit_for_b
     calls = []
     original = rank_bootstrap.sample_ranks
     monkeypatch.setattr(
-        rank_bootstrap, "sample_ranks", lambda rdms, c: calls.append(c) or original(rdms, c)
+        rank_bootstrap,
+        "sample_ranks",
+        lambda rdms, c, **kw: calls.append(c) or original(rdms, c, **kw),
     )
     result = inference.dual_bootstrap(subjects, models, resampling, method, folds=labels)
     # only the data as they are and the folds of "rdm"'s split shared by every sample (every
