@@ -14,9 +14,8 @@ and on reruns (hashes memoised); the corr dual bootstrap with noise ceilings in 
 few samples at two sample counts, extrapolated linearly to 1000 (the table says so); the
 spearman dual bootstrap with noise ceilings the same way, and on a local Dask cluster of one and
 of two worker processes (one thread each) on 127.0.0.1 at the same two sample counts, with the
-speed-up of the whole run and per further sample, beside the speed-up this machine gives two
-processes running the rank kernels (bench/kernel_scaling.py); and the corr bootstrap on the
-two-worker cluster.
+speed-ups, beside the speed-up this machine gives two processes running the rank kernels
+(bench/kernel_scaling.py); and the corr bootstrap on the two-worker cluster.
 
 Usage: python -m bench deposit [--samples 64,128] [--rank-samples 2,6]
        [--no-dask | --dask-only | --rank-only | --point-only]
@@ -358,23 +357,15 @@ def rank_rows(
             )
         )
         print(rows[-1], flush=True)
-    per_sample = {w: (walls[w, high][0] - walls[w, low][0]) / (high - low) for w in (1, 2)}
     rows += [
         (
-            f"speed-up of the spearman bootstrap, 2 workers against 1, whole run of {high} samples",
-            f"{walls[1, high][0] / walls[2, high][0]:.2f}×",
+            f"speed-up of the spearman bootstrap, 2 workers against 1, {count} samples",
+            f"{walls[1, count][0] / walls[2, count][0]:.2f}×",
             "",
-            "includes the run's fixed parts: start-up, the data as they are (a few samples' work "
-            "in a few tasks)",
-        ),
-        (
-            "speed-up of the spearman bootstrap, 2 workers against 1, per further sample",
-            f"{per_sample[1] / per_sample[2]:.2f}×",
-            "",
-            f"{per_sample[1]:.1f} s against {per_sample[2]:.1f} s wall a sample, between "
-            f"{low} and {high} samples (what 1000 samples scale with); same machine, load "
-            f"average at the end {os.getloadavg()[0]:.1f}",
-        ),
+            "whole runs (start-up, the data as they are: a few samples' work in a few tasks, "
+            f"the samples); same machine, load average at the end {os.getloadavg()[0]:.1f}",
+        )
+        for count in (low, high)
     ]
     print(rows[-2:], flush=True)
     return rows + scaling_rows()  # the machine's own bound on any 2-worker speed-up
