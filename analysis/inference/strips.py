@@ -232,8 +232,9 @@ def rectangle_sums(
     counts: [samples' counts; terms.vectors], rows × n, in the strip's dtype.
     """
     itemsize = counts.dtype.itemsize
-    index, diagonal = block_index(a, (a[0], n), n, start)  # |a| × (n − a0)
+    index, _ = block_index(a, (a[0], n), n, start)  # |a| × (n − a0)
     square = a[1] - a[0]  # the first |a| columns hold both triangles of block a with itself
+    on_diagonal = np.arange(square)  # pair (i, i): column i − a0 of row i − a0
     group = group_size(square, n - a[0], itemsize)
     chunks = term_chunks(terms, samples, TERM_CHUNK_BYTES / (group * square * itemsize))
     counts_a = np.ascontiguousarray(counts[:, a[0] : a[1]].T)
@@ -249,7 +250,7 @@ def rectangle_sums(
         for f in range(size):
             np.take(values[left[g + f]], index, out=products[f], mode="clip")
             products[f] *= np.take(values[right[g + f]], index, out=other, mode="clip")
-        products[:size, diagonal] = 0.0
+        products[:size, on_diagonal, on_diagonal] = 0.0
         products[:size, :, :square] *= 0.5  # the full square counts each pair twice
         flat = products[:size].reshape(-1, index.shape[1])  # (G·|a|) × (n − a0)
         for c, by_rest, (chunk_a, w) in zip(chunks, on_rest, on_a, strict=True):
