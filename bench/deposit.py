@@ -13,8 +13,9 @@ kernel to drop their cached pages), on a first run (every input hashed, a new al
 and on reruns (hashes memoised); the corr dual bootstrap with noise ceilings in float32 on a
 few samples at two sample counts, extrapolated linearly to 1000 (the table says so); the
 spearman dual bootstrap with noise ceilings the same way, and on a local Dask cluster of one and
-of two worker processes (one thread each) on 127.0.0.1, with the speed-up; and the corr
-bootstrap on the two-worker cluster.
+of two worker processes (one thread each) on 127.0.0.1 at the same two sample counts, with the
+speed-ups, beside the speed-up this machine gives two processes running the rank kernels
+(bench/kernel_scaling.py); and the corr bootstrap on the two-worker cluster.
 
 Usage: python -m bench deposit [--samples 64,128] [--rank-samples 2,6]
        [--no-dask | --dask-only | --rank-only | --point-only]
@@ -36,6 +37,7 @@ import yaml
 
 from .common import BENCH_DIR, ROOT, print_table
 from .deposit_data import ATLASES, NETWORK_FILES, SUBJECTS, deposit_bytes, write_deposit
+from .kernel_scaling import scaling_rows
 
 DEPOSIT = BENCH_DIR / "deposit"
 STUDIES = BENCH_DIR / "deposit-studies"
@@ -309,7 +311,6 @@ def rank_rows(
     run(study, fresh(f"{study.stem}-warm-up"), 2)  # sorts every RDM into the store, once
     outs = {count: fresh(f"{study.stem}-{count}") for count in (low, high)}
     timings = {count: run(study, outs[count], count) for count in (low, high)}
-    out = outs[high]
     cores = len(os.sched_getaffinity(0))
     cpu_per_sample = (timings[high][2] - timings[low][2]) / (high - low)
     wall_per_sample = (timings[high][0] - timings[low][0]) / (high - low)
@@ -332,38 +333,42 @@ def rank_rows(
     for workers in (1, 2):
         address, procs = start_cluster(workers)
         try:
-            dask_out = fresh(f"{study.stem}-dask{workers}")
-            walls[workers] = run(study, dask_out, high, ["--scheduler", address])
+            dask_outs = {count: fresh(f"{study.stem}-dask{workers}-{count}") for count in outs}
+            for count in (low, high):
+                walls[workers, count] = run(
+                    study, dask_outs[count], count, ["--scheduler", address]
+                )
         finally:
             peaks = stop_cluster(procs)
         same = all(
-            (out / f).read_bytes() == (dask_out / f).read_bytes()
-            for f in sorted(p.name for p in out.glob("*.csv"))
+            (outs[count] / f).read_bytes() == (dask_outs[count] / f).read_bytes()
+            for count in outs
+            for f in sorted(p.name for p in outs[count].glob("*.csv"))
         )
         rows.append(
             (
-                f"spearman bootstrap ({high} samples), {shape}, Dask: {workers} worker(s) × 1 "
-                "thread",
-                f"{walls[workers][0]:.0f} s wall",
-                f"peak client {walls[workers][1]:.1f} GB, workers "
+                f"spearman bootstrap ({low} and {high} samples), {shape}, Dask: {workers} "
+                "worker(s) × 1 thread",
+                f"{walls[workers, low][0]:.0f} and {walls[workers, high][0]:.0f} s wall",
+                f"peak client {walls[workers, high][1]:.1f} GB, workers "
                 + ", ".join(f"{p:.1f}" for p in peaks[1:])
                 + " GB",
-                f"tables byte-identical to the local run: {same}",
+                f"tables byte-identical to the local runs: {same}",
             )
         )
         print(rows[-1], flush=True)
-    speedup = walls[1][0] / walls[2][0]
-    rows.append(
+    rows += [
         (
-            "speed-up of the spearman bootstrap, 2 workers against 1",
-            f"{speedup:.2f}×",
+            f"speed-up of the spearman bootstrap, 2 workers against 1, {count} samples",
+            f"{walls[1, count][0] / walls[2, count][0]:.2f}×",
             "",
-            f"same run ({high} samples, sorted RDMs cached), same machine; "
-            f"load average at the end {os.getloadavg()[0]:.1f}",
+            "whole runs (start-up, the data as they are: a few samples' work in a few tasks, "
+            f"the samples); same machine, load average at the end {os.getloadavg()[0]:.1f}",
         )
-    )
-    print(rows[-1], flush=True)
-    return rows
+        for count in (low, high)
+    ]
+    print(rows[-2:], flush=True)
+    return rows + scaling_rows()  # the machine's own bound on any 2-worker speed-up
 
 
 def bench_deposit(

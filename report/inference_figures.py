@@ -175,53 +175,85 @@ def peak_share(res: Results) -> Figure:
     return fit_tick_labels(fig)
 
 
+#: Up to this many pairs of networks get a column each in the network comparison figure; more
+#: share one column, a colour each.
+MAX_PAIR_COLUMNS = 6
+
+
 def network_comparison_figure(res: Results) -> Figure:
-    """Difference between two networks' best layers per ROI with 95%
-    t intervals; atlas rows, one colour per pair of networks."""
+    """Difference between two networks' cross-validated r per ROI with its t interval; atlas rows,
+    one column per pair of networks (up to MAX_PAIR_COLUMNS, else one column, a colour per pair);
+    filled points are significant differences."""
     table = res.table("network_comparison").copy()
     table["pair"] = table["network_a"] + " − " + table["network_b"]
     pairs = list(dict.fromkeys(table["pair"]))
-    palette = colours(pairs)
+    columns = pairs if len(pairs) <= MAX_PAIR_COLUMNS else ["all"]
+    palette = colours(pairs) if columns == ["all"] else dict.fromkeys(pairs, "0.15")
     counts = [len(res.rois(a)) for a in res.atlases]
     fig = new_figure(PAGE_WIDTH, sum(counts) * 0.17 + 0.4 * len(counts) + 1.2)
     axes = fig.subplots(
-        len(counts), 1, squeeze=False, sharex=True, gridspec_kw={"height_ratios": counts}
-    )[:, 0]
-    offsets = (np.arange(len(pairs)) - (len(pairs) - 1) / 2) * (0.8 / max(len(pairs), 1))
-    for ax, atlas in zip(axes, res.atlases, strict=True):
+        len(counts),
+        len(columns),
+        squeeze=False,
+        sharex=True,
+        sharey="row",
+        gridspec_kw={"height_ratios": counts},
+    )
+    shown = pairs if columns == ["all"] else [None]
+    offsets = (np.arange(len(shown)) - (len(shown) - 1) / 2) * (0.8 / len(shown))
+    for row, atlas in enumerate(res.atlases):
         rois = res.rois(atlas)
-        rows = table[table["atlas"] == atlas]
         y_of = {roi: k for k, roi in enumerate(rois)}
-        for pair, offset in zip(pairs, offsets, strict=True):
-            part = rows[rows["pair"] == pair]
-            y = part["roi"].map(y_of).to_numpy() + offset
-            ax.errorbar(
-                part["difference"],
-                y,
-                xerr=np.abs(
-                    np.array(
-                        [part["difference"] - part["ci_low"], part["ci_high"] - part["difference"]]
-                    )
-                ),
-                fmt="o",
-                markersize=2,
-                color=palette[pair],
-                linewidth=0.6,
-            )
-        ax.axvline(0, color="0.3", linewidth=0.6)
-        ax.set_yticks(range(len(rois)), rois)
-        ax.set_ylim(len(rois) - 0.5, -0.5)
+        for column, name in enumerate(columns):
+            ax = axes[row, column]
+            rows = table[table["atlas"] == atlas]
+            for pair, offset in zip(pairs if name == "all" else [name], offsets, strict=True):
+                _difference_points(ax, rows[rows["pair"] == pair], y_of, offset, palette[pair])
+            ax.axvline(0, color="0.5", linewidth=0.6, zorder=0)
+            ax.set_ylim(len(rois) - 0.5, -0.5)
+            if row == 0 and name != "all":
+                ax.set_title(wrap_label(name, 14), fontsize="small")
+        axes[row, 0].set_yticks(range(len(rois)), rois)
         if len(res.atlases) > 1:
-            ax.set_ylabel(atlas)
-    axes[-1].set_xlabel(
-        f"difference in cross-validated {single_label(res.method)}\n"
+            axes[row, 0].set_ylabel(atlas)
+    handles = [
+        Line2D([], [], color="0.15", marker="o", linestyle="", markerfacecolor=face)
+        for face in ("0.15", "white")
+    ]
+    labels = ["significant (interval excludes 0)", "not significant"]
+    if columns == ["all"]:
+        handles += [Line2D([], [], color=palette[p], marker="o") for p in pairs]
+        labels += pairs
+    title = (
+        f"difference in cross-validated {single_label(res.method)}, networks A − B\n"
         "(each network's layer chosen on other images)"
     )
-    legend_below(
-        fig,
-        [Line2D([], [], color=palette[p], marker="o") for p in pairs],
-        pairs,
-        "networks A − B",
-        ncols=min(3, len(pairs)),
-    )
+    legend_below(fig, handles, labels, title, ncols=min(3, len(labels)))
     return fit_tick_labels(fig)
+
+
+def _difference_points(ax, part: pd.DataFrame, y_of: dict, offset: float, colour) -> None:
+    """One pair's differences with their intervals, significant ones filled."""
+    y = part["roi"].map(y_of).to_numpy() + offset
+    ax.errorbar(
+        part["difference"],
+        y,
+        xerr=np.abs(
+            np.array([part["difference"] - part["ci_low"], part["ci_high"] - part["difference"]])
+        ),
+        fmt="none",
+        ecolor=colour,
+        linewidth=0.7,
+    )
+    significant = part["significant"].astype(bool).to_numpy()
+    for mask, face in ((significant, colour), (~significant, "white")):
+        ax.plot(
+            part["difference"].to_numpy()[mask],
+            y[mask],
+            "o",
+            markersize=2.8,
+            color=colour,
+            markerfacecolor=face,
+            markeredgewidth=0.7,
+            linestyle="",
+        )

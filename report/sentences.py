@@ -456,12 +456,24 @@ def significance_counts(res: Results) -> str:
     return text + "."
 
 
+def subjects_to_compare(res: Results) -> bool:
+    """Whether peak_consistency.csv has a cell with two or more subjects (else there is no
+    agreement between subjects to count)."""
+    table = res.table("peak_consistency")
+    return table is not None and not table.empty and int(table["n_subjects"].max()) >= 2
+
+
 def consistency_sentences(res: Results) -> list[str]:
     """Per atlas: how many subjects share the peak layer of the subject-averaged RDM
     (peak_consistency.csv)."""
     table = res.table("peak_consistency")
     if table is None or table.empty:
         return []
+    if not subjects_to_compare(res):
+        return [
+            "With one subject the subject-averaged RDM is that subject's own RDM, so there is no "
+            "agreement between subjects to count (`peak_consistency.csv`)."
+        ]
     out = []
     for atlas in res.atlases:
         rows = table[table["atlas"] == atlas]

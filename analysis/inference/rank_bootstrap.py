@@ -367,20 +367,23 @@ def _block_size(
 ) -> int:
     """Samples per task: the models' ranks of the samples of every task running in one process
     (`process_threads` of them) fit SAMPLE_BYTES (about 40% of the pairs are active, and the
-    folds' ranks add `fold_share` of the pairs), and there are at least four tasks for each of
-    the `slots` that run at once, for balance. Each task reads every ROI's sorted subjects once,
-    so larger blocks read less."""
+    folds' ranks add `fold_share` of the pairs), and there are at least eight tasks for each of
+    the `slots` that run at once, for balance (a task costs tens of seconds a sample at the
+    deposit's size). Each task maps every ROI's sorted subjects once, so larger blocks map
+    less."""
     per_sample = max(1, n_models) * n_pairs * 4 * (0.45 + fold_share)
     by_memory = int(SAMPLE_BYTES // (per_sample * max(1, process_threads)))
-    by_balance = -(-samples // (4 * max(1, slots)))
+    by_balance = -(-samples // (8 * max(1, slots)))
     return int(max(1, min(by_memory, by_balance, MAX_BLOCK)))
 
 
 def _full_groups(n_chunks: int, slots: int, by_memory: int | None = None) -> list[range]:
-    """The chunks of ROIs in at most `slots` consecutive groups, one task each for the data as
-    they are (their model ranks are computed in each, so no more tasks than run at once), and at
-    most `by_memory` of them (how many full-data model ranks fit SAMPLE_BYTES in one process)."""
-    n_groups = max(1, min(n_chunks, slots, n_chunks if by_memory is None else by_memory))
+    """The chunks of ROIs in at most 2 × `slots` consecutive groups, one task each for the data
+    as they are (their model ranks are computed in each: two tasks a slot balance the slots at
+    the cost of a few more model walks), and at most `by_memory` of them (how many full-data
+    model ranks fit SAMPLE_BYTES in one process)."""
+    limit = 2 * max(1, slots)
+    n_groups = max(1, min(n_chunks, limit, n_chunks if by_memory is None else by_memory))
     bounds = [n_chunks * g // n_groups for g in range(n_groups + 1)]
     return [range(bounds[g], bounds[g + 1]) for g in range(n_groups)]
 

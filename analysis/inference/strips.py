@@ -13,7 +13,9 @@ the products are never all in memory. Block, group and sample-chunk sizes follow
 budgets, so memory per task stays bounded however many forms (ROIs × subjects × layers) there
 are. With `full`, the same read also gives the sums on the data as they are, in float64. With
 `terms`, the same products also give symmetric bilinear sums of other rows of counts (`Terms`):
-each extra row costs one more column of the matrix product and no more reads or products.
+each extra row costs one more column of the matrix product and no more reads. Those forms take
+their products over the whole strip at once (`rectangle_sums`), so that their many columns are
+contracted with block a once per strip, not once per block pair.
 """
 
 from __future__ import annotations
@@ -153,40 +155,31 @@ def strip_sums(
 
     Products are formed a group of forms at a time, small enough to stay in cache, and each group
     is contracted with the counts of block b by one matrix product and with those of block a by a
-    batched product. A term's rows are more columns of the matrix product (for the groups of
-    its forms) and more batched products; these groups take the samples in chunks whose
-    product with every row of the chunk stays in a core's cache (`term_chunks`)."""
+    batched product. The forms that carry terms go through `rectangle_sums` instead."""
     n = counts.shape[1]
     a = blocks[strip]
     values, start, gram = strip_values(rows, shift, scale, n, a, dtype, full)
     counts_t = np.asarray(counts, dtype=dtype)
     samples, forms = counts.shape[0], left.size
+    sums = np.zeros((samples, forms))
+    term_sums = None
+    wide = 0 if terms is None else terms.forms  # the forms whose products also get the terms
     if terms is not None:
         counts_t = np.concatenate([counts_t, np.asarray(terms.vectors, dtype=dtype)])
-    sums = np.zeros((samples, forms))
-    term_sums = None if terms is None else np.zeros((terms.rows, terms.forms))
+        sums[:, :wide], term_sums = rectangle_sums(
+            values, a, n, start, left[:wide], right[:wide], counts_t, samples, terms
+        )
     width = max(b[1] - b[0] for b in blocks[strip:])
     group = group_size(a[1] - a[0], width, np.dtype(dtype).itemsize)
     chunk = sample_chunk or int(
         np.clip(CHUNK_BYTES // (group * (a[1] - a[0]) * np.dtype(dtype).itemsize), 1, samples)
     )
-    wide = 0 if terms is None else terms.forms  # the forms whose products also get the terms
-    groups = [
-        slice(g, min(end, g + group))
-        for begin, end in ((0, wide), (wide, forms))
-        for g in range(begin, end, group)
-    ]
+    groups = [slice(g, min(forms, g + group)) for g in range(wide, forms, group)]
     first = np.empty(group * (a[1] - a[0]) * width, dtype=dtype)
     second = np.empty_like(first)
     gathered = np.empty(values.shape[0] * (a[1] - a[0]) * width, dtype=dtype)
-    counts_a = np.ascontiguousarray(counts_t[:, a[0] : a[1]].T)  # |a| × B: einsum's fast layout
-    if terms is not None:
-        per_chunk = TERM_CHUNK_BYTES / (
-            min(group, max(wide, 1)) * (a[1] - a[0]) * np.dtype(dtype).itemsize
-        )
-        chunks = term_chunks(terms, samples, per_chunk)
-        chunks_a = [chunk_vectors(c, counts_a) for c in chunks]
-    for b in blocks[strip:]:
+    counts_a = np.ascontiguousarray(counts_t[:samples, a[0] : a[1]].T)  # |a| × B: einsum's layout
+    for b in blocks[strip:] if groups else ():
         index, diagonal = block_index(a, b, n, start)
         block = np.take(
             values,
@@ -198,8 +191,6 @@ def strip_sums(
         if a == b:
             block[:, diagonal] = 0.0
         counts_b = np.ascontiguousarray(counts_t[:samples, b[0] : b[1]].T)
-        if terms is not None:
-            chunks_b = [np.ascontiguousarray(counts_t[c.rows, b[0] : b[1]].T) for c in chunks]
         for k in groups:
             shape = (k.stop - k.start, a[1] - a[0], b[1] - b[0])
             products = np.take(
@@ -211,15 +202,6 @@ def strip_sums(
             if a == b:
                 products *= 0.5  # the full square counts each pair twice
             flat = products.reshape(-1, shape[2])  # (G·|a|) × |b|
-            if k.start < wide:
-                for c, on_b, (on_a, w) in zip(chunks, chunks_b, chunks_a, strict=True):
-                    by_b = (flat @ on_b).reshape(*shape[:2], -1)  # G × |a| × rows of the chunk
-                    own = slice(0, c.samples[1] - c.samples[0])
-                    sums[slice(*c.samples), k] += np.einsum(
-                        "kib,ib->bk", by_b[..., own], on_a[:, own]
-                    )
-                    add_terms(term_sums, k.start, by_b, w, c.out_row, c.first, c.minus, c.length)
-                continue
             for s in range(0, samples, chunk):
                 part = slice(s, s + chunk)
                 by_b = flat @ counts_b[:, part]  # (G·|a|) × Bc
@@ -227,6 +209,56 @@ def strip_sums(
                     "kib,ib->bk", by_b.reshape(shape[0], shape[1], -1), counts_a[:, part]
                 )
     return sums, (None if gram is None else gram[left, right]), term_sums
+
+
+def rectangle_sums(
+    values: np.ndarray,
+    a: tuple[int, int],
+    n: int,
+    start: int,
+    left: np.ndarray,
+    right: np.ndarray,
+    counts: np.ndarray,
+    samples: int,
+    terms: Terms,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The samples' sums (B × terms.forms) and the terms' sums (terms.rows × terms.forms) of the
+    forms left, right over one strip, whose first images are block a.
+
+    Each form's products over the whole strip (i in a, j ≥ a's first image) are contracted with
+    the counts of every j by one matrix product, so the products with a chunk of rows of counts
+    (`term_chunks`, small enough to stay in a core's cache) are contracted with block a once per
+    strip rather than once per block pair; that contraction sums in float64 (`add_terms`).
+    counts: [samples' counts; terms.vectors], rows × n, in the strip's dtype.
+    """
+    itemsize = counts.dtype.itemsize
+    index, _ = block_index(a, (a[0], n), n, start)  # |a| × (n − a0)
+    square = a[1] - a[0]  # the first |a| columns hold both triangles of block a with itself
+    on_diagonal = np.arange(square)  # pair (i, i): column i − a0 of row i − a0
+    group = group_size(square, n - a[0], itemsize)
+    chunks = term_chunks(terms, samples, TERM_CHUNK_BYTES / (group * square * itemsize))
+    counts_a = np.ascontiguousarray(counts[:, a[0] : a[1]].T)
+    on_rest = [np.ascontiguousarray(counts[c.rows, a[0] :].T) for c in chunks]
+    on_a = [chunk_vectors(c, counts_a) for c in chunks]
+    sums = np.zeros((samples, left.size))
+    term_sums = np.zeros((terms.rows, terms.forms))
+    products = np.empty((group, *index.shape), dtype=counts.dtype)
+    other = np.empty(index.shape, dtype=counts.dtype)
+    for g in range(0, left.size, group):
+        k = slice(g, min(left.size, g + group))
+        size = k.stop - k.start
+        for f in range(size):
+            np.take(values[left[g + f]], index, out=products[f], mode="clip")
+            products[f] *= np.take(values[right[g + f]], index, out=other, mode="clip")
+        products[:size, on_diagonal, on_diagonal] = 0.0
+        products[:size, :, :square] *= 0.5  # the full square counts each pair twice
+        flat = products[:size].reshape(-1, index.shape[1])  # (G·|a|) × (n − a0)
+        for c, by_rest, (chunk_a, w) in zip(chunks, on_rest, on_a, strict=True):
+            by_j = (flat @ by_rest).reshape(size, square, -1)  # G × |a| × rows of the chunk
+            own = slice(0, c.samples[1] - c.samples[0])
+            sums[slice(*c.samples), k] += np.einsum("kib,ib->bk", by_j[..., own], chunk_a[:, own])
+            add_terms(term_sums, g, by_j, w, c.out_row, c.first, c.minus, c.length)
+    return sums, term_sums
 
 
 @dataclass(frozen=True)

@@ -79,9 +79,9 @@ def test_rois_in_several_chunks_equal_one_chunk(monkeypatch) -> None:
         np.testing.assert_array_equal(ours, expected)
 
 
-def test_the_data_as_they_are_run_as_at_most_one_task_per_slot() -> None:
+def test_the_data_as_they_are_run_as_at_most_two_tasks_per_slot() -> None:
     groups = rank_bootstrap._full_groups(12, 2)
-    assert [list(g) for g in groups] == [list(range(6)), list(range(6, 12))]
+    assert [list(g) for g in groups] == [list(range(3 * g, 3 * g + 3)) for g in range(4)]
     assert [list(g) for g in rank_bootstrap._full_groups(2, 8)] == [[0], [1]]
     assert [list(g) for g in rank_bootstrap._full_groups(1, 1)] == [[0]]
     assert [list(g) for g in rank_bootstrap._full_groups(12, 2, by_memory=0)] == [list(range(12))]

@@ -139,3 +139,15 @@ def test_ties_are_said_as_they_are(mock):
     table = tables.best_layer_table(mock)
     line = next(x for x in table.splitlines() if "LHEarlyVis" in x)
     assert f"{join(joint.loc[first, 'layer'])} (0.500)" in line
+
+
+def test_consistency_with_one_subject_says_there_is_nothing_to_compare(mock, monkeypatch):
+    assert sentences.subjects_to_compare(mock)
+    assert "subject-averaged RDM is also the peak" in sentences.consistency_sentences(mock)[0]
+    one = mock.table("peak_consistency").assign(n_subjects=1, n_sharing=1)
+    monkeypatch.setattr(mock, "table", lambda name: one if name == "peak_consistency" else None)
+    assert not sentences.subjects_to_compare(mock)
+    assert sentences.consistency_sentences(mock) == [
+        "With one subject the subject-averaged RDM is that subject's own RDM, so there is no "
+        "agreement between subjects to count (`peak_consistency.csv`)."
+    ]
