@@ -265,8 +265,8 @@ class RankFoldPlan:
 def rank_fold_plan(labels: np.ndarray, k: int = K_PATTERN) -> RankFoldPlan | None:
     """The two-fold splits of `labels` (B × 3 × n_cv × n) as rank_bootstrap.FoldSplits: per
     sample, one split per repetition of each variant computed per sample (base: the image
-    counts, or ones for "rdm"), and "rdm"'s splits shared by every sample (`draw_folds`) in the
-    data-as-they-are task. None for k ≠ 2 (a training set is then not a fold of a split): use
+    counts, or ones for "rdm"), and "rdm"'s splits shared by every sample (`draw_folds`), once a
+    run in tasks of their own. None for k ≠ 2 (a training set is then not a fold of a split): use
     `cross_validated`."""
     if k != 2:
         return None

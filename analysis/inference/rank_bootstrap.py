@@ -473,7 +473,8 @@ class FoldSplits:
 
     labels: B × splits × n (int8, −1, 0 or 1), each sample's splits of its base counts, the
     sample's image counts or, where ones[s], every image once; full: splits × n labels of every
-    image once, computed in the data-as-they-are task (splits shared by every sample).
+    image once (splits shared by every sample), each fold computed once a run as a task of its
+    own.
     """
 
     labels: np.ndarray
