@@ -58,16 +58,22 @@ def test_compiled_path_equals_the_numpy_path(
         np.testing.assert_allclose(ours, expected, rtol=0, atol=1e-12)
 
 
-def test_rois_in_several_chunks_equal_one_chunk(monkeypatch) -> None:
-    subjects, models = random_study(20, 4, 3, 2, seed=9)
-    resampling = draw_resampling(20, 3, 12, seed=2)
-    args = (
+def spearman_args(n_rois: int, samples: int) -> tuple:
+    """rank_dual_bootstrap's arguments for spearman over a random study of 20 images, 3 subjects
+    and 2 layers."""
+    subjects, models = random_study(20, n_rois, 3, 2, seed=9)
+    resampling = draw_resampling(20, 3, samples, seed=2)
+    return (
         dual.subject_rows(subjects),
         list(models),
         resampling.image_counts,
         resampling.subject_counts,
         "spearman",
     )
+
+
+def test_rois_in_several_chunks_equal_one_chunk(monkeypatch) -> None:
+    args = spearman_args(n_rois=4, samples=12)
     whole = rank_bootstrap.rank_dual_bootstrap(*args)
     monkeypatch.setattr(rank_bootstrap, "CHUNK_BYTES", 1.0)  # one ROI per chunk
     assert len(rank_bootstrap._roi_chunks(4, 3, 2, 190, 2)) == 4
@@ -154,15 +160,7 @@ def test_without_ceilings_the_similarities_are_the_same_and_no_ceiling_is_comput
 ) -> None:
     """The cross-validated comparison needs the similarities only: ceilings=False skips every
     pooled re-rank and gives the same similarities, bit for bit."""
-    subjects, models = random_study(20, 2, 3, 2, seed=9)
-    resampling = draw_resampling(20, 3, 6, seed=2)
-    args = (
-        dual.subject_rows(subjects),
-        list(models),
-        resampling.image_counts,
-        resampling.subject_counts,
-        "spearman",
-    )
+    args = spearman_args(n_rois=2, samples=6)
     sims, full_sim, ceiling, point_ceiling = rank_bootstrap.rank_dual_bootstrap(*args)
     assert np.isfinite(ceiling).any()
 
