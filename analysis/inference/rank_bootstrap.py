@@ -206,9 +206,48 @@ def rank_similarity(total, sum_a, sum_b, square_a, square_b, cross, method: str)
         return np.where(norm > 0, covariance / norm, 0.0)
 
 
+def _pool_key(pool: np.ndarray) -> tuple[int, ...]:
+    """A pool's subject counts divided by their gcd: scaling a pool changes no rank."""
+    return tuple((pool // gcd(*pool[np.flatnonzero(pool)].tolist())).tolist())
+
+
+def pool_requests(ceiling_counts: np.ndarray) -> dict[tuple[int, ...], set[int]]:
+    """Every pool of two or more subjects that the ceilings of these subject counts (V × S)
+    compare with a subject, by key (_pool_key), with the subjects it is compared with: the full
+    pool with each of its subjects, each leave-one-out pool with the subject left out. One key
+    can serve several variants ("both" drawing (1, 1, 0) is also "pattern"'s pool without
+    subject 2)."""
+    requests: dict[tuple[int, ...], set[int]] = {}
+    for counts in np.asarray(ceiling_counts, dtype=np.int64):
+        for s in np.flatnonzero(counts):
+            others = counts.copy()
+            others[s] = 0
+            for pool in (counts, others):
+                if np.count_nonzero(pool) > 1:
+                    requests.setdefault(_pool_key(pool), set()).add(int(s))
+    return requests
+
+
+def _carried(key: tuple[int, ...], subjects: set[int]) -> tuple[int, int | None] | None:
+    """Which subject's ranks a payload sort of pool `key` carries, and which one it derives
+    from Σ w·p·K (None: none), for the cross sums with `subjects`; None: it needs every row
+    (the index path)."""
+    if len(subjects) == 1:
+        return next(iter(subjects)), None
+    support = {t for t, times in enumerate(key) if times}
+    if len(subjects) == 2 and subjects == support:
+        # carry the smaller count: the derived sum (Σ w·p·K − key_c X_c) / key_d cancels less
+        carry, derived = sorted(subjects, key=lambda t: (key[t], t))
+        return carry, derived
+    return None
+
+
 class _RoiPools:
     """compare(pool, subject) for the pools of one ROI under one sample, each pool ranked once.
 
+    `requests` (pool_requests): every pool's subjects, known before any pool is ranked, so that
+    a pool compared with one subject (or with its own two) takes the payload sort
+    (rank_kernels.payload_sums) and the others the index path (pooled_ranks, pooled_sums).
     `pooled_row` (int32) and `packed` (int64) are scratch space of one word per active pair for
     one pooled RDM's ranks and sort keys, reused by every pool.
     """
@@ -221,10 +260,37 @@ class _RoiPools:
         method: str,
         pooled_row: np.ndarray,
         packed: np.ndarray,
+        requests: dict[tuple[int, ...], set[int]] | None = None,
     ):
         self.ranks, self.subjects, self.gram, self.method = ranks, subjects, gram, method
         self.pooled_row, self.packed = pooled_row, packed
+        self.requests = {} if requests is None else requests
+        self.rank_max = 2 * int(ranks.weights.sum(dtype=np.int64)) + 1  # bounds every rank
         self.cache: dict[tuple, tuple[float, float, np.ndarray]] = {}
+
+    def _pooled(self, key: tuple[int, ...], subject: int) -> tuple[float, np.ndarray]:
+        """Σ w·p² and Σ w·p·r_t (NaN for the subjects t not requested) of pool `key`."""
+        subject_ranks = self.ranks.ranks[self.subjects]
+        pool = np.asarray(key, dtype=np.int64)
+        weights = self.ranks.weights
+        self.requests[key] = self.requests.get(key, set()) | {subject}  # when not planned
+        carried = _carried(key, self.requests[key])
+        if carried is not None:
+            carry, derived = carried
+            sums = kernels.payload_sums(
+                subject_ranks, pool, weights, carry, self.packed, self.rank_max
+            )
+            if sums is not None:  # else too many bits for one word: the index path
+                cross = np.full(subject_ranks.shape[0], np.nan)
+                cross[carry] = sums[0]
+                if derived is not None:
+                    cross[derived] = (sums[1] - key[carry] * sums[0]) / key[derived]
+                return sums[2], cross
+        kernels.pooled_ranks(
+            subject_ranks, pool, weights, self.pooled_row, self.packed, self.rank_max
+        )
+        cross, square = kernels.pooled_sums(self.pooled_row, subject_ranks, weights)
+        return square, cross
 
     def similarity(self, pool: np.ndarray, subject: int) -> float:
         nonzero = np.flatnonzero(pool)
@@ -234,21 +300,10 @@ class _RoiPools:
             t = nonzero[0]
             pooled = (sums[t], squares[t], self.gram[t])
         else:
-            key = tuple(pool // gcd(*pool[nonzero].tolist()))
-            if key not in self.cache:
-                subject_ranks = self.ranks.ranks[self.subjects]
-                pool_counts = np.asarray(key, dtype=np.int64)
-                kernels.pooled_ranks(
-                    subject_ranks, pool_counts, self.ranks.weights, self.pooled_row, self.packed
-                )
-                cross, pooled_square = kernels.pooled_sums(
-                    self.pooled_row, subject_ranks, self.ranks.weights
-                )
-                self.cache[key] = (
-                    sums[0],
-                    pooled_square,
-                    cross,
-                )  # every Σ w·r of one sample is the same
+            key = _pool_key(pool)
+            if key not in self.cache or np.isnan(self.cache[key][2][subject]):
+                square, cross = self._pooled(key, subject)
+                self.cache[key] = (sums[0], square, cross)  # every Σ w·r of one sample is the same
             pooled = self.cache[key]
         return float(
             rank_similarity(
@@ -301,9 +356,10 @@ def _evaluate(
     ceilings = np.empty((ceiling_counts.shape[0], n_rois, 2))
     pooled_row = _scratch("pooled", ranks.weights.shape[0] if ceiling_counts.size else 0)
     packed = _scratch("packed", pooled_row.shape[0], np.int64)
+    requests = pool_requests(ceiling_counts)  # the same for every ROI of the sample
     for r in range(n_rois if ceiling_counts.size else 0):
         subjects_of_roi = slice(r * n_subjects, (r + 1) * n_subjects)
-        pools = _RoiPools(ranks, subjects_of_roi, gram[r], method, pooled_row, packed)
+        pools = _RoiPools(ranks, subjects_of_roi, gram[r], method, pooled_row, packed, requests)
         for v, subject_counts in enumerate(ceiling_counts):
             ceilings[v, r] = pools.ceiling(subject_counts)
     sim = _similarity(models, ranks, gram, moments_cross, n_subjects, method)

@@ -168,25 +168,36 @@ def roi_cross_sums(
     return gram, cross
 
 
+def pool_bits(
+    pool: np.ndarray, weights: np.ndarray, rank_max: int | None = None, ranks=None
+) -> tuple[int, int]:
+    """Bits of a pooled key Σ_t pool_t · ranks_t and of a weight. rank_max: a bound of every
+    doubled rank (2 Σ w + 1 bounds them all; from `ranks` when not given, a pass over them)."""
+    if rank_max is None:
+        rank_max = int(ranks.max(initial=0))
+    weight_bits = max(1, int(weights.max(initial=0)).bit_length())
+    return (int(pool.sum()) * int(rank_max)).bit_length(), weight_bits
+
+
 def pooled_ranks(
     ranks: np.ndarray,
     pool: np.ndarray,
     weights: np.ndarray,
     out: np.ndarray,
     packed: np.ndarray | None = None,
+    rank_max: int | None = None,
 ) -> None:
     """Doubled weighted ranks of the pooled RDM Σ_t pool_t · ranks_t, written to `out` (active
     order). Their Σ w·r is rank_sum(weights); pooled_sums gives the others. `packed`: optional
     int64 scratch of one word per active pair, reused across calls (a fresh 40 MB array per
-    pool costs its page faults).
+    pool costs its page faults); rank_max: a bound of the ranks (pool_bits).
 
     Key, weight and pair index are packed into one int64 and sorted by numpy (its vectorised sort
     of integers, which releases the GIL), so the walk reads each weight with its key. The mean
     that rsatoolbox pools is this sum divided by Σ pool_t, which changes neither ranks nor ties.
     """
     index_bits = max(1, int(ranks.shape[1] - 1).bit_length())
-    weight_bits = max(1, int(weights.max(initial=0)).bit_length())
-    key_bits = (int(pool.sum()) * int(ranks.max(initial=0))).bit_length()
+    key_bits, weight_bits = pool_bits(pool, weights, rank_max, ranks)
     if key_bits + weight_bits + index_bits > 63:
         raise AnalysisError(
             "bootstrap",
@@ -198,6 +209,112 @@ def pooled_ranks(
     _packed_keys(ranks, pool, weights, index_bits, weight_bits, packed)
     packed.sort()
     _ranks_of_sorted(packed, index_bits, weight_bits, out)
+
+
+def payload_sums(
+    ranks: np.ndarray,
+    pool: np.ndarray,
+    weights: np.ndarray,
+    carry: int,
+    packed: np.ndarray | None = None,
+    rank_max: int | None = None,
+) -> tuple[float, float, float] | None:
+    """Σ w·p·ranks_carry, Σ w·p·K and Σ w·p² of the doubled weighted ranks p of the pooled RDM
+    K = Σ_t pool_t · ranks_t, without writing p (pooled_ranks and pooled_sums give the same
+    sums, for every row); None when key, weight and one rank do not fit one int64.
+
+    Key | weight | ranks_carry are packed into one int64 and sorted by numpy; one sequential walk
+    of the sorted words then gives each tie group's rank and the three sums: no pair index, no
+    scattered write, no second pass. Σ w·p·K = Σ_t pool_t Σ w·p·ranks_t gives a second row's
+    cross sum when the pool has two subjects. The float sums are added in blocks of CHUNK words
+    and the blocks' sums to the totals, as pooled_sums adds its chunks.
+    """
+    key_bits, weight_bits = pool_bits(pool, weights, rank_max, ranks)
+    payload_bits = max(1, int(ranks[carry].max(initial=0) if rank_max is None else rank_max))
+    payload_bits = payload_bits.bit_length()
+    if key_bits + weight_bits + payload_bits > 63:
+        return None
+    if packed is None:
+        packed = np.empty(ranks.shape[1], np.int64)
+    _packed_payload(ranks, pool, weights, carry, weight_bits, payload_bits, packed)
+    packed.sort()
+    return _payload_walk(packed, weight_bits, payload_bits)
+
+
+@nb.njit(cache=True, nogil=True)
+def _packed_payload(
+    ranks: np.ndarray,
+    pool: np.ndarray,
+    weights: np.ndarray,
+    carry: int,
+    weight_bits: int,
+    payload_bits: int,
+    packed: np.ndarray,
+) -> None:
+    """Per active pair, into `packed`: (Σ_t pool_t · ranks_t) << (weight_bits + payload_bits)
+    | weight << payload_bits | ranks_carry; in chunks of pairs, as _packed_keys."""
+    key = np.empty(CHUNK, np.int64)
+    for start in range(0, ranks.shape[1], CHUNK):
+        size = min(CHUNK, ranks.shape[1] - start)
+        key[:] = 0
+        for t in range(ranks.shape[0]):
+            if pool[t]:
+                row, times = ranks[t, start : start + size], pool[t]
+                for a in range(size):
+                    key[a] += times * row[a]
+        out, weight = packed[start : start + size], weights[start : start + size]
+        carried = ranks[carry, start : start + size]
+        for a in range(size):
+            out[a] = (((key[a] << weight_bits) | weight[a]) << payload_bits) | carried[a]
+
+
+@nb.njit(cache=True, nogil=True)
+def _payload_walk(
+    packed: np.ndarray, weight_bits: int, payload_bits: int
+) -> tuple[float, float, float]:
+    """Σ w·p·payload, Σ w·p·key, Σ w·p² along sorted key | weight | payload words, p the
+    doubled weighted mid-rank of each tie group of keys. The integer parts are exact (a group's
+    Σ w·payload); the float sums restart every CHUNK words and are added to the totals."""
+    active = packed.shape[0]
+    payload_mask = (1 << payload_bits) - 1
+    weight_mask = (1 << weight_bits) - 1
+    key_shift = weight_bits + payload_bits
+    cross = keyed = square = 0.0
+    before = 0
+    k = 0
+    while k < active:
+        stop = min(active, k + CHUNK)
+        block_cross = block_keyed = block_square = 0.0
+        while k < stop:  # a tie group may run past `stop`: it is finished first
+            word = packed[k]
+            key = word >> key_shift
+            weight = (word >> payload_bits) & weight_mask
+            end = k + 1
+            if end < active and (packed[end] >> key_shift) == key:
+                group = weight
+                carried = weight * (word & payload_mask)
+                while end < active and (packed[end] >> key_shift) == key:
+                    weight = (packed[end] >> payload_bits) & weight_mask
+                    group += weight
+                    carried += weight * (packed[end] & payload_mask)
+                    end += 1
+                rank = float(2 * before + group + 1)
+                block_cross += rank * float(carried)
+                block_keyed += rank * float(group) * float(key)
+                block_square += rank * rank * float(group)
+                before += group
+            else:
+                rank = float(2 * before + weight + 1)
+                weighted = rank * float(weight)
+                block_cross += weighted * float(word & payload_mask)
+                block_keyed += weighted * float(key)
+                block_square += weighted * rank
+                before += weight
+            k = end
+        cross += block_cross
+        keyed += block_keyed
+        square += block_square
+    return cross, keyed, square
 
 
 @nb.njit(cache=True, nogil=True)

@@ -8,6 +8,8 @@ import warnings
 
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from analysis import inference
 from analysis.comparison import ranks as comparison_ranks
@@ -142,6 +144,117 @@ def test_pooled_ranks_rank_the_weighted_sum_with_its_ties() -> None:
     np.testing.assert_allclose(square, (weights * out.astype(float) ** 2).sum(), rtol=1e-14)
 
 
+@st.composite
+def pooled_rows(draw) -> tuple:
+    """Rows of ranks with many ties, duplicate weights and a pool of two or more subjects: a
+    few values in a few thousand pairs (past one CHUNK of the walk's block sums)."""
+    n_subjects = draw(st.integers(2, 5))
+    size = draw(st.sampled_from([1, 7, 300, kernels.CHUNK + 5, 3 * kernels.CHUNK + 1]))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    top = draw(st.sampled_from([3, 50, 20_000_000]))  # up to the deposit's size of ranks
+    ranks = rng.integers(1, top, (n_subjects, size)).astype(np.int32)
+    weights = rng.integers(1, draw(st.sampled_from([2, 5, 64])), size).astype(np.int32)
+    pool = np.zeros(n_subjects, np.int64)
+    members = rng.choice(n_subjects, draw(st.integers(2, n_subjects)), replace=False)
+    pool[members] = rng.integers(1, 4, members.size)
+    return ranks, weights, pool, int(rng.integers(n_subjects))
+
+
+@settings(max_examples=60, deadline=None)
+@given(pooled_rows())
+def test_payload_sums_equal_the_index_paths_sums(rows: tuple) -> None:
+    """One sort of key | weight | one row's ranks, walked once, gives the sums that the index
+    path (pooled_ranks, then pooled_sums) gives, and the index path's ranks are the weighted
+    ranks of the pooled row."""
+    ranks, weights, pool, carry = rows
+    out = np.empty(ranks.shape[1], np.int32)
+    kernels.pooled_ranks(ranks, pool, weights, out)
+    expected_ranks = comparison_ranks.weighted_ranks_of_rows(
+        (pool @ ranks)[None].astype(float), weights[None].astype(float)
+    )[0]
+    np.testing.assert_array_equal(out, 2 * expected_ranks)
+    cross, square = kernels.pooled_sums(out, ranks, weights)
+    bound = 2 * int(ranks.max()) + 1  # any bound of the ranks gives the same sums
+    for rank_max in (None, bound):
+        got = kernels.payload_sums(ranks, pool, weights, carry, rank_max=rank_max)
+        assert got is not None
+        np.testing.assert_allclose(got[0], cross[carry], rtol=1e-12, atol=0)
+        np.testing.assert_allclose(got[1], pool @ cross, rtol=1e-12, atol=0)
+        np.testing.assert_allclose(got[2], square, rtol=1e-12, atol=0)
+
+
+def test_payload_sums_say_when_the_bits_do_not_fit_one_word() -> None:
+    ranks = np.array([[1, 2**30], [3, 4]], np.int32)
+    assert kernels.payload_sums(ranks, np.array([3, 1]), np.array([2**12, 1], np.int32), 0) is None
+
+
+def test_pool_requests_collect_every_variants_pools_with_their_subjects() -> None:
+    requests = rank_bootstrap.pool_requests(np.array([[2, 1, 0], [1, 1, 1], [0, 0, 3]]))
+    assert requests == {
+        (2, 1, 0): {0, 1},  # "both": its full pool, with both of its subjects
+        (1, 1, 1): {0, 1, 2},
+        (0, 1, 1): {0},  # each leave-one-out pool with the subject left out
+        (1, 0, 1): {1},
+        (1, 1, 0): {2},
+    }
+    assert rank_bootstrap._carried((2, 1, 0), {0, 1}) == (1, 0)  # the smaller count is carried
+    assert rank_bootstrap._carried((0, 1, 1), {0}) == (0, None)
+    assert rank_bootstrap._carried((1, 1, 1), {0, 1, 2}) is None
+
+
+@pytest.mark.parametrize("key", [(3, 2, 0), (0, 1, 4), (1, 1, 0)])
+def test_a_two_subject_pool_derives_its_second_cross_sum_from_the_keys(key: tuple) -> None:
+    """A pool compared with its own two subjects carries one in its sort and derives the other
+    from Σ w·p·K: both similarities are the index path's."""
+    rng = np.random.default_rng(sum(key))
+    values = rng.integers(1, 30, (3, 3000)).astype(float)
+    values[1:] += values[0]  # correlated subjects
+    weights = rng.integers(1, 5, 3000).astype(np.int32)
+    doubled = 2 * comparison_ranks.weighted_ranks_of_rows(values, np.tile(weights, (3, 1)))
+    sample = rank_bootstrap._sample_ranks(doubled.astype(np.int32), weights)
+    gram = np.zeros((3, 3))
+    scratch = (np.empty(3000, np.int32), np.empty(3000, np.int64))
+    support = {t for t in range(3) if key[t]}
+    payload = rank_bootstrap._RoiPools(
+        sample, slice(0, 3), gram, "spearman", *scratch, {key: support}
+    )
+    index = rank_bootstrap._RoiPools(sample, slice(0, 3), gram, "spearman", *scratch, {})
+    index.requests = {key: {0, 1, 2}}  # needs every row: the index path
+    pool = np.array(key)
+    for t in sorted(support):
+        similarity = payload.similarity(pool, t)
+        assert 0.1 < similarity < 1
+        assert abs(similarity - index.similarity(pool, t)) < 1e-13
+    assert np.isnan(payload.cache[key][2]).sum() == 1  # one sort gave both
+
+
+@pytest.mark.parametrize("method", ["spearman", "rho-a"])
+def test_ceilings_of_payload_sorts_equal_the_index_paths(method: str, monkeypatch) -> None:
+    """Every pool through the index path (as when the payload's bits do not fit) gives the
+    ceilings of the payload path to rounding, and the payload path takes most pools."""
+    args = (*spearman_args(n_rois=2, samples=12)[:4], method)
+    sorts = {"payload": 0, "index": 0}
+    payload_sums, pooled_ranks = kernels.payload_sums, kernels.pooled_ranks
+
+    def counted(name, function):
+        def run(*a, **k):
+            sorts[name] += 1
+            return function(*a, **k)
+
+        return run
+
+    monkeypatch.setattr(rank_bootstrap.kernels, "payload_sums", counted("payload", payload_sums))
+    monkeypatch.setattr(rank_bootstrap.kernels, "pooled_ranks", counted("index", pooled_ranks))
+    ours = rank_bootstrap.rank_dual_bootstrap(*args)
+    assert sorts["payload"] > 2 * sorts["index"] > 0
+    monkeypatch.setattr(rank_bootstrap.kernels, "payload_sums", lambda *_a, **_k: None)
+    index = rank_bootstrap.rank_dual_bootstrap(*args)
+    assert np.isfinite(ours[2]).all()
+    for got, expected in zip(ours, index, strict=True):
+        np.testing.assert_allclose(got, expected, rtol=0, atol=1e-12)
+
+
 @pytest.mark.parametrize("method", ["spearman", "rho-a"])
 def test_samples_with_fewer_than_three_images_are_dropped_quietly(method: str) -> None:
     subjects, models = random_study(8, 2, 3, 2, seed=7)
@@ -168,6 +281,7 @@ def test_without_ceilings_the_similarities_are_the_same_and_no_ceiling_is_comput
         raise AssertionError("a pooled RDM was ranked")
 
     monkeypatch.setattr(rank_bootstrap.kernels, "pooled_ranks", no_pool)
+    monkeypatch.setattr(rank_bootstrap.kernels, "payload_sums", no_pool)
     got = rank_bootstrap.rank_dual_bootstrap(*args, ceilings=False)
     np.testing.assert_array_equal(got[0], sims)
     np.testing.assert_array_equal(got[1], full_sim)
