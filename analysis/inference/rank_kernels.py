@@ -273,47 +273,56 @@ def _payload_walk(
     packed: np.ndarray, weight_bits: int, payload_bits: int
 ) -> tuple[float, float, float]:
     """Σ w·p·payload, Σ w·p·key, Σ w·p² along sorted key | weight | payload words, p the
-    doubled weighted mid-rank of each tie group of keys. The integer parts are exact (a group's
-    Σ w·payload); the float sums restart every CHUNK words and are added to the totals."""
+    doubled weighted mid-rank of each tie group of keys.
+
+    A tie group after B units of weight that ends at B' units has p = B + B' + 1, and its
+    Σ w·payload is the difference of the running integer sums at its ends. So the walk keeps
+    the running sums (exact integers) and, without a branch, the values at each group's end,
+    for a block of CHUNK words; _group_sums then adds the block's groups in one vectorised pass
+    (a branch per word on the ties cost half again as much), and the blocks' float sums are
+    added to the totals.
+    """
     active = packed.shape[0]
     payload_mask = (1 << payload_bits) - 1
     weight_mask = (1 << weight_bits) - 1
     key_shift = weight_bits + payload_bits
+    ends = np.empty(CHUNK + 1, np.int64)  # running weight at each group's end, the previous first
+    carried = np.empty(CHUNK + 1, np.int64)  # running Σ w·payload there
+    keys = np.empty(CHUNK + 1, np.int64)
     cross = keyed = square = 0.0
-    before = 0
-    k = 0
-    while k < active:
-        stop = min(active, k + CHUNK)
-        block_cross = block_keyed = block_square = 0.0
-        while k < stop:  # a tie group may run past `stop`: it is finished first
+    weight_sum = payload_sum = 0
+    ends[0] = carried[0] = 0
+    for start in range(0, active, CHUNK):
+        m = 1
+        for k in range(start, min(active, start + CHUNK)):
             word = packed[k]
-            key = word >> key_shift
             weight = (word >> payload_bits) & weight_mask
-            end = k + 1
-            if end < active and (packed[end] >> key_shift) == key:
-                group = weight
-                carried = weight * (word & payload_mask)
-                while end < active and (packed[end] >> key_shift) == key:
-                    weight = (packed[end] >> payload_bits) & weight_mask
-                    group += weight
-                    carried += weight * (packed[end] & payload_mask)
-                    end += 1
-                rank = float(2 * before + group + 1)
-                block_cross += rank * float(carried)
-                block_keyed += rank * float(group) * float(key)
-                block_square += rank * rank * float(group)
-                before += group
-            else:
-                rank = float(2 * before + weight + 1)
-                weighted = rank * float(weight)
-                block_cross += weighted * float(word & payload_mask)
-                block_keyed += weighted * float(key)
-                block_square += weighted * rank
-                before += weight
-            k = end
-        cross += block_cross
-        keyed += block_keyed
-        square += block_square
+            weight_sum += weight
+            payload_sum += weight * (word & payload_mask)
+            key = word >> key_shift
+            ends[m], carried[m], keys[m] = weight_sum, payload_sum, key
+            m += ((packed[min(k + 1, active - 1)] >> key_shift) != key) | (k == active - 1)
+        block = _group_sums(ends, carried, keys, m)
+        cross += block[0]
+        keyed += block[1]
+        square += block[2]
+        ends[0], carried[0] = ends[m - 1], carried[m - 1]  # a group may go on in the next block
+    return cross, keyed, square
+
+
+@nb.njit(cache=True, nogil=True, fastmath=True)
+def _group_sums(
+    ends: np.ndarray, carried: np.ndarray, keys: np.ndarray, m: int
+) -> tuple[float, float, float]:
+    """Σ p·X, Σ p·T·key, Σ p²·T of the groups 1..m−1 of _payload_walk (T its weight, X its
+    Σ w·payload, p = ends[g − 1] + ends[g] + 1); fastmath lets the float sums vectorise."""
+    cross = keyed = square = 0.0
+    for g in range(1, m):
+        group = float(ends[g] - ends[g - 1])
+        rank = float(ends[g - 1] + ends[g] + 1)
+        cross += rank * float(carried[g] - carried[g - 1])
+        keyed += rank * group * float(keys[g])
+        square += rank * rank * group
     return cross, keyed, square
 
 
