@@ -285,27 +285,30 @@ def doubled_ranks_and_order(
     column: np.ndarray,
     out: np.ndarray,
     order: np.ndarray,
+    values: np.ndarray,
 ) -> int:
     """doubled_ranks, and the active pairs in the same sort order written to `order` (one spare
     last entry; returns how many): the RDM's sort order restricted to the pairs this sample drew,
     each tie flag set when the next active pair has the same value. A walk of `order` with counts
     that are zero wherever these are (a fold of the sample's images) gives the integers of a walk
     of the whole order (pairs with weight 0 change no rank), over about 40% of the pairs.
+
+    In two phases: the walk writes each pair and its rank sequentially (`values`: scratch of
+    `order`'s length), then a pass over the active pairs scatters the ranks to their slots. The
+    walk makes no scattered write for the pairs not drawn (about 60%), and the scatter has no
+    dependence on a running sum (0.060 against 0.068 CPU s a 12 M pair RDM at 4916 images).
     """
-    spare = out.shape[0] - 1
     before = 0
     p = 0
     k = 0
     while k < pairs.shape[0]:
         pair = pairs[k]
         if pair >= 0:
-            i = pair >> 16
-            j = pair & 0xFFFF
-            w = counts[i] * counts[j]
-            out[min(row[i] + column[j], spare)] = 2 * before + w + 1
-            before += w
+            w = counts[pair >> 16] * counts[pair & 0xFFFF]
             order[p] = pair  # kept when drawn: no branch
+            values[p] = 2 * before + w + 1
             p += w > 0
+            before += w
             k += 1
             continue
         end = k
@@ -314,15 +317,75 @@ def doubled_ranks_and_order(
         group = 0
         for q in range(k, end + 1):
             group += counts[(pairs[q] >> 16) & 0x7FFF] * counts[pairs[q] & 0xFFFF]
+        rank = 2 * before + group + 1
         first = p
         for q in range(k, end + 1):
-            i = (pairs[q] >> 16) & 0x7FFF
-            j = pairs[q] & 0xFFFF
-            out[min(row[i] + column[j], spare)] = 2 * before + group + 1
             order[p] = pairs[q]  # flagged: tied with the next pair of the group
-            p += counts[i] * counts[j] > 0
+            values[p] = rank
+            p += counts[(pairs[q] >> 16) & 0x7FFF] * counts[pairs[q] & 0xFFFF] > 0
         if p > first:  # the group's last active pair is tied with no next one
             order[p - 1] &= 0x7FFFFFFF
         before += group
         k = end + 1
+    for q in range(p):
+        pair = order[q] & 0x7FFFFFFF
+        out[row[pair >> 16] + column[pair & 0xFFFF]] = values[q]
     return p
+
+
+@nb.njit(cache=True, nogil=True)
+def split_doubled_ranks(
+    order: np.ndarray,
+    counts_0: np.ndarray,
+    row_0: np.ndarray,
+    column_0: np.ndarray,
+    out_0: np.ndarray,
+    counts_1: np.ndarray,
+    row_1: np.ndarray,
+    column_1: np.ndarray,
+    out_1: np.ndarray,
+) -> None:
+    """doubled_ranks of the two folds of one split in one walk of a sample's active order (from
+    doubled_ranks_and_order; both folds' counts zero wherever the sample's are): the same
+    integers as two walks, each fold with its own running weight and tie group weights, written
+    to its own `out` (with its spare slot). Every active pair is in fold 0, fold 1 or neither;
+    the two writes need no branch (0.051 against 0.060 CPU s for a 12 M pair RDM's four folds).
+    """
+    spare_0 = out_0.shape[0] - 1
+    spare_1 = out_1.shape[0] - 1
+    before_0 = 0
+    before_1 = 0
+    k = 0
+    while k < order.shape[0]:
+        pair = order[k]
+        if pair >= 0:
+            i = pair >> 16
+            j = pair & 0xFFFF
+            w_0 = counts_0[i] * counts_0[j]
+            w_1 = counts_1[i] * counts_1[j]
+            out_0[min(row_0[i] + column_0[j], spare_0)] = 2 * before_0 + w_0 + 1
+            out_1[min(row_1[i] + column_1[j], spare_1)] = 2 * before_1 + w_1 + 1
+            before_0 += w_0
+            before_1 += w_1
+            k += 1
+            continue
+        end = k
+        while order[end] < 0:
+            end += 1
+        group_0 = 0
+        group_1 = 0
+        for q in range(k, end + 1):
+            i = (order[q] >> 16) & 0x7FFF
+            j = order[q] & 0xFFFF
+            group_0 += counts_0[i] * counts_0[j]
+            group_1 += counts_1[i] * counts_1[j]
+        rank_0 = 2 * before_0 + group_0 + 1
+        rank_1 = 2 * before_1 + group_1 + 1
+        for q in range(k, end + 1):
+            i = (order[q] >> 16) & 0x7FFF
+            j = order[q] & 0xFFFF
+            out_0[min(row_0[i] + column_0[j], spare_0)] = rank_0
+            out_1[min(row_1[i] + column_1[j], spare_1)] = rank_1
+        before_0 += group_0
+        before_1 += group_1
+        k = end + 1
