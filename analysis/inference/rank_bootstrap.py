@@ -558,10 +558,11 @@ def block_task(
         labels = None if splits is None else splits.labels[start:stop]
         ones = None if splits is None else splits.ones
     # A block of samples ranks its models into this thread's reused memory, one set per position
-    # in the block (fresh arrays cost their page faults on every sample: 0.200 against 0.138 CPU
-    # s a model's sample and fold walks at 4916 images). _block_size keeps the block's model
-    # ranks within SAMPLE_BYTES whether reused or not; the data as they are (every pair active)
-    # run once and take fresh arrays, so that the reused memory keeps a sample's size.
+    # in the block: fresh arrays, held for the block, cost their page faults on every sample
+    # (0.169 against 0.119 CPU s a model's sample and fold walks at 4916 images, blocks of 3).
+    # _block_size keeps the block's model ranks within SAMPLE_BYTES whether reused or not; the
+    # data as they are (every pair active) run once and take fresh arrays, so that the reused
+    # memory keeps a sample's size.
     scratch = [f"models {i}" if start >= 0 else None for i in range(len(counts))]
     if labels is None or labels.shape[1] == 0:
         folds = [None] * len(counts)
