@@ -9,8 +9,8 @@ weights, so a sample needs at most S + 2 sorts per ROI (the "rdm" variant, on al
 once per distinct subject draw for the whole run). Samples run in parallel threads; ROIs are taken
 in chunks so that memory stays bounded whatever the study's size. With `splits` (the
 cross-validated network comparison), each sample's walk also writes its active pairs in sort order
-and every fold of its images walks those (`sample_and_fold_ranks`): the folds' similarities come
-from the bootstrap's own tasks, with the integers of walks of their own.
+and the two folds of each split of its images walk those together (`sample_and_fold_ranks`): the
+folds' similarities come from the bootstrap's own tasks, with the integers of walks of their own.
 """
 
 from __future__ import annotations
