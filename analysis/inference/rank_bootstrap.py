@@ -34,7 +34,7 @@ from . import rank_kernels as kernels
 from .moments import Moments, similarity
 from .noise_ceiling import ceiling_bounds
 
-CHUNK_BYTES = 1.5e9  # one chunk of ROIs' sorted subject RDMs (mapped) and their ranks, over
+CHUNK_BYTES = 1.7e9  # one chunk of ROIs' sorted subject RDMs (mapped) and their ranks, over
 # all threads; several ROIs a chunk share one float conversion of the models' ranks per pass
 SAMPLE_BYTES = 3e9  # the models' ranks of the samples of every running task
 MAX_BLOCK = 16  # samples per task at most

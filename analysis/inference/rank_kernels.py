@@ -119,12 +119,43 @@ def rank_squares(ranks: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return out
 
 
+CROSS_CHUNK = 512  # pairs per chunk of roi_cross_sums: its float rows of every model stay in L2
+
+
 @nb.njit(cache=True, nogil=True, fastmath=True, inline="always")
 def _dot(x: np.ndarray, y: np.ndarray, size: int) -> float:
     total = 0.0
     for a in range(size):
         total += x[a] * y[a]
     return total
+
+
+@nb.njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _add_dots(
+    weighted: np.ndarray, first: int, count: int, y: np.ndarray, size: int, out: np.ndarray
+):
+    """out[s] += Σ_a weighted[first + s, a] · y[a] for s < count (≤ 3): one read of y for up to
+    three rows, which is what bounds the cross sums."""
+    if count == 3:
+        x0, x1, x2 = weighted[first], weighted[first + 1], weighted[first + 2]
+        t0 = t1 = t2 = 0.0
+        for a in range(size):
+            t0 += x0[a] * y[a]
+            t1 += x1[a] * y[a]
+            t2 += x2[a] * y[a]
+        out[0] += t0
+        out[1] += t1
+        out[2] += t2
+    elif count == 2:
+        x0, x1 = weighted[first], weighted[first + 1]
+        t0 = t1 = 0.0
+        for a in range(size):
+            t0 += x0[a] * y[a]
+            t1 += x1[a] * y[a]
+        out[0] += t0
+        out[1] += t1
+    else:
+        out[0] += _dot(weighted[first], y, size)
 
 
 @nb.njit(cache=True, nogil=True, fastmath=True)
@@ -134,37 +165,47 @@ def roi_cross_sums(
     """Σ w·r·r' of doubled ranks within each ROI's subjects (R × S × S) and of each subject with
     each model (R × S × L). model_ranks: L × active; subject_ranks: (R·S) × active, ROI by ROI.
 
-    Compiled, in chunks of pairs converted to float64 once: numpy would convert every row again
-    for each ROI, or multiply every row with every other.
+    Compiled, in chunks of pairs converted to float64 once, each model's chunk read once for up to
+    three of a ROI's subjects: numpy would convert every row again for each ROI, or multiply
+    every row with every other.
     """
     n_models = model_ranks.shape[0]
     n_rois = subject_ranks.shape[0] // n_subjects
     gram = np.zeros((n_rois, n_subjects, n_subjects))
     cross = np.zeros((n_rois, n_subjects, n_models))
-    models = np.empty((n_models, CHUNK))
-    subjects = np.empty((subject_ranks.shape[0], CHUNK))
-    weighted = np.empty(CHUNK)
-    for start in range(0, subject_ranks.shape[1], CHUNK):
-        size = min(CHUNK, subject_ranks.shape[1] - start)
+    models = np.empty((n_models, CROSS_CHUNK))
+    subjects = np.empty((subject_ranks.shape[0], CROSS_CHUNK))
+    weighted = np.empty((subject_ranks.shape[0], CROSS_CHUNK))
+    sums = np.empty(3)
+    for start in range(0, subject_ranks.shape[1], CROSS_CHUNK):
+        size = min(CROSS_CHUNK, subject_ranks.shape[1] - start)
         weight = weights[start : start + size]
         for m in range(n_models):  # 1-d rows: these loops vectorise
             source, target = model_ranks[m, start : start + size], models[m]
             for a in range(size):
                 target[a] = float(source[a])
         for q in range(subject_ranks.shape[0]):
-            source, target = subject_ranks[q, start : start + size], subjects[q]
+            source, target, scaled = (
+                subject_ranks[q, start : start + size],
+                subjects[q],
+                weighted[q],
+            )
             for a in range(size):
                 target[a] = float(source[a])
+                scaled[a] = target[a] * float(weight[a])
         for r in range(n_rois):
-            first = r * n_subjects
-            for s in range(n_subjects):
-                subject = subjects[first + s]
-                for a in range(size):
-                    weighted[a] = subject[a] * float(weight[a])
+            for s in range(0, n_subjects, 3):
+                first, count = r * n_subjects + s, min(3, n_subjects - s)
                 for t in range(n_subjects):
-                    gram[r, s, t] += _dot(weighted, subjects[first + t], size)
+                    sums[:] = 0.0
+                    _add_dots(weighted, first, count, subjects[r * n_subjects + t], size, sums)
+                    for u in range(count):
+                        gram[r, s + u, t] += sums[u]
                 for m in range(n_models):
-                    cross[r, s, m] += _dot(weighted, models[m], size)
+                    sums[:] = 0.0
+                    _add_dots(weighted, first, count, models[m], size, sums)
+                    for u in range(count):
+                        cross[r, s + u, m] += sums[u]
     return gram, cross
 
 
