@@ -9,8 +9,8 @@ weights, so a sample needs at most S + 2 sorts per ROI (the "rdm" variant, on al
 once per distinct subject draw for the whole run). Samples run in parallel threads; ROIs are taken
 in chunks so that memory stays bounded whatever the study's size. With `splits` (the
 cross-validated network comparison), each sample's walk also writes its active pairs in sort order
-and every fold of its images walks those (`sample_and_fold_ranks`): the folds' similarities come
-from the bootstrap's own tasks, with the integers of walks of their own.
+and the two folds of each split of its images walk those together (`sample_and_fold_ranks`): the
+folds' similarities come from the bootstrap's own tasks, with the integers of walks of their own.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from . import rank_kernels as kernels
 from .moments import Moments, similarity
 from .noise_ceiling import ceiling_bounds
 
-CHUNK_BYTES = 1.5e9  # one chunk of ROIs' sorted subject RDMs (mapped) and their ranks, over
+CHUNK_BYTES = 1.7e9  # one chunk of ROIs' sorted subject RDMs (mapped) and their ranks, over
 # all threads; several ROIs a chunk share one float conversion of the models' ranks per pass
 SAMPLE_BYTES = 3e9  # the models' ranks of the samples of every running task
 MAX_BLOCK = 16  # samples per task at most
@@ -102,13 +102,18 @@ def _scratch(name: str, size: int, dtype: type = np.int32) -> np.ndarray:
     return buffer[:size]
 
 
-def _words(name: str, size: int, scratch: bool, dtype: type = np.int32) -> np.ndarray:
-    return _scratch(name, size, dtype) if scratch else np.empty(size, dtype=dtype)
+def _words(name: str, size: int, scratch: str | None, dtype: type = np.int32) -> np.ndarray:
+    """`size` words of this thread's reused memory named `scratch` + `name`, or fresh ones."""
+    if scratch is None:
+        return np.empty(size, dtype=dtype)
+    return _scratch(f"{scratch} {name}", size, dtype)
 
 
-def sample_ranks(rdms: list[SortedRDM], counts: np.ndarray, scratch: bool = False) -> SampleRanks:
-    """Doubled weighted ranks of every RDM under one sample's image counts. With `scratch`, in
-    this thread's reused memory: valid until its next call with `scratch`."""
+def sample_ranks(
+    rdms: list[SortedRDM], counts: np.ndarray, scratch: str | None = None
+) -> SampleRanks:
+    """Doubled weighted ranks of every RDM under one sample's image counts. With `scratch` (a
+    name), in this thread's reused memory of that name: valid until its next call with it."""
     counts = np.ascontiguousarray(counts, dtype=np.int32)
     row, column, drawn = kernels.slot_tables(counts)
     weights = kernels.active_weights(counts, drawn)
@@ -162,13 +167,14 @@ def sample_folds(counts: np.ndarray, labels: np.ndarray, ones: np.ndarray) -> li
 
 
 def sample_and_fold_ranks(
-    rdms: list[SortedRDM], counts: np.ndarray, folds: list[Fold], scratch: bool = False
+    rdms: list[SortedRDM], counts: np.ndarray, folds: list[Fold], scratch: str | None = None
 ) -> tuple[SampleRanks, list[SampleRanks]]:
     """sample_ranks, and the doubled weighted ranks of every RDM within each fold (as
     sample_ranks of the fold's counts gives them, the same integers): each RDM's order is walked
-    once for the sample, which writes its active pairs in order, and a fold of the sample's
-    images walks those (about 40% of the pairs) instead of the whole order. With `scratch`, in
-    this thread's reused memory, as sample_ranks."""
+    once for the sample, which writes its active pairs in order, and the two folds of a split of
+    the sample's images walk those (about 40% of the pairs) together, instead of the whole order
+    twice. Folds as sample_folds gives them: the two of split s at positions 2·s and 2·s + 1.
+    With `scratch`, in this thread's reused memory, as sample_ranks."""
     counts = np.ascontiguousarray(counts, dtype=np.int32)
     row, column, drawn = kernels.slot_tables(counts)
     weights = kernels.active_weights(counts, drawn)
@@ -178,14 +184,33 @@ def sample_and_fold_ranks(
     fold_flats = [
         _words(f"fold {q}", len(rdms) * size + 1, scratch) for q, size in enumerate(sizes)
     ]
-    order = _words("order", active + 1, scratch)  # one RDM's active pairs, reused
+    # one RDM's active pairs and their ranks, reused by every RDM (and every call of the thread)
+    order = _scratch("walk order", active + 1)
+    values = _scratch("walk values", active + 1)
     for t, rdm in enumerate(rdms):
         out = flat[t * active : (t + 1) * active + 1]
-        kept = kernels.doubled_ranks_and_order(rdm.pairs, counts, row, column, out, order)
-        for fold, size, fold_flat in zip(folds, sizes, fold_flats, strict=True):
-            source = order[:kept] if fold.within else rdm.pairs
-            fold_out = fold_flat[t * size : (t + 1) * size + 1]
-            kernels.doubled_ranks(source, fold.counts, fold.row, fold.column, fold_out)
+        kept = kernels.doubled_ranks_and_order(rdm.pairs, counts, row, column, out, order, values)
+        outs = [
+            fold_flat[t * size : (t + 1) * size + 1]
+            for size, fold_flat in zip(sizes, fold_flats, strict=True)
+        ]
+        for q in range(0, len(folds), 2):
+            first, second = folds[q], folds[q + 1]
+            if first.within and second.within:
+                kernels.split_doubled_ranks(
+                    order[:kept],
+                    first.counts,
+                    first.row,
+                    first.column,
+                    outs[q],
+                    second.counts,
+                    second.row,
+                    second.column,
+                    outs[q + 1],
+                )
+                continue
+            for fold, fold_out in ((first, outs[q]), (second, outs[q + 1])):
+                kernels.doubled_ranks(rdm.pairs, fold.counts, fold.row, fold.column, fold_out)
     fold_ranks = [
         _sample_ranks(fold_flat[:-1].reshape(len(rdms), size), fold.weights)
         for fold, size, fold_flat in zip(folds, sizes, fold_flats, strict=True)
@@ -346,9 +371,9 @@ def _evaluate(
     also every fold's per-subject similarities (Q, R, S, L) from the same walks of the subjects
     (fold_models: the models' ranks in each fold)."""
     if folds is None:  # the subjects' ranks live in this call only: reused memory
-        ranks, fold_ranks = sample_ranks(subjects, counts, scratch=True), []
+        ranks, fold_ranks = sample_ranks(subjects, counts, scratch="subjects"), []
     else:
-        ranks, fold_ranks = sample_and_fold_ranks(subjects, counts, folds, scratch=True)
+        ranks, fold_ranks = sample_and_fold_ranks(subjects, counts, folds, scratch="subjects")
     n_rois = len(subjects) // n_subjects
     gram, moments_cross = kernels.roi_cross_sums(
         models.ranks, ranks.ranks, ranks.weights, n_subjects
@@ -588,13 +613,23 @@ def block_task(
         subject_counts = ceiling_counts[start:stop]
         labels = None if splits is None else splits.labels[start:stop]
         ones = None if splits is None else splits.ones
+    # A block of samples ranks its models into this thread's reused memory, one set per position
+    # in the block: fresh arrays, held for the block, cost their page faults on every sample
+    # (0.169 against 0.119 CPU s a model's sample and fold walks at 4916 images, blocks of 3).
+    # _block_size keeps the block's model ranks within SAMPLE_BYTES whether reused or not; the
+    # data as they are (every pair active) run once and take fresh arrays, so that the reused
+    # memory keeps a sample's size.
+    scratch = [f"models {i}" if start >= 0 else None for i in range(len(counts))]
     if labels is None or labels.shape[1] == 0:
         folds = [None] * len(counts)
-        model_ranks = [(sample_ranks(models, c), []) for c in counts]
+        model_ranks = [
+            (sample_ranks(models, c, scratch=s), []) for c, s in zip(counts, scratch, strict=True)
+        ]
     else:
         folds = [sample_folds(c, labels[i], ones) for i, c in enumerate(counts)]
         model_ranks = [
-            sample_and_fold_ranks(models, c, f) for c, f in zip(counts, folds, strict=True)
+            sample_and_fold_ranks(models, c, f, scratch=s)
+            for c, f, s in zip(counts, folds, scratch, strict=True)
         ]
     first = chunks[0].start  # chunks are consecutive ranges of ROIs
     n_rois = sum(len(chunk) for chunk in chunks)

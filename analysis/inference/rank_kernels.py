@@ -119,12 +119,43 @@ def rank_squares(ranks: np.ndarray, weights: np.ndarray) -> np.ndarray:
     return out
 
 
+CROSS_CHUNK = 512  # pairs per chunk of roi_cross_sums: its float rows of every model stay in L2
+
+
 @nb.njit(cache=True, nogil=True, fastmath=True, inline="always")
 def _dot(x: np.ndarray, y: np.ndarray, size: int) -> float:
     total = 0.0
     for a in range(size):
         total += x[a] * y[a]
     return total
+
+
+@nb.njit(cache=True, nogil=True, fastmath=True, inline="always")
+def _add_dots(
+    weighted: np.ndarray, first: int, count: int, y: np.ndarray, size: int, out: np.ndarray
+):
+    """out[s] += Σ_a weighted[first + s, a] · y[a] for s < count (≤ 3): one read of y for up to
+    three rows, which is what bounds the cross sums."""
+    if count == 3:
+        x0, x1, x2 = weighted[first], weighted[first + 1], weighted[first + 2]
+        t0 = t1 = t2 = 0.0
+        for a in range(size):
+            t0 += x0[a] * y[a]
+            t1 += x1[a] * y[a]
+            t2 += x2[a] * y[a]
+        out[0] += t0
+        out[1] += t1
+        out[2] += t2
+    elif count == 2:
+        x0, x1 = weighted[first], weighted[first + 1]
+        t0 = t1 = 0.0
+        for a in range(size):
+            t0 += x0[a] * y[a]
+            t1 += x1[a] * y[a]
+        out[0] += t0
+        out[1] += t1
+    else:
+        out[0] += _dot(weighted[first], y, size)
 
 
 @nb.njit(cache=True, nogil=True, fastmath=True)
@@ -134,37 +165,47 @@ def roi_cross_sums(
     """Σ w·r·r' of doubled ranks within each ROI's subjects (R × S × S) and of each subject with
     each model (R × S × L). model_ranks: L × active; subject_ranks: (R·S) × active, ROI by ROI.
 
-    Compiled, in chunks of pairs converted to float64 once: numpy would convert every row again
-    for each ROI, or multiply every row with every other.
+    Compiled, in chunks of pairs converted to float64 once, each model's chunk read once for up to
+    three of a ROI's subjects: numpy would convert every row again for each ROI, or multiply
+    every row with every other.
     """
     n_models = model_ranks.shape[0]
     n_rois = subject_ranks.shape[0] // n_subjects
     gram = np.zeros((n_rois, n_subjects, n_subjects))
     cross = np.zeros((n_rois, n_subjects, n_models))
-    models = np.empty((n_models, CHUNK))
-    subjects = np.empty((subject_ranks.shape[0], CHUNK))
-    weighted = np.empty(CHUNK)
-    for start in range(0, subject_ranks.shape[1], CHUNK):
-        size = min(CHUNK, subject_ranks.shape[1] - start)
+    models = np.empty((n_models, CROSS_CHUNK))
+    subjects = np.empty((subject_ranks.shape[0], CROSS_CHUNK))
+    weighted = np.empty((subject_ranks.shape[0], CROSS_CHUNK))
+    sums = np.empty(3)
+    for start in range(0, subject_ranks.shape[1], CROSS_CHUNK):
+        size = min(CROSS_CHUNK, subject_ranks.shape[1] - start)
         weight = weights[start : start + size]
         for m in range(n_models):  # 1-d rows: these loops vectorise
             source, target = model_ranks[m, start : start + size], models[m]
             for a in range(size):
                 target[a] = float(source[a])
         for q in range(subject_ranks.shape[0]):
-            source, target = subject_ranks[q, start : start + size], subjects[q]
+            source, target, scaled = (
+                subject_ranks[q, start : start + size],
+                subjects[q],
+                weighted[q],
+            )
             for a in range(size):
                 target[a] = float(source[a])
+                scaled[a] = target[a] * float(weight[a])
         for r in range(n_rois):
-            first = r * n_subjects
-            for s in range(n_subjects):
-                subject = subjects[first + s]
-                for a in range(size):
-                    weighted[a] = subject[a] * float(weight[a])
+            for s in range(0, n_subjects, 3):
+                first, count = r * n_subjects + s, min(3, n_subjects - s)
                 for t in range(n_subjects):
-                    gram[r, s, t] += _dot(weighted, subjects[first + t], size)
+                    sums[:] = 0.0
+                    _add_dots(weighted, first, count, subjects[r * n_subjects + t], size, sums)
+                    for u in range(count):
+                        gram[r, s + u, t] += sums[u]
                 for m in range(n_models):
-                    cross[r, s, m] += _dot(weighted, models[m], size)
+                    sums[:] = 0.0
+                    _add_dots(weighted, first, count, models[m], size, sums)
+                    for u in range(count):
+                        cross[r, s + u, m] += sums[u]
     return gram, cross
 
 
@@ -413,27 +454,30 @@ def doubled_ranks_and_order(
     column: np.ndarray,
     out: np.ndarray,
     order: np.ndarray,
+    values: np.ndarray,
 ) -> int:
     """doubled_ranks, and the active pairs in the same sort order written to `order` (one spare
     last entry; returns how many): the RDM's sort order restricted to the pairs this sample drew,
     each tie flag set when the next active pair has the same value. A walk of `order` with counts
     that are zero wherever these are (a fold of the sample's images) gives the integers of a walk
     of the whole order (pairs with weight 0 change no rank), over about 40% of the pairs.
+
+    In two phases: the walk writes each pair and its rank sequentially (`values`: scratch of
+    `order`'s length), then a pass over the active pairs scatters the ranks to their slots. The
+    walk makes no scattered write for the pairs not drawn (about 60%), and the scatter has no
+    dependence on a running sum (0.054 against 0.065 CPU s a 12 M pair RDM at 4916 images).
     """
-    spare = out.shape[0] - 1
     before = 0
     p = 0
     k = 0
     while k < pairs.shape[0]:
         pair = pairs[k]
         if pair >= 0:
-            i = pair >> 16
-            j = pair & 0xFFFF
-            w = counts[i] * counts[j]
-            out[min(row[i] + column[j], spare)] = 2 * before + w + 1
-            before += w
+            w = counts[pair >> 16] * counts[pair & 0xFFFF]
             order[p] = pair  # kept when drawn: no branch
+            values[p] = 2 * before + w + 1
             p += w > 0
+            before += w
             k += 1
             continue
         end = k
@@ -442,15 +486,75 @@ def doubled_ranks_and_order(
         group = 0
         for q in range(k, end + 1):
             group += counts[(pairs[q] >> 16) & 0x7FFF] * counts[pairs[q] & 0xFFFF]
+        rank = 2 * before + group + 1
         first = p
         for q in range(k, end + 1):
-            i = (pairs[q] >> 16) & 0x7FFF
-            j = pairs[q] & 0xFFFF
-            out[min(row[i] + column[j], spare)] = 2 * before + group + 1
             order[p] = pairs[q]  # flagged: tied with the next pair of the group
-            p += counts[i] * counts[j] > 0
+            values[p] = rank
+            p += counts[(pairs[q] >> 16) & 0x7FFF] * counts[pairs[q] & 0xFFFF] > 0
         if p > first:  # the group's last active pair is tied with no next one
             order[p - 1] &= 0x7FFFFFFF
         before += group
         k = end + 1
+    for q in range(p):
+        pair = order[q] & 0x7FFFFFFF
+        out[row[pair >> 16] + column[pair & 0xFFFF]] = values[q]
     return p
+
+
+@nb.njit(cache=True, nogil=True)
+def split_doubled_ranks(
+    order: np.ndarray,
+    counts_0: np.ndarray,
+    row_0: np.ndarray,
+    column_0: np.ndarray,
+    out_0: np.ndarray,
+    counts_1: np.ndarray,
+    row_1: np.ndarray,
+    column_1: np.ndarray,
+    out_1: np.ndarray,
+) -> None:
+    """doubled_ranks of the two folds of one split in one walk of a sample's active order (from
+    doubled_ranks_and_order; both folds' counts zero wherever the sample's are): the same
+    integers as two walks, each fold with its own running weight and tie group weights, written
+    to its own `out` (with its spare slot). Every active pair is in fold 0, fold 1 or neither;
+    the two writes need no branch (0.052 against 0.057 CPU s for a 12 M pair RDM's four folds).
+    """
+    spare_0 = out_0.shape[0] - 1
+    spare_1 = out_1.shape[0] - 1
+    before_0 = 0
+    before_1 = 0
+    k = 0
+    while k < order.shape[0]:
+        pair = order[k]
+        if pair >= 0:
+            i = pair >> 16
+            j = pair & 0xFFFF
+            w_0 = counts_0[i] * counts_0[j]
+            w_1 = counts_1[i] * counts_1[j]
+            out_0[min(row_0[i] + column_0[j], spare_0)] = 2 * before_0 + w_0 + 1
+            out_1[min(row_1[i] + column_1[j], spare_1)] = 2 * before_1 + w_1 + 1
+            before_0 += w_0
+            before_1 += w_1
+            k += 1
+            continue
+        end = k
+        while order[end] < 0:
+            end += 1
+        group_0 = 0
+        group_1 = 0
+        for q in range(k, end + 1):
+            i = (order[q] >> 16) & 0x7FFF
+            j = order[q] & 0xFFFF
+            group_0 += counts_0[i] * counts_0[j]
+            group_1 += counts_1[i] * counts_1[j]
+        rank_0 = 2 * before_0 + group_0 + 1
+        rank_1 = 2 * before_1 + group_1 + 1
+        for q in range(k, end + 1):
+            i = (order[q] >> 16) & 0x7FFF
+            j = order[q] & 0xFFFF
+            out_0[min(row_0[i] + column_0[j], spare_0)] = rank_0
+            out_1[min(row_1[i] + column_1[j], spare_1)] = rank_1
+        before_0 += group_0
+        before_1 += group_1
+        k = end + 1

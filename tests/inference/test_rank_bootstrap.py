@@ -329,6 +329,55 @@ def test_fold_ranks_from_one_walk_are_the_separate_walks_ranks(tied: bool) -> No
         np.testing.assert_array_equal(got.sums, expected.sums)
 
 
+def _numpy_doubled_ranks(vector: np.ndarray, counts: np.ndarray, n: int) -> np.ndarray:
+    """2 × the weighted mid-ranks of the pairs with weight > 0, by the numpy path."""
+    weights = (counts[:, None] * counts[None, :])[np.triu_indices(n, 1)].astype(float)
+    order, values = comparison_ranks.sort_orders(vector)
+    return 2 * comparison_ranks.weighted_ranks(order[0], values[0], weights[None])[0][weights > 0]
+
+
+@st.composite
+def _fold_cases(draw) -> tuple:
+    """A small study with its ties, a sample's image counts and two-fold splits: images not
+    drawn, empty folds, folds of one image, every pair tied, splits of ones."""
+    n = draw(st.integers(2, 9))
+    n_pairs = n * (n - 1) // 2
+    levels = draw(st.integers(1, n_pairs))  # 1: every pair tied
+    values = st.lists(st.integers(0, levels - 1), min_size=n_pairs, max_size=n_pairs)
+    vectors = np.array([draw(values) for _ in range(2)], dtype=float)
+    counts = np.array(draw(st.lists(st.integers(0, 3), min_size=n, max_size=n)), np.int32)
+    if draw(st.booleans()):  # every image drawn: the folds of ones walk the sample's order too
+        counts = np.maximum(counts, 1)
+    n_splits = draw(st.integers(1, 3))
+    labels = st.lists(st.integers(-1, 1), min_size=n, max_size=n)
+    split_labels = np.array([draw(labels) for _ in range(n_splits)], np.int8)
+    ones = np.array(draw(st.lists(st.booleans(), min_size=n_splits, max_size=n_splits)))
+    return vectors, counts, split_labels, ones
+
+
+@settings(max_examples=300, deadline=None)
+@given(_fold_cases())
+def test_fold_ranks_of_one_walk_equal_the_numpy_ranks_for_any_ties_and_folds(case) -> None:
+    """The two-phase sample walk and each split's walk of both folds give, for any ties and
+    fold labels (empty folds, one image in a fold, every pair tied, images not drawn), the
+    numpy path's doubled weighted ranks of the sample and of every fold."""
+    vectors, counts, split_labels, ones = case
+    n = counts.shape[0]
+    rdms = [rank_bootstrap.sort_rdm(v, n) for v in vectors]
+    folds = rank_bootstrap.sample_folds(counts, split_labels, ones)
+    sample, fold_ranks = rank_bootstrap.sample_and_fold_ranks(rdms, counts, folds)
+    for t, vector in enumerate(vectors):
+        np.testing.assert_array_equal(sample.ranks[t], _numpy_doubled_ranks(vector, counts, n))
+    for q, got in enumerate(fold_ranks):
+        s, f = divmod(q, 2)
+        base = np.ones(n, np.int32) if ones[s] else counts
+        fold_counts = base * (split_labels[s] == f)
+        np.testing.assert_array_equal(got.weights, folds[q].weights)
+        for t, vector in enumerate(vectors):
+            expected = _numpy_doubled_ranks(vector, fold_counts, n)
+            np.testing.assert_array_equal(got.ranks[t], expected)
+
+
 def _separate_means(monkeypatch, *args, **kwargs) -> np.ndarray:
     """The fold means of crossvalidated.cross_validated's pass of its own."""
     seen = []
