@@ -237,11 +237,19 @@ def _pool_key(pool: np.ndarray) -> tuple[int, ...]:
 
 
 def pool_requests(ceiling_counts: np.ndarray) -> dict[tuple[int, ...], set[int]]:
-    """Every pool of two or more subjects that the ceilings of these subject counts (V × S)
-    compare with a subject, by key (_pool_key), with the subjects it is compared with: the full
-    pool with each of its subjects, each leave-one-out pool with the subject left out. One key
-    can serve several variants ("both" drawing (1, 1, 0) is also "pattern"'s pool without
-    subject 2)."""
+    """Every pool of two or more subjects that the ceilings of these subject counts compare with
+    a subject: the full pool with each of its subjects, each leave-one-out pool with the
+    subject left out. One key can serve several variants ("both" drawing (1, 1, 0) is also
+    "pattern"'s pool without subject 2).
+
+    Parameters
+    ----------
+    ceiling_counts : (V, S) subject counts of the ceiling variants of one sample.
+
+    Returns
+    -------
+    dict : pool key (_pool_key, gcd-normalised counts) → the subjects it is compared with.
+    """
     requests: dict[tuple[int, ...], set[int]] = {}
     for counts in np.asarray(ceiling_counts, dtype=np.int64):
         for s in np.flatnonzero(counts):
