@@ -2,7 +2,10 @@
 
 Each RDM is sorted once (`sort_rdm`). A bootstrap sample then needs, per RDM, one walk along that
 order for its weighted ranks (rank_kernels.doubled_ranks), and per ROI the pooled RDMs of
-`boot_noise_ceiling` ranked again (rank_kernels.pooled_ranks). Pools are shared where rsatoolbox's
+`boot_noise_ceiling` ranked again: a pool compared with one subject (or with its own two) sorts
+key | weight | that subject's ranks and takes its sums in one sequential walk
+(rank_kernels.payload_sums), any other writes each pair's rank (rank_kernels.pooled_ranks,
+pooled_sums). Pools are shared where rsatoolbox's
 would rank the same: a pool of one subject is that subject's own ranks, scaling the subject counts
 does not change a ranking, and the "both" and "pattern" variants of one sample share their image
 weights, so a sample needs at most S + 2 sorts per ROI (the "rdm" variant, on all images, sorts
@@ -297,7 +300,7 @@ class _RoiPools:
     ):
         self.ranks, self.subjects, self.gram, self.method = ranks, subjects, gram, method
         self.pooled_row, self.packed = pooled_row, packed
-        self.requests = {} if requests is None else requests
+        self.requests = {} if requests is None else dict(requests)  # its own: may grow
         self.rank_max = 2 * int(ranks.weights.sum(dtype=np.int64)) + 1  # bounds every rank
         self.cache: dict[tuple, tuple[float, float, np.ndarray]] = {}
 

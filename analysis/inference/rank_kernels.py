@@ -9,7 +9,8 @@ noise ceiling are exact integer sums whose ties are exactly the ones rsatoolbox 
 numba, because a weighted rank walks the sort order with a running sum of weights and writes
 each rank to its pair: numpy cannot express that walk (tie groups, a spare slot for pairs not
 drawn) without Python loops. The time goes into those scattered writes and into numpy's sort of
-the pooled keys; everything else is vectorised passes over 1-d rows.
+the pooled keys (with a pair index, or with one subject's ranks so that the pool's sums come from
+one sequential walk of the sorted words); everything else is vectorised passes over 1-d rows.
 The compiled kernels release the GIL, so samples run in parallel threads.
 """
 
