@@ -307,36 +307,9 @@ def payload_sums(
         return None
     if packed is None:
         packed = np.empty(ranks.shape[1], np.int64)
-    _packed_payload(ranks, pool, weights, carry, weight_bits, payload_bits, packed)
+    _packed_keys(ranks, pool, weights, payload_bits, weight_bits, packed, carry)
     packed.sort()
     return _payload_walk(packed, weight_bits, payload_bits)
-
-
-@nb.njit(cache=True, nogil=True)
-def _packed_payload(
-    ranks: np.ndarray,
-    pool: np.ndarray,
-    weights: np.ndarray,
-    carry: int,
-    weight_bits: int,
-    payload_bits: int,
-    packed: np.ndarray,
-) -> None:
-    """Per active pair, into `packed`: (Σ_t pool_t · ranks_t) << (weight_bits + payload_bits)
-    | weight << payload_bits | ranks_carry; in chunks of pairs, as _packed_keys."""
-    key = np.empty(CHUNK, np.int64)
-    for start in range(0, ranks.shape[1], CHUNK):
-        size = min(CHUNK, ranks.shape[1] - start)
-        key[:] = 0
-        for t in range(ranks.shape[0]):
-            if pool[t]:
-                row, times = ranks[t, start : start + size], pool[t]
-                for a in range(size):
-                    key[a] += times * row[a]
-        out, weight = packed[start : start + size], weights[start : start + size]
-        carried = ranks[carry, start : start + size]
-        for a in range(size):
-            out[a] = (((key[a] << weight_bits) | weight[a]) << payload_bits) | carried[a]
 
 
 @nb.njit(cache=True, nogil=True)
@@ -402,12 +375,14 @@ def _packed_keys(
     ranks: np.ndarray,
     pool: np.ndarray,
     weights: np.ndarray,
-    index_bits: int,
+    low_bits: int,
     weight_bits: int,
     packed: np.ndarray,
+    carry: int = -1,
 ) -> None:
-    """Per active pair, into `packed`: (Σ_t pool_t · ranks_t) << (weight_bits + index_bits)
-    | weight << index_bits | pair.
+    """Per active pair, into `packed`: (Σ_t pool_t · ranks_t) << (weight_bits + low_bits)
+    | weight << low_bits | low, where low is the pair's index (carry < 0, pooled_ranks) or
+    ranks_carry (payload_sums).
 
     In chunks of pairs, one row at a time, so that each inner loop is a plain vectorisable pass.
     """
@@ -421,8 +396,13 @@ def _packed_keys(
                 for a in range(size):
                     key[a] += times * row[a]
         out, weight = packed[start : start + size], weights[start : start + size]
-        for a in range(size):
-            out[a] = (((key[a] << weight_bits) | weight[a]) << index_bits) | (start + a)
+        if carry >= 0:
+            carried = ranks[carry, start : start + size]
+            for a in range(size):
+                out[a] = (((key[a] << weight_bits) | weight[a]) << low_bits) | carried[a]
+        else:
+            for a in range(size):
+                out[a] = (((key[a] << weight_bits) | weight[a]) << low_bits) | (start + a)
 
 
 @nb.njit(cache=True, nogil=True)
