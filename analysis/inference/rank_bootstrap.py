@@ -82,7 +82,7 @@ class SampleRanks:
     weights: np.ndarray
     ranks: np.ndarray  # RDMs × active pairs
     sums: np.ndarray  # Σ w·r per RDM
-    squares: np.ndarray  # Σ w·r² per RDM
+    squares: np.ndarray | None  # Σ w·r² per RDM; None for subjects (roi_cross_sums' gram diagonal)
 
     @property
     def total(self) -> float:
@@ -113,10 +113,11 @@ def _words(name: str, size: int, scratch: str | None, dtype: type = np.int32) ->
 
 
 def sample_ranks(
-    rdms: list[SortedRDM], counts: np.ndarray, scratch: str | None = None
+    rdms: list[SortedRDM], counts: np.ndarray, scratch: str | None = None, squares: bool = True
 ) -> SampleRanks:
     """Doubled weighted ranks of every RDM under one sample's image counts. With `scratch` (a
-    name), in this thread's reused memory of that name: valid until its next call with it."""
+    name), in this thread's reused memory of that name: valid until its next call with it.
+    Without `squares`, no Σ w·r² (a subject's is its diagonal of roi_cross_sums' gram)."""
     counts = np.ascontiguousarray(counts, dtype=np.int32)
     row, column, drawn = kernels.slot_tables(counts)
     weights = kernels.active_weights(counts, drawn)
@@ -127,12 +128,14 @@ def sample_ranks(
     for t, rdm in enumerate(rdms):
         out = flat[t * active : (t + 1) * active + 1]
         kernels.doubled_ranks(rdm.pairs, counts, row, column, out)
-    return _sample_ranks(flat[:-1].reshape(len(rdms), active), weights)
+    return _sample_ranks(flat[:-1].reshape(len(rdms), active), weights, squares)
 
 
-def _sample_ranks(ranks: np.ndarray, weights: np.ndarray) -> SampleRanks:
+def _sample_ranks(ranks: np.ndarray, weights: np.ndarray, squares: bool = True) -> SampleRanks:
     sums = np.full(ranks.shape[0], kernels.rank_sum(weights))
-    return SampleRanks(weights, ranks, sums, kernels.rank_squares(ranks, weights))
+    return SampleRanks(
+        weights, ranks, sums, kernels.rank_squares(ranks, weights) if squares else None
+    )
 
 
 @dataclass(frozen=True)
@@ -170,14 +173,18 @@ def sample_folds(counts: np.ndarray, labels: np.ndarray, ones: np.ndarray) -> li
 
 
 def sample_and_fold_ranks(
-    rdms: list[SortedRDM], counts: np.ndarray, folds: list[Fold], scratch: str | None = None
+    rdms: list[SortedRDM],
+    counts: np.ndarray,
+    folds: list[Fold],
+    scratch: str | None = None,
+    squares: bool = True,
 ) -> tuple[SampleRanks, list[SampleRanks]]:
     """sample_ranks, and the doubled weighted ranks of every RDM within each fold (as
     sample_ranks of the fold's counts gives them, the same integers): each RDM's order is walked
     once for the sample, which writes its active pairs in order, and the two folds of a split of
     the sample's images walk those (about 40% of the pairs) together, instead of the whole order
     twice. Folds as sample_folds gives them: the two of split s at positions 2·s and 2·s + 1.
-    With `scratch`, in this thread's reused memory, as sample_ranks."""
+    With `scratch`, in this thread's reused memory, and `squares`, as sample_ranks."""
     counts = np.ascontiguousarray(counts, dtype=np.int32)
     row, column, drawn = kernels.slot_tables(counts)
     weights = kernels.active_weights(counts, drawn)
@@ -215,10 +222,10 @@ def sample_and_fold_ranks(
             for fold, fold_out in ((first, outs[q]), (second, outs[q + 1])):
                 kernels.doubled_ranks(rdm.pairs, fold.counts, fold.row, fold.column, fold_out)
     fold_ranks = [
-        _sample_ranks(fold_flat[:-1].reshape(len(rdms), size), fold.weights)
+        _sample_ranks(fold_flat[:-1].reshape(len(rdms), size), fold.weights, squares)
         for fold, size, fold_flat in zip(folds, sizes, fold_flats, strict=True)
     ]
-    return _sample_ranks(flat[:-1].reshape(len(rdms), active), weights), fold_ranks
+    return _sample_ranks(flat[:-1].reshape(len(rdms), active), weights, squares), fold_ranks
 
 
 def rank_similarity(total, sum_a, sum_b, square_a, square_b, cross, method: str):
@@ -280,7 +287,8 @@ def _carried(key: tuple[int, ...], subjects: set[int]) -> tuple[int, int | None]
 
 class _RoiPools:
     """compare(pool, subject) for the pools of one ROI under one sample, each pool ranked once.
-
+    `gram`: the ROI's Σ w·r·r' of its subjects' doubled ranks (roi_cross_sums); its diagonal
+    gives each subject's Σ w·r².
     `requests` (pool_requests): every pool's subjects, known before any pool is ranked, so that
     a pool compared with one subject (or with its own two) takes the payload sort
     (rank_kernels.payload_sums) and the others the index path (pooled_ranks, pooled_sums).
@@ -331,7 +339,7 @@ class _RoiPools:
     def similarity(self, pool: np.ndarray, subject: int) -> float:
         nonzero = np.flatnonzero(pool)
         sums = self.ranks.sums[self.subjects]
-        squares = self.ranks.squares[self.subjects]
+        squares = np.diagonal(self.gram)  # each subject's Σ w·r², from roi_cross_sums
         if nonzero.size == 1:  # one subject's ranks, ranked again, are themselves
             t = nonzero[0]
             pooled = (sums[t], squares[t], self.gram[t])
@@ -382,9 +390,11 @@ def _evaluate(
     also every fold's per-subject similarities (Q, R, S, L) from the same walks of the subjects
     (fold_models: the models' ranks in each fold)."""
     if folds is None:  # the subjects' ranks live in this call only: reused memory
-        ranks, fold_ranks = sample_ranks(subjects, counts, scratch="subjects"), []
+        ranks, fold_ranks = sample_ranks(subjects, counts, scratch="subjects", squares=False), []
     else:
-        ranks, fold_ranks = sample_and_fold_ranks(subjects, counts, folds, scratch="subjects")
+        ranks, fold_ranks = sample_and_fold_ranks(
+            subjects, counts, folds, scratch="subjects", squares=False
+        )
     n_rois = len(subjects) // n_subjects
     gram, moments_cross = kernels.roi_cross_sums(
         models.ranks, ranks.ranks, ranks.weights, n_subjects

@@ -213,7 +213,7 @@ def test_a_two_subject_pool_derives_its_second_cross_sum_from_the_keys(key: tupl
     weights = rng.integers(1, 5, 3000).astype(np.int32)
     doubled = 2 * comparison_ranks.weighted_ranks_of_rows(values, np.tile(weights, (3, 1)))
     sample = rank_bootstrap._sample_ranks(doubled.astype(np.int32), weights)
-    gram = np.zeros((3, 3))
+    gram = (doubled * weights) @ doubled.T  # Σ w·r·r' of the subjects' doubled ranks
     scratch = (np.empty(3000, np.int32), np.empty(3000, np.int64))
     support = {t for t in range(3) if key[t]}
     payload = rank_bootstrap._RoiPools(
