@@ -64,6 +64,21 @@ def active_weights(counts: np.ndarray, drawn: int) -> np.ndarray:
     return out
 
 
+@nb.njit(cache=True, nogil=True, inline="always")
+def _pair_weight(pair: int, counts: np.ndarray) -> int:
+    """c_i c_j of a sorted pair word (first image << 16 | second, tie flag in the sign bit)."""
+    return counts[(pair >> 16) & 0x7FFF] * counts[pair & 0xFFFF]
+
+
+@nb.njit(cache=True, nogil=True, inline="always")
+def _group_weight(pairs: np.ndarray, first: int, last: int, counts: np.ndarray) -> int:
+    """Σ c_i c_j of the tie group pairs[first..last]."""
+    group = 0
+    for q in range(first, last + 1):
+        group += _pair_weight(pairs[q], counts)
+    return group
+
+
 @nb.njit(cache=True, nogil=True)
 def doubled_ranks(
     pairs: np.ndarray, counts: np.ndarray, row: np.ndarray, column: np.ndarray, out: np.ndarray
@@ -90,9 +105,7 @@ def doubled_ranks(
         end = k
         while pairs[end] < 0:
             end += 1
-        group = 0
-        for q in range(k, end + 1):
-            group += counts[(pairs[q] >> 16) & 0x7FFF] * counts[pairs[q] & 0xFFFF]
+        group = _group_weight(pairs, k, end, counts)
         for q in range(k, end + 1):
             i = (pairs[q] >> 16) & 0x7FFF
             out[min(row[i] + column[pairs[q] & 0xFFFF], spare)] = 2 * before + group + 1
@@ -493,15 +506,13 @@ def doubled_ranks_and_order(
         end = k
         while pairs[end] < 0:
             end += 1
-        group = 0
-        for q in range(k, end + 1):
-            group += counts[(pairs[q] >> 16) & 0x7FFF] * counts[pairs[q] & 0xFFFF]
+        group = _group_weight(pairs, k, end, counts)
         rank = 2 * before + group + 1
         first = p
         for q in range(k, end + 1):
             order[p] = pairs[q]  # flagged: tied with the next pair of the group
             values[p] = rank
-            p += counts[(pairs[q] >> 16) & 0x7FFF] * counts[pairs[q] & 0xFFFF] > 0
+            p += _pair_weight(pairs[q], counts) > 0
         if p > first:  # the group's last active pair is tied with no next one
             order[p - 1] &= 0x7FFFFFFF
         before += group
