@@ -18,9 +18,43 @@ from __future__ import annotations
 
 import numba as nb
 import numpy as np
+from llvmlite import ir
+from numba import types
+from numba.core import cgutils
+from numba.extending import intrinsic
 
 from ..errors import AnalysisError
 
+
+@intrinsic
+def _prefetch_for_write(typingctx, array, index):
+    """Hint the cache to fetch array[index] for a write (LLVM's prefetch: no fault, no effect
+    on results); numba has no prefetch of its own."""
+
+    def codegen(context, builder, signature, args):
+        array_type = signature.args[0]
+        view = context.make_array(array_type)(context, builder, args[0])
+        pointer = cgutils.get_item_pointer(
+            context, builder, array_type, view, [args[1]], wraparound=False, boundscheck=False
+        )
+        byte_pointer = ir.IntType(8).as_pointer()
+        i32 = ir.IntType(32)
+        function = cgutils.get_or_insert_function(
+            builder.module,
+            ir.FunctionType(ir.VoidType(), [byte_pointer, i32, i32, i32]),
+            "llvm.prefetch.p0i8",
+        )
+        builder.call(
+            function,
+            [builder.bitcast(pointer, byte_pointer), i32(1), i32(3), i32(1)],
+        )
+        return context.get_dummy_value()
+
+    return types.void(array, index), codegen
+
+
+PREFETCH = 256  # pairs ahead that a scatter asks for its write's cache line: the random writes'
+# misses overlap (27.5 → 23 ms a scatter of 4.9 M ranks into 19 MB; 64 or 1024 ahead gained less)
 CHUNK = 2048  # pairs per chunk of the compiled sums: their rows stay in the L1/L2 cache
 
 
@@ -137,39 +171,33 @@ CROSS_CHUNK = 512  # pairs per chunk of roi_cross_sums: its float rows of every 
 
 
 @nb.njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _dot(x: np.ndarray, y: np.ndarray, size: int) -> float:
-    total = 0.0
+def _block_dots(
+    x: np.ndarray, rows: np.ndarray, y: np.ndarray, first: int, size: int, out: np.ndarray
+) -> None:
+    """out[u, v] = Σ_a x[rows[u], a] · y[first + v, a] for u < 3, v < 4: twelve sums in
+    registers from one read of seven rows (reading a model row once for three rows, 0.204 CPU s
+    for 9 rows × 39 models × 4.86 M pairs, was bound by the reads; this takes 0.174)."""
+    x0, x1, x2 = x[rows[0]], x[rows[1]], x[rows[2]]
+    y0, y1, y2, y3 = y[first], y[first + 1], y[first + 2], y[first + 3]
+    s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = s20 = s21 = s22 = s23 = 0.0
     for a in range(size):
-        total += x[a] * y[a]
-    return total
-
-
-@nb.njit(cache=True, nogil=True, fastmath=True, inline="always")
-def _add_dots(
-    weighted: np.ndarray, first: int, count: int, y: np.ndarray, size: int, out: np.ndarray
-):
-    """out[s] += Σ_a weighted[first + s, a] · y[a] for s < count (≤ 3): one read of y for up to
-    three rows, which is what bounds the cross sums."""
-    if count == 3:
-        x0, x1, x2 = weighted[first], weighted[first + 1], weighted[first + 2]
-        t0 = t1 = t2 = 0.0
-        for a in range(size):
-            t0 += x0[a] * y[a]
-            t1 += x1[a] * y[a]
-            t2 += x2[a] * y[a]
-        out[0] += t0
-        out[1] += t1
-        out[2] += t2
-    elif count == 2:
-        x0, x1 = weighted[first], weighted[first + 1]
-        t0 = t1 = 0.0
-        for a in range(size):
-            t0 += x0[a] * y[a]
-            t1 += x1[a] * y[a]
-        out[0] += t0
-        out[1] += t1
-    else:
-        out[0] += _dot(weighted[first], y, size)
+        u0, u1, u2 = x0[a], x1[a], x2[a]
+        v0, v1, v2, v3 = y0[a], y1[a], y2[a], y3[a]
+        s00 += u0 * v0
+        s01 += u0 * v1
+        s02 += u0 * v2
+        s03 += u0 * v3
+        s10 += u1 * v0
+        s11 += u1 * v1
+        s12 += u1 * v2
+        s13 += u1 * v3
+        s20 += u2 * v0
+        s21 += u2 * v1
+        s22 += u2 * v2
+        s23 += u2 * v3
+    out[0, 0], out[0, 1], out[0, 2], out[0, 3] = s00, s01, s02, s03
+    out[1, 0], out[1, 1], out[1, 2], out[1, 3] = s10, s11, s12, s13
+    out[2, 0], out[2, 1], out[2, 2], out[2, 3] = s20, s21, s22, s23
 
 
 @nb.njit(cache=True, nogil=True, fastmath=True)
@@ -179,18 +207,21 @@ def roi_cross_sums(
     """Σ w·r·r' of doubled ranks within each ROI's subjects (R × S × S) and of each subject with
     each model (R × S × L). model_ranks: L × active; subject_ranks: (R·S) × active, ROI by ROI.
 
-    Compiled, in chunks of pairs converted to float64 once, each model's chunk read once for up to
-    three of a ROI's subjects: numpy would convert every row again for each ROI, or multiply
-    every row with every other.
+    Compiled, in chunks of pairs converted to float64 once, in blocks of three of a ROI's
+    subjects × four models (or subjects) (_block_dots): numpy would convert every row again for
+    each ROI, or multiply every row with every other.
     """
     n_models = model_ranks.shape[0]
-    n_rois = subject_ranks.shape[0] // n_subjects
+    n_rows = subject_ranks.shape[0]
+    n_rois = n_rows // n_subjects
     gram = np.zeros((n_rois, n_subjects, n_subjects))
     cross = np.zeros((n_rois, n_subjects, n_models))
-    models = np.empty((n_models, CROSS_CHUNK))
-    subjects = np.empty((subject_ranks.shape[0], CROSS_CHUNK))
-    weighted = np.empty((subject_ranks.shape[0], CROSS_CHUNK))
-    sums = np.empty(3)
+    # three rows past the end: a block's rows past the last (its sums are not used) are in range
+    models = np.zeros((n_models + 3, CROSS_CHUNK))
+    subjects = np.zeros((n_rows + 3, CROSS_CHUNK))
+    weighted = np.zeros((n_rows, CROSS_CHUNK))
+    block = np.empty((3, 4))
+    rows = np.empty(3, np.int64)
     for start in range(0, subject_ranks.shape[1], CROSS_CHUNK):
         size = min(CROSS_CHUNK, subject_ranks.shape[1] - start)
         weight = weights[start : start + size]
@@ -198,7 +229,7 @@ def roi_cross_sums(
             source, target = model_ranks[m, start : start + size], models[m]
             for a in range(size):
                 target[a] = float(source[a])
-        for q in range(subject_ranks.shape[0]):
+        for q in range(n_rows):
             source, target, scaled = (
                 subject_ranks[q, start : start + size],
                 subjects[q],
@@ -210,16 +241,18 @@ def roi_cross_sums(
         for r in range(n_rois):
             for s in range(0, n_subjects, 3):
                 first, count = r * n_subjects + s, min(3, n_subjects - s)
-                for t in range(n_subjects):
-                    sums[:] = 0.0
-                    _add_dots(weighted, first, count, subjects[r * n_subjects + t], size, sums)
+                for u in range(3):
+                    rows[u] = first + min(u, count - 1)
+                for t in range(0, n_subjects, 4):
+                    _block_dots(weighted, rows, subjects, r * n_subjects + t, size, block)
                     for u in range(count):
-                        gram[r, s + u, t] += sums[u]
-                for m in range(n_models):
-                    sums[:] = 0.0
-                    _add_dots(weighted, first, count, models[m], size, sums)
+                        for v in range(min(4, n_subjects - t)):
+                            gram[r, s + u, t + v] += block[u, v]
+                for m in range(0, n_models, 4):
+                    _block_dots(weighted, rows, models, m, size, block)
                     for u in range(count):
-                        cross[r, s + u, m] += sums[u]
+                        for v in range(min(4, n_models - m)):
+                            cross[r, s + u, m + v] += block[u, v]
     return gram, cross
 
 
@@ -488,7 +521,8 @@ def doubled_ranks_and_order(
     In two phases: the walk writes each pair and its rank sequentially (`values`: scratch of
     `order`'s length), then a pass over the active pairs scatters the ranks to their slots. The
     walk makes no scattered write for the pairs not drawn (about 60%), and the scatter has no
-    dependence on a running sum (0.054 against 0.065 CPU s a 12 M pair RDM at 4916 images).
+    dependence on a running sum (0.054 against 0.065 CPU s a 12 M pair RDM at 4916 images); it
+    prefetches its slots PREFETCH pairs ahead.
     """
     before = 0
     p = 0
@@ -518,6 +552,8 @@ def doubled_ranks_and_order(
         before += group
         k = end + 1
     for q in range(p):
+        ahead = order[min(q + PREFETCH, p - 1)] & 0x7FFFFFFF
+        _prefetch_for_write(out, row[ahead >> 16] + column[ahead & 0xFFFF])
         pair = order[q] & 0x7FFFFFFF
         out[row[pair >> 16] + column[pair & 0xFFFF]] = values[q]
     return p
