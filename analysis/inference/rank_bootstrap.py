@@ -37,8 +37,8 @@ from . import rank_kernels as kernels
 from .moments import Moments, similarity
 from .noise_ceiling import ceiling_bounds
 
-CHUNK_BYTES = 1.7e9  # one chunk of ROIs' sorted subject RDMs (mapped) and their ranks, over
-# all threads; several ROIs a chunk share one float conversion of the models' ranks per pass
+CHUNK_BYTES = 1.7e9  # one chunk of ROIs' ranks (and the sorted RDM being walked), over all
+# threads; several ROIs a chunk share one float conversion of the models' ranks per pass
 SAMPLE_BYTES = 3e9  # the models' ranks of the samples of every running task
 MAX_BLOCK = 16  # samples per task at most
 SORTED_FOLDER = "rank-sorted"  # in the store: every RDM's sort order, by content key
@@ -113,11 +113,15 @@ def _words(name: str, size: int, scratch: str | None, dtype: type = np.int32) ->
 
 
 def sample_ranks(
-    rdms: list[SortedRDM], counts: np.ndarray, scratch: str | None = None, squares: bool = True
+    rdms: list[SortedRDM | str],
+    counts: np.ndarray,
+    scratch: str | None = None,
+    squares: bool = True,
 ) -> SampleRanks:
-    """Doubled weighted ranks of every RDM under one sample's image counts. With `scratch` (a
-    name), in this thread's reused memory of that name: valid until its next call with it.
-    Without `squares`, no Σ w·r² (a subject's is its diagonal of roi_cross_sums' gram)."""
+    """Doubled weighted ranks of every RDM under one sample's image counts. An RDM given as the
+    path of its sorted order is mapped for its walk only (_load). With `scratch` (a name), in
+    this thread's reused memory of that name: valid until its next call with it. Without
+    `squares`, no Σ w·r² (a subject's is its diagonal of roi_cross_sums' gram)."""
     counts = np.ascontiguousarray(counts, dtype=np.int32)
     row, column, drawn = kernels.slot_tables(counts)
     weights = kernels.active_weights(counts, drawn)
@@ -127,7 +131,7 @@ def sample_ranks(
     flat = _words("ranks", len(rdms) * active + 1, scratch)
     for t, rdm in enumerate(rdms):
         out = flat[t * active : (t + 1) * active + 1]
-        kernels.doubled_ranks(rdm.pairs, counts, row, column, out)
+        kernels.doubled_ranks(_load(rdm).pairs, counts, row, column, out)
     return _sample_ranks(flat[:-1].reshape(len(rdms), active), weights, squares)
 
 
@@ -173,7 +177,7 @@ def sample_folds(counts: np.ndarray, labels: np.ndarray, ones: np.ndarray) -> li
 
 
 def sample_and_fold_ranks(
-    rdms: list[SortedRDM],
+    rdms: list[SortedRDM | str],
     counts: np.ndarray,
     folds: list[Fold],
     scratch: str | None = None,
@@ -199,7 +203,8 @@ def sample_and_fold_ranks(
     values = _scratch("walk values", active + 1)
     for t, rdm in enumerate(rdms):
         out = flat[t * active : (t + 1) * active + 1]
-        kept = kernels.doubled_ranks_and_order(rdm.pairs, counts, row, column, out, order, values)
+        pairs = _load(rdm).pairs  # mapped for this RDM's walks only
+        kept = kernels.doubled_ranks_and_order(pairs, counts, row, column, out, order, values)
         outs = [
             fold_flat[t * size : (t + 1) * size + 1]
             for size, fold_flat in zip(sizes, fold_flats, strict=True)
@@ -220,7 +225,7 @@ def sample_and_fold_ranks(
                 )
                 continue
             for fold, fold_out in ((first, outs[q]), (second, outs[q + 1])):
-                kernels.doubled_ranks(rdm.pairs, fold.counts, fold.row, fold.column, fold_out)
+                kernels.doubled_ranks(pairs, fold.counts, fold.row, fold.column, fold_out)
     fold_ranks = [
         _sample_ranks(fold_flat[:-1].reshape(len(rdms), size), fold.weights, squares)
         for fold, size, fold_flat in zip(folds, sizes, fold_flats, strict=True)
@@ -449,13 +454,15 @@ def _roi_chunks(
     threads: int,
     fold_share: float = 0.0,
 ) -> list[range]:
-    """ROIs per chunk so that one task's sorted subject RDMs (4 bytes a pair, mapped from the
-    store) and their ranks (4 bytes an active pair, about 45% of the pairs, plus `fold_share` of
-    the pairs for the folds' ranks, FoldSplits.pair_share) fit CHUNK_BYTES / threads (every
-    thread holds one chunk). The models are ranked once per sample for all chunks, so they do not
-    count here (n_models is unused)."""
-    per_roi = n_subjects * n_pairs * 4 * (1.45 + fold_share) * max(1, threads)
-    size = int(max(1, min(n_rois, CHUNK_BYTES // per_roi)))
+    """ROIs per chunk so that one task's ranks of its subjects (4 bytes an active pair, about 45%
+    of the pairs, plus `fold_share` of the pairs for the folds' ranks, FoldSplits.pair_share)
+    and the one sorted subject RDM it walks (4 bytes a pair, mapped from the store for its walk
+    only) fit CHUNK_BYTES / threads (every thread holds one chunk). The models are ranked once
+    per sample for all chunks, so they do not count here (n_models is unused). Every chunk
+    streams the models' ranks once through the cross sums, so fewer, larger chunks cost less."""
+    threads = max(1, threads)
+    per_roi = n_subjects * n_pairs * 4 * (0.45 + fold_share) * threads
+    size = int(max(1, min(n_rois, (CHUNK_BYTES - threads * n_pairs * 4) // per_roi)))
     return [range(start, min(n_rois, start + size)) for start in range(0, n_rois, size)]
 
 
@@ -659,7 +666,7 @@ def block_task(
     ceilings = np.empty((len(counts), subject_counts.shape[1], n_rois, 2))
     fold_sims = np.empty((len(counts), n_folds, n_rois, n_subjects, len(models)))
     for chunk in chunks:
-        subjects = [_load(sorted_set.subjects[r][s]) for r in chunk for s in range(n_subjects)]
+        subjects = [sorted_set.subjects[r][s] for r in chunk for s in range(n_subjects)]
         where = slice(chunk.start - first, chunk.stop - first)
         for i, sample_counts in enumerate(counts):
             sim, ceiling, fold_sim = _evaluate(
