@@ -175,8 +175,8 @@ def _block_dots(
     x: np.ndarray, rows: np.ndarray, y: np.ndarray, first: int, size: int, out: np.ndarray
 ) -> None:
     """out[u, v] = Σ_a x[rows[u], a] · y[first + v, a] for u < 3, v < 4: twelve sums in
-    registers from one read of seven rows (reading a model row once for three rows, 0.204 CPU s
-    for 9 rows × 39 models × 4.86 M pairs, was bound by the reads; this takes 0.174)."""
+    registers from one read of seven rows (a model row read once for three rows, 0.217 CPU s for
+    9 rows × 39 models × 4.86 M pairs, was bound by the reads; this takes 0.188)."""
     x0, x1, x2 = x[rows[0]], x[rows[1]], x[rows[2]]
     y0, y1, y2, y3 = y[first], y[first + 1], y[first + 2], y[first + 3]
     s00 = s01 = s02 = s03 = s10 = s11 = s12 = s13 = s20 = s21 = s22 = s23 = 0.0
