@@ -598,13 +598,8 @@ def split_doubled_ranks(
         end = k
         while order[end] < 0:
             end += 1
-        group_0 = 0
-        group_1 = 0
-        for q in range(k, end + 1):
-            i = (order[q] >> 16) & 0x7FFF
-            j = order[q] & 0xFFFF
-            group_0 += counts_0[i] * counts_0[j]
-            group_1 += counts_1[i] * counts_1[j]
+        group_0 = _group_weight(order, k, end, counts_0)
+        group_1 = _group_weight(order, k, end, counts_1)
         rank_0 = 2 * before_0 + group_0 + 1
         rank_1 = 2 * before_1 + group_1 + 1
         for q in range(k, end + 1):
