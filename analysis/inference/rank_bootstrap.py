@@ -93,23 +93,52 @@ _SCRATCH: dict[int, dict[str, np.ndarray]] = {}  # per thread: its reused arrays
 _SCRATCH_LOCK = threading.Lock()
 
 
-def _scratch(name: str, size: int, dtype: type = np.int32) -> np.ndarray:
-    """`size` words for this thread's `name`, the same memory for its later calls (grown when
-    too small; dropped by release_sorted): a fresh array of ranks costs its page faults on every
-    sample (a 19 MB walk took 0.072 CPU s into a fresh array, 0.060 into a reused one)."""
+def _scratch(name: str, size: int, dtype: type = np.int32, room: int = 0) -> np.ndarray:
+    """`size` words for this thread's `name`, the same memory for its later calls (dropped by
+    release_sorted): a fresh array of ranks costs its page faults on every sample (a 19 MB walk
+    took 0.072 CPU s into a fresh array, 0.060 into a reused one). Made for `room` words when
+    larger (the run's largest sample, active_room), else grown when too small: a growth zeroes
+    fresh huge pages (4.3 s of system time for the models' ranks of one thread at 4916 images)."""
     with _SCRATCH_LOCK:
         buffers = _SCRATCH.setdefault(threading.get_ident(), {})
     buffer = buffers.get(name)
     if buffer is None or buffer.shape[0] < size or buffer.dtype != dtype:
-        buffer = buffers[name] = np.empty(size, dtype=dtype)
+        buffer = buffers[name] = np.empty(max(size, room), dtype=dtype)
     return buffer[:size]
 
 
-def _words(name: str, size: int, scratch: str | None, dtype: type = np.int32) -> np.ndarray:
-    """`size` words of this thread's reused memory named `scratch` + `name`, or fresh ones."""
+def _words(
+    name: str, size: int, scratch: str | None, dtype: type = np.int32, room: int = 0
+) -> np.ndarray:
+    """`size` words of this thread's reused memory named `scratch` + `name` (made for `room`),
+    or fresh ones."""
     if scratch is None:
         return np.empty(size, dtype=dtype)
-    return _scratch(f"{scratch} {name}", size, dtype)
+    return _scratch(f"{scratch} {name}", size, dtype, room)
+
+
+def active_room(
+    image_counts: np.ndarray, labels: np.ndarray | None = None, ones: np.ndarray | None = None
+) -> tuple[int, tuple[int, ...]]:
+    """The most active pairs of any sample of a run (image counts B × n), and of each fold
+    position of its splits (labels B × splits × n, ones: as sample_folds takes them): a thread's
+    reused memory is made once for the largest sample of the run, instead of growing with each
+    larger one (about ln B times a run)."""
+    drawn = np.asarray(image_counts) > 0
+
+    def most(images: np.ndarray) -> int:
+        n = images.sum(axis=-1, dtype=np.int64)
+        return int((n * (n - 1) // 2).max(initial=0))
+
+    folds = []
+    for split, of_ones in zip(
+        np.zeros((0, 0)) if labels is None else np.swapaxes(labels, 0, 1),
+        () if ones is None else np.asarray(ones, dtype=bool),
+        strict=True,
+    ):
+        base = np.ones_like(drawn) if of_ones else drawn
+        folds += [most(base & (split == f)) for f in (0, 1)]
+    return most(drawn), tuple(folds)
 
 
 def sample_ranks(
@@ -117,24 +146,27 @@ def sample_ranks(
     counts: np.ndarray,
     scratch: str | None = None,
     squares: bool = True,
+    room: int = 0,
 ) -> SampleRanks:
     """Doubled weighted ranks of every RDM under one sample's image counts. An RDM given as the
     path of its sorted order is mapped for its walk only (_load). With `scratch` (a name), in
-    this thread's reused memory of that name: valid until its next call with it. Without
-    `squares`, no Σ w·r² (a subject's is its diagonal of roi_cross_sums' gram)."""
+    this thread's reused memory of that name: valid until its next call with it, made for `room`
+    active pairs (active_room). Without `squares`, no Σ w·r² (a subject's is its diagonal of
+    roi_cross_sums' gram)."""
     counts = np.ascontiguousarray(counts, dtype=np.int32)
     row, column, drawn = kernels.slot_tables(counts)
     weights = kernels.active_weights(counts, drawn)
     active = weights.shape[0]
     # Row t's spare slot is row t + 1's first entry, which that row's walk then writes (every
     # active pair gets a rank); the last row's is one extra entry. Rows stay C-contiguous.
-    flat = _words("ranks", len(rdms) * active + 1, scratch)
+    flat = _words("ranks", len(rdms) * active + 1, scratch, room=len(rdms) * room + 1)
     # With images not drawn, the two-phase walk (no write for their pairs) is faster: 0.049
     # against 0.058 CPU s a 12 M pair RDM at 4916 images; with every pair active, 0.115 against
     # 0.098, so the one-phase walk.
     two_phase = active < counts.shape[0] * (counts.shape[0] - 1) // 2
     if two_phase:
-        order, values = _scratch("walk order", active + 1), _scratch("walk values", active + 1)
+        order = _scratch("walk order", active + 1, room=room + 1)
+        values = _scratch("walk values", active + 1, room=room + 1)
     for t, rdm in enumerate(rdms):
         out = flat[t * active : (t + 1) * active + 1]
         pairs = _load(rdm).pairs  # mapped for this RDM's walk only
@@ -163,13 +195,16 @@ class Fold:
     column: np.ndarray
     weights: np.ndarray
     within: bool
+    room: int = 0  # the most active pairs of this fold position in the run (active_room)
 
 
-def sample_folds(counts: np.ndarray, labels: np.ndarray, ones: np.ndarray) -> list[Fold]:
+def sample_folds(
+    counts: np.ndarray, labels: np.ndarray, ones: np.ndarray, rooms: tuple[int, ...] = ()
+) -> list[Fold]:
     """The folds of one resampling with image counts `counts` (n): labels (splits × n, values −1,
     0, 1) split the base counts of each split, `counts` or, where ones[s], every image once;
     fold f of split s (position 2·s + f) has the counts base_s · (labels_s == f), as
-    crossvalidated.fold_counts."""
+    crossvalidated.fold_counts. rooms: each fold position's room (active_room), or none."""
     counts = np.asarray(counts, dtype=np.int32)
     labels = np.asarray(labels)
     if labels.size and labels.max() > 1:
@@ -182,7 +217,8 @@ def sample_folds(counts: np.ndarray, labels: np.ndarray, ones: np.ndarray) -> li
             row, column, drawn = kernels.slot_tables(fold_counts)
             weights = kernels.active_weights(fold_counts, drawn)
             within = not of_ones or bool((counts > 0).all())
-            folds.append(Fold(fold_counts, row, column, weights, within))
+            room = rooms[len(folds)] if rooms else 0
+            folds.append(Fold(fold_counts, row, column, weights, within, room))
     return folds
 
 
@@ -192,25 +228,28 @@ def sample_and_fold_ranks(
     folds: list[Fold],
     scratch: str | None = None,
     squares: bool = True,
+    room: int = 0,
 ) -> tuple[SampleRanks, list[SampleRanks]]:
     """sample_ranks, and the doubled weighted ranks of every RDM within each fold (as
     sample_ranks of the fold's counts gives them, the same integers): each RDM's order is walked
     once for the sample, which writes its active pairs in order, and the two folds of a split of
     the sample's images walk those (about 40% of the pairs) together, instead of the whole order
     twice. Folds as sample_folds gives them: the two of split s at positions 2·s and 2·s + 1.
-    With `scratch`, in this thread's reused memory, and `squares`, as sample_ranks."""
+    With `scratch` (and `room`), in this thread's reused memory, and `squares`, as
+    sample_ranks."""
     counts = np.ascontiguousarray(counts, dtype=np.int32)
     row, column, drawn = kernels.slot_tables(counts)
     weights = kernels.active_weights(counts, drawn)
     active = weights.shape[0]
-    flat = _words("ranks", len(rdms) * active + 1, scratch)
+    flat = _words("ranks", len(rdms) * active + 1, scratch, room=len(rdms) * room + 1)
     sizes = [fold.weights.shape[0] for fold in folds]
     fold_flats = [
-        _words(f"fold {q}", len(rdms) * size + 1, scratch) for q, size in enumerate(sizes)
+        _words(f"fold {q}", len(rdms) * size + 1, scratch, room=len(rdms) * fold.room + 1)
+        for q, (size, fold) in enumerate(zip(sizes, folds, strict=True))
     ]
     # one RDM's active pairs and their ranks, reused by every RDM (and every call of the thread)
-    order = _scratch("walk order", active + 1)
-    values = _scratch("walk values", active + 1)
+    order = _scratch("walk order", active + 1, room=room + 1)
+    values = _scratch("walk values", active + 1, room=room + 1)
     for t, rdm in enumerate(rdms):
         out = flat[t * active : (t + 1) * active + 1]
         pairs = _load(rdm).pairs  # mapped for this RDM's walks only
@@ -399,24 +438,28 @@ def _evaluate(
     method: str,
     fold_models: list[SampleRanks] | None = None,
     folds: list[Fold] | None = None,
+    room: int = 0,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per-subject similarities (R, S, L) and ceilings (V, R, 2) of one image resampling, given
     the models' ranks under it (computed once per sample for every chunk of ROIs); with `folds`,
     also every fold's per-subject similarities (Q, R, S, L) from the same walks of the subjects
-    (fold_models: the models' ranks in each fold)."""
+    (fold_models: the models' ranks in each fold). room: the run's most active pairs
+    (active_room), for the reused memory."""
     if folds is None:  # the subjects' ranks live in this call only: reused memory
-        ranks, fold_ranks = sample_ranks(subjects, counts, scratch="subjects", squares=False), []
+        ranks = sample_ranks(subjects, counts, scratch="subjects", squares=False, room=room)
+        fold_ranks = []
     else:
         ranks, fold_ranks = sample_and_fold_ranks(
-            subjects, counts, folds, scratch="subjects", squares=False
+            subjects, counts, folds, scratch="subjects", squares=False, room=room
         )
     n_rois = len(subjects) // n_subjects
     gram, moments_cross = kernels.roi_cross_sums(
         models.ranks, ranks.ranks, ranks.weights, n_subjects
     )
     ceilings = np.empty((ceiling_counts.shape[0], n_rois, 2))
-    pooled_row = _scratch("pooled", ranks.weights.shape[0] if ceiling_counts.size else 0)
-    packed = _scratch("packed", pooled_row.shape[0], np.int64)
+    pooled, pool_room = (ranks.weights.shape[0], room) if ceiling_counts.size else (0, 0)
+    pooled_row = _scratch("pooled", pooled, room=pool_room)
+    packed = _scratch("packed", pooled, np.int64, room=pool_room)
     requests = pool_requests(ceiling_counts)  # the same for every ROI of the sample
     for r in range(n_rois if ceiling_counts.size else 0):
         subjects_of_roi = slice(r * n_subjects, (r + 1) * n_subjects)
@@ -619,6 +662,7 @@ def block_task(
     method: str,
     full_groups: list[range] | None = None,
     splits: FoldSplits | None = None,
+    rooms: tuple[int, tuple[int, ...]] = (0, ()),
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Samples [start, stop): per-subject similarities (K, R, S, L) and ceilings (K, V, R, 2) for
     the subject counts ceiling_counts[b] (V × S) of each sample b, and the per-subject
@@ -634,10 +678,12 @@ def block_task(
     The models are ranked once per sample; the subjects a chunk of ROIs at a time, each chunk's
     sorted RDMs read once for the block's samples (and each fold's ranks written in the same
     walks). Every sample's numbers are computed by the same operations wherever the task runs, so
-    the tables do not depend on the executor."""
+    the tables do not depend on the executor. rooms: the run's active_room, for the reused
+    memory of the samples (the other blocks take fresh arrays or the size they need)."""
     start, stop = block
     models = _loaded_models(sorted_set)
     labels = ones = None
+    room, fold_rooms = rooms if start >= 0 else (0, ())
     if start == -1:
         counts = np.ones((1, image_counts.shape[1]), dtype=np.int32)
         subject_counts = full_counts
@@ -661,12 +707,13 @@ def block_task(
     if labels is None or labels.shape[1] == 0:
         folds = [None] * len(counts)
         model_ranks = [
-            (sample_ranks(models, c, scratch=s), []) for c, s in zip(counts, scratch, strict=True)
+            (sample_ranks(models, c, scratch=s, room=room), [])
+            for c, s in zip(counts, scratch, strict=True)
         ]
     else:
-        folds = [sample_folds(c, labels[i], ones) for i, c in enumerate(counts)]
+        folds = [sample_folds(c, labels[i], ones, fold_rooms) for i, c in enumerate(counts)]
         model_ranks = [
-            sample_and_fold_ranks(models, c, f, scratch=s)
+            sample_and_fold_ranks(models, c, f, scratch=s, room=room)
             for c, f, s in zip(counts, folds, scratch, strict=True)
         ]
     first = chunks[0].start  # chunks are consecutive ranges of ROIs
@@ -688,6 +735,7 @@ def block_task(
                 method,
                 model_ranks[i][1],
                 folds[i],
+                room,
             )
             sims[i, where] = sim
             ceilings[i, :, where] = ceiling
@@ -767,6 +815,11 @@ def rank_dual_bootstrap(
         "chunks": chunks,
         "method": method,
         "splits": splits,
+        "rooms": active_room(
+            image_counts,
+            None if splits is None else splits.labels,
+            None if splits is None else splits.ones,
+        ),
     }
     size = _block_size(
         samples, n_models, n_pairs, executor.slots, executor.process_threads, fold_share

@@ -440,3 +440,63 @@ def test_three_folds_take_the_separate_pass() -> None:
         subjects, models, resampling, "spearman", folds=labels, k_pattern=3
     )
     assert "fold_means" not in result.extra
+
+
+@settings(max_examples=100, deadline=None)
+@given(st.integers(2, 12), st.integers(1, 6), st.integers(0, 3), st.data())
+def test_active_room_is_the_most_active_pairs_of_any_sample_and_fold(n, samples, n_splits, data):
+    """active_room gives the largest active pair count of the run's samples and of each fold
+    position (as sample_folds makes the folds), so a thread's reused memory never grows: every
+    sample of the run then writes its ranks into the memory of the first."""
+    counts = np.array(
+        data.draw(
+            st.lists(
+                st.lists(st.integers(0, 3), min_size=n, max_size=n),
+                min_size=samples,
+                max_size=samples,
+            )
+        ),
+        np.int32,
+    )
+    labels = np.array(
+        data.draw(
+            st.lists(
+                st.lists(
+                    st.lists(st.integers(-1, 1), min_size=n, max_size=n),
+                    min_size=n_splits,
+                    max_size=n_splits,
+                ),
+                min_size=samples,
+                max_size=samples,
+            )
+        ),
+        np.int8,
+    ).reshape(samples, n_splits, n)
+    ones = np.array(data.draw(st.lists(st.booleans(), min_size=n_splits, max_size=n_splits)), bool)
+    room, fold_rooms = rank_bootstrap.active_room(counts, labels, ones)
+    folds = [rank_bootstrap.sample_folds(c, labels[b], ones) for b, c in enumerate(counts)]
+    actives = [kernels.active_weights(c, int((c > 0).sum())).shape[0] for c in counts]
+    assert room == max(actives)
+    assert fold_rooms == tuple(
+        max(sample[q].weights.shape[0] for sample in folds) for q in range(2 * n_splits)
+    )
+    assert rank_bootstrap.active_room(counts) == (room, ())
+
+
+def test_reused_memory_is_made_once_for_the_largest_sample() -> None:
+    """With the run's room, the samples' ranks reuse one block of memory (no growth), and the
+    ranks are those of fresh arrays."""
+    n = 30
+    rng = np.random.default_rng(5)
+    rdms = [rank_bootstrap.sort_rdm(v, n) for v in rng.random((2, n * (n - 1) // 2))]
+    counts = np.stack([np.bincount(rng.integers(0, n, n), minlength=n) for _ in range(4)])
+    counts = counts.astype(np.int32)
+    room, _ = rank_bootstrap.active_room(counts)
+    rank_bootstrap.release_sorted()
+    bases = set()
+    for c in counts:
+        reused = rank_bootstrap.sample_ranks(rdms, c, scratch="test", room=room)
+        bases.add(reused.ranks.__array_interface__["data"][0])
+        np.testing.assert_array_equal(reused.ranks, rank_bootstrap.sample_ranks(rdms, c).ranks)
+    rank_bootstrap.release_sorted()
+    assert len(bases) == 1
