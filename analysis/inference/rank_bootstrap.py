@@ -117,6 +117,25 @@ def _words(
     return _scratch(f"{scratch} {name}", size, dtype, room)
 
 
+def split_fold_counts(counts: np.ndarray, labels: np.ndarray, ones: np.ndarray) -> np.ndarray:
+    """The image counts of the two folds of each split (..., splits, 2, n): fold f of split s has
+    base_s · (labels_s == f), base_s the counts (..., n) or, where ones[s], every image once, as
+    crossvalidated.fold_counts. labels: (..., splits, n), values −1, 0, 1. Boolean counts (drawn
+    or not) give the folds' drawn images."""
+    counts, labels = np.asarray(counts), np.asarray(labels)
+    ones = np.asarray(ones, dtype=bool)
+    if ones.shape != labels.shape[-2:-1]:
+        raise ValueError(f"{ones.shape[0]} ones flags for {labels.shape[-2]} splits")
+    base = np.where(ones[:, None], np.ones_like(counts)[..., None, :], counts[..., None, :])
+    return base[..., None, :] * (labels[..., None, :] == np.arange(2)[:, None])
+
+
+def _most_pairs(drawn: np.ndarray) -> np.ndarray:
+    """The most pairs of drawn images (drawn: B × ... × n) over the first axis (...)."""
+    n = drawn.sum(axis=-1, dtype=np.int64)
+    return (n * (n - 1) // 2).max(axis=0, initial=0)
+
+
 def active_room(
     image_counts: np.ndarray, labels: np.ndarray | None = None, ones: np.ndarray | None = None
 ) -> tuple[int, tuple[int, ...]]:
@@ -125,20 +144,10 @@ def active_room(
     reused memory is made once for the largest sample of the run, instead of growing with each
     larger one (about ln B times a run)."""
     drawn = np.asarray(image_counts) > 0
-
-    def most(images: np.ndarray) -> int:
-        n = images.sum(axis=-1, dtype=np.int64)
-        return int((n * (n - 1) // 2).max(initial=0))
-
-    folds = []
-    for split, of_ones in zip(
-        np.zeros((0, 0)) if labels is None else np.swapaxes(labels, 0, 1),
-        () if ones is None else np.asarray(ones, dtype=bool),
-        strict=True,
-    ):
-        base = np.ones_like(drawn) if of_ones else drawn
-        folds += [most(base & (split == f)) for f in (0, 1)]
-    return most(drawn), tuple(folds)
+    if labels is None:
+        return int(_most_pairs(drawn)), ()
+    folds = _most_pairs(split_fold_counts(drawn, labels, ones))
+    return int(_most_pairs(drawn)), tuple(int(most) for most in folds.ravel())
 
 
 def sample_ranks(
@@ -202,23 +211,21 @@ def sample_folds(
     counts: np.ndarray, labels: np.ndarray, ones: np.ndarray, rooms: tuple[int, ...] = ()
 ) -> list[Fold]:
     """The folds of one resampling with image counts `counts` (n): labels (splits × n, values −1,
-    0, 1) split the base counts of each split, `counts` or, where ones[s], every image once;
-    fold f of split s (position 2·s + f) has the counts base_s · (labels_s == f), as
-    crossvalidated.fold_counts. rooms: each fold position's room (active_room), or none."""
+    0, 1) split the base counts of each split (split_fold_counts); fold f of split s is at
+    position 2·s + f. rooms: each fold position's room (active_room), or none."""
     counts = np.asarray(counts, dtype=np.int32)
     labels = np.asarray(labels)
     if labels.size and labels.max() > 1:
         raise ValueError("the fold ranks take two folds a split")
+    ones = np.asarray(ones, dtype=bool)
+    every_drawn = bool((counts > 0).all())
     folds = []
-    for split, of_ones in zip(labels, np.asarray(ones, dtype=bool), strict=True):
-        base = np.ones_like(counts) if of_ones else counts
-        for f in (0, 1):
-            fold_counts = np.ascontiguousarray(base * (split == f), dtype=np.int32)
-            row, column, drawn = kernels.slot_tables(fold_counts)
-            weights = kernels.active_weights(fold_counts, drawn)
-            within = not of_ones or bool((counts > 0).all())
-            room = rooms[len(folds)] if rooms else 0
-            folds.append(Fold(fold_counts, row, column, weights, within, room))
+    for q, fold in enumerate(split_fold_counts(counts, labels, ones).reshape(-1, counts.shape[0])):
+        fold_counts = np.ascontiguousarray(fold, dtype=np.int32)
+        row, column, drawn = kernels.slot_tables(fold_counts)
+        weights = kernels.active_weights(fold_counts, drawn)
+        within = not ones[q // 2] or every_drawn
+        folds.append(Fold(fold_counts, row, column, weights, within, rooms[q] if rooms else 0))
     return folds
 
 
