@@ -15,7 +15,8 @@ few samples at two sample counts, extrapolated linearly to 1000 (the table says 
 spearman dual bootstrap with noise ceilings the same way, and on a local Dask cluster of one and
 of two worker processes (one thread each) on 127.0.0.1 at the same two sample counts, with the
 speed-ups, beside the speed-up this machine gives two processes running the rank kernels
-(bench/kernel_scaling.py); and the corr bootstrap on the two-worker cluster.
+(bench/kernel_scaling.py), and the floor of a spearman sample: its kernels alone, on one thread
+(bench/rank_floor.py); and the corr bootstrap on the two-worker cluster.
 
 Usage: python -m bench deposit [--samples 64,128] [--rank-samples 2,6]
        [--no-dask | --dask-only | --rank-only | --point-only]
@@ -38,6 +39,7 @@ import yaml
 from .common import BENCH_DIR, ROOT, print_table
 from .deposit_data import ATLASES, NETWORK_FILES, SUBJECTS, deposit_bytes, write_deposit
 from .kernel_scaling import scaling_rows
+from .rank_floor import floor_rows
 
 DEPOSIT = BENCH_DIR / "deposit"
 STUDIES = BENCH_DIR / "deposit-studies"
@@ -327,6 +329,9 @@ def rank_rows(
         )
     ]
     print(rows[-1], flush=True)
+    floor = floor_rows()  # what the same sample's kernels alone cost, against the target
+    print(floor, flush=True)
+    rows += floor
     if not dask:
         return rows
     walls = {}
