@@ -14,8 +14,20 @@ import numpy as np
 import pandas as pd
 
 from ..reading.align import condensed_index
-from .gram import CHUNK_PAIRS, Layout, chunk_pairs, chunk_products, combine, similarities
+from .gram import (
+    CHUNK_PAIRS,
+    Layout,
+    Products,
+    chunk_pairs,
+    chunk_products,
+    combine,
+    similarities,
+)
 from .methods import compare_prepared
+from .ranks import average_ranks
+
+#: Rank methods whose similarity is an inner product of ranks, so streamable in chunks of pairs.
+RANKED_GRAM_METHODS = ("spearman", "rho-a")
 
 
 def similarity_matrix(
@@ -81,6 +93,27 @@ def second_order_frame(
     )
 
 
+def streamed_products(
+    readers: Sequence[Callable[[int, int], np.ndarray]],
+    n_pairs: int,
+    centred: bool,
+    chunk: int = CHUNK_PAIRS,
+) -> tuple[Products, Layout]:
+    """The sums (gram.py) of every two RDM vectors read in chunks of pairs
+    (`readers[i](start, stop)`), centred (corr) or raw (cosine): memory holds one chunk of every
+    vector, whatever the RDMs' size, and each vector is read once."""
+    layout = Layout(targets=len(readers))
+    parts = [
+        chunk_products(
+            np.stack([np.asarray(read(start, stop), dtype=np.float64) for read in readers]),
+            layout,
+            centred=centred,
+        )
+        for start, stop in chunk_pairs(n_pairs, chunk)
+    ]
+    return combine(parts, layout), layout
+
+
 def streamed_similarity(
     readers: Sequence[Callable[[int, int], np.ndarray]],
     n_pairs: int,
@@ -88,24 +121,46 @@ def streamed_similarity(
     chunk: int = CHUNK_PAIRS,
 ) -> np.ndarray:
     """corr or cosine between every two RDM vectors, read in chunks of pairs
-    (`readers[i](start, stop)`): sums over chunks (gram.py), so memory holds one chunk of every
-    vector, whatever the RDMs' size, and each vector is read once.
+    (`readers[i](start, stop)`, streamed_products).
 
     Returns
     -------
     (len(readers), len(readers)) float64 array
     """
-    layout = Layout(targets=len(readers))
-    parts = [
-        chunk_products(
-            np.stack([np.asarray(read(start, stop), dtype=np.float64) for read in readers]),
-            layout,
-            centred=method == "corr",
-        )
-        for start, stop in chunk_pairs(n_pairs, chunk)
-    ]
-    similarity, _, _ = similarities(combine(parts, layout), layout)
+    products, layout = streamed_products(readers, n_pairs, method == "corr", chunk)
+    similarity, _, _ = similarities(products, layout)
     return similarity
+
+
+def doubled_ranks(vector: np.ndarray) -> np.ndarray:
+    """2 × the average ranks of one RDM vector (scipy's rankdata), as integers: exact, in half
+    the memory of float ranks (int32 while 2·pairs + 1 fits)."""
+    vector = np.asarray(vector)
+    dtype = np.int32 if 2 * vector.shape[-1] + 1 < 2**31 else np.int64
+    return (2.0 * average_ranks(vector.reshape(1, -1))[0]).astype(dtype)
+
+
+def ranked_similarity(
+    doubled: Sequence[np.ndarray], method: str, chunk: int = CHUNK_PAIRS
+) -> np.ndarray:
+    """spearman or rho-a between every two RDM vectors, given their doubled ranks
+    (`doubled_ranks`), streamed in chunks of pairs: spearman is the corr of the ranks, rho-a
+    12 Σ (r_a − m)(r_b − m) / (n³ − n) over n pairs (rsatoolbox's compare). Only the integer
+    ranks are held, one chunk of them in floats at a time: float ranks of every RDM of a
+    deposit-sized study (33 ROIs and 39 layers at 4916 images) took 13 GB.
+
+    Returns
+    -------
+    (len(doubled), len(doubled)) float64 array
+    """
+    if method not in RANKED_GRAM_METHODS:
+        raise ValueError(f"ranked_similarity takes {RANKED_GRAM_METHODS}, not {method}")
+    readers = [lambda start, stop, row=row: row[start:stop] / 2.0 for row in doubled]
+    n_pairs = doubled[0].shape[0]
+    products, layout = streamed_products(readers, n_pairs, True, chunk)
+    if method == "spearman":
+        return similarities(products, layout)[0]
+    return 12.0 * products.cross / float(n_pairs**3 - n_pairs)
 
 
 def stratified_images(sources: Sequence[str], n_images: int = 48) -> np.ndarray:

@@ -12,6 +12,9 @@ import pandas as pd
 
 from ..comparison.methods import check_defined, compare_prepared, prepare
 from ..comparison.second_order import (
+    RANKED_GRAM_METHODS,
+    doubled_ranks,
+    ranked_similarity,
     rdm_examples_table,
     second_order_frame,
     second_order_table,
@@ -25,6 +28,13 @@ from ..schema import ALL_SOURCES, LINEAR_METHODS, columns
 def check_set_defined(rdms: RDMSet, method: str) -> None:
     """Refuse RDMs for which r is undefined, naming the file and the RDM."""
     check_defined(rdms.dissimilarities, method, rdms.source, rdms.names)
+
+
+def checked(row: object, name: str, source: str, method: str) -> np.ndarray:
+    """One RDM vector as a 1 × pairs float64 array; an error naming it when r would be undefined."""
+    vector = np.atleast_2d(np.asarray(row, dtype=np.float64))
+    check_defined(vector, method, source, [name])
+    return vector
 
 
 def similarity_rows(
@@ -197,14 +207,14 @@ def second_order(
     RDM, all pairs (for the second-order map). corr and cosine take each atlas's
     similarity matrix (its ROIs, then every layer) from `similarity` (the point stage's pass,
     streaming.linear_pass) or stream the vectors in chunks of pairs (bounded memory, in memory
-    or from the aligned store); the rank methods rank whole vectors, so they hold the atlas in
-    memory."""
+    or from the aligned store); spearman and rho-a rank each vector alone and stream the integer
+    ranks (ranked_similarity: the layers' and one atlas's ROIs' ranks held, 4 bytes a pair);
+    tau-a and the whitened methods hold the atlas's prepared vectors in memory."""
     frames = []
+    n_pairs = len(study.images) * (len(study.images) - 1) // 2
     if method in LINEAR_METHODS and similarity is None:  # one read of every atlas and layer
         joint = [reader for atlas in study.atlases for reader in _joint_readers(study, atlas)]
-        streamed = streamed_similarity(
-            joint + _layer_readers(study), len(study.images) * (len(study.images) - 1) // 2, method
-        )
+        streamed = streamed_similarity(joint + _layer_readers(study), n_pairs, method)
         first = 0
         similarity = {}
         for atlas in study.atlases:
@@ -212,8 +222,21 @@ def second_order(
             first += len(rois)
             keep = np.concatenate([rois, np.arange(len(joint), streamed.shape[0])])
             similarity[atlas] = streamed[np.ix_(keep, keep)]
+    if method in RANKED_GRAM_METHODS:
+        layers = [
+            doubled_ranks(checked(rdms.row(layer), layer, rdms.source, method))
+            for rdms in study.networks.values()
+            for layer in rdms.names
+        ]
+        similarity = {
+            atlas: ranked_similarity(
+                [doubled_ranks(read(0, n_pairs)) for read in _joint_readers(study, atlas)] + layers,
+                method,
+            )
+            for atlas in study.atlases
+        }
     for atlas in study.atlases:
-        if method in LINEAR_METHODS:
+        if similarity is not None:
             table = second_order_frame(study.rois[atlas], study.layers, similarity[atlas], method)
         else:
             models = prepared_models(study.networks, method) if models is None else models

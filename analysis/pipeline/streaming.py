@@ -38,12 +38,12 @@ from ..comparison.gram import (
     similarities,
 )
 from ..comparison.kendall import rank_rows
-from ..comparison.methods import check_defined, compare_prepared, prepare, undefined_error
+from ..comparison.methods import compare_prepared, prepare, undefined_error
 from ..executor import Executor, LocalExecutor
 from ..reading.loading import AlignedStudy
 from ..reading.store import StoredRow, read_range_into
 from ..schema import LINEAR_METHODS, columns
-from .point import by_group, similarity_rows
+from .point import by_group, checked, similarity_rows
 from .point import second_order as point_second_order
 
 DEFAULT_BUDGET = 4e9  # bytes of prepared layers (or corr/cosine chunk arrays) held at once
@@ -72,13 +72,6 @@ def network_batches(aligned: AlignedStudy, budget: float) -> list[list[str]]:
         batches[-1].append(network)
         held += size
     return batches
-
-
-def checked(row: Any, name: str, source: str, method: str) -> np.ndarray:
-    """One RDM vector as a 1 × pairs float64 array; an error naming it when r would be undefined."""
-    vector = np.atleast_2d(np.asarray(row, dtype=np.float64))
-    check_defined(vector, method, source, [name])
-    return vector
 
 
 def prepared_batch(

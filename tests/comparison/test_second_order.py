@@ -6,10 +6,13 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import rsatoolbox
+import scipy.stats
 from scipy.spatial.distance import squareform
 
 from analysis.comparison.methods import prepare
 from analysis.comparison.second_order import (
+    doubled_ranks,
+    ranked_similarity,
     rdm_examples_table,
     second_order_table,
     stratified_images,
@@ -111,3 +114,20 @@ def test_streamed_similarity_in_small_chunks_equals_rsatoolbox(method):
     similarity = streamed_similarity(readers, vectors.shape[1], method, chunk=13)
     rdms = rsatoolbox.rdm.RDMs(vectors)
     assert np.allclose(similarity, rsatoolbox.rdm.compare(rdms, rdms, method), atol=1e-9, rtol=0)
+
+
+@pytest.mark.parametrize("method", ["spearman", "rho-a"])
+def test_ranked_similarity_in_small_chunks_equals_rsatoolbox(method):
+    rng = np.random.default_rng(6)
+    vectors = np.round(rng.random((6, 190)) * 20) + 1e6  # ties in every vector; a large mean
+    doubled = [doubled_ranks(v) for v in vectors]
+    assert all(d.dtype == np.int32 for d in doubled)
+    np.testing.assert_array_equal(np.stack(doubled), 2 * scipy.stats.rankdata(vectors, axis=1))
+    similarity = ranked_similarity(doubled, method, chunk=13)
+    rdms = rsatoolbox.rdm.RDMs(vectors)
+    assert np.allclose(similarity, rsatoolbox.rdm.compare(rdms, rdms, method), atol=1e-12, rtol=0)
+
+
+def test_ranked_similarity_refuses_other_methods():
+    with pytest.raises(ValueError, match="tau-a"):
+        ranked_similarity([np.arange(6), np.arange(6)[::-1]], "tau-a")

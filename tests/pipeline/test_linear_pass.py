@@ -1,6 +1,7 @@
 """The corr and cosine point stage (streaming.linear_pass): the same bytes on one or two threads,
 in memory or from the aligned store, in chunks of pairs; every vector read once; and equal to
-comparing whole vectors with rsatoolbox."""
+comparing whole vectors with rsatoolbox. The spearman and rho-a second-order map, streamed from
+integer ranks, equals rsatoolbox too."""
 
 from __future__ import annotations
 
@@ -90,3 +91,19 @@ def test_pass_equals_rsatoolbox_on_whole_vectors(demo, tmp_path, monkeypatch, me
         np.testing.assert_allclose(
             second[second.atlas == atlas]["r"], expected[i, j], rtol=0, atol=1e-12
         )
+
+
+@pytest.mark.parametrize("method", ["spearman", "rho-a"])
+def test_rank_second_order_equals_rsatoolbox_on_whole_vectors(demo, tmp_path, method) -> None:
+    study = _with_method(demo, method)
+    out = tmp_path / "out"
+    run(study, out, samples=0, store=tmp_path / "store")
+    aligned = load_aligned(load_study(study))
+    second = pd.read_csv(out / "second_order.csv")
+    layers = np.vstack([rdms.dissimilarities for rdms in aligned.networks.values()])
+    for atlas in aligned.atlases:
+        everything = rsatoolbox.rdm.RDMs(np.vstack([aligned.joint(atlas).dissimilarities, layers]))
+        expected = rsatoolbox.rdm.compare(everything, everything, method)
+        i, j = np.triu_indices(len(expected), 1)
+        got = second[second.atlas == atlas]["r"]
+        np.testing.assert_allclose(got, expected[i, j], rtol=0, atol=1e-12)
