@@ -33,17 +33,17 @@ $(DEMO)/study.yml: analysis/demo.py analysis/deposit_demo.py | $(VENV)/.installe
 data: $(VENV)/.installed
 	@if [ "$(STUDY)" = "$(DEMO)/study.yml" ]; then \
 	  echo "make data downloads a real study's files: make data STUDY=data/bold5000/study.yml (the demo is written by make demo)"; exit 2; fi
-	$(PY) -m analysis fetch $(STUDY)
+	$(PY) -m analysis fetch "$(STUDY)"
 
 analysis: $(VENV)/.installed $(if $(filter $(DEMO)/study.yml,$(STUDY)),$(DEMO)/study.yml)
-	$(PY) -m analysis run $(STUDY) --out $(RESULTS) $(ANALYSIS_FLAGS)
+	$(PY) -m analysis run "$(STUDY)" --out "$(RESULTS)" $(ANALYSIS_FLAGS)
 
 render: $(VENV)/.installed
-	$(PY) tools/render.py --results $(RESULTS) --renderer $(RENDERER)
+	$(PY) tools/render.py --results "$(RESULTS)" --renderer $(RENDERER)
 
 # Copy a run's tables and manifest to published/results/ (commit them: the Pages workflow renders them).
 publish: $(VENV)/.installed
-	$(PY) tools/publish_results.py $(RESULTS)
+	$(PY) tools/publish_results.py "$(RESULTS)"
 
 test: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
