@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 DEMO := data/demo
 STUDY ?= $(DEMO)/study.yml
-RESULTS ?= results/$(notdir $(patsubst %/,%,$(dir $(STUDY))))
+RESULTS ?= results/$(shell basename "$$(dirname "$(STUDY)")")
 ANALYSIS_FLAGS ?=
 PYTEST_FLAGS ?=
 # auto: Quarto when it is on PATH, else the qmdrender fallback; or quarto / qmdrender

@@ -55,3 +55,7 @@ def test_make_passes_a_study_path_with_spaces_and_parentheses_as_one_argument(tm
     args = (python.parent / "args.txt").read_text().splitlines()
     assert args[:5] == ["-m", "analysis", "run", study, "--out"] and args[5] == results
     assert args[args.index("--results") + 1] == results
+    (python.parent / "args.txt").unlink()
+    subprocess.run(["make", "analysis", f"STUDY={study}"], cwd=tmp_path, check=True)
+    args = (python.parent / "args.txt").read_text().splitlines()
+    assert args[3:6] == [study, "--out", "results/my study (ρ)"]  # the study's folder name
