@@ -12,8 +12,9 @@ at 4916 images) needs, with noise ceilings and the cross-validated network compa
 - the cross sums of every subject row with every layer, in the sample and in its folds
   (`roi_cross_sums`).
 The orders are random permutations of the pairs (`sort_rdm` of random values), as random to the
-pairs' slots as a real RDM's. Their sum against the target's 1000 samples in 4 hours on the
-machine's cores says whether a faster implementation of the same kernels could meet it.
+pairs' slots as a real RDM's. Their sum, against the CPU time a sample that 1000 samples in 4
+hours on the machine's cores allow, says whether any saving outside these kernels could meet that
+target.
 
 Usage: python -m bench.rank_floor [--repeats 5]   (prints the table)
 """
