@@ -155,9 +155,9 @@ def render(results: Path, force: bool, choice: str = "auto") -> int:
         return 0
     print(f"rendering with {chosen.name}", flush=True)
     env = {**os.environ, **chosen.env, "RSA_RESULTS": str(results), "RSA_RENDERER": chosen.name}
-    with staged_folder(OUTPUT) as stage:
+    with staged_folder(OUTPUT) as stage, tempfile.TemporaryDirectory() as scratch:
         stage.chmod(0o755)  # a published folder, readable like any other (mkdtemp makes it private)
-        metadata = [a for k, v in title_block(results).items() for a in ("-M", f"{k}:{v}")]
+        metadata = metadata_args(results, Path(scratch) / "title.yml" if chosen.is_quarto else None)
         chosen = dataclasses.replace(
             chosen,
             command=[m for c in chosen.command for m in (metadata if c == "{metadata}" else [c])],
@@ -191,6 +191,34 @@ def title_block(results: Path) -> dict[str, str]:
         manifest = {}  # the report's first cell names the problem
     block = document_metadata(manifest if isinstance(manifest, dict) else {})
     return {k: v for k, v in block.items() if k not in user_metadata()}
+
+
+#: ASCII punctuation: a backslash before it makes pandoc's markdown show it as written.
+MARKDOWN_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+
+
+def metadata_args(results: Path, quarto_file: Path | None = None) -> list[str]:
+    """The title block as renderer arguments. qmdrender takes `-M KEY:VALUE` as a literal string,
+    as pandoc does. Quarto reads every -M value as YAML as well and stops on one that is not valid
+    YAML (a title such as "[draft] V1: *IT*"), so with `quarto_file` the block is written there
+    and passed with --metadata-file (JSON, which is YAML): each ASCII punctuation mark
+    backslash-escaped, so that Quarto's markdown reading of metadata shows the title as written,
+    and the title as it is for the citation tags (`citation.title`, which Quarto takes as written),
+    beside the paper's own citation fields."""
+    block = title_block(results)
+    if quarto_file is None:
+        return [arg for key, value in block.items() for arg in ("-M", f"{key}:{value}")]
+    import json
+
+    metadata: dict = {key: MARKDOWN_PUNCTUATION.sub(r"\\\1", value) for key, value in block.items()}
+    citation = user_metadata().get("citation")
+    if "title" in block and citation:
+        metadata["citation"] = {
+            **(citation if isinstance(citation, dict) else {}),
+            "title": block["title"],
+        }
+    quarto_file.write_text(json.dumps(metadata, ensure_ascii=False), encoding="utf-8")
+    return ["--metadata-file", str(quarto_file)]
 
 
 def user_metadata() -> dict:

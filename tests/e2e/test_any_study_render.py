@@ -24,7 +24,7 @@ ODD = StudyShape(
         NetworkShape("Models_[92]", ("animacy", "face|body", "RADON"), ordered=False),
         NetworkShape("one-layer net", ("fc_8",)),
     ),
-    title='A "quoted" *title* _with_ #hash <b> & $5 — ünïcode',
+    title='[draft] A "quoted": *title* _with_ #hash <b> & $5 — ünïcode',  # not valid YAML
     samples=6,
 )
 DECLARED = StudyShape(

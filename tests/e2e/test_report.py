@@ -58,10 +58,10 @@ def title_of(results: Path) -> str:
 
 
 def title_args(results: Path | str) -> list[str]:
-    """The -M arguments tools/render.py gives the renderer: the study's title and subtitle."""
-    from tools.render import title_block
+    """The metadata arguments tools/render.py gives the renderer: the study's title and subtitle."""
+    from tools.render import metadata_args
 
-    return [a for k, v in title_block(Path(results)).items() for a in ("-M", f"{k}:{v}")]
+    return metadata_args(Path(results))
 
 
 def expected_figures(results: Path) -> int:
